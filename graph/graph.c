@@ -1,0 +1,398 @@
+/* graph/graph.c - recording delayed calls: nodes, tokens, keys.
+ *
+ * tg_delayed appends a node; it never looks at other nodes except its own
+ * arguments, so recording costs a small constant.  Identical pure calls
+ * get identical tokens here and are merged when a plan is compiled
+ * (graph/plan.c), which keeps recording free of hash-table lookups.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph_internal.h"
+#include "runtime/alloc_internal.h"
+
+struct tg__arena_chunk {
+    tg__arena_chunk *next;
+    max_align_t data[];
+};
+
+#define ARENA_CHUNK (256u * 1024u)
+
+static atomic_uint_fast64_t impure_counter;
+
+tg_graph *tg_graph_new(void)
+{
+    tg_graph *g = tg__calloc(1, sizeof *g);
+    return g;
+}
+
+size_t tg_graph_size(const tg_graph *g)
+{
+    return g ? g->n_nodes : 0;
+}
+
+void tg_graph_free(tg_graph *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        tg__node *n = tg__graph_node(g, i);
+        for (uint32_t a = 0; a < n->nargs; a++)
+            tg_decref(n->args[a]);
+        tg__free(atomic_load_explicit(&n->key, memory_order_relaxed));
+    }
+    for (size_t b = 0; b < g->n_blocks; b++)
+        tg__free(g->blocks[b]);
+    tg__free(g->blocks);
+    for (tg__arena_chunk *c = g->arena, *next; c; c = next) {
+        next = c->next;
+        tg__free(c);
+    }
+    tg__free(g->names);
+    tg__free(g);
+}
+
+/* Bump allocation, 8-byte aligned; large requests get their own chunk. */
+static void *arena_alloc(tg_graph *g, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (TG_UNLIKELY(n > g->arena_left)) {
+        size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+        tg__arena_chunk *c = tg__malloc(sizeof *c + size);
+        if (!c)
+            return NULL;
+        c->next = g->arena;
+        g->arena = c;
+        if (size != ARENA_CHUNK) /* private chunk: keep the old space */
+            return c->data;
+        g->arena_ptr = (char *)c->data;
+        g->arena_left = size;
+    }
+    void *p = g->arena_ptr;
+    g->arena_ptr += n;
+    g->arena_left -= n;
+    return p;
+}
+
+static const tg__name *intern(tg_graph *g, const char *s)
+{
+    size_t len = strlen(s);
+    uint64_t h = tg__hash64(s, len);
+    if (g->n_names * 2 >= g->names_cap) {
+        size_t cap = g->names_cap ? g->names_cap * 2 : 64;
+        tg__name **t = tg__calloc(cap, sizeof *t);
+        if (!t)
+            return NULL;
+        for (size_t i = 0; i < g->names_cap; i++) {
+            tg__name *e = g->names[i];
+            if (!e)
+                continue;
+            size_t j = e->hash & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = e;
+        }
+        tg__free(g->names);
+        g->names = t;
+        g->names_cap = cap;
+    }
+    size_t j = h & (g->names_cap - 1);
+    for (tg__name *e; (e = g->names[j]); j = (j + 1) & (g->names_cap - 1))
+        if (e->hash == h && e->len == len && memcmp(e->str, s, len) == 0)
+            return e;
+    tg__name *e = arena_alloc(g, sizeof *e + len + 1);
+    if (!e)
+        return NULL;
+    e->hash = h;
+    e->len = len;
+    memcpy(e->str, s, len + 1);
+    g->names[j] = e;
+    g->n_names++;
+    return e;
+}
+
+static tg__node *node_alloc(tg_graph *g)
+{
+    size_t i = g->n_nodes;
+    if (i > UINT32_MAX - 1)
+        return tg__seterr_null(TG_ENOMEM, "graph holds 2^32 calls already");
+    if ((i & (TG__BLOCK_SIZE - 1)) == 0) {
+        if (g->n_blocks == g->cap_blocks) {
+            size_t cap = g->cap_blocks ? g->cap_blocks * 2 : 16;
+            tg__node **b = tg__realloc(g->blocks, cap * sizeof *b);
+            if (!b)
+                return NULL;
+            g->blocks = b;
+            g->cap_blocks = cap;
+        }
+        tg__node *blk = tg__malloc(TG__BLOCK_SIZE * sizeof *blk);
+        if (!blk)
+            return NULL;
+        g->blocks[g->n_blocks++] = blk;
+    }
+    tg__node *n = tg__graph_node(g, i);
+    n->index = (uint32_t)i;
+    return n;
+}
+
+/* True when a delayed value hides anywhere inside list l (any depth).
+ * Walks with an explicit stack; an allocation failure answers true so
+ * that the caller refuses the argument rather than mis-record it. */
+static bool nests_delayed(const tg_value *l)
+{
+    const tg_value *small[32], **stack = small;
+    size_t n = 0, cap = 32;
+    bool found = false;
+    stack[n++] = l;
+    while (n && !found) {
+        const tg_value *cur = stack[--n];
+        for (size_t i = 0; i < cur->u.list.n && !found; i++) {
+            const tg_value *x = cur->u.list.items[i];
+            if (x->type == TG_DELAYED) {
+                found = true;
+            } else if (x->type == TG_LIST) {
+                if (n == cap) {
+                    const tg_value **b = tg__malloc(2 * cap * sizeof *b);
+                    if (!b) {
+                        found = true;
+                        break;
+                    }
+                    memcpy(b, stack, n * sizeof *b);
+                    if (stack != small)
+                        tg__free(stack);
+                    stack = b, cap *= 2;
+                }
+                stack[n++] = x;
+            }
+        }
+    }
+    if (stack != small)
+        tg__free(stack);
+    return found;
+}
+
+/* Checks one argument: not NULL, and any delayed value in it (directly or
+ * as a list item) belongs to g.  Sets *has_list_deps for a list with
+ * delayed items. */
+static int check_arg(tg_graph *g, const char *name, size_t i,
+                     const tg_value *a, bool *has_list_deps)
+{
+    if (!a)
+        return tg__seterr(TG_EINVAL, "%s: argument %zu is NULL (did an "
+                          "inner call fail?)", name, i);
+    if (a->type == TG_DELAYED) {
+        if (a->u.d.node->graph != g)
+            return tg__seterr(TG_EINVAL, "%s: argument %zu belongs to "
+                              "another graph", name, i);
+        return 0;
+    }
+    if (a->type != TG_LIST)
+        return 0;
+    for (size_t k = 0; k < a->u.list.n; k++) {
+        const tg_value *x = a->u.list.items[k];
+        if (x->type == TG_DELAYED) {
+            if (x->u.d.node->graph != g)
+                return tg__seterr(TG_EINVAL, "%s: argument %zu item %zu "
+                                  "belongs to another graph", name, i, k);
+            *has_list_deps = true;
+        } else if (x->type == TG_LIST && nests_delayed(x)) {
+            return tg__seterr(TG_EINVAL, "%s: argument %zu nests delayed "
+                              "values more than one list deep", name, i);
+        }
+    }
+    return 0;
+}
+
+/* The call's token: the name, the flags and every argument's token. */
+static tg__token call_token(const tg__name *name, unsigned flags,
+                            size_t nargs, tg_value *const *args)
+{
+    tg__token small[16], *buf = small;
+    if (nargs + 1 > 16 && !(buf = tg__malloc((nargs + 1) * sizeof *buf)))
+        return (tg__token){0, 0};
+    buf[0] = (tg__token){name->hash, flags};
+    if (flags & TG__NODE_IMPURE)
+        buf[0].hi ^= atomic_fetch_add_explicit(&impure_counter, 1,
+                                               memory_order_relaxed)
+                     << 8;
+    for (size_t i = 0; i < nargs; i++)
+        buf[i + 1] = tg__value_token(args[i]);
+    tg__token t = tg__hash128(buf, (nargs + 1) * sizeof *buf, name->hash);
+    if (buf != small)
+        tg__free(buf);
+    return t;
+}
+
+static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
+                        unsigned flags, size_t nargs, tg_value *const *args)
+{
+    bool list_deps = false;
+    int rc = 0;
+    if (!g || !name)
+        rc = tg__seterr(TG_EINVAL, "tg_delayed: NULL %s",
+                        g ? "name" : "graph");
+    else if (!fn && !(flags & TG__NODE_LITERAL))
+        rc = tg__seterr(TG_EINVAL, "%s: NULL function", name);
+    else if (nargs > UINT32_MAX)
+        rc = tg__seterr(TG_EINVAL, "%s: too many arguments", name);
+    for (size_t i = 0; i < nargs && rc == 0; i++)
+        rc = check_arg(g, name, i, args[i], &list_deps);
+
+    const tg__name *nm = rc ? NULL : intern(g, name);
+    tg__node *n = nm ? node_alloc(g) : NULL;
+    tg_value **copy = n && nargs ? arena_alloc(g, nargs * sizeof *copy)
+                                 : NULL;
+    if (!n || (nargs && !copy)) {
+        for (size_t i = 0; i < nargs; i++)
+            tg_decref(args[i]);
+        return NULL;
+    }
+    if (nargs)
+        memcpy(copy, args, nargs * sizeof *copy);
+    if (list_deps)
+        flags |= TG__NODE_LIST_DEPS;
+    atomic_init(&n->self.refcount, 1);
+    n->self.type = TG_DELAYED;
+    n->self.flags = TG__IMMORTAL;
+    n->self.spare = 0;
+    n->self.u.d.node = n;
+    n->self.u.d.token = call_token(nm, flags & ~TG__NODE_LIST_DEPS, nargs,
+                                   copy);
+    n->graph = g;
+    n->name = nm;
+    n->fn = fn;
+    n->ctx = ctx;
+    atomic_init(&n->key, NULL);
+    n->flags = (uint16_t)flags;
+    n->nargs = (uint32_t)nargs;
+    n->args = copy;
+    g->n_nodes++;
+    return &n->self;
+}
+
+tg_value *tg_delayed_v(tg_graph *g, const char *name, tg_fn fn, void *ctx,
+                       unsigned flags, size_t nargs, tg_value *const *args)
+{
+    unsigned f = (flags & TG_IMPURE) ? TG__NODE_IMPURE : 0;
+    return record(g, name, fn, ctx, f, nargs, args);
+}
+
+/* Collects a va_list of nargs values into an array and records the call.
+ * The array is on the stack for the common small case. */
+static tg_value *record_va(tg_graph *g, const char *name, tg_fn fn,
+                           void *ctx, unsigned flags, size_t nargs,
+                           va_list ap)
+{
+    tg_value *small[16] = {0}, **args = small;
+    if (nargs > 16 && !(args = tg__malloc(nargs * sizeof *args))) {
+        for (size_t i = 0; i < nargs; i++)
+            tg_decref(va_arg(ap, tg_value *));
+        return NULL;
+    }
+    for (size_t i = 0; i < nargs; i++)
+        args[i] = va_arg(ap, tg_value *);
+    tg_value *d = record(g, name, fn, ctx, flags, nargs, args);
+    if (args != small)
+        tg__free(args);
+    return d;
+}
+
+tg_value *tg_delayed(tg_graph *g, const char *name, tg_fn fn, size_t nargs,
+                     ...)
+{
+    va_list ap;
+    va_start(ap, nargs);
+    tg_value *d = record_va(g, name, fn, NULL, 0, nargs, ap);
+    va_end(ap);
+    return d;
+}
+
+tg_value *tg_delayed_counted(size_t nargs, const char *name, tg_graph *g,
+                             tg_fn fn, ...)
+{
+    va_list ap;
+    va_start(ap, fn);
+    tg_value *d = record_va(g, name, fn, NULL, 0, nargs, ap);
+    va_end(ap);
+    return d;
+}
+
+tg_value *tg_delayed_impure_counted(size_t nargs, const char *name,
+                                    tg_graph *g, tg_fn fn, ...)
+{
+    va_list ap;
+    va_start(ap, fn);
+    tg_value *d = record_va(g, name, fn, NULL, TG__NODE_IMPURE, nargs, ap);
+    va_end(ap);
+    return d;
+}
+
+tg_value *tg_delayed_registered(tg_graph *g, const char *name, size_t nargs,
+                                ...)
+{
+    tg_fn fn = NULL;
+    void *ctx = NULL;
+    va_list ap;
+    va_start(ap, nargs);
+    if (!name || tg_lookup(name, &fn, &ctx) != 0) {
+        for (size_t i = 0; i < nargs; i++)
+            tg_decref(va_arg(ap, tg_value *));
+        va_end(ap);
+        return tg__seterr_null(TG_ENOENT, "no function registered as '%s'",
+                               name ? name : "(null)");
+    }
+    tg_value *d = record_va(g, name, fn, ctx, 0, nargs, ap);
+    va_end(ap);
+    return d;
+}
+
+tg_value *tg_delayed_value(tg_graph *g, tg_value *v)
+{
+    if (v && v->type == TG_DELAYED) {
+        if (v->u.d.node->graph == g)
+            return v;
+        return tg__seterr_null(TG_EINVAL, "tg_delayed_value: the value "
+                               "belongs to another graph");
+    }
+    const char *name = v ? tg_type_name((tg_type)v->type) : "null";
+    return record(g, name, NULL, NULL, TG__NODE_LITERAL, 1, &v);
+}
+
+const char *tg__node_key(tg__node *n)
+{
+    char *k = atomic_load_explicit(&n->key, memory_order_acquire);
+    if (k)
+        return k;
+    size_t len = n->name->len + 1 + 32;
+    k = tg__malloc(len + 1);
+    if (!k)
+        return NULL;
+    snprintf(k, len + 1, "%s-%016llx%016llx", n->name->str,
+             (unsigned long long)n->self.u.d.token.hi,
+             (unsigned long long)n->self.u.d.token.lo);
+    char *expected = NULL;
+    /* acq_rel: publish the formatted text; on a lost race use the
+     * winner's copy (acquire) and drop ours. */
+    if (!atomic_compare_exchange_strong_explicit(
+            &n->key, &expected, k, memory_order_acq_rel,
+            memory_order_acquire)) {
+        tg__free(k);
+        k = expected;
+    }
+    return k;
+}
+
+const char *tg_key(const tg_value *delayed)
+{
+    if (!delayed || delayed->type != TG_DELAYED)
+        return NULL;
+    return tg__node_key(delayed->u.d.node);
+}
+
+const char *tg_delayed_name(const tg_value *delayed)
+{
+    if (!delayed || delayed->type != TG_DELAYED)
+        return NULL;
+    return delayed->u.d.node->name->str;
+}

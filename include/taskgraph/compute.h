@@ -1,0 +1,69 @@
+/* taskgraph/compute.h - run graphs on a pluggable scheduler.
+ *
+ * tg_compute() culls the graph to the targets, optimizes it (dedupe,
+ * inline literals, fuse linear chains), orders it depth-first and hands
+ * the resulting plan to a scheduler.  The same call works on every
+ * scheduler.  A task that fails stops the compute: the result is an error
+ * value naming the failed task's key and its message.
+ */
+#ifndef TASKGRAPH_COMPUTE_H
+#define TASKGRAPH_COMPUTE_H
+
+#include "graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tg_scheduler tg_scheduler;
+
+/* The synchronous scheduler: runs every task in the calling thread in
+ * plan order; the debugging scheduler.  NULL when out of memory. */
+TG_API tg_scheduler *tg_scheduler_sync(void);
+/* Frees a scheduler.  NULL does nothing.  No compute may be running. */
+TG_API void tg_scheduler_free(tg_scheduler *s);
+/* The scheduler's name ("sync", "threads", ...).  Borrowed. */
+TG_API const char *tg_scheduler_name(const tg_scheduler *s);
+
+/* A cancellation token: cancel a running compute from another thread.
+ * Running tasks finish, no new ones start, and the compute returns an
+ * error value whose message says it was cancelled. */
+typedef struct tg_cancel tg_cancel;
+TG_API tg_cancel *tg_cancel_new(void);
+/* Requests cancellation.  Any thread; idempotent. */
+TG_API void tg_cancel_request(tg_cancel *c);
+TG_API bool tg_cancel_requested(const tg_cancel *c);
+/* Clears a request so the token can be reused.  Caller serialises. */
+TG_API void tg_cancel_reset(tg_cancel *c);
+TG_API void tg_cancel_free(tg_cancel *c);
+
+/* Options for tg_compute_with; all-zero means the defaults. */
+typedef struct tg_compute_opts {
+    tg_cancel *cancel;   /* borrowed; checked before each task starts */
+    uint64_t timeout_ms; /* 0 = none; else cancel after this long */
+    bool no_fuse;        /* keep every call a task of its own */
+} tg_compute_opts;
+
+/* Computes one target.  Borrows target (a delayed value, or any other
+ * value, which is returned as is).  Returns a new reference: the result,
+ * or an error value (tg_is_error) when a task failed, the compute was
+ * cancelled or the call was invalid.  A NULL scheduler means sync.
+ * Any thread; several computes may run at once on one scheduler. */
+TG_API tg_value *tg_compute(tg_value *target, tg_scheduler *s);
+
+/* Computes n targets in one run, sharing common sub-graphs (each shared
+ * task runs once).  Borrows targets; stores a new reference in each
+ * out[i].  Returns 0; or TG_ETASK/TG_ECANCELED when a task failed or the
+ * run was cancelled, with every out[i] a reference to the error value;
+ * or another negative code for invalid input, out[i] all NULL. */
+TG_API int tg_compute_many(tg_value **targets, size_t n, tg_value **out,
+                           tg_scheduler *s) TG_WARN_UNUSED;
+/* tg_compute_many with options (opts may be NULL). */
+TG_API int tg_compute_with(tg_value **targets, size_t n, tg_value **out,
+                           tg_scheduler *s, const tg_compute_opts *opts)
+    TG_WARN_UNUSED;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TASKGRAPH_COMPUTE_H */

@@ -1,0 +1,66 @@
+/* runtime/error.c - error codes and the thread-local last-error detail.
+ *
+ * Each thread keeps its own message buffer, so tg_last_error() is safe from
+ * any thread and reports only that thread's failures.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "alloc_internal.h"
+
+static _Thread_local char last_error[512];
+
+const char *tg_strerror(int code)
+{
+    switch (code) {
+    case TG_OK: return "success";
+    case TG_EINVAL: return "invalid argument";
+    case TG_ENOMEM: return "out of memory";
+    case TG_ENOENT: return "not found";
+    case TG_EEXIST: return "already exists";
+    case TG_EIO: return "input/output error";
+    case TG_ETASK: return "task failed";
+    case TG_ECANCELED: return "cancelled";
+    case TG_EFORMAT: return "malformed data";
+    case TG_EPROTO: return "protocol error";
+    case TG_EUNSUPPORTED: return "not supported";
+    default: return "unknown error";
+    }
+}
+
+const char *tg_last_error(void)
+{
+    return last_error;
+}
+
+const char *tg_version(void)
+{
+    return TG_VERSION;
+}
+
+static void vset(int code, const char *fmt, va_list ap)
+{
+    int n = snprintf(last_error, sizeof last_error, "%s: ",
+                     tg_strerror(code));
+    if (n < 0 || (size_t)n >= sizeof last_error)
+        return;
+    vsnprintf(last_error + n, sizeof last_error - (size_t)n, fmt, ap);
+}
+
+int tg__seterr(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void *tg__seterr_null(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(code, fmt, ap);
+    va_end(ap);
+    return NULL;
+}

@@ -1,0 +1,79 @@
+/* runtime/value_internal.h - the layout of tg_value and value tokens.
+ *
+ * A value is a header (atomic refcount, type, flags) and a payload.  String
+ * and byte payloads live in the same allocation, after the header.  Values
+ * flagged TG__IMMORTAL (singletons, delayed values owned by a graph) ignore
+ * incref/decref.  Layers above may define their own value kinds through
+ * tg__object_ops (the dataframe's TG_FRAME does).
+ */
+#ifndef TG_RUNTIME_VALUE_INTERNAL_H
+#define TG_RUNTIME_VALUE_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "taskgraph/value.h"
+
+enum { TG__IMMORTAL = 1u << 0 };
+
+/* A 128-bit content hash.  Keys print it as 32 hex digits. */
+typedef struct tg__token {
+    uint64_t lo, hi;
+} tg__token;
+
+/* Operations of an object-like value (TG_OBJECT, TG_FRAME). */
+typedef struct tg__object_ops {
+    const char *type_name;
+    void (*free)(void *ptr);
+    /* Content token; NULL means identity (the pointer). */
+    tg__token (*token)(const void *ptr);
+} tg__object_ops;
+
+struct tg__node;
+
+struct tg_value {
+    atomic_uint refcount; /* owners; ignored when TG__IMMORTAL */
+    uint8_t type;         /* tg_type */
+    uint8_t flags;        /* TG__IMMORTAL */
+    uint16_t spare;
+    union {
+        bool b;
+        int64_t i;
+        double f;
+        struct {
+            size_t len;
+            char *data; /* NUL-terminated, inline after the header */
+        } s;            /* TG_STR, TG_BYTES */
+        struct {
+            size_t n;
+            tg_value **items; /* owned references, inline */
+        } list;
+        struct {
+            char *message; /* inline */
+            char *key;     /* inline, or NULL */
+        } err;
+        struct {
+            struct tg__node *node; /* owning graph node */
+            tg__token token;       /* the call's token */
+        } d;                       /* TG_DELAYED */
+        struct {
+            const tg__object_ops *ops;
+            void *ptr;
+            char *type_name; /* inline copy, or NULL */
+        } obj;                /* TG_OBJECT, TG_FRAME */
+    } u;
+};
+
+/* A new object-like value of type t (TG_OBJECT or TG_FRAME).  On failure
+ * returns NULL without calling ops->free. */
+tg_value *tg__object_new(tg_type t, const tg__object_ops *ops, void *ptr);
+
+/* An error value with message msg and key key (either may be NULL). */
+tg_value *tg__error_new(const char *msg, const char *key);
+
+/* The content token of a literal value (not a delayed one). */
+tg__token tg__value_token(const tg_value *v);
+/* Hashes n bytes with a seed; used to build tokens. */
+tg__token tg__hash128(const void *data, size_t n, uint64_t seed);
+uint64_t tg__hash64(const void *data, size_t n);
+
+#endif /* TG_RUNTIME_VALUE_INTERNAL_H */

@@ -1,0 +1,81 @@
+/* schedulers/scheduler_internal.h - the scheduler vtable and one run.
+ *
+ * A scheduler implements one function, run(), that executes every task of
+ * a plan (see graph/plan_internal.h) and leaves the targets' results in
+ * run->results.  Everything else - compiling, callbacks, cancellation
+ * state, errors - is shared here so every scheduler behaves the same.
+ */
+#ifndef TG_SCHEDULERS_SCHEDULER_INTERNAL_H
+#define TG_SCHEDULERS_SCHEDULER_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "graph/plan_internal.h"
+#include "taskgraph/callbacks.h"
+#include "taskgraph/compute.h"
+
+typedef struct tg__run tg__run;
+
+typedef struct tg__scheduler_vt {
+    const char *name;
+    /* Runs every task of run->plan.  On success every target task's
+     * result is in run->results[t] and every other slot is NULL.  On a
+     * task error, stores it (with its key) via tg__run_fail and returns
+     * TG_ETASK; on cancellation returns TG_ECANCELED; in both cases all
+     * results are released.  Must be callable from several threads. */
+    int (*run)(tg_scheduler *s, tg__run *run);
+    void (*free)(tg_scheduler *s);
+} tg__scheduler_vt;
+
+struct tg_scheduler {
+    const tg__scheduler_vt *vt;
+};
+
+struct tg_cancel {
+    atomic_bool requested;
+};
+
+/* The callbacks registered when a compute started: a snapshot, so a
+ * concurrent tg_callbacks_remove cannot pull one out mid-run. */
+typedef struct tg__cb_set {
+    size_t n;
+    tg_callbacks *cbs;
+} tg__cb_set;
+
+struct tg__run {
+    const tg__plan *plan;
+    tg_value **results;       /* n_tasks slots */
+    tg_cancel *cancel;        /* borrowed, may be NULL */
+    uint64_t deadline_ns;     /* 0 = none */
+    atomic_bool stop;         /* set on error or cancellation */
+    _Atomic(tg_value *) error; /* first failure, with its key */
+    uint64_t compute_id;
+    tg__cb_set cb;            /* cb.n == 0: no callbacks */
+};
+
+/* Runs task t: its ops in order, freeing each intermediate of a fused
+ * chain at once.  Borrows the results of its dependencies from
+ * run->results.  Returns a new reference: the result, or an error value
+ * that carries the key of the failing call.  Any thread. */
+tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker);
+
+/* Records err (stolen) as the run's failure if it is the first; sets
+ * run->stop either way.  Any thread. */
+void tg__run_fail(tg__run *run, tg_value *err);
+
+/* True when the run must start no more tasks (a failure, a cancel
+ * request or a passed deadline).  Cheap enough for every task: one
+ * relaxed load, plus a clock read every 64 calls when a deadline is set.
+ * `tick` is the caller's task counter. */
+bool tg__run_should_stop(tg__run *run, uint64_t tick);
+
+/* The scheduler a compute given NULL uses (sync); never freed. */
+tg_scheduler *tg__scheduler_default(void);
+
+/* Callback snapshot and dispatch (schedulers/callbacks.c). */
+int tg__cb_snapshot(tg__cb_set *set);
+void tg__cb_release(tg__cb_set *set);
+void tg__cb_start(const tg__run *run);
+void tg__cb_finish(const tg__run *run, int status, uint64_t elapsed_ns);
+
+#endif /* TG_SCHEDULERS_SCHEDULER_INTERNAL_H */
