@@ -1,0 +1,64 @@
+/* dataframe/csv_internal.h - the CSV parser shared by tg_read_csv and
+ * tg_frame_from_csv.
+ *
+ * Input handed to the parser is always a run of complete records that
+ * ends in an unquoted '\n' (callers add one at end of file), so the
+ * field loops need no bounds checks beyond that sentinel.
+ */
+#ifndef TG_DATAFRAME_CSV_INTERNAL_H
+#define TG_DATAFRAME_CSV_INTERNAL_H
+
+#include "frame_internal.h"
+
+typedef struct tg__csv_schema {
+    char delim;
+    size_t ncols;
+    char **names;     /* owned */
+    tg_dtype *types;  /* owned */
+} tg__csv_schema;
+
+void tg__csv_schema_close(tg__csv_schema *s);
+
+/* The fields of one record, unescaped into one scratch buffer. */
+typedef struct tg__csv_fields {
+    size_t n, cap;
+    size_t *off;      /* n + 1 offsets into text */
+    uint8_t *quoted;  /* n: the field was quoted */
+    char *text;
+    size_t text_cap;
+} tg__csv_fields;
+
+void tg__csv_fields_close(tg__csv_fields *f);
+
+/* Splits the record at p into f.  end is one past the last byte that may
+ * be read.  On success stores the start of the next record in *next, the
+ * newlines consumed in *lines and returns 0.  Returns TG_EFORMAT (with a
+ * message in err) on a stray quote, and TG_EINVAL when there is no
+ * complete record before end (including an unterminated quote). */
+int tg__csv_split(const char *p, const char *end, char delim,
+                  tg__csv_fields *f, const char **next, int64_t *lines,
+                  char *err, size_t errlen);
+
+/* Reads the header record at data[0..len): fills s->names and s->ncols
+ * (types left unset) and stores the header's length in bytes.  Returns 0,
+ * or a negative code with tg_last_error() naming file. */
+int tg__csv_header(const char *data, size_t len, const char *file,
+                   tg__csv_schema *s, size_t *header_len);
+
+/* Infers the type of every column whose has_type[i] is false from the
+ * complete records in data[0..len) (a partial last record is ignored).
+ * Returns 0 or a negative code. */
+int tg__csv_infer(const char *data, size_t len, const char *file,
+                  tg__csv_schema *s, const bool *has_type);
+
+/* Parses the records in [p, end) (end[-1] is an unquoted '\n') into a
+ * frame with schema s.  first_line is p's line number, for messages.
+ * Returns a frame value or an error value naming file:line. */
+tg_value *tg__csv_parse(const tg__csv_schema *s, const char *p,
+                        const char *end, const char *file,
+                        int64_t first_line);
+
+/* Counts the bytes equal to c in p[0..n). */
+size_t tg__count_byte(const char *p, size_t n, char c);
+
+#endif /* TG_DATAFRAME_CSV_INTERNAL_H */

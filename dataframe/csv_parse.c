@@ -1,0 +1,637 @@
+/* dataframe/csv_parse.c - RFC 4180 parsing of complete records into
+ * typed columns, and type inference.
+ *
+ * The hot loop (tg__csv_parse) finds each field's end with a 256-entry
+ * stop table, parses the span in place and appends to a column builder:
+ * no per-row allocation.  Quoted fields take a slower path (memchr for
+ * the closing quote, unescaping "" into a scratch buffer).  An unquoted
+ * empty field is null; a quoted "" is an empty string.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "csv_internal.h"
+
+void tg__csv_schema_close(tg__csv_schema *s)
+{
+    for (size_t i = 0; s->names && i < s->ncols; i++)
+        tg__free(s->names[i]);
+    tg__free(s->names);
+    tg__free(s->types);
+    s->names = NULL;
+    s->types = NULL;
+    s->ncols = 0;
+}
+
+void tg__csv_fields_close(tg__csv_fields *f)
+{
+    tg__free(f->off);
+    tg__free(f->quoted);
+    tg__free(f->text);
+    memset(f, 0, sizeof *f);
+}
+
+size_t tg__count_byte(const char *p, size_t n, char c)
+{
+    /* SWAR: a zero byte of w ^ pattern marks a match; count the high bits
+     * of the "is zero" mask eight bytes at a time. */
+    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
+    const uint64_t pat = ones * (uint8_t)c;
+    size_t count = 0, i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        uint64_t x = w ^ pat;
+        uint64_t t = ((x & low7) + low7) | x;
+        count += (size_t)__builtin_popcountll(~t & ~low7);
+    }
+    for (; i < n; i++)
+        count += p[i] == c;
+    return count;
+}
+
+/* ---- value parsers -------------------------------------------------- */
+
+static bool parse_i64(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n && (s[0] == '-' || s[0] == '+'))
+        neg = s[0] == '-', i = 1;
+    if (i == n)
+        return false;
+    uint64_t v = 0;
+    if (n - i <= 18) {
+        for (; i < n; i++) {
+            unsigned d = (unsigned)(unsigned char)s[i] - '0';
+            if (d > 9)
+                return false;
+            v = v * 10 + d;
+        }
+    } else {
+        for (; i < n; i++) {
+            unsigned d = (unsigned)(unsigned char)s[i] - '0';
+            if (d > 9 || v > (UINT64_MAX - d) / 10)
+                return false;
+            v = v * 10 + d;
+        }
+    }
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1)
+            return false;
+        *out = v ? -(int64_t)(v - 1) - 1 : 0;
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return false;
+        *out = (int64_t)v;
+    }
+    return true;
+}
+
+static const double pow10_exact[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Correctly rounded fallback: strtod on a NUL-terminated copy. */
+static bool parse_f64_slow(const char *s, size_t n, double *out)
+{
+    char small[128], *buf = small;
+    if (n >= sizeof small && !(buf = tg__malloc(n + 1)))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    char *endp;
+    errno = 0;
+    double v = strtod(buf, &endp);
+    bool ok = endp == buf + n && n > 0 && !(s[0] == ' ' || s[0] == '\t');
+    if (buf != small)
+        tg__free(buf);
+    *out = v;
+    return ok;
+}
+
+/* Decimal floats with at most 19 digits, a mantissa below 2^53 and a
+ * power of ten up to 22 are exact in one IEEE operation (Clinger's fast
+ * path); everything else goes to strtod. */
+static bool parse_f64(const char *s, size_t n, double *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n && (s[0] == '-' || s[0] == '+'))
+        neg = s[0] == '-', i = 1;
+    uint64_t m = 0;
+    int digits = 0, exp10 = 0;
+    for (; i < n && (unsigned)(unsigned char)s[i] - '0' <= 9; i++, digits++)
+        m = m * 10 + (unsigned)(s[i] - '0');
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && (unsigned)(unsigned char)s[i] - '0' <= 9;
+             i++, digits++, exp10--)
+            m = m * 10 + (unsigned)(s[i] - '0');
+    }
+    if (digits == 0 || digits > 19)
+        return parse_f64_slow(s, n, out);
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int64_t e;
+        size_t j = i + 1;
+        if (j == n || n - j > 6 || !parse_i64(s + j, n - j, &e))
+            return parse_f64_slow(s, n, out);
+        exp10 += (int)e;
+        i = n;
+    }
+    if (i != n)
+        return parse_f64_slow(s, n, out);
+    if (m > (1ull << 53) || exp10 < -22 || exp10 > 22)
+        return parse_f64_slow(s, n, out);
+    double v = (double)m;
+    v = exp10 < 0 ? v / pow10_exact[-exp10] : v * pow10_exact[exp10];
+    *out = neg ? -v : v;
+    return true;
+}
+
+static bool parse_bool(const char *s, size_t n, bool *out)
+{
+    if (n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "True", 4) == 0
+                   || memcmp(s, "TRUE", 4) == 0))
+        return *out = true, true;
+    if (n == 5 && (memcmp(s, "false", 5) == 0 || memcmp(s, "False", 5) == 0
+                   || memcmp(s, "FALSE", 5) == 0))
+        return *out = false, true;
+    return false;
+}
+
+/* ---- splitting one record (header, inference, messages) ------------- */
+
+static int fields_push(tg__csv_fields *f, const char *s, size_t len,
+                       bool quoted)
+{
+    if (f->n + 2 > f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        size_t *o = tg__realloc(f->off, cap * sizeof *o);
+        if (o)
+            f->off = o;
+        uint8_t *q = tg__realloc(f->quoted, cap);
+        if (q)
+            f->quoted = q;
+        if (!o || !q)
+            return TG_ENOMEM;
+        f->cap = cap;
+    }
+    if (f->n == 0)
+        f->off[0] = 0;
+    size_t at = f->off[f->n];
+    if (at + len + 1 > f->text_cap) {
+        size_t cap = f->text_cap ? f->text_cap : 256;
+        while (cap < at + len + 1)
+            cap *= 2;
+        char *t = tg__realloc(f->text, cap);
+        if (!t)
+            return TG_ENOMEM;
+        f->text = t;
+        f->text_cap = cap;
+    }
+    /* Unescape "" in quoted fields while copying. */
+    size_t w = at;
+    for (size_t i = 0; i < len; i++) {
+        f->text[w++] = s[i];
+        if (quoted && s[i] == '"')
+            i++;
+    }
+    f->text[w] = 0;
+    f->quoted[f->n] = quoted;
+    f->off[++f->n] = w;
+    return 0;
+}
+
+int tg__csv_split(const char *p, const char *end, char delim,
+                  tg__csv_fields *f, const char **next, int64_t *lines,
+                  char *err, size_t errlen)
+{
+    f->n = 0;
+    *lines = 0;
+    for (;;) {
+        const char *s = p, *q;
+        bool quoted = *p == '"' && p < end;
+        if (quoted) {
+            for (q = p + 1;; q += 2) {
+                q = memchr(q, '"', (size_t)(end - q));
+                if (!q) { /* incomplete, or unterminated at the end */
+                    snprintf(err, errlen, "unterminated quoted field");
+                    return TG_EINVAL;
+                }
+                if (q + 1 >= end || q[1] != '"')
+                    break;
+            }
+            *lines += (int64_t)tg__count_byte(p + 1, (size_t)(q - p - 1),
+                                              '\n');
+            s = p + 1;
+            p = q + 1;
+        } else {
+            for (q = p; q < end && *q != delim && *q != '\n' && *q != '"';)
+                q++;
+            if (q < end && *q == '"') {
+                snprintf(err, errlen, "quote inside an unquoted field");
+                return TG_EFORMAT;
+            }
+            p = q;
+        }
+        if (p >= end)
+            return TG_EINVAL;
+        size_t len = (size_t)(q - s);
+        if (!quoted && len && q[-1] == '\r' && *p == '\n')
+            len--;
+        if (quoted && *p == '\r') {
+            if (p + 1 >= end)
+                return TG_EINVAL;
+            if (p[1] == '\n')
+                p++;
+        }
+        if (*p != delim && *p != '\n') {
+            snprintf(err, errlen, "unexpected character after a closing "
+                     "quote");
+            return TG_EFORMAT;
+        }
+        if (fields_push(f, s, len, quoted))
+            return TG_ENOMEM;
+        if (*p++ == '\n') {
+            ++*lines;
+            *next = p;
+            return 0;
+        }
+    }
+}
+
+/* A line that holds nothing but its terminator. */
+static const char *blank_line(const char *p, const char *end)
+{
+    if (p < end && *p == '\n')
+        return p + 1;
+    if (p + 1 < end && p[0] == '\r' && p[1] == '\n')
+        return p + 2;
+    return NULL;
+}
+
+int tg__csv_header(const char *data, size_t len, const char *file,
+                   tg__csv_schema *s, size_t *header_len)
+{
+    tg__csv_fields f = {0};
+    const char *next = NULL;
+    int64_t lines;
+    char err[128];
+    int rc = tg__csv_split(data, data + len, s->delim, &f, &next, &lines,
+                           err, sizeof err);
+    if (rc == TG_EINVAL)
+        rc = tg__seterr(TG_EFORMAT, "%s:1: the header row does not end",
+                        file);
+    else if (rc == TG_EFORMAT)
+        rc = tg__seterr(rc, "%s:1: header: %s", file, err);
+    if (rc)
+        goto fail;
+    s->ncols = 0;
+    s->names = tg__calloc(f.n, sizeof *s->names);
+    s->types = tg__calloc(f.n, sizeof *s->types);
+    if (!s->names || !s->types)
+        goto fail_oom;
+    for (size_t i = 0; i < f.n; i++, s->ncols++) {
+        if (!(s->names[i] = tg__strndup(f.text + f.off[i],
+                                           f.off[i + 1] - f.off[i])))
+            goto fail_oom;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->names[i], s->names[j]) == 0) {
+                rc = tg__seterr(TG_EFORMAT, "%s:1: duplicate column '%s'",
+                                file, s->names[i]);
+                s->ncols++;
+                goto fail;
+            }
+    }
+    *header_len = (size_t)(next - data);
+    tg__csv_fields_close(&f);
+    return 0;
+fail_oom:
+    rc = TG_ENOMEM;
+fail:
+    tg__csv_fields_close(&f);
+    tg__csv_schema_close(s);
+    return rc;
+}
+
+enum { CAN_BOOL = 1, CAN_INT = 2, CAN_FLOAT = 4, SEEN = 8 };
+
+static void infer_field(uint8_t *st, const char *v, size_t len, bool quoted)
+{
+    if (len == 0 && !quoted)
+        return; /* null: says nothing */
+    *st |= SEEN;
+    bool b;
+    int64_t i;
+    double d;
+    if ((*st & CAN_BOOL) && !parse_bool(v, len, &b))
+        *st &= (uint8_t)~CAN_BOOL;
+    if ((*st & CAN_INT) && !parse_i64(v, len, &i))
+        *st &= (uint8_t)~CAN_INT;
+    if ((*st & CAN_FLOAT) && !parse_f64(v, len, &d))
+        *st &= (uint8_t)~CAN_FLOAT;
+}
+
+int tg__csv_infer(const char *data, size_t len, const char *file,
+                  tg__csv_schema *s, const bool *has_type)
+{
+    uint8_t *st = tg__malloc(s->ncols ? s->ncols : 1);
+    if (!st)
+        return TG_ENOMEM;
+    memset(st, CAN_BOOL | CAN_INT | CAN_FLOAT, s->ncols);
+    tg__csv_fields f = {0};
+    const char *p = data, *end = data + len, *next;
+    int64_t line = 2, lines;
+    char err[128];
+    int rc = 0;
+    while (p < end) {
+        const char *b = blank_line(p, end);
+        if (b) {
+            p = b, line++;
+            continue;
+        }
+        rc = tg__csv_split(p, end, s->delim, &f, &next, &lines, err,
+                           sizeof err);
+        if (rc == TG_EINVAL) { /* the sample cut the last record */
+            rc = 0;
+            break;
+        }
+        if (rc == TG_EFORMAT)
+            rc = tg__seterr(rc, "%s:%lld: %s", file, (long long)line, err);
+        if (rc)
+            break;
+        if (f.n != s->ncols) {
+            rc = tg__seterr(TG_EFORMAT, "%s:%lld: expected %zu fields, "
+                            "found %zu", file, (long long)line, s->ncols,
+                            f.n);
+            break;
+        }
+        for (size_t i = 0; i < f.n; i++)
+            infer_field(&st[i], f.text + f.off[i], f.off[i + 1] - f.off[i],
+                        f.quoted[i]);
+        p = next;
+        line += lines;
+    }
+    for (size_t i = 0; rc == 0 && i < s->ncols; i++) {
+        if (has_type && has_type[i])
+            continue;
+        s->types[i] = !(st[i] & SEEN)      ? TG_DT_STRING
+                      : st[i] & CAN_BOOL  ? TG_DT_BOOL
+                      : st[i] & CAN_INT   ? TG_DT_INT64
+                      : st[i] & CAN_FLOAT ? TG_DT_FLOAT64
+                                          : TG_DT_STRING;
+    }
+    tg__csv_fields_close(&f);
+    tg__free(st);
+    return rc;
+}
+
+/* ---- the block parser ----------------------------------------------- */
+
+typedef struct parser {
+    const tg__csv_schema *s;
+    const char *file;
+    int64_t line;       /* line of the record being parsed */
+    tg__colbuf *cols;
+    uint8_t stop[256];  /* bytes that end an unquoted field */
+    char *scratch;      /* unescaped quoted fields */
+    size_t scratch_cap;
+} parser;
+
+static tg_value *parse_error(parser *ps, const char *fmt, ...)
+    TG_PRINTF(2, 3);
+
+static tg_value *parse_error(parser *ps, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tg_error("%s:%lld: %s", ps->file, (long long)ps->line, msg);
+}
+
+/* The error for a record with the wrong number of fields. */
+static tg_value *ragged(parser *ps, const char *rec, const char *end)
+{
+    tg__csv_fields f = {0};
+    const char *next;
+    int64_t lines;
+    char err[128];
+    int rc = tg__csv_split(rec, end, ps->s->delim, &f, &next, &lines, err,
+                           sizeof err);
+    tg_value *e = rc ? parse_error(ps, "%s", rc == TG_EFORMAT ? err
+                                                              : "bad record")
+                     : parse_error(ps, "expected %zu fields, found %zu",
+                                   ps->s->ncols, f.n);
+    tg__csv_fields_close(&f);
+    return e;
+}
+
+static tg_value *bad_value(parser *ps, size_t col, const char *v,
+                           size_t len)
+{
+    return parse_error(ps, "column '%s': cannot parse \"%.*s\" as %s "
+                       "(types are inferred from a sample; give dtypes to "
+                       "override)", ps->s->names[col],
+                       (int)(len > 40 ? 40 : len), v,
+                       tg_dtype_name(ps->s->types[col]));
+}
+
+/* Stores one field's text into column col.  NULL on success. */
+static tg_value *store(parser *ps, size_t col, const char *v, size_t len,
+                       bool quoted)
+{
+    tg__colbuf *b = &ps->cols[col];
+    if (len == 0 && (!quoted || b->type != TG_DT_STRING))
+        return tg__colbuf_null(b) ? tg_error("out of memory") : NULL;
+    switch (b->type) {
+    case TG_DT_INT64: {
+        int64_t x;
+        if (TG_UNLIKELY(!parse_i64(v, len, &x)))
+            return bad_value(ps, col, v, len);
+        tg__colbuf_int(b, x);
+        return NULL;
+    }
+    case TG_DT_FLOAT64: {
+        double x;
+        if (TG_UNLIKELY(!parse_f64(v, len, &x)))
+            return bad_value(ps, col, v, len);
+        tg__colbuf_float(b, x);
+        return NULL;
+    }
+    case TG_DT_BOOL: {
+        bool x;
+        if (TG_UNLIKELY(!parse_bool(v, len, &x)))
+            return bad_value(ps, col, v, len);
+        tg__colbuf_bool(b, x);
+        return NULL;
+    }
+    case TG_DT_STRING:
+        if (TG_UNLIKELY(b->n_bytes + len > b->cap_bytes)
+            && tg__colbuf_reserve(b, 0, len))
+            return tg_error("out of memory");
+        tg__colbuf_str(b, v, len);
+        return NULL;
+    }
+    return NULL;
+}
+
+/* A quoted field at *pp: its unescaped text in *v and *len; advances *pp
+ * past the closing quote and counts embedded newlines in *nl. */
+static tg_value *quoted_field(parser *ps, const char **pp, const char *end,
+                              const char **v, size_t *len, int64_t *nl)
+{
+    const char *p = *pp + 1, *q = p;
+    bool esc = false;
+    for (;; q += 2) {
+        q = memchr(q, '"', (size_t)(end - q));
+        if (!q)
+            return parse_error(ps, "unterminated quoted field");
+        if (q + 1 >= end || q[1] != '"')
+            break;
+        esc = true;
+    }
+    *nl += (int64_t)tg__count_byte(p, (size_t)(q - p), '\n');
+    *v = p;
+    *len = (size_t)(q - p);
+    *pp = q + 1;
+    if (!esc)
+        return NULL;
+    if (*len > ps->scratch_cap) {
+        char *s = tg__realloc(ps->scratch, *len);
+        if (!s)
+            return tg_error("out of memory");
+        ps->scratch = s;
+        ps->scratch_cap = *len;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < *len; i++) {
+        ps->scratch[w++] = p[i];
+        i += p[i] == '"';
+    }
+    *v = ps->scratch;
+    *len = w;
+    return NULL;
+}
+
+/* Parses one non-blank record at *pp.  NULL on success. */
+static tg_value *parse_record(parser *ps, const char **pp, const char *end)
+{
+    const char *rec = *pp, *p = rec;
+    const char delim = ps->s->delim;
+    size_t ncols = ps->s->ncols;
+    int64_t nl = 0;
+    for (size_t col = 0; col < ncols; col++) {
+        const char *v = p;
+        size_t len = 0;
+        bool quoted = *p == '"';
+        tg_value *e;
+        if (quoted) {
+            if ((e = quoted_field(ps, &p, end, &v, &len, &nl)))
+                return e;
+            if (*p == '\r' && p + 1 < end && p[1] == '\n')
+                p++;
+            if (*p != delim && *p != '\n')
+                return parse_error(ps, "unexpected character after a "
+                                   "closing quote");
+        } else {
+            const char *q = p;
+            for (;;) {
+                while (!ps->stop[(uint8_t)*q])
+                    q++;
+                if (*q != '\r' || q[1] == '\n')
+                    break;
+                q++; /* a lone CR is data */
+            }
+            if (*q == '"')
+                return parse_error(ps, "quote inside an unquoted field");
+            len = (size_t)(q - p);
+            p = q;
+            if (*p == '\r')
+                p++;
+        }
+        bool last = col + 1 == ncols;
+        if (TG_UNLIKELY(*p != (last ? '\n' : delim)))
+            return ragged(ps, rec, end);
+        if ((e = store(ps, col, v, len, quoted)))
+            return e;
+        p++;
+    }
+    *pp = p;
+    ps->line += 1 + nl;
+    return NULL;
+}
+
+static tg_value *finish_frame(parser *ps)
+{
+    size_t ncols = ps->s->ncols;
+    tg__col **cols = tg__calloc(ncols ? ncols : 1, sizeof *cols);
+    if (!cols)
+        return tg_error("out of memory");
+    size_t made = 0;
+    for (; made < ncols; made++)
+        if (!(cols[made] = tg__colbuf_finish(&ps->cols[made])))
+            break;
+    tg__frame *f = NULL;
+    if (made == ncols) {
+        f = tg__frame_new(ncols, (const char *const *)ps->s->names, cols,
+                          ncols ? cols[0]->n : 0);
+    } else {
+        for (size_t i = 0; i < made; i++)
+            tg__col_unref(cols[i]);
+    }
+    tg__free(cols);
+    tg_value *v = tg__frame_value(f);
+    return v ? v : tg_error("out of memory");
+}
+
+tg_value *tg__csv_parse(const tg__csv_schema *s, const char *p,
+                        const char *end, const char *file,
+                        int64_t first_line)
+{
+    assert(p == end || end[-1] == '\n');
+    parser ps = {s, file, first_line, NULL, {0}, NULL, 0};
+    ps.stop[(uint8_t)s->delim] = ps.stop['\n'] = 1;
+    ps.stop['"'] = ps.stop['\r'] = 1;
+    tg_value *res = NULL;
+    if (s->ncols == 0) {
+        tg__frame *f = tg__frame_empty(0, NULL, NULL);
+        res = tg__frame_value(f);
+        return res ? res : tg_error("out of memory");
+    }
+    size_t est = (size_t)(end - p) / 16 + 16;
+    ps.cols = tg__calloc(s->ncols ? s->ncols : 1, sizeof *ps.cols);
+    if (!ps.cols)
+        return tg_error("out of memory");
+    for (size_t i = 0; i < s->ncols; i++)
+        if (tg__colbuf_init(&ps.cols[i], s->types[i], est))
+            goto oom;
+    size_t rows = 0;
+    while (p < end) {
+        const char *b = blank_line(p, end);
+        if (b) {
+            p = b, ps.line++;
+            continue;
+        }
+        if (TG_UNLIKELY(s->ncols && rows == ps.cols[0].cap)) {
+            for (size_t i = 0; i < s->ncols; i++)
+                if (tg__colbuf_reserve(&ps.cols[i], rows, 0))
+                    goto oom;
+        }
+        if ((res = parse_record(&ps, &p, end)))
+            goto done;
+        rows++;
+    }
+    res = finish_frame(&ps);
+    goto done;
+oom:
+    res = tg_error("out of memory parsing %s", file);
+done:
+    for (size_t i = 0; i < s->ncols; i++)
+        tg__colbuf_close(&ps.cols[i]);
+    tg__free(ps.cols);
+    tg__free(ps.scratch);
+    return res;
+}

@@ -1,0 +1,480 @@
+/* dataframe/csv_read.c - tg_read_csv: files split into byte-range blocks.
+ *
+ * Block rule: block [s, e) owns the records that *start* in [s, e).  A
+ * position p starts a record when p == 0 or byte p - 1 is a newline
+ * outside quotes.  In RFC 4180 every quote byte toggles the in-quotes
+ * state ("" toggles twice), so the state at p is the parity of the quote
+ * bytes before p.  Each block but the last gets a cheap "count" task
+ * (quotes and newlines in its range, a SWAR pass); block i's parse task
+ * takes the counts of blocks 0..i, which give it the exact state at s
+ * and at e and the line number of its first record.  So a block boundary
+ * inside a quoted field, even one holding newlines, splits correctly,
+ * and every blocksize yields the same rows.  See README, "Dataframe".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csv_internal.h"
+#include "df_internal.h"
+
+#define DEFAULT_BLOCKSIZE (64u << 20)
+#define DEFAULT_SAMPLE (256u << 10)
+#define READ_CHUNK (1u << 20)
+
+/* ---- a growing buffer over one file ---------------------------------- */
+
+typedef struct filebuf {
+    int fd;
+    const char *path;
+    int64_t base;   /* file offset of buf[0] */
+    int64_t size;   /* file size */
+    char *buf;
+    size_t len, cap;
+} filebuf;
+
+/* Makes buf hold at least want bytes, or all bytes up to EOF; keeps one
+ * spare byte for a sentinel newline.  0, or an error message. */
+static const char *fb_fill(filebuf *fb, size_t want)
+{
+    int64_t avail = fb->size - fb->base;
+    if ((int64_t)want > avail)
+        want = (size_t)avail;
+    if (want + 1 > fb->cap) {
+        size_t cap = fb->cap ? fb->cap : READ_CHUNK;
+        while (cap < want + 1)
+            cap *= 2;
+        char *b = tg__realloc(fb->buf, cap);
+        if (!b)
+            return "out of memory";
+        fb->buf = b;
+        fb->cap = cap;
+    }
+    while (fb->len < want) {
+        ssize_t r = pread(fb->fd, fb->buf + fb->len, want - fb->len,
+                          (off_t)(fb->base + (int64_t)fb->len));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? strerror(errno) : "file shrank while reading";
+        fb->len += (size_t)r;
+    }
+    return NULL;
+}
+
+static int fb_open(filebuf *fb, const char *path, int64_t base)
+{
+    memset(fb, 0, sizeof *fb);
+    fb->path = path;
+    fb->base = base;
+    fb->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fb->fd < 0 || fstat(fb->fd, &st) != 0) {
+        int err = errno;
+        if (fb->fd >= 0)
+            close(fb->fd);
+        fb->fd = -1;
+        return tg__seterr(err == ENOENT ? TG_ENOENT : TG_EIO,
+                          "cannot open %s: %s", path, strerror(err));
+    }
+    fb->size = st.st_size;
+    return 0;
+}
+
+static void fb_close(filebuf *fb)
+{
+    if (fb->fd >= 0)
+        close(fb->fd);
+    tg__free(fb->buf);
+    fb->buf = NULL;
+}
+
+/* ---- the count task ---------------------------------------------------- */
+
+/* count(path, offset, length) -> [quotes, newlines] in that range. */
+static tg_value *count_task(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    const char *path = tg_as_str(a[0]);
+    int64_t off = tg_as_int(a[1]), len = tg_as_int(a[2]);
+    filebuf fb;
+    if (fb_open(&fb, path, off))
+        return tg_error("%s", tg_last_error());
+    size_t quotes = 0, lines = 0;
+    const char *err = NULL;
+    for (int64_t done = 0; done < len && !err;) {
+        size_t k = (size_t)(len - done < READ_CHUNK ? len - done
+                                                    : READ_CHUNK);
+        fb.len = 0;
+        fb.base = off + done;
+        if ((err = fb_fill(&fb, k)))
+            break;
+        quotes += tg__count_byte(fb.buf, fb.len, '"');
+        lines += tg__count_byte(fb.buf, fb.len, '\n');
+        done += (int64_t)fb.len;
+    }
+    fb_close(&fb);
+    if (err)
+        return tg_error("reading %s: %s", path, err);
+    return tg_list(2, tg_int((int64_t)quotes), tg_int((int64_t)lines));
+}
+
+/* ---- the block task ---------------------------------------------------- */
+
+typedef struct reader {
+    tg__csv_schema s;
+} reader;
+
+static void reader_free(void *p)
+{
+    reader *r = p;
+    tg__csv_schema_close(&r->s);
+    tg__free(r);
+}
+
+/* Scans buf from index i with in-quotes state q for the first newline
+ * outside quotes, reading more of the file as needed.  Returns its index,
+ * or -1 at end of file; counts newlines passed in *nl. */
+static int64_t find_record_end(filebuf *fb, size_t i, bool q, int64_t *nl,
+                               const char **err)
+{
+    for (;;) {
+        for (; i < fb->len; i++) {
+            char c = fb->buf[i];
+            if (c == '"')
+                q = !q;
+            else if (c == '\n' && !q)
+                return (int64_t)i;
+            *nl += c == '\n';
+        }
+        if (fb->base + (int64_t)fb->len >= fb->size)
+            return -1;
+        if ((*err = fb_fill(fb, fb->len + fb->len / 2 + READ_CHUNK)))
+            return -1;
+    }
+}
+
+/* Sums the [quotes, newlines] lists of the list counts. */
+static void sum_counts(const tg_value *counts, int64_t *q, int64_t *nl)
+{
+    *q = *nl = 0;
+    for (size_t i = 0; i < tg_list_len(counts); i++) {
+        const tg_value *c = tg_list_get(counts, i);
+        *q += tg_as_int(tg_list_get(c, 0));
+        *nl += tg_as_int(tg_list_get(c, 1));
+    }
+}
+
+/* Skips the header record at p; returns its length. */
+static size_t skip_header(const reader *r, const char *p, const char *end,
+                          int64_t *line)
+{
+    tg__csv_fields f = {0};
+    const char *next = end;
+    int64_t lines = 1;
+    char err[64];
+    if (tg__csv_split(p, end, r->s.delim, &f, &next, &lines, err,
+                      sizeof err) != 0)
+        next = end, lines = 1; /* reported by the parser instead */
+    tg__csv_fields_close(&f);
+    *line += lines;
+    return (size_t)(next - p);
+}
+
+/* Finds the first record that starts in [s, e) (buffer base s - 1) and
+ * its line.  Returns its buffer index, or -1 when none starts there. */
+static int64_t first_record(filebuf *fb, int64_t s, int64_t e, int64_t pq,
+                            int64_t *line, const char **err)
+{
+    if (s == 0)
+        return 0;
+    int64_t nl = 0;
+    bool q = (pq & 1) ^ (fb->buf[0] == '"');
+    int64_t term = find_record_end(fb, 0, q, &nl, err);
+    if (*err || term < 0 || fb->base + term + 1 >= e)
+        return -1;
+    if (term > 0)
+        *line += nl - (fb->buf[0] == '\n') + 1;
+    return term + 1;
+}
+
+static tg_value *empty_frame(const reader *r)
+{
+    tg_value *v = tg__frame_value(
+        tg__frame_empty(r->s.ncols, (const char *const *)r->s.names,
+                        r->s.types));
+    return v ? v : tg_error("out of memory");
+}
+
+/* read-csv(reader, path, offset, length, size, prefix, own) -> frame.
+ * prefix is the list of [quotes, newlines] of this file's earlier blocks,
+ * own this block's (null for the last block). */
+static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    const reader *r = tg_as_object(a[0]);
+    const char *path = tg_as_str(a[1]);
+    int64_t s = tg_as_int(a[2]), e = s + tg_as_int(a[3]);
+    int64_t size = tg_as_int(a[4]), pq, pnl;
+    sum_counts(a[5], &pq, &pnl);
+    filebuf fb;
+    if (fb_open(&fb, path, s ? s - 1 : 0))
+        return tg_error("%s", tg_last_error());
+    tg_value *res = NULL;
+    const char *err = fb_fill(&fb, (size_t)(e - fb.base) + 65536);
+    int64_t line = 1 + pnl, rend;
+    int64_t rstart = err ? -1 : first_record(&fb, s, e, pq, &line, &err);
+    if (err)
+        goto fail;
+    if (rstart < 0) {
+        fb_close(&fb);
+        return empty_frame(r);
+    }
+    if (e >= size) {
+        if ((err = fb_fill(&fb, (size_t)(size - fb.base))))
+            goto fail;
+        rend = (int64_t)fb.len;
+    } else {
+        int64_t oq = tg_as_int(tg_list_get(a[6], 0)), dummy = 0;
+        size_t i = (size_t)(e - 1 - fb.base);
+        bool q = ((pq + oq) & 1) ^ (fb.buf[i] == '"');
+        rend = find_record_end(&fb, i, q, &dummy, &err) + 1;
+        if (err)
+            goto fail;
+        if (rend == 0)
+            rend = (int64_t)fb.len;
+    }
+    if (rend > rstart && fb.buf[rend - 1] != '\n')
+        fb.buf[rend++] = '\n'; /* no newline at end of file */
+    if (s == 0 && rend > 0)
+        rstart += (int64_t)skip_header(r, fb.buf, fb.buf + rend, &line);
+    res = tg__csv_parse(&r->s, fb.buf + rstart, fb.buf + rend, path, line);
+    fb_close(&fb);
+    return res;
+fail:
+    fb_close(&fb);
+    return tg_error("reading %s: %s", path, err);
+}
+
+/* ---- build time -------------------------------------------------------- */
+
+/* Reads the header of an open file; *data_off is where data starts. */
+static int read_header(filebuf *fb, tg__csv_schema *s, size_t *hdr_len)
+{
+    for (size_t want = 65536;; want *= 4) {
+        const char *err = fb_fill(fb, want);
+        if (err)
+            return tg__seterr(TG_EIO, "reading %s: %s", fb->path, err);
+        bool eof = fb->base + (int64_t)fb->len >= fb->size;
+        if (eof && fb->buf[fb->len - 1] != '\n')
+            fb->buf[fb->len++] = '\n'; /* the spare byte */
+        int rc = tg__csv_header(fb->buf, fb->len, fb->path, s, hdr_len);
+        if (rc != TG_EFORMAT || eof
+            || !strstr(tg_last_error(), "does not end"))
+            return rc;
+    }
+}
+
+static bool same_header(const tg__csv_schema *a, const tg__csv_schema *b)
+{
+    if (a->ncols != b->ncols)
+        return false;
+    for (size_t i = 0; i < a->ncols; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0)
+            return false;
+    return true;
+}
+
+/* Applies opts' dtypes by name; infers the rest from the sample. */
+static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
+                        const tg_csv_opts *o)
+{
+    bool *given = tg__calloc(s->ncols ? s->ncols : 1, sizeof *given);
+    if (!given)
+        return TG_ENOMEM;
+    int rc = 0;
+    for (size_t k = 0; k < o->n_dtypes && rc == 0; k++) {
+        long i = -1;
+        for (size_t c = 0; c < s->ncols; c++)
+            if (strcmp(s->names[c], o->dtype_names[k]) == 0)
+                i = (long)c;
+        if (i < 0 || (unsigned)o->dtypes[k] > TG_DT_STRING)
+            rc = tg__seterr(TG_EINVAL, "read_csv: dtypes: %s '%s'",
+                            i < 0 ? "no column" : "bad type for",
+                            o->dtype_names[k]);
+        else
+            s->types[i] = o->dtypes[k], given[i] = true;
+    }
+    size_t sample = o->sample_bytes ? o->sample_bytes : DEFAULT_SAMPLE;
+    const char *err = rc ? NULL : fb_fill(fb, hdr_len + sample);
+    if (err)
+        rc = tg__seterr(TG_EIO, "reading %s: %s", fb->path, err);
+    if (rc == 0) {
+        size_t len = fb->len;
+        if (fb->base + (int64_t)len >= fb->size && len
+            && fb->buf[len - 1] != '\n')
+            fb->buf[len++] = '\n'; /* the spare byte */
+        if (len > hdr_len + sample)
+            len = hdr_len + sample;
+        rc = tg__csv_infer(fb->buf + hdr_len, len - hdr_len, fb->path, s,
+                           given);
+    }
+    tg__free(given);
+    return rc;
+}
+
+/* Adds the partitions of one file of `size` bytes. */
+static int add_file(tg_dataframe *df, tg_value *robj, const char *path,
+                    int64_t size, int64_t bs, size_t *part)
+{
+    tg_graph *g = df->g;
+    size_t nb = (size_t)((size + bs - 1) / bs);
+    tg_value **counts = tg__calloc(nb, sizeof *counts);
+    if (!counts)
+        return TG_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i + 1 < nb && rc == 0; i++) {
+        int64_t off = (int64_t)i * bs;
+        tg_value *args[3] = {tg_str(path), tg_int(off), tg_int(bs)};
+        counts[i] = tg_delayed_v(g, "csv-count", count_task, NULL, 0, 3,
+                                 args);
+        if (!counts[i])
+            rc = TG_ENOMEM;
+    }
+    for (size_t i = 0; i < nb && rc == 0; i++) {
+        int64_t off = (int64_t)i * bs;
+        int64_t len = i + 1 < nb ? bs : size - off;
+        tg_value *args[7] = {
+            tg_incref(robj), tg_str(path), tg_int(off), tg_int(len),
+            tg_int(size), tg_list_from(i, counts),
+            i + 1 < nb ? counts[i] : tg_null()};
+        tg_value *d = tg_delayed_v(g, "read-csv", block_task, NULL, 0, 7,
+                                   args);
+        if (!d)
+            rc = TG_ENOMEM;
+        else
+            df->parts[(*part)++] = d;
+    }
+    tg__free(counts);
+    return rc;
+}
+
+typedef struct csv_files {
+    glob_t gl;
+    int64_t *sizes;
+    size_t nparts;
+} csv_files;
+
+/* Expands the glob, reads every header, infers types from the first
+ * non-empty file.  Fills s and f. */
+static int scan_files(const char *pattern, const tg_csv_opts *o,
+                      tg__csv_schema *s, csv_files *f, int64_t bs)
+{
+    int grc = glob(pattern, GLOB_NOCHECK, NULL, &f->gl);
+    if (grc != 0 || f->gl.gl_pathc == 0)
+        return tg__seterr(TG_ENOENT, "read_csv: no file matches '%s'",
+                          pattern);
+    if (!(f->sizes = tg__calloc(f->gl.gl_pathc, sizeof *f->sizes)))
+        return TG_ENOMEM;
+    bool have = false;
+    int rc = 0;
+    for (size_t i = 0; i < f->gl.gl_pathc && rc == 0; i++) {
+        filebuf fb;
+        tg__csv_schema h = {s->delim, 0, NULL, NULL};
+        size_t hdr_len = 0;
+        if ((rc = fb_open(&fb, f->gl.gl_pathv[i], 0)))
+            break;
+        f->sizes[i] = fb.size;
+        if (fb.size > 0)
+            rc = read_header(&fb, have ? &h : s, &hdr_len);
+        if (rc == 0 && fb.size > 0 && !have) {
+            rc = schema_types(&fb, hdr_len, s, o);
+            have = true;
+        } else if (rc == 0 && fb.size > 0 && !same_header(s, &h)) {
+            rc = tg__seterr(TG_EFORMAT, "read_csv: %s has another header "
+                            "than %s", fb.path, f->gl.gl_pathv[0]);
+        }
+        if (f->sizes[i] > 0)
+            f->nparts += (size_t)((f->sizes[i] + bs - 1) / bs);
+        tg__csv_schema_close(&h);
+        fb_close(&fb);
+    }
+    return rc;
+}
+
+tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
+                          const tg_csv_opts *opts)
+{
+    tg_csv_opts o = opts ? *opts : (tg_csv_opts){0};
+    if (!g || !path_or_glob)
+        return tg__seterr_null(TG_EINVAL, "read_csv: NULL argument");
+    int64_t bs = o.blocksize ? (int64_t)o.blocksize : DEFAULT_BLOCKSIZE;
+    reader *r = tg__calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->s.delim = o.delimiter ? o.delimiter : ',';
+    csv_files f = {0};
+    tg_dataframe *df = NULL;
+    int rc = scan_files(path_or_glob, &o, &r->s, &f, bs);
+    if (rc == 0)
+        df = tg__df_new(g, r->s.ncols, (const char *const *)r->s.names,
+                        r->s.types, f.nparts);
+    if (!df)
+        goto fail;
+    /* tg__df_param owns r from here, and frees it if it fails. */
+    tg_value *robj = tg__df_param(r, reader_free, "csv-reader");
+    r = NULL;
+    if (!robj)
+        goto fail;
+    size_t part = 0;
+    for (size_t i = 0; i < f.gl.gl_pathc && rc == 0; i++)
+        if (f.sizes[i] > 0)
+            rc = add_file(df, robj, f.gl.gl_pathv[i], f.sizes[i], bs,
+                          &part);
+    tg_decref(robj);
+    if (rc)
+        df = NULL;
+    goto done;
+fail:
+    if (r)
+        reader_free(r);
+    df = NULL;
+done:
+    if (f.gl.gl_pathc || f.gl.gl_pathv)
+        globfree(&f.gl);
+    tg__free(f.sizes);
+    return df;
+}
+
+tg_value *tg_frame_from_csv(const char *data, size_t len,
+                            const tg_csv_opts *opts)
+{
+    tg_csv_opts o = opts ? *opts : (tg_csv_opts){0};
+    if (!data && len)
+        return tg_error("frame_from_csv: NULL data");
+    char *buf = tg__malloc(len + 1);
+    if (!buf)
+        return tg_error("out of memory");
+    if (len)
+        memcpy(buf, data, len);
+    if (len && buf[len - 1] != '\n')
+        buf[len++] = '\n';
+    tg__csv_schema s = {o.delimiter ? o.delimiter : ',', 0, NULL, NULL};
+    tg_value *res = NULL;
+    size_t hdr_len = 0;
+    filebuf fb = {-1, "<memory>", 0, (int64_t)len, buf, len, len + 1};
+    if (len == 0) {
+        res = tg__frame_value(tg__frame_empty(0, NULL, NULL));
+    } else if (tg__csv_header(buf, len, "<memory>", &s, &hdr_len) == 0
+               && schema_types(&fb, hdr_len, &s, &o) == 0) {
+        res = tg__csv_parse(&s, buf + hdr_len, buf + len, "<memory>", 2);
+    } else {
+        res = tg_error("%s", tg_last_error());
+    }
+    tg__csv_schema_close(&s);
+    tg__free(buf);
+    return res ? res : tg_error("out of memory");
+}

@@ -1,0 +1,279 @@
+/* dataframe/csv_write.c - frames to CSV text, and tg_to_csv.
+ *
+ * Output reads back to the same frame with tg_read_csv: null is an empty
+ * field, an empty string is "", floats use the shortest of %.15g..%.17g
+ * that parses back to the same double and always carry a '.', 'e', "inf"
+ * or "nan" so their column stays float64.  Rows are formatted into a
+ * 64 KiB buffer and written with fwrite.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "df_internal.h"
+
+typedef struct outbuf {
+    FILE *out;
+    char buf[65536];
+    size_t n;
+    bool failed;
+} outbuf;
+
+static void ob_flush(outbuf *o)
+{
+    if (o->n && fwrite(o->buf, 1, o->n, o->out) != o->n)
+        o->failed = true;
+    o->n = 0;
+}
+
+static void ob_put(outbuf *o, const char *s, size_t len)
+{
+    while (len) {
+        if (o->n == sizeof o->buf)
+            ob_flush(o);
+        size_t k = sizeof o->buf - o->n < len ? sizeof o->buf - o->n : len;
+        memcpy(o->buf + o->n, s, k);
+        o->n += k, s += k, len -= k;
+    }
+}
+
+static void put_str(outbuf *o, const char *s, size_t len)
+{
+    bool quote = len == 0;
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) {
+        ob_put(o, s, len);
+        return;
+    }
+    ob_put(o, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        const char *q = memchr(s + i, '"', len - i);
+        size_t k = q ? (size_t)(q - (s + i)) + 1 : len - i;
+        ob_put(o, s + i, k);
+        if (q)
+            ob_put(o, "\"", 1);
+        i += k - 1;
+    }
+    ob_put(o, "\"", 1);
+}
+
+/* Shortest round-trip form of d that still reads as a float. */
+static size_t fmt_double(char *buf, size_t cap, double d)
+{
+    if (isnan(d))
+        return (size_t)snprintf(buf, cap, "nan");
+    if (isinf(d))
+        return (size_t)snprintf(buf, cap, d < 0 ? "-inf" : "inf");
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(buf, cap, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    if (!strpbrk(buf, ".e"))
+        n += snprintf(buf + n, cap - (size_t)n, ".0");
+    return (size_t)n;
+}
+
+static void put_cell(outbuf *o, const tg__col *c, size_t row)
+{
+    char num[40];
+    size_t len;
+    if (!tg__col_valid(c, row))
+        return;
+    switch (c->type) {
+    case TG_DT_INT64:
+        len = (size_t)snprintf(num, sizeof num, "%lld",
+                               (long long)((const int64_t *)c->data)[row]);
+        ob_put(o, num, len);
+        break;
+    case TG_DT_FLOAT64:
+        len = fmt_double(num, sizeof num, ((const double *)c->data)[row]);
+        ob_put(o, num, len);
+        break;
+    case TG_DT_BOOL:
+        if (((const uint8_t *)c->data)[row])
+            ob_put(o, "true", 4);
+        else
+            ob_put(o, "false", 5);
+        break;
+    case TG_DT_STRING: {
+        const char *s = tg__col_str(c, row, &len);
+        put_str(o, s, len);
+        break;
+    }
+    }
+}
+
+/* Writes f's rows (and the header when asked) to out. */
+static int write_frame(const tg__frame *f, FILE *out, bool header)
+{
+    outbuf *o = tg__malloc(sizeof *o);
+    if (!o)
+        return TG_ENOMEM;
+    o->out = out, o->n = 0, o->failed = false;
+    for (size_t j = 0; header && j < f->ncols; j++) {
+        if (j)
+            ob_put(o, ",", 1);
+        put_str(o, f->names[j], strlen(f->names[j]));
+    }
+    if (header)
+        ob_put(o, "\n", 1);
+    for (size_t i = 0; i < f->nrows; i++) {
+        for (size_t j = 0; j < f->ncols; j++) {
+            if (j)
+                ob_put(o, ",", 1);
+            put_cell(o, f->cols[j], i);
+        }
+        ob_put(o, "\n", 1);
+    }
+    ob_flush(o);
+    bool failed = o->failed;
+    tg__free(o);
+    return failed ? tg__seterr(TG_EIO, "write_csv: write failed") : 0;
+}
+
+int tg_frame_write_csv(const tg_value *frame, FILE *out)
+{
+    const tg__frame *f = tg__frame_of(frame);
+    if (!f || !out)
+        return tg__seterr(TG_EINVAL, "write_csv: %s",
+                          out ? "not a frame" : "NULL file");
+    return write_frame(f, out, true);
+}
+
+/* ---- tg_to_csv ------------------------------------------------------------ */
+
+typedef struct csv_out {
+    char *path;
+    size_t ncols;
+    char **names;
+    tg_dtype *types;
+} csv_out;
+
+static void csv_out_free(void *p)
+{
+    csv_out *c = p;
+    for (size_t i = 0; c->names && i < c->ncols; i++)
+        tg__free(c->names[i]);
+    tg__free(c->names);
+    tg__free(c->types);
+    tg__free(c->path);
+    tg__free(c);
+}
+
+/* Writes frame (or an empty frame of the schema when NULL) to path. */
+static tg_value *write_file(const csv_out *c, const char *path,
+                            const tg_value *frame, bool append)
+{
+    tg__frame *empty = NULL;
+    const tg__frame *f = frame ? tg__arg_frame(frame) : NULL;
+    if (frame && !f)
+        return tg__df_not_frame("to_csv", frame);
+    if (!f && !(f = empty = tg__frame_empty(
+                    c->ncols, (const char *const *)c->names, c->types)))
+        return tg_error("out of memory");
+    FILE *out = fopen(path, append ? "ab" : "wb");
+    int rc = out ? write_frame(f, out, !append) : TG_EIO;
+    if (out && fclose(out) != 0)
+        rc = TG_EIO;
+    size_t rows = f->nrows;
+    tg__frame_free(empty);
+    if (rc)
+        return tg_error("to_csv: cannot write %s", path);
+    return tg_int((int64_t)rows);
+}
+
+/* to-csv(out, index, frame): one file per partition. */
+static tg_value *write_part_task(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    const csv_out *c = tg_as_object(a[0]);
+    const char *star = strchr(c->path, '*');
+    char *path = tg__malloc(strlen(c->path) + 24);
+    if (!path)
+        return tg_error("out of memory");
+    sprintf(path, "%.*s%lld%s", (int)(star - c->path), c->path,
+            (long long)tg_as_int(a[1]), star + 1);
+    tg_value *r = write_file(c, path, a[2], false);
+    tg__free(path);
+    return r;
+}
+
+/* to-csv(out, rows_so_far, frame) appends (or creates for null rows). */
+static tg_value *write_chain_task(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)ctx;
+    const csv_out *c = tg_as_object(a[0]);
+    bool first = tg_typeof(a[1]) == TG_NULL;
+    tg_value *r = write_file(c, c->path, n > 2 ? a[2] : NULL, !first);
+    if (tg_is_error(r))
+        return r;
+    int64_t total = tg_as_int(r) + (first ? 0 : tg_as_int(a[1]));
+    tg_decref(r);
+    return tg_int(total);
+}
+
+static tg_value *sum_task(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)ctx;
+    int64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += tg_as_int(a[i]);
+    return tg_int(s);
+}
+
+tg_value *tg_to_csv(tg_dataframe *df, const char *path)
+{
+    if (!df || !path)
+        return tg__seterr_null(TG_EINVAL, "to_csv: NULL argument");
+    csv_out *c = tg__calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->names = tg__calloc(df->ncols + 1, sizeof *c->names);
+    c->types = tg__calloc(df->ncols + 1, sizeof *c->types);
+    bool ok = c->names && c->types && (c->path = tg__strdup(path));
+    for (; ok && c->ncols < df->ncols; c->ncols++) {
+        c->types[c->ncols] = df->types[c->ncols];
+        ok = (c->names[c->ncols] = tg__strdup(df->names[c->ncols]));
+    }
+    if (!ok) {
+        csv_out_free(c);
+        return NULL;
+    }
+    tg_value *cv = tg__df_param(c, csv_out_free, "csv-out");
+    if (!cv)
+        return NULL;
+    tg_value *res = NULL;
+    tg_graph *g = df->g;
+    if (strchr(path, '*') && df->nparts) {
+        tg_value **w = tg__calloc(df->nparts, sizeof *w);
+        bool good = w != NULL;
+        for (size_t i = 0; good && i < df->nparts; i++) {
+            tg_value *args[3] = {tg_incref(cv), tg_int((int64_t)i),
+                                 df->parts[i]};
+            good = (w[i] = tg_delayed_v(g, "to-csv", write_part_task, NULL,
+                                        0, 3, args)) != NULL;
+        }
+        if (good)
+            res = tg__df_tree(g, "sum", sum_task, NULL, w, df->nparts, 8);
+        tg__free(w);
+    } else {
+        bool good = true;
+        if (df->nparts == 0) {
+            tg_value *args[2] = {tg_incref(cv), tg_null()};
+            res = tg_delayed_v(g, "to-csv", write_chain_task, NULL, 0, 2,
+                               args);
+        }
+        for (size_t i = 0; good && i < df->nparts; i++) {
+            tg_value *a3[3] = {tg_incref(cv), i ? res : tg_null(),
+                               df->parts[i]};
+            res = tg_delayed_v(g, "to-csv", write_chain_task, NULL, 0, 3,
+                               a3);
+            good = res != NULL;
+        }
+    }
+    tg_decref(cv);
+    return res;
+}

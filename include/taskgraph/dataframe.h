@@ -1,0 +1,291 @@
+/* taskgraph/dataframe.h - partitioned dataframes built as task graphs.
+ *
+ * A frame (a TG_FRAME value) is a columnar table: int64, float64, bool and
+ * string columns, each with a validity bitmap for nulls (Arrow layout).
+ * A tg_dataframe is a schema plus one delayed frame per partition; every
+ * operation below is a graph builder that adds tasks per partition, so a
+ * large CSV file becomes many small tasks that any scheduler runs with
+ * bounded memory.  Null rules are listed in README.md ("Dataframe").
+ */
+#ifndef TASKGRAPH_DATAFRAME_H
+#define TASKGRAPH_DATAFRAME_H
+
+#include <stdio.h>
+
+#include "compute.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Column types. */
+typedef enum tg_dtype {
+    TG_DT_INT64 = 0,
+    TG_DT_FLOAT64,
+    TG_DT_BOOL,
+    TG_DT_STRING
+} tg_dtype;
+
+/* "int64", "float64", "bool", "string" ("?" for others). */
+TG_API const char *tg_dtype_name(tg_dtype t);
+
+/* ---- Frames: immutable columnar tables (TG_FRAME values) ------------ */
+
+/* The frame accessors borrow `frame` and may be called from any thread.
+ * A non-frame value has 0 rows and 0 columns; an out-of-range column or
+ * row gives NULL / 0 / true (null). */
+TG_API size_t tg_frame_nrows(const tg_value *frame);
+TG_API size_t tg_frame_ncols(const tg_value *frame);
+/* Column name; borrowed, lives as long as the frame. */
+TG_API const char *tg_frame_colname(const tg_value *frame, size_t col);
+TG_API tg_dtype tg_frame_coltype(const tg_value *frame, size_t col);
+/* Index of the column named name, or -1. */
+TG_API long tg_frame_colindex(const tg_value *frame, const char *name);
+/* True when the value at (col, row) is null. */
+TG_API bool tg_frame_is_null(const tg_value *frame, size_t col, size_t row);
+/* Number of nulls in a column. */
+TG_API size_t tg_frame_null_count(const tg_value *frame, size_t col);
+/* The validity bitmap of a column: bit (row % 8) of byte row / 8 is set
+ * when the value is present.  NULL when the column has no nulls. */
+TG_API const uint8_t *tg_frame_validity(const tg_value *frame, size_t col);
+/* Typed column arrays (nrows entries; a null slot holds 0), or NULL when
+ * the column has another type.  Bools are one byte each, 0 or 1. */
+TG_API const int64_t *tg_frame_int64(const tg_value *frame, size_t col);
+TG_API const double *tg_frame_float64(const tg_value *frame, size_t col);
+TG_API const uint8_t *tg_frame_bool(const tg_value *frame, size_t col);
+/* String at (col, row): a pointer to its bytes (not NUL-terminated) and
+ * its length in *len; NULL for a null or a non-string column. */
+TG_API const char *tg_frame_str(const tg_value *frame, size_t col,
+                                size_t row, size_t *len);
+
+/* Writes the frame as CSV: a header row, then one line per row ending in
+ * "\n".  Nulls are empty fields; an empty string is written "" so that
+ * it reads back as a string; fields holding the delimiter, a quote, CR or
+ * LF are quoted (RFC 4180); floats use the shortest form that reads back
+ * to the same double.  Returns 0 or TG_EIO / TG_EINVAL.  Any thread. */
+TG_API int tg_frame_write_csv(const tg_value *frame, FILE *out);
+
+/* A frame builder: appends rows column by column.  Not thread-safe. */
+typedef struct tg_frame_builder tg_frame_builder;
+
+/* A builder for ncols columns with these names (copied) and types.
+ * NULL on bad arguments (duplicate names) or out of memory. */
+TG_API tg_frame_builder *tg_frame_builder_new(size_t ncols,
+                                              const char *const *names,
+                                              const tg_dtype *types);
+/* Appends one value to column col.  Each returns 0, or TG_EINVAL (wrong
+ * type or column) / TG_ENOMEM.  Strings are copied. */
+TG_API int tg_frame_builder_int(tg_frame_builder *b, size_t col, int64_t v);
+TG_API int tg_frame_builder_float(tg_frame_builder *b, size_t col, double v);
+TG_API int tg_frame_builder_bool(tg_frame_builder *b, size_t col, bool v);
+TG_API int tg_frame_builder_str(tg_frame_builder *b, size_t col,
+                                const char *s, size_t len);
+TG_API int tg_frame_builder_null(tg_frame_builder *b, size_t col);
+/* Finishes the frame: a new reference, or NULL when the columns have
+ * different lengths or memory ran out.  Frees b in both cases. */
+TG_API tg_value *tg_frame_builder_finish(tg_frame_builder *b);
+/* Frees an unfinished builder.  NULL does nothing. */
+TG_API void tg_frame_builder_free(tg_frame_builder *b);
+
+/* ---- Column expressions --------------------------------------------- */
+
+/* An expression over the columns of a frame, evaluated a column at a
+ * time.  Constructors return a new expression, or NULL when out of memory
+ * or when an operand is NULL; combinators steal their operands (even on
+ * failure), so nested calls need no cleanup:
+ *     tg_and(tg_gt(tg_col("x"), tg_lit_int(0)), tg_not(tg_is_null(...)))
+ * Types are checked when a builder receives the expression.  Arithmetic
+ * on int64 gives int64 (+ - * and floor division), true division gives
+ * float64, mixed int/float gives float64; a null operand gives null;
+ * floor division by integer zero gives null.  A comparison involving a
+ * null is false (never null).  and/or/not follow SQL three-valued logic
+ * on null bools.  Any thread (expressions are plain data). */
+typedef struct tg_expr tg_expr;
+
+TG_API tg_expr *tg_col(const char *name);
+TG_API tg_expr *tg_lit_int(int64_t v);
+TG_API tg_expr *tg_lit_float(double v);
+TG_API tg_expr *tg_lit_bool(bool v);
+TG_API tg_expr *tg_lit_str(const char *s);
+TG_API tg_expr *tg_eq(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_ne(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_lt(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_le(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_gt(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_ge(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_and(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_or(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_not(tg_expr *a);
+TG_API tg_expr *tg_is_null(tg_expr *a);
+TG_API tg_expr *tg_add(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_sub(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_mul(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_div(tg_expr *a, tg_expr *b);
+TG_API tg_expr *tg_floordiv(tg_expr *a, tg_expr *b);
+/* Frees an expression not handed to a builder.  NULL does nothing. */
+TG_API void tg_expr_free(tg_expr *e);
+/* Evaluates e over a frame (borrowed): a new one-column frame named
+ * "value", or an error value.  Steals e.  Any thread. */
+TG_API tg_value *tg_expr_eval(tg_expr *e, const tg_value *frame);
+
+/* ---- Dataframes ----------------------------------------------------- */
+
+/* A dataframe belongs to its graph, like a delayed value: it lives until
+ * tg_graph_free, needs no freeing, and every builder returns a new one
+ * (or NULL with tg_last_error() set; a NULL input makes a builder return
+ * NULL too, so a chain is checked once at the end).  Building is not
+ * thread-safe (caller serialises, as for the graph); the tasks it adds
+ * run on any scheduler and thread. */
+typedef struct tg_dataframe tg_dataframe;
+
+TG_API size_t tg_df_npartitions(const tg_dataframe *df);
+TG_API size_t tg_df_ncols(const tg_dataframe *df);
+TG_API const char *tg_df_colname(const tg_dataframe *df, size_t col);
+TG_API tg_dtype tg_df_coltype(const tg_dataframe *df, size_t col);
+/* The delayed frame of partition i (borrowed from the graph), or NULL. */
+TG_API tg_value *tg_df_partition(const tg_dataframe *df, size_t i);
+
+/* Options of tg_read_csv; all-zero means the defaults. */
+typedef struct tg_csv_opts {
+    size_t blocksize;       /* bytes per partition; 0 = 64 MiB */
+    size_t sample_bytes;    /* bytes read to infer types; 0 = 256 KiB */
+    char delimiter;         /* 0 = ',' */
+    size_t n_dtypes;        /* types given for these columns ... */
+    const char *const *dtype_names; /* ... by name (others inferred) */
+    const tg_dtype *dtypes;
+} tg_csv_opts;
+
+/* A dataframe reading CSV files: path_or_glob names one file or a glob
+ * pattern (files in sorted order; each must have the same header).  Each
+ * file is split into byte ranges of opts->blocksize, one partition each.
+ * The first row is the header.  Types come from opts->dtypes or are
+ * inferred from the first sample_bytes of the first file (bool, int64,
+ * float64, else string).  An unquoted empty field is null; a quoted ""
+ * is the empty string.  Quoting follows RFC 4180 (fields may hold
+ * delimiters, quotes written "" and newlines); CRLF line ends are
+ * accepted; blank lines are skipped.  Blocks split at record starts even
+ * when quoted fields hold newlines (see README).  Files are opened at
+ * build time to read headers and sizes; a missing file, a ragged row or a
+ * value that does not parse as its column's type fails (at build time or
+ * when the task runs) with a message naming the file and line. */
+TG_API tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
+                                 const tg_csv_opts *opts);
+
+/* Parses CSV text held in memory (as tg_read_csv does a block) into a
+ * frame.  New reference, or an error value.  opts may be NULL. */
+TG_API tg_value *tg_frame_from_csv(const char *data, size_t len,
+                                   const tg_csv_opts *opts);
+
+/* A dataframe from n delayed frames someone else produced, with the
+ * schema given (names copied).  parts are delayed values of g or frame
+ * values (stolen).  Each partition is checked against the schema when
+ * it is computed: a mismatch fails that task. */
+TG_API tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n,
+                                        tg_value *const *parts, size_t ncols,
+                                        const char *const *names,
+                                        const tg_dtype *types);
+
+/* Rows where pred is true (false and null rows are dropped).  pred must
+ * be a bool expression; steals pred. */
+TG_API tg_dataframe *tg_df_filter(tg_dataframe *df, tg_expr *pred);
+/* Adds column name (or replaces it, keeping its position) with the value
+ * of e.  Steals e. */
+TG_API tg_dataframe *tg_df_assign(tg_dataframe *df, const char *name,
+                                  tg_expr *e);
+/* Keeps the n named columns, in that order. */
+TG_API tg_dataframe *tg_df_select(tg_dataframe *df, size_t n,
+                                  const char *const *names);
+
+/* A user function over one partition: borrows frame, returns a new
+ * frame reference (or an error value).  Runs on any thread. */
+typedef tg_value *(*tg_frame_fn)(const tg_value *frame, void *ctx);
+/* Applies fn to every partition.  The output schema is given (ncols
+ * names and types; ncols = 0 means "same as the input") and checked on
+ * every result.  ctx is borrowed and must outlive the graph's computes. */
+TG_API tg_dataframe *tg_df_map_partitions(tg_dataframe *df, const char *name,
+                                          tg_frame_fn fn, void *ctx,
+                                          size_t ncols,
+                                          const char *const *names,
+                                          const tg_dtype *types);
+
+/* A delayed frame of the first n rows, looking at the first npartitions
+ * partitions only (0 = all of them, so the answer is always complete). */
+TG_API tg_value *tg_df_head(tg_dataframe *df, size_t n, size_t npartitions);
+/* Computes the whole dataframe: one frame, partitions concatenated in
+ * order.  New reference; an error value when a task failed.  Adds a task
+ * to df's graph, so the caller serialises it with building. */
+TG_API tg_value *tg_df_compute(tg_dataframe *df, tg_scheduler *s);
+/* A delayed frame of the whole dataframe (what tg_df_compute computes). */
+TG_API tg_value *tg_df_concat(tg_dataframe *df);
+
+/* Writes CSV files.  When path contains '*', one file per partition with
+ * '*' replaced by the partition number; otherwise one file with the
+ * partitions in order (written one after another as a chain of tasks).
+ * Returns a delayed int (rows written), borrowed from the graph; nothing
+ * is written until it is computed. */
+TG_API tg_value *tg_to_csv(tg_dataframe *df, const char *path);
+
+/* ---- Reductions and groupby ----------------------------------------- */
+
+typedef enum tg_agg_op {
+    TG_AGG_COUNT = 0, /* non-null values (int64) */
+    TG_AGG_SIZE,      /* rows, nulls included (int64); column ignored */
+    TG_AGG_SUM,       /* int64 for int64/bool, float64 for float64 */
+    TG_AGG_MEAN,      /* float64 */
+    TG_AGG_MIN,       /* the column's type */
+    TG_AGG_MAX,
+    TG_AGG_VAR,       /* float64, ddof = 1 */
+    TG_AGG_STD,       /* float64, ddof = 1 */
+    TG_AGG_NUNIQUE    /* distinct non-null values (int64) */
+} tg_agg_op;
+
+/* One aggregation: op over column, output column named name (copied), or
+ * "<column>_<op>" when name is NULL ("size" for TG_AGG_SIZE). */
+typedef struct tg_agg {
+    const char *column;
+    tg_agg_op op;
+    const char *name;
+} tg_agg;
+
+/* "count", "size", "sum", ... */
+TG_API const char *tg_agg_op_name(tg_agg_op op);
+
+/* Options of tg_df_agg and tg_df_groupby.  Start from
+ * TG_GROUPBY_OPTS_INIT (a NULL opts means the same):
+ *     tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
+ *     o.dropna = false;                                                 */
+typedef struct tg_groupby_opts {
+    bool dropna;        /* true: drop rows with a null key (pandas);
+                           false: nulls form their own group (Spark) */
+    size_t split_every; /* fan-in of the tree reduction; 0 = 8 */
+    size_t split_out;   /* > 1: hash-partition the groups into this many
+                           reductions (for many groups); 0 or 1: one */
+} tg_groupby_opts;
+#define TG_GROUPBY_OPTS_INIT {true, 0, 0}
+
+/* Whole-column reductions as a tree: per-partition partials combined
+ * split_every at a time.  A delayed one-row frame with one column per
+ * aggregation.  Nulls are skipped; sum of no values is 0; mean, var, std,
+ * min and max of no values are null; var/std need two values. */
+TG_API tg_value *tg_df_agg(tg_dataframe *df, size_t n_aggs,
+                           const tg_agg *aggs, const tg_groupby_opts *opts);
+/* Number of rows: a delayed int. */
+TG_API tg_value *tg_df_len(tg_dataframe *df);
+
+/* Groups by the n_keys key columns and aggregates: a one-partition
+ * dataframe with the key columns then one column per aggregation, ordered
+ * by key ascending (nulls last).  opts may be NULL. */
+TG_API tg_dataframe *tg_df_groupby(tg_dataframe *df, size_t n_keys,
+                                   const char *const *keys, size_t n_aggs,
+                                   const tg_agg *aggs,
+                                   const tg_groupby_opts *opts);
+/* Counts of each distinct value of column: a one-partition dataframe
+ * (column, "count"), ordered by count descending then value ascending
+ * (null last).  dropna = false counts nulls as a value. */
+TG_API tg_dataframe *tg_df_value_counts(tg_dataframe *df, const char *column,
+                                        bool dropna);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TASKGRAPH_DATAFRAME_H */

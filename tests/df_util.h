@@ -1,0 +1,73 @@
+/* tests/df_util.h - helpers shared by the dataframe tests: temporary
+ * files, frames rendered as CSV text for exact comparisons, and the list
+ * of schedulers every result must agree on.
+ */
+#ifndef TG_TESTS_DF_UTIL_H
+#define TG_TESTS_DF_UTIL_H
+
+#include <unistd.h>
+
+#include "test_util.h"
+
+/* A fresh directory under /tmp; the caller removes it with td_rmdir. */
+static inline char *td_mkdir(void)
+{
+    char *dir = strdup("/tmp/tg-df-XXXXXX");
+    assert_non_null(dir);
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+static inline void td_rmdir(char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+/* Writes text to dir/name; returns the path (static buffer). */
+static inline const char *td_write(const char *dir, const char *name,
+                                   const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+/* The frame as CSV text (malloc'd), for exact comparisons. */
+static inline char *td_csv(const tg_value *frame)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(tg_frame_write_csv(frame, f), 0);
+    assert_int_equal(fclose(f), 0);
+    return buf;
+}
+
+/* Asserts that frame v (a new reference, released here) prints as
+ * want. */
+#define td_assert_frame(v, want)                                          \
+    do {                                                                  \
+        tg_value *v_ = (v);                                               \
+        if (tg_is_error(v_))                                              \
+            fail_msg("error: %s", tg_error_message(v_));                  \
+        char *got_ = td_csv(v_);                                          \
+        assert_string_equal(got_, want);                                  \
+        free(got_);                                                       \
+        tg_decref(v_);                                                    \
+    } while (0)
+
+/* The schedulers results must agree on.  The threads scheduler joins
+ * this list when it is available. */
+typedef tg_scheduler *(*td_sched_fn)(void);
+static const td_sched_fn td_schedulers[] = {tg_scheduler_sync};
+#define TD_N_SCHEDULERS (sizeof td_schedulers / sizeof td_schedulers[0])
+
+#endif /* TG_TESTS_DF_UTIL_H */

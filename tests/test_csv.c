@@ -1,0 +1,317 @@
+/* tests/test_csv.c - tg_read_csv, tg_to_csv and tg_frame_from_csv: RFC
+ * 4180 edge cases, type inference, errors, and every blocksize giving
+ * the same frame. */
+#include "df_util.h"
+
+/* Reads path with blocksize bs on every scheduler; asserts the frame
+ * prints as want. */
+static void check_read(const char *path, size_t bs, const char *want)
+{
+    for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+        tg_graph *g = tg_graph_new();
+        tg_csv_opts o = {.blocksize = bs};
+        tg_dataframe *df = tg_read_csv(g, path, &o);
+        if (!df)
+            fail_msg("read_csv: %s", tg_last_error());
+        tg_scheduler *s = td_schedulers[k]();
+        tg_value *v = tg_df_compute(df, s);
+        if (tg_is_error(v))
+            fail_msg("bs %zu: %s", bs, tg_error_message(v));
+        char *got = td_csv(v);
+        if (strcmp(got, want) != 0)
+            fail_msg("blocksize %zu:\n%s\nwanted:\n%s", bs, got, want);
+        free(got);
+        tg_decref(v);
+        tg_scheduler_free(s);
+        tg_graph_free(g);
+    }
+}
+
+/* Every blocksize from 1 byte to the whole file gives the same frame. */
+static void check_all_blocksizes(const char *path, const char *text,
+                                 const char *want)
+{
+    size_t len = strlen(text);
+    size_t step = tt_quick() ? 7 : 1;
+    for (size_t bs = 1; bs <= len + 1; bs += step)
+        check_read(path, bs, want);
+    check_read(path, 0, want);
+}
+
+static void test_csv_infers_types_and_nulls(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *text = "i,f,s,b,e\n"
+                       "1,2.5,x,true,\n"
+                       "-3,,\"\",false,\n"
+                       ",1e3,,True,\n";
+    const char *path = td_write(dir, "a.csv", text);
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = tg_read_csv(g, path, NULL);
+    assert_non_null(df);
+    assert_int_equal(tg_df_ncols(df), 5);
+    assert_int_equal(tg_df_coltype(df, 0), TG_DT_INT64);
+    assert_int_equal(tg_df_coltype(df, 1), TG_DT_FLOAT64);
+    assert_int_equal(tg_df_coltype(df, 2), TG_DT_STRING);
+    assert_int_equal(tg_df_coltype(df, 3), TG_DT_BOOL);
+    assert_int_equal(tg_df_coltype(df, 4), TG_DT_STRING); /* all null */
+    tg_value *v = tg_df_compute(df, NULL);
+    assert_int_equal(tg_frame_nrows(v), 3);
+    assert_int_equal(tg_frame_int64(v, 0)[1], -3);
+    assert_true(tg_frame_is_null(v, 0, 2));
+    assert_true(tg_frame_float64(v, 1)[2] == 1000.0);
+    assert_true(tg_frame_is_null(v, 1, 1));
+    size_t len = 99;
+    assert_non_null(tg_frame_str(v, 2, 1, &len)); /* "" is a string */
+    assert_int_equal(len, 0);
+    assert_null(tg_frame_str(v, 2, 2, &len)); /* empty field is null */
+    assert_int_equal(tg_frame_null_count(v, 2), 1);
+    assert_int_equal(tg_frame_bool(v, 3)[2], 1);
+    tg_decref(v);
+    tg_graph_free(g);
+    check_all_blocksizes(path, text,
+                         "i,f,s,b,e\n1,2.5,x,true,\n-3,,\"\",false,\n"
+                         ",1000.0,,true,\n");
+    td_rmdir(dir);
+}
+
+static void test_csv_quotes_commas_newlines_crlf(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *text = "id,name,note\r\n"
+                       "1,\"Smith, J\",\"said \"\"hi\"\"\"\r\n"
+                       "2,\"multi\nline\r\nfield\",plain\r\n"
+                       "\r\n"
+                       "3,\"\"\"\",\"a,\"\"b\"\"\nc\"\r\n"
+                       "4,last,\"no newline at end\"";
+    const char *path = td_write(dir, "q.csv", text);
+    check_all_blocksizes(path, text,
+                         "id,name,note\n"
+                         "1,\"Smith, J\",\"said \"\"hi\"\"\"\n"
+                         "2,\"multi\nline\r\nfield\",plain\n"
+                         "3,\"\"\"\",\"a,\"\"b\"\"\nc\"\n"
+                         "4,last,no newline at end\n");
+    td_rmdir(dir);
+}
+
+/* A quoted field longer than the block, holding newlines and what looks
+ * like records, must not be split. */
+static void test_csv_block_boundary_inside_quoted_field(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *text = "k,v\n"
+                       "1,\"x\n2,fake\n3,\"\"fake\"\"\n4,fake\"\n"
+                       "5,\"\n\"\n"
+                       "6,y\n";
+    const char *path = td_write(dir, "b.csv", text);
+    check_all_blocksizes(path, text,
+                         "k,v\n"
+                         "1,\"x\n2,fake\n3,\"\"fake\"\"\n4,fake\"\n"
+                         "5,\"\n\"\n"
+                         "6,y\n");
+    td_rmdir(dir);
+}
+
+static void test_csv_empty_and_header_only_files(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *empty = td_write(dir, "e.csv", "");
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = tg_read_csv(g, empty, NULL);
+    assert_non_null(df);
+    assert_int_equal(tg_df_npartitions(df), 0);
+    assert_int_equal(tg_df_ncols(df), 0);
+    tg_value *v = tg_df_compute(df, NULL);
+    assert_int_equal(tg_frame_nrows(v), 0);
+    tg_decref(v);
+    tg_graph_free(g);
+
+    const char *hdr = td_write(dir, "h.csv", "a,b");
+    g = tg_graph_new();
+    df = tg_read_csv(g, hdr, NULL);
+    assert_non_null(df);
+    assert_int_equal(tg_df_ncols(df), 2);
+    assert_string_equal(tg_df_colname(df, 1), "b");
+    td_assert_frame(tg_df_compute(df, NULL), "a,b\n");
+    tg_graph_free(g);
+
+    /* An empty file among others contributes nothing. */
+    td_write(dir, "m1.csv", "a,b\n1,2\n");
+    td_write(dir, "m2.csv", "");
+    td_write(dir, "m3.csv", "a,b\n3,4\n5,6\n");
+    char pat[512];
+    snprintf(pat, sizeof pat, "%s/m*.csv", dir);
+    check_read(pat, 4, "a,b\n1,2\n3,4\n5,6\n");
+    check_read(pat, 0, "a,b\n1,2\n3,4\n5,6\n");
+    td_rmdir(dir);
+}
+
+/* The error of reading path with blocksize bs (at build time or when
+ * computed) contains want. */
+static void check_error(const char *path, size_t bs, const char *want)
+{
+    tg_graph *g = tg_graph_new();
+    tg_csv_opts o = {.blocksize = bs, .sample_bytes = 8};
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    tg_value *v = df ? tg_df_compute(df, NULL) : NULL;
+    const char *msg = df ? tg_error_message(v) : tg_last_error();
+    assert_true(!df || tg_is_error(v));
+    if (!strstr(msg, want))
+        fail_msg("bs %zu: '%s' lacks '%s'", bs, msg, want);
+    tg_decref(v);
+    tg_graph_free(g);
+}
+
+static void test_csv_ragged_rows_name_file_and_line(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *text = "a,b\nu,v\n\"x\ny\",3\n4\n5,6\n";
+    char path[512];
+    snprintf(path, sizeof path, "%s", td_write(dir, "r.csv", text));
+    char want[600];
+    snprintf(want, sizeof want, "%s:5: expected 2 fields, found 1", path);
+    for (size_t bs = 1; bs <= strlen(text); bs++)
+        check_error(path, bs, want);
+    td_write(dir, "r.csv", "a,b\n1,2\n3,4,5\n");
+    snprintf(want, sizeof want, "%s:3: expected 2 fields, found 3", path);
+    check_error(path, 0, want);
+    td_write(dir, "r.csv", "a,b\n1,2\n3,\"open\n");
+    check_error(path, 0, "unterminated quoted field");
+    td_write(dir, "r.csv", "a,b\n1,2\n3,x\"y\n");
+    check_error(path, 0, ":3: quote inside an unquoted field");
+    td_rmdir(dir);
+}
+
+static void test_csv_value_not_matching_inferred_type(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s",
+             td_write(dir, "t.csv", "a,b\n1,2\n3,4\n5,x\n"));
+    char want[600];
+    snprintf(want, sizeof want, "%s:4: column 'b': cannot parse \"x\" "
+             "as int64", path);
+    check_error(path, 0, want);
+    check_error(path, 5, want);
+
+    /* dtypes fix it, and keep leading zeros of strings. */
+    td_write(dir, "t.csv", "a,b\n007,2\n3,x\n");
+    tg_graph *g = tg_graph_new();
+    const char *names[] = {"a", "b"};
+    tg_dtype types[] = {TG_DT_STRING, TG_DT_STRING};
+    tg_csv_opts o = {.n_dtypes = 2, .dtype_names = names, .dtypes = types};
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    assert_non_null(df);
+    td_assert_frame(tg_df_compute(df, NULL), "a,b\n007,2\n3,x\n");
+    const char *bad[] = {"zz"};
+    o = (tg_csv_opts){.n_dtypes = 1, .dtype_names = bad, .dtypes = types};
+    assert_null(tg_read_csv(g, path, &o));
+    assert_non_null(strstr(tg_last_error(), "no column 'zz'"));
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
+static void test_csv_missing_file_and_header_mismatch(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    tg_graph *g = tg_graph_new();
+    char path[512];
+    snprintf(path, sizeof path, "%s/nope.csv", dir);
+    assert_null(tg_read_csv(g, path, NULL));
+    assert_non_null(strstr(tg_last_error(), path));
+    td_write(dir, "x1.csv", "a,b\n1,2\n");
+    td_write(dir, "x2.csv", "a,c\n1,2\n");
+    snprintf(path, sizeof path, "%s/x*.csv", dir);
+    assert_null(tg_read_csv(g, path, NULL));
+    assert_non_null(strstr(tg_last_error(), "another header"));
+    td_write(dir, "d.csv", "a,a\n1,2\n");
+    snprintf(path, sizeof path, "%s/d.csv", dir);
+    assert_null(tg_read_csv(g, path, NULL));
+    assert_non_null(strstr(tg_last_error(), "duplicate column 'a'"));
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = calloc(1, 4096);
+    size_t n = fread(buf, 1, 4095, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_csv_to_csv_round_trips(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *text = "a,b,c\n1,0.1,\"x,y\"\n2,,\"\"\n3,1e300,z\n";
+    char in[512], out[512], pat[512];
+    snprintf(in, sizeof in, "%s", td_write(dir, "in.csv", text));
+    snprintf(out, sizeof out, "%s/out.csv", dir);
+    snprintf(pat, sizeof pat, "%s/part-*.csv", dir);
+    tg_graph *g = tg_graph_new();
+    tg_csv_opts o = {.blocksize = 16};
+    tg_dataframe *df = tg_read_csv(g, in, &o);
+    assert_true(tg_df_npartitions(df) > 1);
+    tg_value *n1 = tg_compute(tg_to_csv(df, out), NULL);
+    tg_value *n2 = tg_compute(tg_to_csv(df, pat), NULL);
+    assert_int_equal(tg_as_int(n1), 3);
+    assert_int_equal(tg_as_int(n2), 3);
+    tg_decref(n1);
+    tg_decref(n2);
+    char *got = slurp(out);
+    assert_string_equal(got, "a,b,c\n1,0.1,\"x,y\"\n2,,\"\"\n3,1e+300,z\n");
+    free(got);
+    tg_dataframe *back = tg_read_csv(g, pat, NULL);
+    assert_non_null(back);
+    td_assert_frame(tg_df_compute(back, NULL),
+                    "a,b,c\n1,0.1,\"x,y\"\n2,,\"\"\n3,1e+300,z\n");
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
+static void test_csv_frame_from_memory(void **state)
+{
+    (void)state;
+    const char *text = "x;y\n1;\"a;b\"\n2;c";
+    tg_csv_opts o = {.delimiter = ';'};
+    tg_value *v = tg_frame_from_csv(text, strlen(text), &o);
+    assert_false(tg_is_error(v));
+    assert_int_equal(tg_frame_nrows(v), 2);
+    size_t len;
+    const char *s = tg_frame_str(v, 1, 0, &len);
+    assert_int_equal(len, 3);
+    assert_memory_equal(s, "a;b", 3);
+    tg_decref(v);
+    v = tg_frame_from_csv("a\n\"x", 4, NULL);
+    assert_true(tg_is_error(v));
+    assert_non_null(strstr(tg_error_message(v), "<memory>:2: "
+                                                "unterminated"));
+    tg_decref(v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_infers_types_and_nulls),
+        cmocka_unit_test(test_csv_quotes_commas_newlines_crlf),
+        cmocka_unit_test(test_csv_block_boundary_inside_quoted_field),
+        cmocka_unit_test(test_csv_empty_and_header_only_files),
+        cmocka_unit_test(test_csv_ragged_rows_name_file_and_line),
+        cmocka_unit_test(test_csv_value_not_matching_inferred_type),
+        cmocka_unit_test(test_csv_missing_file_and_header_mismatch),
+        cmocka_unit_test(test_csv_to_csv_round_trips),
+        cmocka_unit_test(test_csv_frame_from_memory),
+    };
+    return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
+}
