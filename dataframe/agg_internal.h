@@ -1,0 +1,100 @@
+/* dataframe/agg_internal.h - hash aggregation shared by tg_df_agg,
+ * tg_df_groupby and tg_df_value_counts.
+ *
+ * A partial is a table of groups: distinct key tuples (key columns held
+ * in column builders), each with a row count and one state per
+ * aggregation (reduce.c).  A partition becomes a partial by hashing its
+ * key columns a column at a time and updating states a column at a time;
+ * partials merge by re-inserting groups and combining states.  Merging
+ * is order-insensitive up to float rounding, and float sums are kept in
+ * double-double precision so that the rounded results do not depend on
+ * the partitioning.  A whole-frame reduction is a groupby with no keys.
+ */
+#ifndef TG_DATAFRAME_AGG_INTERNAL_H
+#define TG_DATAFRAME_AGG_INTERNAL_H
+
+#include "df_internal.h"
+
+__extension__ typedef __int128 tg__i128;
+
+/* One aggregation, resolved against the schema. */
+typedef struct tg__aggspec {
+    tg_agg_op op;
+    char *column;      /* NULL for size */
+    char *name;        /* output column */
+    tg_dtype in;       /* input column type */
+    tg_dtype out;      /* output type */
+} tg__aggspec;
+
+typedef enum tg__gb_order {
+    TG__ORDER_KEYS,    /* by key ascending, nulls last */
+    TG__ORDER_COUNTS   /* value_counts: count descending, then key */
+} tg__gb_order;
+
+/* Everything the tasks of one groupby need; shared, read-only. */
+typedef struct tg__gbspec {
+    size_t n_keys;
+    char **keys;
+    tg_dtype *key_types;
+    size_t n_aggs;
+    tg__aggspec *aggs;
+    bool dropna;
+    tg__gb_order order;
+    size_t split_out;
+} tg__gbspec;
+
+/* The state of one aggregation over every group of a partial (arrays
+ * indexed by group; those an op does not need stay NULL). */
+typedef struct tg__aggstate {
+    int64_t *count;    /* non-null values seen */
+    tg__i128 *isum;    /* int sums */
+    double *hi, *lo;   /* double-double sums of x */
+    double *hi2, *lo2; /* double-double sums of x * x (var, std) */
+    int64_t *imin;     /* min/max of int and bool */
+    double *fmin;      /* min/max of float (NaN skipped) */
+    int64_t *soff;     /* min/max of strings: bytes in sbuf */
+    int64_t *slen;
+    uint8_t *has;      /* min/max: a value was seen */
+    char *sbuf;
+    size_t sbuf_len, sbuf_cap;
+    struct tg__distinct *set; /* nunique */
+} tg__aggstate;
+
+typedef struct tg__partial {
+    const tg__gbspec *spec;  /* borrowed from the graph */
+    size_t n_groups, cap;
+    tg__colbuf *keys;        /* n_keys distinct key columns */
+    uint64_t *hash;          /* per group */
+    int64_t *size;           /* rows per group */
+    uint32_t *slots;         /* open addressing: group + 1, 0 = empty */
+    size_t n_slots;          /* power of two */
+    tg__aggstate *st;        /* n_aggs */
+} tg__partial;
+
+/* reduce.c: per-aggregation states. */
+int tg__aggstate_grow(tg__aggstate *s, const tg__aggspec *a, size_t old,
+                      size_t cap);
+void tg__aggstate_free(tg__aggstate *s);
+/* Updates states from column c (NULL for size) at rows with gid[i] !=
+ * UINT32_MAX.  0 or TG_ENOMEM. */
+int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a,
+                        const tg__col *c, const uint32_t *gid, size_t n);
+/* Combines each group g of src into dst's group map[g] (groups mapped
+ * to UINT32_MAX are left out).  0 or TG_ENOMEM. */
+int tg__aggstate_merge(tg__aggstate *dst, const tg__aggstate *src,
+                       const tg__aggspec *a, const uint32_t *map,
+                       size_t n_src);
+/* The output column for groups idx[0..n) of a partial with n_groups
+ * groups and row counts size.  NULL with *err set on failure. */
+tg__col *tg__aggstate_finish(const tg__aggstate *s, const tg__aggspec *a,
+                             const int64_t *size, size_t n_groups,
+                             const uint32_t *idx, size_t n, tg_value **err);
+
+/* Distinct (group, value) pairs for nunique. */
+typedef struct tg__distinct tg__distinct;
+void tg__distinct_free(tg__distinct *d);
+
+/* Hashes of n values of c, mixed into h (h[i] = mix(h[i], hash)). */
+void tg__hash_col(const tg__col *c, uint64_t *h, size_t n);
+
+#endif /* TG_DATAFRAME_AGG_INTERNAL_H */

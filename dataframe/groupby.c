@@ -1,0 +1,465 @@
+/* dataframe/groupby.c - partials: the group hash table, accumulating a
+ * partition, merging and splitting partials, and ordering the result.
+ *
+ * Rows are hashed a column at a time (xxhash for strings, a 64-bit mixer
+ * for fixed-width values), then looked up in an open-addressing table of
+ * group ids that stores each group's hash, so most probes compare one
+ * integer.  Aggregation states are then updated one column at a time
+ * from the array of group ids (reduce.c).  Tasks and builders live in
+ * agg_tasks.c.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "agg_internal.h"
+#include "groupby_internal.h"
+
+#define SKIP UINT32_MAX
+#define NULL_HASH 0x9e3779b97f4a7c15ull
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+tg__keyview tg__keyview_col(const tg__col *c)
+{
+    return (tg__keyview){c->type, c->data, c->valid, c->bytes};
+}
+
+static tg__keyview keyview_buf(const tg__colbuf *b)
+{
+    return (tg__keyview){b->type, b->data, b->valid, b->bytes};
+}
+
+static inline uint64_t float_bits(double x)
+{
+    uint64_t b;
+    if (x == 0)
+        x = 0;
+    if (x != x)
+        x = (double)NAN;
+    memcpy(&b, &x, 8);
+    return b;
+}
+
+static inline uint64_t key_hash(const tg__keyview *k, size_t i)
+{
+    if (!tg__valid(k->valid, i))
+        return NULL_HASH;
+    switch (k->type) {
+    case TG_DT_STRING: {
+        const int64_t *off = k->data;
+        return XXH3_64bits(k->bytes + off[i], (size_t)(off[i + 1] - off[i]));
+    }
+    case TG_DT_FLOAT64: return mix64(float_bits(((const double *)k->data)[i]));
+    case TG_DT_BOOL: return mix64(((const uint8_t *)k->data)[i]);
+    default: return mix64((uint64_t)((const int64_t *)k->data)[i]);
+    }
+}
+
+/* Mixes the hashes of rows [0, n) of k into h. */
+static void hash_keys(const tg__keyview *k, uint64_t *h, size_t n,
+                      bool first)
+{
+    if (first) {
+        for (size_t i = 0; i < n; i++)
+            h[i] = key_hash(k, i);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            h[i] = mix64(h[i] * 31 + key_hash(k, i));
+    }
+}
+
+/* Equality of row i of a and row j of b (nulls equal each other). */
+static inline bool key_eq(const tg__keyview *a, size_t i,
+                          const tg__keyview *b, size_t j)
+{
+    bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
+    if (!va || !vb)
+        return va == vb;
+    switch (a->type) {
+    case TG_DT_STRING: {
+        const int64_t *oa = a->data, *ob = b->data;
+        size_t la = (size_t)(oa[i + 1] - oa[i]);
+        return la == (size_t)(ob[j + 1] - ob[j])
+               && (la == 0
+                   || memcmp(a->bytes + oa[i], b->bytes + ob[j], la) == 0);
+    }
+    case TG_DT_FLOAT64:
+        return float_bits(((const double *)a->data)[i])
+               == float_bits(((const double *)b->data)[j]);
+    case TG_DT_BOOL:
+        return ((const uint8_t *)a->data)[i] == ((const uint8_t *)b->data)[j];
+    default:
+        return ((const int64_t *)a->data)[i] == ((const int64_t *)b->data)[j];
+    }
+}
+
+/* Orders row i of a before (< 0) or after row j of b; nulls last. */
+int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b,
+                size_t j)
+{
+    bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
+    if (!va || !vb)
+        return va == vb ? 0 : va ? -1 : 1;
+    switch (a->type) {
+    case TG_DT_STRING: {
+        const int64_t *oa = a->data, *ob = b->data;
+        size_t la = (size_t)(oa[i + 1] - oa[i]);
+        size_t lb = (size_t)(ob[j + 1] - ob[j]);
+        int r = la && lb ? memcmp(a->bytes + oa[i], b->bytes + ob[j],
+                                  la < lb ? la : lb)
+                         : 0;
+        return r ? r : (la > lb) - (la < lb);
+    }
+    case TG_DT_FLOAT64: {
+        double x = ((const double *)a->data)[i];
+        double y = ((const double *)b->data)[j];
+        if (x != x || y != y) /* NaN after numbers */
+            return (x != x) - (y != y);
+        return (x > y) - (x < y);
+    }
+    case TG_DT_BOOL: {
+        int x = ((const uint8_t *)a->data)[i];
+        int y = ((const uint8_t *)b->data)[j];
+        return x - y;
+    }
+    default: {
+        int64_t x = ((const int64_t *)a->data)[i];
+        int64_t y = ((const int64_t *)b->data)[j];
+        return (x > y) - (x < y);
+    }
+    }
+}
+
+/* ---- partials -------------------------------------------------------------- */
+
+void tg__partial_free(void *pp)
+{
+    tg__partial *p = pp;
+    if (!p)
+        return;
+    for (size_t k = 0; p->keys && k < p->spec->n_keys; k++)
+        tg__colbuf_close(&p->keys[k]);
+    for (size_t a = 0; p->st && a < p->spec->n_aggs; a++)
+        tg__aggstate_free(&p->st[a]);
+    tg__free(p->keys);
+    tg__free(p->st);
+    tg__free(p->hash);
+    tg__free(p->size);
+    tg__free(p->slots);
+    tg__free(p);
+}
+
+static int partial_grow(tg__partial *p, size_t need)
+{
+    if (need <= p->cap)
+        return 0;
+    size_t cap = p->cap ? p->cap : 16;
+    while (cap < need)
+        cap *= 2;
+    uint64_t *h = tg__realloc(p->hash, cap * sizeof *h);
+    if (h)
+        p->hash = h;
+    int64_t *s = h ? tg__realloc(p->size, cap * sizeof *s) : NULL;
+    if (!s)
+        return TG_ENOMEM;
+    p->size = s;
+    memset(s + p->cap, 0, (cap - p->cap) * sizeof *s);
+    for (size_t a = 0; a < p->spec->n_aggs; a++)
+        if (tg__aggstate_grow(&p->st[a], &p->spec->aggs[a], p->cap, cap))
+            return TG_ENOMEM;
+    p->cap = cap;
+    return 0;
+}
+
+static int rehash(tg__partial *p)
+{
+    size_t ns = p->n_slots ? p->n_slots * 2 : 64;
+    uint32_t *s = tg__calloc(ns, sizeof *s);
+    if (!s)
+        return TG_ENOMEM;
+    for (size_t g = 0; g < p->n_groups; g++) {
+        size_t j = p->hash[g] & (ns - 1);
+        while (s[j])
+            j = (j + 1) & (ns - 1);
+        s[j] = (uint32_t)g + 1;
+    }
+    tg__free(p->slots);
+    p->slots = s;
+    p->n_slots = ns;
+    return 0;
+}
+
+/* Appends row i of k to key column b. */
+static int append_key(tg__colbuf *b, const tg__keyview *k, size_t i)
+{
+    if (!tg__valid(k->valid, i))
+        return tg__colbuf_null(b);
+    size_t len = 0;
+    if (k->type == TG_DT_STRING)
+        len = (size_t)(((const int64_t *)k->data)[i + 1]
+                       - ((const int64_t *)k->data)[i]);
+    if (tg__colbuf_reserve(b, 1, len))
+        return TG_ENOMEM;
+    switch (k->type) {
+    case TG_DT_STRING:
+        tg__colbuf_str(b, k->bytes + ((const int64_t *)k->data)[i], len);
+        break;
+    case TG_DT_FLOAT64: tg__colbuf_float(b, ((const double *)k->data)[i]);
+        break;
+    case TG_DT_BOOL: tg__colbuf_bool(b, ((const uint8_t *)k->data)[i]);
+        break;
+    default: tg__colbuf_int(b, ((const int64_t *)k->data)[i]); break;
+    }
+    return 0;
+}
+
+/* The group of the key at row i of keys (hash h), added if new.  SKIP
+ * when out of memory. */
+static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys,
+                            size_t i, uint64_t h)
+{
+    size_t nk = p->spec->n_keys;
+    if ((p->n_groups + 1) * 2 > p->n_slots && rehash(p))
+        return SKIP;
+    size_t mask = p->n_slots - 1, j = h & mask;
+    for (uint32_t e; (e = p->slots[j]); j = (j + 1) & mask) {
+        uint32_t g = e - 1;
+        if (p->hash[g] != h)
+            continue;
+        size_t k = 0;
+        for (; k < nk; k++) {
+            tg__keyview gk = keyview_buf(&p->keys[k]);
+            if (!key_eq(&gk, g, &keys[k], i))
+                break;
+        }
+        if (k == nk)
+            return g;
+    }
+    if (p->n_groups >= SKIP - 1 || partial_grow(p, p->n_groups + 1))
+        return SKIP;
+    for (size_t k = 0; k < nk; k++)
+        if (append_key(&p->keys[k], &keys[k], i))
+            return SKIP;
+    uint32_t g = (uint32_t)p->n_groups++;
+    p->hash[g] = h;
+    p->slots[j] = g + 1;
+    return g;
+}
+
+tg__partial *tg__partial_new(const tg__gbspec *spec)
+{
+    tg__partial *p = tg__calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->spec = spec;
+    p->keys = tg__calloc(spec->n_keys + 1, sizeof *p->keys);
+    p->st = tg__calloc(spec->n_aggs + 1, sizeof *p->st);
+    bool ok = p->keys && p->st;
+    for (size_t k = 0; ok && k < spec->n_keys; k++)
+        ok = tg__colbuf_init(&p->keys[k], spec->key_types[k], 16) == 0;
+    if (ok && partial_grow(p, 1) == 0 && rehash(p) == 0) {
+        if (spec->n_keys == 0) /* one group, even over no rows */
+            ok = find_or_add(p, NULL, 0, 0) == 0;
+        if (ok)
+            return p;
+    }
+    tg__partial_free(p);
+    return NULL;
+}
+
+/* The key columns of spec in frame f, as views. */
+static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
+                            tg__keyview *out)
+{
+    for (size_t k = 0; k < spec->n_keys; k++) {
+        long c = tg__frame_find(f, spec->keys[k]);
+        if (c < 0 || f->cols[c]->type != spec->key_types[k])
+            return tg_error("groupby: no %s column '%s' in the partition",
+                            tg_dtype_name(spec->key_types[k]),
+                            spec->keys[k]);
+        out[k] = tg__keyview_col(f->cols[c]);
+    }
+    return NULL;
+}
+
+/* Group ids of f's rows (SKIP for rows with a null key under dropna). */
+static tg_value *assign_groups(tg__partial *p, const tg__keyview *keys,
+                               size_t n, uint32_t *gid)
+{
+    const tg__gbspec *spec = p->spec;
+    if (spec->n_keys == 0) {
+        memset(gid, 0, n * sizeof *gid);
+        return NULL;
+    }
+    uint64_t *h = tg__malloc((n ? n : 1) * sizeof *h);
+    if (!h)
+        return tg_error("out of memory");
+    for (size_t k = 0; k < spec->n_keys; k++)
+        hash_keys(&keys[k], h, n, k == 0);
+    tg_value *err = NULL;
+    for (size_t i = 0; i < n; i++) {
+        bool skip = false;
+        for (size_t k = 0; spec->dropna && k < spec->n_keys; k++)
+            skip |= !tg__valid(keys[k].valid, i);
+        if (skip) {
+            gid[i] = SKIP;
+            continue;
+        }
+        if ((gid[i] = find_or_add(p, keys, i, h[i])) == SKIP) {
+            err = tg_error("out of memory");
+            break;
+        }
+    }
+    tg__free(h);
+    return err;
+}
+
+tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f)
+{
+    const tg__gbspec *spec = p->spec;
+    tg__keyview small[8], *keys = small;
+    uint32_t *gid = tg__malloc((f->nrows ? f->nrows : 1) * sizeof *gid);
+    if (spec->n_keys > 8)
+        keys = tg__malloc(spec->n_keys * sizeof *keys);
+    tg_value *err = !gid || !keys ? tg_error("out of memory") : NULL;
+    if (!err)
+        err = frame_keys(spec, f, keys);
+    if (!err)
+        err = assign_groups(p, keys, f->nrows, gid);
+    for (size_t i = 0; !err && i < f->nrows; i++)
+        if (gid[i] != SKIP)
+            p->size[gid[i]]++;
+    for (size_t a = 0; !err && a < spec->n_aggs; a++) {
+        const tg__aggspec *as = &spec->aggs[a];
+        long c = as->column ? tg__frame_find(f, as->column) : -1;
+        if (as->column && (c < 0 || f->cols[c]->type != as->in)) {
+            err = tg_error("agg: no %s column '%s' in the partition",
+                           tg_dtype_name(as->in), as->column);
+            break;
+        }
+        if (tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c],
+                                gid, f->nrows))
+            err = tg_error("out of memory");
+    }
+    tg__free(gid);
+    if (keys != small)
+        tg__free(keys);
+    return err;
+}
+
+/* Merges the groups of src whose bucket is `bucket` (all when k == 0)
+ * into dst. */
+static int merge_some(tg__partial *dst, const tg__partial *src, size_t k,
+                      size_t bucket)
+{
+    size_t nk = src->spec->n_keys;
+    uint32_t *map = tg__malloc((src->n_groups + 1) * sizeof *map);
+    tg__keyview small[8], *keys = small;
+    if (nk > 8)
+        keys = tg__malloc(nk * sizeof *keys);
+    int rc = map && keys ? 0 : TG_ENOMEM;
+    for (size_t j = 0; rc == 0 && j < nk; j++)
+        keys[j] = keyview_buf(&src->keys[j]);
+    for (size_t g = 0; rc == 0 && g < src->n_groups; g++) {
+        map[g] = SKIP;
+        if (k && (src->hash[g] >> 32) % k != bucket)
+            continue;
+        map[g] = find_or_add(dst, keys, g, src->hash[g]);
+        if (map[g] == SKIP)
+            rc = TG_ENOMEM;
+        else
+            dst->size[map[g]] += src->size[g];
+    }
+    for (size_t a = 0; rc == 0 && a < src->spec->n_aggs; a++)
+        rc = tg__aggstate_merge(&dst->st[a], &src->st[a],
+                                &src->spec->aggs[a], map, src->n_groups);
+    tg__free(map);
+    if (keys != small)
+        tg__free(keys);
+    return rc;
+}
+
+int tg__partial_merge(tg__partial *dst, const tg__partial *src)
+{
+    return merge_some(dst, src, 0, 0);
+}
+
+int tg__partial_split(const tg__partial *p, size_t k, tg__partial **out)
+{
+    for (size_t b = 0; b < k; b++)
+        out[b] = NULL;
+    for (size_t b = 0; b < k; b++) {
+        if (!(out[b] = tg__partial_new(p->spec))
+            || merge_some(out[b], p, k, b)) {
+            for (size_t j = 0; j <= b; j++) {
+                tg__partial_free(out[j]);
+                out[j] = NULL;
+            }
+            return TG_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+tg_value *tg__partial_finish(const tg__partial *p)
+{
+    const tg__gbspec *spec = p->spec;
+    size_t nk = spec->n_keys, ncols = nk + spec->n_aggs, n = p->n_groups;
+    tg__keyview small[8], *keys = small;
+    if (nk > 8)
+        keys = tg__malloc(nk * sizeof *keys);
+    tg__col **cols = tg__calloc(ncols + 1, sizeof *cols);
+    const char **names = tg__calloc(ncols + 1, sizeof *names);
+    uint32_t *idx = NULL;
+    tg_value *err = NULL;
+    if (keys && cols && names) {
+        for (size_t k = 0; k < nk; k++)
+            keys[k] = keyview_buf(&p->keys[k]);
+        idx = tg__order_rows(keys, nk, spec->order == TG__ORDER_COUNTS
+                                           ? p->size : NULL, n);
+    }
+    if (!idx)
+        err = tg_error("out of memory");
+    size_t made = 0;
+    for (; !err && made < ncols; made++) {
+        if (made < nk) {
+            const tg__colbuf *b = &p->keys[made];
+            tg__col view = {.type = b->type, .n = b->n, .valid = b->valid,
+                            .data = b->data, .bytes = b->bytes};
+            names[made] = spec->keys[made];
+            if (!(cols[made] = tg__col_take(&view, idx, n)))
+                err = tg_error("out of memory");
+        } else {
+            size_t a = made - nk;
+            names[made] = spec->aggs[a].name;
+            cols[made] = tg__aggstate_finish(&p->st[a], &spec->aggs[a],
+                                             p->size, n, idx, n, &err);
+        }
+        if (err)
+            break;
+    }
+    tg__frame *f = NULL;
+    if (!err)
+        f = tg__frame_new(ncols, names, cols, n);
+    else
+        for (size_t i = 0; cols && i < made; i++)
+            tg__col_unref(cols[i]);
+    tg__free(idx);
+    tg__free(cols);
+    tg__free(names);
+    if (keys != small)
+        tg__free(keys);
+    if (err)
+        return err;
+    tg_value *v = tg__frame_value(f);
+    return v ? v : tg_error("out of memory");
+}

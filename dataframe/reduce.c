@@ -1,0 +1,576 @@
+/* dataframe/reduce.c - aggregation states: update from a column, merge,
+ * finish into an output column.
+ *
+ * Every state is a set of per-group arrays updated by one flat loop per
+ * column.  Nulls are skipped.  Float sums (sum, mean, var, std) are kept
+ * as double-double pairs (about 106 bits), so merging partials in any
+ * order rounds to the same double: results do not depend on the
+ * partitioning.  var/std use the sums of x and of x*x (x*x split exactly
+ * with fma): with 106 bits the textbook formula keeps 53 good bits until
+ * mean^2 / var passes 2^50.  Integer sums are exact in 128 bits.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <xxhash.h>
+
+#include "agg_internal.h"
+
+#define SKIP UINT32_MAX
+
+/* ---- double-double arithmetic ------------------------------------------ */
+
+static inline void dd_add(double *hi, double *lo, double x)
+{
+    double s = *hi + x, bb = s - *hi;
+    double e = (*hi - (s - bb)) + (x - bb) + *lo;
+    *hi = s + e;
+    *lo = e - (*hi - s);
+}
+
+static inline void dd_add_dd(double *hi, double *lo, double bh, double bl)
+{
+    dd_add(hi, lo, bh);
+    dd_add(hi, lo, bl);
+}
+
+/* ---- distinct sets (nunique) -------------------------------------------- */
+
+struct tg__distinct {
+    size_t n, cap;
+    uint32_t *gid;
+    uint64_t *vh;      /* value hash */
+    int64_t *bits;     /* int/bool value or double bits; string: offset */
+    int64_t *slen;     /* strings */
+    char *sbuf;
+    size_t sbuf_len, sbuf_cap;
+    uint32_t *slots;   /* entry + 1 */
+    size_t n_slots;
+};
+
+void tg__distinct_free(tg__distinct *d)
+{
+    if (!d)
+        return;
+    tg__free(d->gid);
+    tg__free(d->vh);
+    tg__free(d->bits);
+    tg__free(d->slen);
+    tg__free(d->sbuf);
+    tg__free(d->slots);
+    tg__free(d);
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+static int distinct_rehash(tg__distinct *d)
+{
+    size_t ns = d->n_slots ? d->n_slots * 2 : 64;
+    uint32_t *s = tg__calloc(ns, sizeof *s);
+    if (!s)
+        return TG_ENOMEM;
+    for (size_t e = 0; e < d->n; e++) {
+        size_t j = mix64(d->vh[e] ^ d->gid[e]) & (ns - 1);
+        while (s[j])
+            j = (j + 1) & (ns - 1);
+        s[j] = (uint32_t)e + 1;
+    }
+    tg__free(d->slots);
+    d->slots = s;
+    d->n_slots = ns;
+    return 0;
+}
+
+static int distinct_grow(tg__distinct *d)
+{
+    size_t cap = d->cap ? d->cap * 2 : 64;
+    uint32_t *g = tg__realloc(d->gid, cap * sizeof *g);
+    if (g)
+        d->gid = g;
+    uint64_t *h = g ? tg__realloc(d->vh, cap * sizeof *h) : NULL;
+    if (h)
+        d->vh = h;
+    int64_t *b = h ? tg__realloc(d->bits, cap * sizeof *b) : NULL;
+    if (b)
+        d->bits = b;
+    int64_t *l = b ? tg__realloc(d->slen, cap * sizeof *l) : NULL;
+    if (l)
+        d->slen = l;
+    if (!l)
+        return TG_ENOMEM;
+    d->cap = cap;
+    return 0;
+}
+
+/* Inserts (gid, value) unless present.  s != NULL for strings. */
+static int distinct_add(tg__distinct *d, uint32_t gid, uint64_t vh,
+                        int64_t bits, const char *s, size_t len)
+{
+    if ((d->n + 1) * 2 > d->n_slots && distinct_rehash(d))
+        return TG_ENOMEM;
+    size_t j = mix64(vh ^ gid) & (d->n_slots - 1);
+    for (uint32_t e; (e = d->slots[j]); j = (j + 1) & (d->n_slots - 1)) {
+        e--;
+        if (d->gid[e] != gid || d->vh[e] != vh)
+            continue;
+        if (s ? (size_t)d->slen[e] == len
+                    && (len == 0
+                        || memcmp(d->sbuf + d->bits[e], s, len) == 0)
+              : d->bits[e] == bits)
+            return 0;
+    }
+    if (d->n == d->cap && distinct_grow(d))
+        return TG_ENOMEM;
+    if (s) {
+        if (d->sbuf_len + len > d->sbuf_cap) {
+            size_t cap = d->sbuf_cap ? d->sbuf_cap : 256;
+            while (cap < d->sbuf_len + len)
+                cap *= 2;
+            char *b = tg__realloc(d->sbuf, cap);
+            if (!b)
+                return TG_ENOMEM;
+            d->sbuf = b, d->sbuf_cap = cap;
+        }
+        if (len)
+            memcpy(d->sbuf + d->sbuf_len, s, len);
+        bits = (int64_t)d->sbuf_len;
+        d->sbuf_len += len;
+    }
+    d->gid[d->n] = gid, d->vh[d->n] = vh, d->bits[d->n] = bits;
+    d->slen[d->n] = (int64_t)len;
+    d->slots[j] = (uint32_t)++d->n;
+    return 0;
+}
+
+/* The hash and 8-byte identity of a fixed-width value. */
+static inline int64_t value_bits(const tg__col *c, size_t i)
+{
+    switch (c->type) {
+    case TG_DT_FLOAT64: {
+        double x = ((const double *)c->data)[i];
+        int64_t b;
+        if (x == 0)
+            x = 0; /* -0.0 and 0.0 are one value */
+        if (x != x)
+            x = NAN;
+        memcpy(&b, &x, 8);
+        return b;
+    }
+    case TG_DT_BOOL: return ((const uint8_t *)c->data)[i];
+    default: return ((const int64_t *)c->data)[i];
+    }
+}
+
+static int distinct_update(tg__distinct *d, const tg__col *c,
+                           const uint32_t *gid, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (gid[i] == SKIP || !tg__col_valid(c, i))
+            continue;
+        int rc;
+        if (c->type == TG_DT_STRING) {
+            size_t len;
+            const char *s = tg__col_str(c, i, &len);
+            rc = distinct_add(d, gid[i], XXH3_64bits(s, len), 0, s, len);
+        } else {
+            int64_t b = value_bits(c, i);
+            rc = distinct_add(d, gid[i], mix64((uint64_t)b), b, NULL, 0);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int distinct_merge(tg__distinct *d, const tg__distinct *s,
+                          const uint32_t *map, bool strings)
+{
+    for (size_t e = 0; e < s->n; e++) {
+        if (map[s->gid[e]] == SKIP)
+            continue;
+        int rc = distinct_add(d, map[s->gid[e]], s->vh[e], s->bits[e],
+                              strings ? (s->slen[e] ? s->sbuf + s->bits[e]
+                                                    : "")
+                                      : NULL,
+                              (size_t)s->slen[e]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- state arrays ---------------------------------------------------------- */
+
+static bool needs_count(tg_agg_op op)
+{
+    return op == TG_AGG_COUNT || op == TG_AGG_MEAN || op == TG_AGG_VAR
+           || op == TG_AGG_STD;
+}
+
+static bool int_sum(const tg__aggspec *a)
+{
+    return (a->op == TG_AGG_SUM || a->op == TG_AGG_MEAN)
+           && a->in != TG_DT_FLOAT64;
+}
+
+/* Grows *p from old to cap elements of size w, zeroing the new ones. */
+static int grow(void *pp, size_t w, size_t old, size_t cap)
+{
+    void **p = pp;
+    void *q = tg__realloc(*p, cap * w);
+    if (!q)
+        return TG_ENOMEM;
+    memset((char *)q + old * w, 0, (cap - old) * w);
+    *p = q;
+    return 0;
+}
+
+int tg__aggstate_grow(tg__aggstate *s, const tg__aggspec *a, size_t old,
+                      size_t cap)
+{
+    int rc = 0;
+    tg_agg_op op = a->op;
+    if (needs_count(op))
+        rc |= grow(&s->count, 8, old, cap);
+    if (int_sum(a))
+        rc |= grow(&s->isum, sizeof *s->isum, old, cap);
+    else if (op == TG_AGG_SUM || op == TG_AGG_MEAN || op == TG_AGG_VAR
+             || op == TG_AGG_STD)
+        rc |= grow(&s->hi, 8, old, cap) | grow(&s->lo, 8, old, cap);
+    if (op == TG_AGG_VAR || op == TG_AGG_STD)
+        rc |= grow(&s->hi2, 8, old, cap) | grow(&s->lo2, 8, old, cap);
+    if (op == TG_AGG_MIN || op == TG_AGG_MAX) {
+        rc |= grow(&s->has, 1, old, cap);
+        if (a->in == TG_DT_FLOAT64)
+            rc |= grow(&s->fmin, 8, old, cap);
+        else if (a->in == TG_DT_STRING)
+            rc |= grow(&s->soff, 8, old, cap) | grow(&s->slen, 8, old, cap);
+        else
+            rc |= grow(&s->imin, 8, old, cap);
+    }
+    if (op == TG_AGG_NUNIQUE && !s->set
+        && !(s->set = tg__calloc(1, sizeof *s->set)))
+        rc = TG_ENOMEM;
+    return rc ? TG_ENOMEM : 0;
+}
+
+void tg__aggstate_free(tg__aggstate *s)
+{
+    tg__free(s->count);
+    tg__free(s->isum);
+    tg__free(s->hi);
+    tg__free(s->lo);
+    tg__free(s->hi2);
+    tg__free(s->lo2);
+    tg__free(s->imin);
+    tg__free(s->fmin);
+    tg__free(s->soff);
+    tg__free(s->slen);
+    tg__free(s->has);
+    tg__free(s->sbuf);
+    tg__distinct_free(s->set);
+    memset(s, 0, sizeof *s);
+}
+
+/* Stores string s as group g's min/max candidate. */
+static int set_str(tg__aggstate *st, size_t g, const char *s, size_t len)
+{
+    if (st->sbuf_len + len > st->sbuf_cap) {
+        size_t cap = st->sbuf_cap ? st->sbuf_cap : 256;
+        while (cap < st->sbuf_len + len)
+            cap *= 2;
+        char *b = tg__realloc(st->sbuf, cap);
+        if (!b)
+            return TG_ENOMEM;
+        st->sbuf = b, st->sbuf_cap = cap;
+    }
+    if (len)
+        memcpy(st->sbuf + st->sbuf_len, s, len);
+    st->soff[g] = (int64_t)st->sbuf_len;
+    st->slen[g] = (int64_t)len;
+    st->sbuf_len += len;
+    st->has[g] = 1;
+    return 0;
+}
+
+static int str_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+    int r = la && lb ? memcmp(a, b, la < lb ? la : lb) : 0;
+    return r ? r : (la > lb) - (la < lb);
+}
+
+/* Offers value v of group g to a min (sign 1) or max (sign -1). */
+static int offer_str(tg__aggstate *st, size_t g, const char *v, size_t len,
+                     int sign)
+{
+    if (st->has[g]
+        && sign * str_cmp(v, len, st->sbuf + st->soff[g],
+                          (size_t)st->slen[g]) >= 0)
+        return 0;
+    return set_str(st, g, v, len);
+}
+
+#define EACH_VALID(body)                                                  \
+    for (size_t i = 0; i < n; i++) {                                      \
+        uint32_t g = gid[i];                                              \
+        if (g == SKIP || (v && !tg__valid(v, i)))                         \
+            continue;                                                     \
+        body;                                                             \
+    }
+
+/* The values of an int64 or bool column as int64, one at a time. */
+static inline int64_t int_at(const tg__col *c, size_t i)
+{
+    return c->type == TG_DT_BOOL ? ((const uint8_t *)c->data)[i]
+                                 : ((const int64_t *)c->data)[i];
+}
+
+static void update_minmax(tg__aggstate *s, const tg__aggspec *a,
+                          const tg__col *c, const uint32_t *gid, size_t n,
+                          int *rc)
+{
+    const uint8_t *v = c->valid;
+    bool mn = a->op == TG_AGG_MIN;
+    if (c->type == TG_DT_FLOAT64) {
+        const double *x = c->data;
+        EACH_VALID(if (x[i] != x[i]) continue;
+                   if (!s->has[g] || (mn ? x[i] < s->fmin[g]
+                                         : x[i] > s->fmin[g])) {
+                       s->fmin[g] = x[i];
+                       s->has[g] = 1;
+                   });
+    } else if (c->type == TG_DT_STRING) {
+        EACH_VALID(size_t len; const char *t = tg__col_str(c, i, &len);
+                   if (*rc == 0)
+                       *rc = offer_str(s, g, t, len, mn ? 1 : -1));
+    } else {
+        EACH_VALID(int64_t y = int_at(c, i);
+                   if (!s->has[g] || (mn ? y < s->imin[g]
+                                         : y > s->imin[g])) {
+                       s->imin[g] = y;
+                       s->has[g] = 1;
+                   });
+    }
+}
+
+int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a,
+                        const tg__col *c, const uint32_t *gid, size_t n)
+{
+    int rc = 0;
+    if (a->op == TG_AGG_SIZE)
+        return 0;
+    const uint8_t *v = c->valid;
+    if (s->count)
+        EACH_VALID(s->count[g]++);
+    if (a->op == TG_AGG_MIN || a->op == TG_AGG_MAX) {
+        update_minmax(s, a, c, gid, n, &rc);
+    } else if (a->op == TG_AGG_NUNIQUE) {
+        rc = distinct_update(s->set, c, gid, n);
+    } else if (s->isum) {
+        EACH_VALID(s->isum[g] += int_at(c, i));
+    } else if (s->hi && c->type == TG_DT_FLOAT64) {
+        const double *x = c->data;
+        EACH_VALID(dd_add(&s->hi[g], &s->lo[g], x[i]));
+    } else if (s->hi) {
+        EACH_VALID(dd_add(&s->hi[g], &s->lo[g], (double)int_at(c, i)));
+    }
+    if (s->hi2) {
+        EACH_VALID(double x = c->type == TG_DT_FLOAT64
+                                  ? ((const double *)c->data)[i]
+                                  : (double)int_at(c, i);
+                   double p = x * x;
+                   dd_add(&s->hi2[g], &s->lo2[g], p);
+                   s->lo2[g] += fma(x, x, -p));
+    }
+    return rc;
+}
+
+int tg__aggstate_merge(tg__aggstate *d, const tg__aggstate *s,
+                       const tg__aggspec *a, const uint32_t *map,
+                       size_t n_src)
+{
+    bool mn = a->op == TG_AGG_MIN;
+    for (size_t g = 0; g < n_src; g++) {
+        size_t t = map[g];
+        if (t == SKIP)
+            continue;
+        if (d->count)
+            d->count[t] += s->count[g];
+        if (d->isum)
+            d->isum[t] += s->isum[g];
+        if (d->hi)
+            dd_add_dd(&d->hi[t], &d->lo[t], s->hi[g], s->lo[g]);
+        if (d->hi2)
+            dd_add_dd(&d->hi2[t], &d->lo2[t], s->hi2[g], s->lo2[g]);
+        if (!d->has || !s->has[g])
+            continue;
+        if (d->fmin) {
+            if (!d->has[t] || (mn ? s->fmin[g] < d->fmin[t]
+                                  : s->fmin[g] > d->fmin[t]))
+                d->fmin[t] = s->fmin[g];
+        } else if (d->imin) {
+            if (!d->has[t] || (mn ? s->imin[g] < d->imin[t]
+                                  : s->imin[g] > d->imin[t]))
+                d->imin[t] = s->imin[g];
+        } else if (offer_str(d, t,
+                             s->slen[g] ? s->sbuf + s->soff[g] : "",
+                             (size_t)s->slen[g], mn ? 1 : -1)) {
+            return TG_ENOMEM;
+        }
+        d->has[t] = 1;
+    }
+    if (d->set)
+        return distinct_merge(d->set, s->set, map,
+                              a->in == TG_DT_STRING);
+    return 0;
+}
+
+/* ---- finishing ---------------------------------------------------------------- */
+
+/* The sample variance (ddof = 1) from n and the double-double sums of x
+ * and x * x: M2 = S2 - S1^2 / n, all in double-double. */
+static double variance(int64_t n, double h1, double l1, double h2,
+                       double l2)
+{
+    double dn = (double)n;
+    double p = h1 * h1;
+    double pe = fma(h1, h1, -p) + 2 * h1 * l1;
+    double qh = p / dn;
+    double ql = (fma(-qh, dn, p) + pe) / dn;
+    double mh = h2, ml = l2;
+    dd_add(&mh, &ml, -qh);
+    dd_add(&mh, &ml, -ql);
+    double m2 = mh + ml;
+    return (m2 < 0 ? 0 : m2) / (double)(n - 1);
+}
+
+static int64_t *distinct_counts(const tg__distinct *d, size_t n_groups)
+{
+    int64_t *cnt = tg__calloc(n_groups ? n_groups : 1, sizeof *cnt);
+    for (size_t e = 0; cnt && e < d->n; e++)
+        cnt[d->gid[e]]++;
+    return cnt;
+}
+
+/* Writes group g's result into row j of c; false makes it null. */
+static bool finish_one(const tg__aggstate *s, const tg__aggspec *a,
+                       const int64_t *size, const int64_t *uniq, size_t g,
+                       tg__col *c, size_t j, bool *overflow)
+{
+    int64_t *io = c->data;
+    double *fo = c->data;
+    switch (a->op) {
+    case TG_AGG_COUNT: io[j] = s->count[g]; return true;
+    case TG_AGG_SIZE: io[j] = size[g]; return true;
+    case TG_AGG_NUNIQUE: io[j] = uniq[g]; return true;
+    case TG_AGG_SUM:
+        if (a->out == TG_DT_FLOAT64) {
+            fo[j] = s->hi[g] + s->lo[g];
+            return true;
+        }
+        *overflow |= s->isum[g] > INT64_MAX || s->isum[g] < INT64_MIN;
+        io[j] = (int64_t)s->isum[g];
+        return true;
+    case TG_AGG_MEAN:
+        if (s->count[g] == 0)
+            return false;
+        fo[j] = (s->isum ? (double)s->isum[g] : s->hi[g] + s->lo[g])
+                / (double)s->count[g];
+        return true;
+    case TG_AGG_VAR:
+    case TG_AGG_STD:
+        if (s->count[g] < 2)
+            return false;
+        fo[j] = variance(s->count[g], s->hi[g], s->lo[g], s->hi2[g],
+                         s->lo2[g]);
+        if (a->op == TG_AGG_STD)
+            fo[j] = sqrt(fo[j]);
+        return true;
+    case TG_AGG_MIN:
+    case TG_AGG_MAX:
+        if (!s->has[g])
+            return false;
+        if (a->out == TG_DT_FLOAT64)
+            fo[j] = s->fmin[g];
+        else if (a->out == TG_DT_BOOL)
+            ((uint8_t *)c->data)[j] = (uint8_t)s->imin[g];
+        else
+            io[j] = s->imin[g];
+        return true;
+    }
+    return false;
+}
+
+/* min/max of strings: gathers the chosen strings into a column. */
+static tg__col *finish_str(const tg__aggstate *s, const uint32_t *idx,
+                           size_t n)
+{
+    size_t bytes = 0;
+    for (size_t j = 0; j < n; j++)
+        bytes += s->has[idx[j]] ? (size_t)s->slen[idx[j]] : 0;
+    tg__col *c = tg__col_new(TG_DT_STRING, n, bytes);
+    if (!c || tg__col_make_valid(c)) {
+        tg__col_unref(c);
+        return NULL;
+    }
+    int64_t *off = c->data;
+    size_t pos = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t g = idx[j];
+        if (!s->has[g]) {
+            tg__col_set_null(c, j);
+        } else if (s->slen[g]) {
+            memcpy(c->bytes + pos, s->sbuf + s->soff[g],
+                   (size_t)s->slen[g]);
+            pos += (size_t)s->slen[g];
+        }
+        off[j + 1] = (int64_t)pos;
+    }
+    tg__col_finish_valid(c);
+    return c;
+}
+
+tg__col *tg__aggstate_finish(const tg__aggstate *s, const tg__aggspec *a,
+                             const int64_t *size, size_t n_groups,
+                             const uint32_t *idx, size_t n, tg_value **err)
+{
+    if ((a->op == TG_AGG_MIN || a->op == TG_AGG_MAX)
+        && a->out == TG_DT_STRING) {
+        tg__col *c = finish_str(s, idx, n);
+        if (!c)
+            *err = tg_error("out of memory");
+        return c;
+    }
+    int64_t *uniq = NULL;
+    tg__col *c = tg__col_new(a->out, n, 0);
+    if (!c || tg__col_make_valid(c)
+        || (a->op == TG_AGG_NUNIQUE
+            && !(uniq = distinct_counts(s->set, n_groups)))) {
+        tg__col_unref(c);
+        *err = tg_error("out of memory");
+        return NULL;
+    }
+    bool overflow = false;
+    for (size_t j = 0; j < n; j++) {
+        if (!finish_one(s, a, size, uniq, idx[j], c, j, &overflow)) {
+            memset((char *)c->data + j * tg__dtype_width(a->out), 0,
+                   tg__dtype_width(a->out));
+            tg__col_set_null(c, j);
+        }
+    }
+    tg__free(uniq);
+    tg__col_finish_valid(c);
+    if (overflow) {
+        tg__col_unref(c);
+        *err = tg_error("sum of '%s' overflows int64", a->column);
+        return NULL;
+    }
+    return c;
+}

@@ -1,0 +1,283 @@
+/* tests/test_groupby.c - tg_df_agg, tg_df_groupby, tg_df_value_counts and
+ * tg_df_len: exact values, the null rules, and identical answers for
+ * every blocksize, split_out and scheduler. */
+#include <math.h>
+
+#include "df_util.h"
+
+/* The pandas-versus-Spark table. */
+static const char *const PS_TABLE = "col1,col2\n,1\n,2\nA,3\nA,4\nB,5\nB,6\n";
+
+static tg_dataframe *read_text(tg_graph *g, const char *dir,
+                               const char *text, size_t bs)
+{
+    const char *path = td_write(dir, "t.csv", text);
+    tg_csv_opts o = {.blocksize = bs};
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    if (!df)
+        fail_msg("read_csv: %s", tg_last_error());
+    return df;
+}
+
+static void test_groupby_pandas_versus_spark_nulls(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    size_t sizes[] = {0, 5, 11, 23};
+    for (size_t b = 0; b < 4; b++) {
+        tg_graph *g = tg_graph_new();
+        tg_dataframe *df = read_text(g, dir, PS_TABLE, sizes[b]);
+        const char *keys[] = {"col1"};
+        tg_agg mean = {"col2", TG_AGG_MEAN, NULL};
+        tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
+        td_assert_frame(tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean,
+                                                    NULL), NULL),
+                        "col1,col2_mean\nA,3.5\nB,5.5\n");
+        o.dropna = false;
+        td_assert_frame(tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean,
+                                                    &o), NULL),
+                        "col1,col2_mean\nA,3.5\nB,5.5\n,1.5\n");
+        o.split_out = 2;
+        td_assert_frame(tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean,
+                                                    &o), NULL),
+                        "col1,col2_mean\nA,3.5\nB,5.5\n,1.5\n");
+        tg_graph_free(g);
+    }
+    td_rmdir(dir);
+}
+
+static void test_groupby_null_rules(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    /* Group b's x is all null; group c has one value. */
+    const char *text = "k,x,i,s\na,1.5,1,p\na,2.5,,q\nb,,5,\nb,,,\n"
+                       "c,4.0,-2,z\n";
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = read_text(g, dir, text, 9);
+    const char *keys[] = {"k"};
+    tg_agg aggs[] = {
+        {"x", TG_AGG_COUNT, NULL}, {NULL, TG_AGG_SIZE, NULL},
+        {"x", TG_AGG_SUM, NULL},   {"x", TG_AGG_MEAN, NULL},
+        {"x", TG_AGG_MIN, NULL},   {"x", TG_AGG_MAX, NULL},
+        {"x", TG_AGG_VAR, NULL},   {"x", TG_AGG_STD, NULL},
+        {"i", TG_AGG_SUM, NULL},   {"s", TG_AGG_MIN, NULL},
+        {"s", TG_AGG_NUNIQUE, NULL}};
+    td_assert_frame(
+        tg_df_compute(tg_df_groupby(df, 1, keys, 11, aggs, NULL), NULL),
+        "k,x_count,size,x_sum,x_mean,x_min,x_max,x_var,x_std,i_sum,s_min,"
+        "s_nunique\n"
+        "a,2,2,4.0,2.0,1.5,2.5,0.5,0.7071067811865476,1,p,2\n"
+        "b,0,2,0.0,,,,,,5,,0\n"
+        "c,1,1,4.0,4.0,4.0,4.0,,,-2,z,1\n");
+    /* Whole-frame aggregates skip nulls the same way. */
+    tg_agg whole[] = {{"x", TG_AGG_COUNT, NULL}, {"x", TG_AGG_MEAN, NULL},
+                      {"i", TG_AGG_MAX, NULL}, {"s", TG_AGG_MAX, NULL},
+                      {"k", TG_AGG_NUNIQUE, NULL}};
+    tg_value *r = tg_compute(tg_df_agg(df, 5, whole, NULL), NULL);
+    td_assert_frame(r, "x_count,x_mean,i_max,s_max,k_nunique\n"
+                       "3,2.6666666666666665,5,z,3\n");
+    tg_value *n = tg_compute(tg_df_len(df), NULL);
+    assert_int_equal(tg_as_int(n), 5);
+    tg_decref(n);
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
+static void test_groupby_empty_input(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = read_text(g, dir, "k,x\n", 0);
+    tg_agg aggs[] = {{"x", TG_AGG_COUNT, NULL}, {"x", TG_AGG_SUM, NULL},
+                     {"x", TG_AGG_MEAN, NULL}};
+    /* A string column with no values: sum is rejected at build time. */
+    assert_null(tg_df_agg(df, 3, aggs, NULL));
+    assert_non_null(strstr(tg_last_error(), "is a string"));
+    const char *names[] = {"x"};
+    tg_dtype types[] = {TG_DT_INT64};
+    tg_dataframe *e = tg_df_from_delayed(g, 0, NULL, 1, names, types);
+    td_assert_frame(tg_compute(tg_df_agg(e, 3, aggs, NULL), NULL),
+                    "x_count,x_sum,x_mean\n0,0,\n");
+    td_assert_frame(tg_df_compute(tg_df_value_counts(e, "x", true), NULL),
+                    "x,count\n");
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
+static void test_groupby_value_counts_order(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    /* Blank lines are skipped, so nulls need a second column. */
+    const char *text = "v,w\nb,1\na,1\n,1\nc,1\nb,1\n,1\na,1\nd,1\n,1\n";
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = read_text(g, dir, text, 7);
+    td_assert_frame(tg_df_compute(tg_df_value_counts(df, "v", true), NULL),
+                    "v,count\na,2\nb,2\nc,1\nd,1\n");
+    td_assert_frame(tg_df_compute(tg_df_value_counts(df, "v", false), NULL),
+                    "v,count\n,3\na,2\nb,2\nc,1\nd,1\n");
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
+static void test_groupby_multiple_keys_and_errors(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *text = "a,b,y\n2,x,1\n1,y,2\n2,x,3\n1,,4\n2,y,5\n,x,6\n";
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = read_text(g, dir, text, 10);
+    const char *keys[] = {"a", "b"};
+    tg_agg aggs[] = {{"y", TG_AGG_SUM, "total"}, {"y", TG_AGG_COUNT, NULL}};
+    tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
+    td_assert_frame(tg_df_compute(tg_df_groupby(df, 2, keys, 2, aggs, &o),
+                                  NULL),
+                    "a,b,total,y_count\n1,y,2,1\n2,x,4,2\n2,y,5,1\n");
+    o.dropna = false;
+    o.split_out = 3;
+    o.split_every = 2;
+    td_assert_frame(tg_df_compute(tg_df_groupby(df, 2, keys, 2, aggs, &o),
+                                  NULL),
+                    "a,b,total,y_count\n1,y,2,1\n1,,4,1\n2,x,4,2\n2,y,5,1\n"
+                    ",x,6,1\n");
+    const char *bad[] = {"zz"};
+    assert_null(tg_df_groupby(df, 1, bad, 2, aggs, NULL));
+    assert_non_null(strstr(tg_last_error(), "no key column 'zz'"));
+    tg_agg dup[] = {{"y", TG_AGG_SUM, "a"}};
+    assert_null(tg_df_groupby(df, 1, keys, 1, dup, NULL));
+    assert_non_null(strstr(tg_last_error(), "'a' appears twice"));
+    tg_agg smean = {"b", TG_AGG_MEAN, NULL};
+    assert_null(tg_df_agg(df, 1, &smean, NULL));
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
+/* ---- every blocksize, split_out and scheduler agree ----------------------- */
+
+#define NG 7
+
+static char *gen_table(size_t rows, double *sum, int64_t *cnt, double *sq)
+{
+    size_t cap = rows * 40 + 64, len = 0;
+    char *t = malloc(cap);
+    len += (size_t)sprintf(t, "key,grp,x,y\n");
+    uint64_t s = 42;
+    for (size_t i = 0; i < rows; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(s >> 33);
+        int k = (int)(r % (NG + 1)); /* NG means null */
+        double x = (double)(int)((r >> 8) % 4001) * 0.25 - 500;
+        bool xnull = (r >> 20) % 11 == 0;
+        if (k < NG && !xnull)
+            sum[k] += x, cnt[k]++, sq[k] += x * x;
+        char key[8] = "";
+        if (k < NG)
+            snprintf(key, sizeof key, "k%c", 'a' + k);
+        len += (size_t)sprintf(t + len, "%s,%u,", key, (r >> 4) % 3);
+        if (!xnull)
+            len += (size_t)sprintf(t + len, "%.2f", x);
+        len += (size_t)sprintf(t + len, ",%d\n", (int)(r % 1000) - 500);
+    }
+    return t;
+}
+
+static char *run_queries(tg_graph *g, const char *path, size_t bs,
+                         size_t split_out, tg_scheduler *s)
+{
+    tg_csv_opts o = {.blocksize = bs};
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    assert_non_null(df);
+    const char *k1[] = {"key"}, *k2[] = {"key", "grp"};
+    tg_agg a1[] = {{"x", TG_AGG_MEAN, NULL}, {"x", TG_AGG_STD, NULL},
+                   {"x", TG_AGG_SUM, NULL}, {"y", TG_AGG_NUNIQUE, NULL}};
+    tg_agg a2[] = {{"y", TG_AGG_SUM, NULL}, {"y", TG_AGG_COUNT, NULL},
+                   {"x", TG_AGG_VAR, NULL}, {"x", TG_AGG_MIN, NULL}};
+    tg_groupby_opts opt = TG_GROUPBY_OPTS_INIT;
+    opt.split_out = split_out;
+    opt.split_every = 3;
+    tg_dataframe *pos = tg_df_filter(df, tg_gt(tg_col("x"), tg_lit_int(0)));
+    tg_value *t[5] = {
+        tg_df_concat(tg_df_groupby(df, 1, k1, 4, a1, &opt)),
+        tg_df_concat(tg_df_groupby(df, 2, k2, 4, a2, &opt)),
+        tg_df_concat(tg_df_value_counts(df, "grp", true)),
+        tg_df_agg(df, 4, a1, &opt),
+        tg_df_len(pos)};
+    tg_value *out[5];
+    assert_int_equal(tg_compute_many(t, 5, out, s), 0);
+    char *txt = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&txt, &len);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(tg_frame_write_csv(out[i], f), 0);
+    fprintf(f, "len %lld\n", (long long)tg_as_int(out[4]));
+    fclose(f);
+    for (int i = 0; i < 5; i++)
+        tg_decref(out[i]);
+    return txt;
+}
+
+static void test_groupby_same_answer_for_every_partitioning(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    size_t rows = tt_scale(3000, 400);
+    double sum[NG] = {0}, sq[NG] = {0};
+    int64_t cnt[NG] = {0};
+    char *text = gen_table(rows, sum, cnt, sq);
+    const char *path = td_write(dir, "big.csv", text);
+    char p[512];
+    snprintf(p, sizeof p, "%s", path);
+    tg_graph *g = tg_graph_new();
+    char *ref = run_queries(g, p, 0, 0, NULL);
+    size_t len = strlen(text);
+    size_t sizes[] = {len / 2, len / 7, 997, 211};
+    for (size_t b = 0; b < 4; b++) {
+        for (size_t so = 0; so < 4; so += 3) {
+            for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+                tg_scheduler *s = td_schedulers[k]();
+                char *got = run_queries(g, p, sizes[b], so, s);
+                if (strcmp(got, ref) != 0)
+                    fail_msg("bs %zu split_out %zu differs", sizes[b], so);
+                free(got);
+                tg_scheduler_free(s);
+            }
+        }
+    }
+    /* Exact means and sums against a reference computed here. */
+    tg_csv_opts o = {.blocksize = 500};
+    tg_dataframe *df = tg_read_csv(g, p, &o);
+    const char *k1[] = {"key"};
+    tg_agg a[] = {{"x", TG_AGG_SUM, NULL}, {"x", TG_AGG_MEAN, NULL},
+                  {"x", TG_AGG_VAR, NULL}};
+    tg_value *v = tg_df_compute(tg_df_groupby(df, 1, k1, 3, a, NULL), NULL);
+    assert_int_equal(tg_frame_nrows(v), NG);
+    for (int k = 0; k < NG; k++) {
+        size_t sl;
+        const char *s = tg_frame_str(v, 0, (size_t)k, &sl);
+        assert_int_equal(s[1], 'a' + k);
+        assert_true(tg_frame_float64(v, 1)[k] == sum[k]);
+        assert_true(tg_frame_float64(v, 2)[k] == sum[k] / (double)cnt[k]);
+        double var = (sq[k] - sum[k] * sum[k] / cnt[k]) / (cnt[k] - 1);
+        assert_true(fabs(tg_frame_float64(v, 3)[k] - var) <= 1e-9 * var);
+    }
+    tg_decref(v);
+    tg_graph_free(g);
+    free(ref);
+    free(text);
+    td_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_groupby_pandas_versus_spark_nulls),
+        cmocka_unit_test(test_groupby_null_rules),
+        cmocka_unit_test(test_groupby_empty_input),
+        cmocka_unit_test(test_groupby_value_counts_order),
+        cmocka_unit_test(test_groupby_multiple_keys_and_errors),
+        cmocka_unit_test(test_groupby_same_answer_for_every_partitioning),
+    };
+    return cmocka_run_group_tests_name("groupby", tests, NULL, NULL);
+}
