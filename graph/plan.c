@@ -366,7 +366,7 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
     int rc = dedupe(c);
     for (size_t i = 0; i < n; i++) {
         roots[i] = NONE;
-        if (targets[i]->type == TG_DELAYED) {
+        if (!rc && targets[i]->type == TG_DELAYED) { /* canon is set */
             roots[i] = c->canon[targets[i]->u.d.node->index];
             c->target[roots[i]] = 1;
         }
