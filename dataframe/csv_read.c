@@ -168,20 +168,24 @@ static void sum_counts(const tg_value *counts, int64_t *q, int64_t *nl)
     }
 }
 
-/* Skips the header record at p; returns its length. */
-static size_t skip_header(const reader *r, const char *p, const char *end,
-                          int64_t *line)
+/* Skips the header record at p: stores its length.  0, or a negative
+ * code (a malformed header was refused at build time, so the file has
+ * changed since). */
+static int skip_header(const reader *r, const char *p, const char *end,
+                       int64_t *line, size_t *len)
 {
     tg__csv_fields f = {0};
     const char *next = end;
     int64_t lines = 1;
     char err[64];
-    if (tg__csv_split(p, end, r->s.delim, &f, &next, &lines, err,
-                      sizeof err) != 0)
-        next = end, lines = 1; /* reported by the parser instead */
+    int rc = tg__csv_split(p, end, r->s.delim, &f, &next, &lines, err,
+                           sizeof err);
     tg__csv_fields_close(&f);
+    if (rc)
+        return rc;
     *line += lines;
-    return (size_t)(next - p);
+    *len = (size_t)(next - p);
+    return 0;
 }
 
 /* Finds the first record that starts in [s, e) (buffer base s - 1) and
@@ -249,8 +253,16 @@ static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
     }
     if (rend > rstart && fb.buf[rend - 1] != '\n')
         fb.buf[rend++] = '\n'; /* no newline at end of file */
-    if (s == 0 && rend > 0)
-        rstart += (int64_t)skip_header(r, fb.buf, fb.buf + rend, &line);
+    size_t hlen = 0;
+    int hrc = s == 0 && rend > 0
+                  ? skip_header(r, fb.buf, fb.buf + rend, &line, &hlen)
+                  : 0;
+    if (hrc) {
+        err = hrc == TG_ENOMEM ? "out of memory"
+                               : "malformed header (has the file changed?)";
+        goto fail;
+    }
+    rstart += (int64_t)hlen;
     res = tg__csv_parse(&r->s, fb.buf + rstart, fb.buf + rend, path, line);
     fb_close(&fb);
     return res;

@@ -1,0 +1,317 @@
+/* tests/test_df.c - frames, the frame builder, column expressions and the
+ * per-partition builders (from_delayed, filter, assign, select,
+ * map_partitions, head), with out-of-memory injection. */
+#include <math.h>
+
+#include "df_util.h"
+
+TG_API void tg__oom_inject(long after, bool sticky);
+
+static const char *const NAMES[] = {"i", "f", "s", "b"};
+static const tg_dtype TYPES[] = {TG_DT_INT64, TG_DT_FLOAT64, TG_DT_STRING,
+                                 TG_DT_BOOL};
+
+/* Rows: (1, 0.5, "a", true), (null, -2.25, null, false),
+ *       (3, null, "a,b", null), (-4, 8, "", true), plus `extra` rows
+ * (10 + k, k, "x", false). */
+static tg_value *sample(int extra)
+{
+    tg_frame_builder *b = tg_frame_builder_new(4, NAMES, TYPES);
+    assert_non_null(b);
+    assert_int_equal(tg_frame_builder_int(b, 0, 1), 0);
+    assert_int_equal(tg_frame_builder_null(b, 0), 0);
+    assert_int_equal(tg_frame_builder_int(b, 0, 3), 0);
+    assert_int_equal(tg_frame_builder_int(b, 0, -4), 0);
+    assert_int_equal(tg_frame_builder_float(b, 1, 0.5), 0);
+    assert_int_equal(tg_frame_builder_float(b, 1, -2.25), 0);
+    assert_int_equal(tg_frame_builder_null(b, 1), 0);
+    assert_int_equal(tg_frame_builder_float(b, 1, 8), 0);
+    assert_int_equal(tg_frame_builder_str(b, 2, "a", 1), 0);
+    assert_int_equal(tg_frame_builder_null(b, 2), 0);
+    assert_int_equal(tg_frame_builder_str(b, 2, "a,b", 3), 0);
+    assert_int_equal(tg_frame_builder_str(b, 2, "", 0), 0);
+    assert_int_equal(tg_frame_builder_bool(b, 3, true), 0);
+    assert_int_equal(tg_frame_builder_bool(b, 3, false), 0);
+    assert_int_equal(tg_frame_builder_null(b, 3), 0);
+    assert_int_equal(tg_frame_builder_bool(b, 3, true), 0);
+    for (int k = 0; k < extra; k++) {
+        assert_int_equal(tg_frame_builder_int(b, 0, 10 + k), 0);
+        assert_int_equal(tg_frame_builder_float(b, 1, k), 0);
+        assert_int_equal(tg_frame_builder_str(b, 2, "x", 1), 0);
+        assert_int_equal(tg_frame_builder_bool(b, 3, false), 0);
+    }
+    tg_value *v = tg_frame_builder_finish(b);
+    assert_non_null(v);
+    return v;
+}
+
+#define SAMPLE_CSV                                                        \
+    "i,f,s,b\n1,0.5,a,true\n,-2.25,,false\n3,,\"a,b\",\n-4,8.0,\"\",true\n"
+
+static void test_df_frame_builder_and_accessors(void **state)
+{
+    (void)state;
+    tg_value *v = sample(0);
+    assert_int_equal(tg_typeof(v), TG_FRAME);
+    assert_int_equal(tg_frame_nrows(v), 4);
+    assert_int_equal(tg_frame_ncols(v), 4);
+    assert_string_equal(tg_frame_colname(v, 2), "s");
+    assert_int_equal(tg_frame_colindex(v, "b"), 3);
+    assert_int_equal(tg_frame_colindex(v, "zz"), -1);
+    assert_int_equal(tg_frame_coltype(v, 1), TG_DT_FLOAT64);
+    assert_int_equal(tg_frame_int64(v, 0)[3], -4);
+    assert_null(tg_frame_int64(v, 1));
+    assert_true(tg_frame_is_null(v, 0, 1));
+    assert_int_equal(tg_frame_null_count(v, 0), 1);
+    assert_int_equal(tg_frame_validity(v, 0)[0], 0x0d); /* rows 0, 2, 3 */
+    assert_null(tg_frame_validity(tg_null(), 0));
+    size_t len;
+    assert_memory_equal(tg_frame_str(v, 2, 2, &len), "a,b", 3);
+    assert_int_equal(len, 3);
+    assert_true(tg_frame_is_null(v, 9, 0)); /* out of range */
+    char *csv = td_csv(v);
+    assert_string_equal(csv, SAMPLE_CSV);
+    free(csv);
+    tg_decref(v);
+
+    /* Mismatched lengths and types are refused. */
+    tg_frame_builder *b = tg_frame_builder_new(4, NAMES, TYPES);
+    assert_int_equal(tg_frame_builder_float(b, 0, 1.0), TG_EINVAL);
+    assert_int_equal(tg_frame_builder_int(b, 0, 1), 0);
+    assert_null(tg_frame_builder_finish(b));
+    assert_non_null(strstr(tg_last_error(), "rows"));
+    const char *dup[] = {"a", "a"};
+    assert_null(tg_frame_builder_new(2, dup, TYPES));
+    tg_frame_builder_free(NULL);
+}
+
+static void test_df_write_csv_floats_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = {"x"};
+    tg_dtype types[] = {TG_DT_FLOAT64};
+    double vals[] = {0.1, 1.0 / 3, 1e300, -0.0, 5e-324, 123456789.0,
+                     INFINITY, 2.5};
+    tg_frame_builder *b = tg_frame_builder_new(1, names, types);
+    for (size_t i = 0; i < 8; i++)
+        tg_frame_builder_float(b, 0, vals[i]);
+    tg_value *v = tg_frame_builder_finish(b);
+    char *csv = td_csv(v);
+    assert_string_equal(csv, "x\n0.1\n0.3333333333333333\n1e+300\n-0.0\n"
+                             "4.94065645841247e-324\n123456789.0\ninf\n"
+                             "2.5\n");
+    tg_value *back = tg_frame_from_csv(csv, strlen(csv), NULL);
+    for (size_t i = 0; i < 8; i++)
+        assert_true(tg_frame_float64(back, 0)[i] == vals[i]);
+    free(csv);
+    tg_decref(back);
+    tg_decref(v);
+}
+
+/* Evaluates e over the sample and returns the column as CSV. */
+static void check_expr(tg_expr *e, const char *want)
+{
+    tg_value *f = sample(0);
+    td_assert_frame(tg_expr_eval(e, f), want);
+    tg_decref(f);
+}
+
+static void test_df_expressions_and_null_rules(void **state)
+{
+    (void)state;
+    check_expr(tg_add(tg_col("i"), tg_lit_int(1)), "value\n2\n\n4\n-3\n");
+    check_expr(tg_mul(tg_col("i"), tg_col("f")),
+               "value\n0.5\n\n\n-32.0\n");
+    check_expr(tg_div(tg_col("i"), tg_lit_int(2)),
+               "value\n0.5\n\n1.5\n-2.0\n");
+    check_expr(tg_floordiv(tg_col("i"), tg_lit_int(2)),
+               "value\n0\n\n1\n-2\n");
+    check_expr(tg_floordiv(tg_lit_int(7), tg_sub(tg_col("i"), tg_col("i"))),
+               "value\n\n\n\n\n"); /* by zero: null */
+    check_expr(tg_floordiv(tg_col("f"), tg_lit_float(2)),
+               "value\n0.0\n-2.0\n\n4.0\n");
+    /* Comparisons with null are false, never null. */
+    check_expr(tg_gt(tg_col("i"), tg_lit_int(0)),
+               "value\ntrue\nfalse\ntrue\nfalse\n");
+    check_expr(tg_not(tg_gt(tg_col("i"), tg_lit_int(0))),
+               "value\nfalse\ntrue\nfalse\ntrue\n");
+    check_expr(tg_le(tg_col("f"), tg_col("i")),
+               "value\ntrue\nfalse\nfalse\nfalse\n");
+    check_expr(tg_eq(tg_col("s"), tg_lit_str("a")),
+               "value\ntrue\nfalse\nfalse\nfalse\n");
+    check_expr(tg_lt(tg_col("s"), tg_lit_str("a,c")),
+               "value\ntrue\nfalse\ntrue\ntrue\n");
+    check_expr(tg_is_null(tg_col("s")), "value\nfalse\ntrue\nfalse\nfalse\n");
+    /* Three-valued logic on a bool column with a null. */
+    check_expr(tg_and(tg_col("b"), tg_lit_bool(true)),
+               "value\ntrue\nfalse\n\ntrue\n");
+    check_expr(tg_and(tg_col("b"), tg_lit_bool(false)),
+               "value\nfalse\nfalse\nfalse\nfalse\n");
+    check_expr(tg_or(tg_col("b"), tg_lit_bool(true)),
+               "value\ntrue\ntrue\ntrue\ntrue\n");
+    check_expr(tg_not(tg_col("b")), "value\nfalse\ntrue\n\nfalse\n");
+    check_expr(tg_lit_str("k"), "value\nk\nk\nk\nk\n");
+
+    /* Type errors are reported, and NULL operands propagate. */
+    tg_value *f = sample(0);
+    tg_value *r = tg_expr_eval(tg_add(tg_col("s"), tg_lit_int(1)), f);
+    assert_true(tg_is_error(r));
+    assert_non_null(strstr(tg_error_message(r), "arithmetic on string"));
+    tg_decref(r);
+    r = tg_expr_eval(tg_gt(tg_col("nope"), tg_lit_int(1)), f);
+    assert_non_null(strstr(tg_error_message(r), "no column 'nope'"));
+    tg_decref(r);
+    assert_null(tg_add(tg_col("i"), NULL));
+    tg_decref(f);
+}
+
+static tg_value *double_f(const tg_value *frame, void *ctx)
+{
+    int *calls = ctx;
+    __atomic_fetch_add(calls, 1, __ATOMIC_RELAXED);
+    const char *names[] = {"i2"};
+    tg_dtype types[] = {TG_DT_INT64};
+    tg_frame_builder *b = tg_frame_builder_new(1, names, types);
+    for (size_t r = 0; r < tg_frame_nrows(frame); r++) {
+        if (tg_frame_is_null(frame, 0, r))
+            tg_frame_builder_null(b, 0);
+        else
+            tg_frame_builder_int(b, 0, 2 * tg_frame_int64(frame, 0)[r]);
+    }
+    return tg_frame_builder_finish(b);
+}
+
+static tg_value *wrong_schema(const tg_value *frame, void *ctx)
+{
+    (void)ctx;
+    return tg_incref((tg_value *)frame);
+}
+
+/* Builds a dataframe of two delayed sample frames. */
+static tg_dataframe *two_parts(tg_graph *g)
+{
+    tg_value *parts[2] = {sample(0), sample(2)};
+    tg_dataframe *df = tg_df_from_delayed(g, 2, parts, 4, NAMES, TYPES);
+    assert_non_null(df);
+    assert_int_equal(tg_df_npartitions(df), 2);
+    return df;
+}
+
+static void test_df_builders_per_partition(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+        tg_scheduler *s = td_schedulers[k]();
+        tg_graph *g = tg_graph_new();
+        tg_dataframe *df = two_parts(g);
+        tg_dataframe *pos = tg_df_filter(
+            df, tg_and(tg_gt(tg_col("f"), tg_lit_int(0)),
+                       tg_not(tg_is_null(tg_col("i")))));
+        tg_dataframe *sel = tg_df_select(
+            tg_df_assign(pos, "g", tg_add(tg_col("i"), tg_col("f"))), 2,
+            (const char *[]){"g", "s"});
+        td_assert_frame(tg_df_compute(sel, s),
+                        "g,s\n1.5,a\n4.0,\"\"\n1.5,a\n4.0,\"\"\n12.0,x\n");
+        /* assign replaces a column in place. */
+        tg_dataframe *rep = tg_df_assign(df, "i", tg_lit_int(7));
+        assert_int_equal(tg_df_ncols(rep), 4);
+        td_assert_frame(tg_compute(tg_df_head(rep, 5, 0), s),
+                        "i,f,s,b\n7,0.5,a,true\n7,-2.25,,false\n"
+                        "7,,\"a,b\",\n7,8.0,\"\",true\n7,0.5,a,true\n");
+        td_assert_frame(tg_compute(tg_df_head(df, 9, 1), s), SAMPLE_CSV);
+        int calls = 0;
+        const char *n2[] = {"i2"};
+        tg_dtype t2[] = {TG_DT_INT64};
+        tg_dataframe *m = tg_df_map_partitions(df, "double", double_f,
+                                               &calls, 1, n2, t2);
+        td_assert_frame(tg_df_compute(m, s),
+                        "i2\n2\n\n6\n-8\n2\n\n6\n-8\n20\n22\n");
+        assert_int_equal(calls, 2);
+        tg_dataframe *bad = tg_df_map_partitions(df, NULL, wrong_schema,
+                                                 NULL, 1, n2, t2);
+        tg_value *e = tg_df_compute(bad, s);
+        assert_true(tg_is_error(e));
+        assert_non_null(strstr(tg_error_message(e), "map_partitions: "
+                                                    "partition has 4"));
+        tg_decref(e);
+        tg_graph_free(g);
+        tg_scheduler_free(s);
+    }
+}
+
+static void test_df_build_time_errors(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = two_parts(g);
+    assert_null(tg_df_filter(df, tg_add(tg_col("i"), tg_lit_int(1))));
+    assert_non_null(strstr(tg_last_error(), "is int64, not bool"));
+    assert_null(tg_df_filter(df, tg_gt(tg_col("zz"), tg_lit_int(1))));
+    assert_non_null(strstr(tg_last_error(), "no column 'zz'"));
+    assert_null(tg_df_filter(df, tg_eq(tg_col("s"), tg_lit_int(1))));
+    assert_non_null(strstr(tg_last_error(), "cannot compare"));
+    assert_null(tg_df_select(df, 1, (const char *[]){"q"}));
+    assert_null(tg_df_filter(NULL, tg_lit_bool(true)));
+    assert_null(tg_df_filter(tg_df_select(NULL, 0, NULL),
+                             tg_lit_bool(true)));
+    /* A partition that does not match the schema fails its task. */
+    const char *other[] = {"i", "f", "s", "zz"};
+    tg_value *p = sample(0);
+    tg_dataframe *wrong = tg_df_from_delayed(g, 1, &p, 4, other, TYPES);
+    tg_value *e = tg_df_compute(wrong, NULL);
+    assert_true(tg_is_error(e));
+    assert_non_null(strstr(tg_error_message(e), "'b' bool, the schema "
+                                                "says 'zz' bool"));
+    assert_non_null(tg_error_key(e));
+    tg_decref(e);
+    tg_graph_free(g);
+}
+
+/* Every allocating path fails cleanly: inject a failure at each
+ * allocation in turn until the whole pipeline succeeds. */
+static void test_df_out_of_memory_is_clean(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *path = td_write(dir, "o.csv", "k,x\na,1\nb,2\na,\n,4\n");
+    char p[512];
+    snprintf(p, sizeof p, "%s", path);
+    bool done = false;
+    for (long n = 0; !done && n < 5000; n++) {
+        tg__oom_inject(n, false);
+        tg_graph *g = tg_graph_new();
+        tg_csv_opts o = {.blocksize = 6};
+        tg_dataframe *df = g ? tg_read_csv(g, p, &o) : NULL;
+        tg_agg a = {"x", TG_AGG_MEAN, NULL};
+        tg_dataframe *gb = df ? tg_df_groupby(
+            tg_df_filter(df, tg_gt(tg_col("x"), tg_lit_int(0))), 1,
+            (const char *[]){"k"}, 1, &a, NULL) : NULL;
+        tg_value *v = gb ? tg_df_compute(gb, NULL) : NULL;
+        tg__oom_inject(-1, false);
+        if (v && !tg_is_error(v)) {
+            char *csv = td_csv(v);
+            if (strcmp(csv, "k,x_mean\na,1.0\nb,2.0\n"))
+                fail_msg("n=%ld: %s", n, csv);
+            assert_string_equal(csv, "k,x_mean\na,1.0\nb,2.0\n");
+            free(csv);
+            done = true;
+        }
+        tg_decref(v);
+        tg_graph_free(g);
+    }
+    assert_true(done);
+    td_rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_df_frame_builder_and_accessors),
+        cmocka_unit_test(test_df_write_csv_floats_round_trip),
+        cmocka_unit_test(test_df_expressions_and_null_rules),
+        cmocka_unit_test(test_df_builders_per_partition),
+        cmocka_unit_test(test_df_build_time_errors),
+        cmocka_unit_test(test_df_out_of_memory_is_clean),
+    };
+    return cmocka_run_group_tests_name("df", tests, NULL, NULL);
+}
