@@ -132,8 +132,14 @@ static tg__gbspec *spec_new(const tg_dataframe *df, size_t n_keys,
             s->n_aggs++;
             goto fail;
         }
-    if (check_names(s) == 0)
+    if (check_names(s) == 0) {
+        for (size_t k = 0; k < s->n_keys; k++)
+            tg__df_need(df, s->keys[k]);
+        for (size_t a = 0; a < s->n_aggs; a++)
+            if (s->aggs[a].column)
+                tg__df_need(df, s->aggs[a].column);
         return s;
+    }
 fail:
     spec_free(s);
     return NULL;

@@ -62,6 +62,30 @@ fail:
     return NULL;
 }
 
+void tg__df_need(const tg_dataframe *df, const char *name)
+{
+    tg__demand *d = df ? df->src : NULL;
+    for (size_t i = 0; d && i < d->ncols; i++)
+        if (strcmp(d->names[i], name) == 0)
+            d->needed[i] = 1;
+}
+
+void tg__df_need_all(const tg_dataframe *df)
+{
+    for (size_t i = 0; df && df->src && i < df->ncols; i++)
+        tg__df_need(df, df->names[i]);
+}
+
+static void need_one(const char *name, void *df)
+{
+    tg__df_need(df, name);
+}
+
+void tg__df_need_expr(const tg_dataframe *df, const tg_expr *e)
+{
+    tg__expr_columns(e, need_one, (void *)df);
+}
+
 long tg__df_find(const tg_dataframe *df, const char *name)
 {
     for (size_t i = 0; i < df->ncols; i++)
@@ -83,6 +107,8 @@ tg_dataframe *tg__df_map(tg_dataframe *df, const char *name, tg_fn fn,
     tg_dataframe *out = param ? tg__df_new(df->g, ncols, names, types,
                                            df->nparts)
                               : NULL;
+    if (out)
+        out->src = df->src;
     for (size_t i = 0; out && i < df->nparts; i++) {
         tg_value *args[2] = {tg_incref(param), df->parts[i]};
         if (!(out->parts[i] = tg_delayed_v(df->g, name, fn, NULL, 0, 2,
@@ -144,7 +170,10 @@ tg_dtype tg_df_coltype(const tg_dataframe *df, size_t col)
 
 tg_value *tg_df_partition(const tg_dataframe *df, size_t i)
 {
-    return df && i < df->nparts ? df->parts[i] : NULL;
+    if (!df || i >= df->nparts)
+        return NULL;
+    tg__df_need_all(df);
+    return df->parts[i];
 }
 
 /* ---- parameters shared by the tasks of one builder call --------------- */
@@ -295,6 +324,7 @@ tg_dataframe *tg_df_map_partitions(tg_dataframe *df, const char *name,
     } else if (!schema_ok(ncols, names, types)) {
         return tg__seterr_null(TG_EINVAL, "map_partitions: bad schema");
     }
+    tg__df_need_all(df);
     df_param *pm = param_new(ncols, names, types);
     if (pm)
         pm->fn = fn, pm->ctx = ctx;
@@ -359,6 +389,7 @@ tg_dataframe *tg_df_filter(tg_dataframe *df, tg_expr *pred)
                        tg_dtype_name(t));
         return NULL;
     }
+    tg__df_need_expr(df, pred);
     df_param *pm = param_new(0, NULL, NULL);
     if (pm)
         pm->expr = pred;
@@ -414,6 +445,7 @@ tg_dataframe *tg_df_assign(tg_dataframe *df, const char *name, tg_expr *e)
         tg_expr_free(e);
         return NULL;
     }
+    tg__df_need_expr(df, e);
     long at = tg__df_find(df, name);
     size_t ncols = df->ncols + (at < 0);
     const char **names = tg__calloc(ncols, sizeof *names);
@@ -489,6 +521,8 @@ tg_dataframe *tg_df_select(tg_dataframe *df, size_t n,
         }
         types[i] = df->types[k];
     }
+    for (size_t i = 0; i < n; i++)
+        tg__df_need(df, names[i]);
     tg_dataframe *out = tg__df_map(df, "select", select_task,
                                    param_value(param_new(n, names, types),
                                                "select"),
@@ -567,6 +601,7 @@ tg_value *tg_df_concat(tg_dataframe *df)
 {
     if (!df)
         return tg__seterr_null(TG_EINVAL, "concat: NULL dataframe");
+    tg__df_need_all(df);
     return concat_of(df, df->parts, df->nparts);
 }
 
@@ -576,6 +611,7 @@ tg_value *tg_df_head(tg_dataframe *df, size_t n, size_t npartitions)
         return tg__seterr_null(TG_EINVAL, "head: NULL dataframe");
     size_t k = npartitions && npartitions < df->nparts ? npartitions
                                                        : df->nparts;
+    tg__df_need_all(df);
     df_param *pm = param_new(0, NULL, NULL);
     if (pm)
         pm->count = n;

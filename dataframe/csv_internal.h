@@ -52,13 +52,18 @@ int tg__csv_infer(const char *data, size_t len, const char *file,
                   tg__csv_schema *s, const bool *has_type);
 
 /* Parses the records in [p, end) (end[-1] is an unquoted '\n') into a
- * frame with schema s.  first_line is p's line number, for messages.
- * Returns a frame value or an error value naming file:line. */
-tg_value *tg__csv_parse(const tg__csv_schema *s, const char *p,
-                        const char *end, const char *file,
+ * frame with schema s, keeping the columns whose keep[i] is set (all
+ * when keep is NULL; every field is still checked).  first_line is p's
+ * line number, for messages.  Returns a frame value or an error value
+ * naming file:line. */
+tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
+                        const char *p, const char *end, const char *file,
                         int64_t first_line);
 
 /* Counts the bytes equal to c in p[0..n). */
 size_t tg__count_byte(const char *p, size_t n, char c);
+/* Counts the bytes equal to a and to b in one pass. */
+void tg__count_bytes2(const char *p, size_t n, char a, char b, size_t *na,
+                      size_t *nb);
 
 #endif /* TG_DATAFRAME_CSV_INTERNAL_H */

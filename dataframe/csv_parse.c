@@ -32,23 +32,49 @@ void tg__csv_fields_close(tg__csv_fields *f)
     memset(f, 0, sizeof *f);
 }
 
+/* SWAR: the bytes of w equal to the byte repeated in pat, as 0x01 in
+ * each matching byte (0x00 elsewhere). */
+static inline uint64_t match_bytes(uint64_t w, uint64_t pat)
+{
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+    uint64_t x = w ^ pat;
+    uint64_t t = ((x & low7) + low7) | x;
+    return (~t & ~low7) >> 7;
+}
+
+void tg__count_bytes2(const char *p, size_t n, char a, char b, size_t *na,
+                      size_t *nb)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    const uint64_t pa = ones * (uint8_t)a, pb = ones * (uint8_t)b;
+    size_t ca = 0, cb = 0, i = 0;
+    while (i + 8 <= n) {
+        /* Per-byte counters hold up to 255 matches: fold every 255. */
+        uint64_t acc_a = 0, acc_b = 0;
+        for (size_t k = 0; k < 255 && i + 8 <= n; k++, i += 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            acc_a += match_bytes(w, pa);
+            acc_b += match_bytes(w, pb);
+        }
+        for (int s = 0; s < 64; s += 8) {
+            ca += (acc_a >> s) & 0xff;
+            cb += (acc_b >> s) & 0xff;
+        }
+    }
+    for (; i < n; i++) {
+        ca += p[i] == a;
+        cb += p[i] == b;
+    }
+    *na = ca;
+    *nb = cb;
+}
+
 size_t tg__count_byte(const char *p, size_t n, char c)
 {
-    /* SWAR: a zero byte of w ^ pattern marks a match; count the high bits
-     * of the "is zero" mask eight bytes at a time. */
-    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
-    const uint64_t pat = ones * (uint8_t)c;
-    size_t count = 0, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        uint64_t x = w ^ pat;
-        uint64_t t = ((x & low7) + low7) | x;
-        count += (size_t)__builtin_popcountll(~t & ~low7);
-    }
-    for (; i < n; i++)
-        count += p[i] == c;
-    return count;
+    size_t k, dummy;
+    tg__count_bytes2(p, n, c, c, &k, &dummy);
+    return k;
 }
 
 /* ---- value parsers -------------------------------------------------- */
@@ -391,6 +417,7 @@ int tg__csv_infer(const char *data, size_t len, const char *file,
 
 typedef struct parser {
     const tg__csv_schema *s;
+    const uint8_t *keep; /* columns to store, or NULL: all */
     const char *file;
     int64_t line;       /* line of the record being parsed */
     tg__colbuf *cols;
@@ -555,7 +582,8 @@ static tg_value *parse_record(parser *ps, const char **pp, const char *end)
         bool last = col + 1 == ncols;
         if (TG_UNLIKELY(*p != (last ? '\n' : delim)))
             return ragged(ps, rec, end);
-        if ((e = store(ps, col, v, len, quoted)))
+        if ((!ps->keep || ps->keep[col])
+            && (e = store(ps, col, v, len, quoted)))
             return e;
         p++;
     }
@@ -564,35 +592,46 @@ static tg_value *parse_record(parser *ps, const char **pp, const char *end)
     return NULL;
 }
 
-static tg_value *finish_frame(parser *ps)
+static tg_value *finish_frame(parser *ps, size_t rows)
 {
-    size_t ncols = ps->s->ncols;
+    size_t ncols = ps->s->ncols, n = 0;
     tg__col **cols = tg__calloc(ncols ? ncols : 1, sizeof *cols);
-    if (!cols)
-        return tg_error("out of memory");
-    size_t made = 0;
-    for (; made < ncols; made++)
-        if (!(cols[made] = tg__colbuf_finish(&ps->cols[made])))
-            break;
+    const char **names = tg__calloc(ncols ? ncols : 1, sizeof *names);
     tg__frame *f = NULL;
-    if (made == ncols) {
-        f = tg__frame_new(ncols, (const char *const *)ps->s->names, cols,
-                          ncols ? cols[0]->n : 0);
-    } else {
-        for (size_t i = 0; i < made; i++)
-            tg__col_unref(cols[i]);
+    bool ok = cols && names;
+    for (size_t i = 0; ok && i < ncols; i++) {
+        if (ps->keep && !ps->keep[i])
+            continue;
+        names[n] = ps->s->names[i];
+        ok = (cols[n++] = tg__colbuf_finish(&ps->cols[i])) != NULL;
     }
+    if (ok)
+        f = tg__frame_new(n, names, cols, rows);
+    else
+        for (size_t i = 0; cols && i < n; i++)
+            tg__col_unref(cols[i]);
     tg__free(cols);
+    tg__free(names);
     tg_value *v = tg__frame_value(f);
     return v ? v : tg_error("out of memory");
 }
 
-tg_value *tg__csv_parse(const tg__csv_schema *s, const char *p,
-                        const char *end, const char *file,
+/* Room for rows + 1 rows in every kept column. */
+static int reserve_rows(parser *ps, size_t rows)
+{
+    for (size_t i = 0; i < ps->s->ncols; i++)
+        if ((!ps->keep || ps->keep[i])
+            && tg__colbuf_reserve(&ps->cols[i], rows ? rows : 16, 0))
+            return TG_ENOMEM;
+    return 0;
+}
+
+tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
+                        const char *p, const char *end, const char *file,
                         int64_t first_line)
 {
     assert(p == end || end[-1] == '\n');
-    parser ps = {s, file, first_line, NULL, {0}, NULL, 0};
+    parser ps = {s, keep, file, first_line, NULL, {0}, NULL, 0};
     ps.stop[(uint8_t)s->delim] = ps.stop['\n'] = 1;
     ps.stop['"'] = ps.stop['\r'] = 1;
     tg_value *res = NULL;
@@ -601,30 +640,30 @@ tg_value *tg__csv_parse(const tg__csv_schema *s, const char *p,
         res = tg__frame_value(f);
         return res ? res : tg_error("out of memory");
     }
-    size_t est = (size_t)(end - p) / 16 + 16;
-    ps.cols = tg__calloc(s->ncols ? s->ncols : 1, sizeof *ps.cols);
+    size_t est = (size_t)(end - p) / 48 + 16, rows = 0, cap = est;
+    ps.cols = tg__calloc(s->ncols, sizeof *ps.cols);
     if (!ps.cols)
         return tg_error("out of memory");
     for (size_t i = 0; i < s->ncols; i++)
-        if (tg__colbuf_init(&ps.cols[i], s->types[i], est))
+        if ((!keep || keep[i])
+            && tg__colbuf_init(&ps.cols[i], s->types[i], est))
             goto oom;
-    size_t rows = 0;
     while (p < end) {
         const char *b = blank_line(p, end);
         if (b) {
             p = b, ps.line++;
             continue;
         }
-        if (TG_UNLIKELY(s->ncols && rows == ps.cols[0].cap)) {
-            for (size_t i = 0; i < s->ncols; i++)
-                if (tg__colbuf_reserve(&ps.cols[i], rows, 0))
-                    goto oom;
+        if (TG_UNLIKELY(rows == cap)) {
+            if (reserve_rows(&ps, rows))
+                goto oom;
+            cap *= 2;
         }
         if ((res = parse_record(&ps, &p, end)))
             goto done;
         rows++;
     }
-    res = finish_frame(&ps);
+    res = finish_frame(&ps, rows);
     goto done;
 oom:
     res = tg_error("out of memory parsing %s", file);

@@ -228,6 +228,7 @@ tg_value *tg_to_csv(tg_dataframe *df, const char *path)
 {
     if (!df || !path)
         return tg__seterr_null(TG_EINVAL, "to_csv: NULL argument");
+    tg__df_need_all(df);
     csv_out *c = tg__calloc(1, sizeof *c);
     if (!c)
         return NULL;

@@ -11,8 +11,19 @@
 
 #include "frame_internal.h"
 
+/* Projection pushdown: the columns a source (a CSV reader) must parse.
+ * Builders mark the columns they read; the source's tasks read the set
+ * when they run, so a query parses only what it uses.  Marking happens
+ * while building (caller serialises), reading while computing. */
+typedef struct tg__demand {
+    size_t ncols;
+    char *const *names;  /* the source's columns, borrowed */
+    uint8_t *needed;     /* ncols: 1 = parse */
+} tg__demand;
+
 struct tg_dataframe {
     tg_graph *g;
+    tg__demand *src;    /* where the partitions come from, or NULL */
     size_t ncols;
     char **names;       /* ncols, owned */
     tg_dtype *types;    /* ncols, owned */
@@ -25,6 +36,14 @@ struct tg_dataframe {
 tg_dataframe *tg__df_new(tg_graph *g, size_t ncols, const char *const *names,
                          const tg_dtype *types, size_t nparts);
 long tg__df_find(const tg_dataframe *df, const char *name);
+
+/* Marks column name as read from df's source (a no-op without one). */
+void tg__df_need(const tg_dataframe *df, const char *name);
+/* Marks every column of df's schema (for consumers that see whole
+ * frames: compute, head, map_partitions, to_csv, partitions). */
+void tg__df_need_all(const tg_dataframe *df);
+/* Marks the columns an expression reads. */
+void tg__df_need_expr(const tg_dataframe *df, const tg_expr *e);
 
 /* A literal argument that owns p (freed by free_fn with the graph).  On
  * failure calls free_fn(p) and returns NULL. */

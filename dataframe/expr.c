@@ -145,6 +145,16 @@ tg_expr *tg_is_null(tg_expr *a)
     return node(E_ISNULL, OP_EQ, a, NULL, false);
 }
 
+void tg__expr_columns(const tg_expr *e, void (*fn)(const char *, void *),
+                      void *ud)
+{
+    for (; e; e = e->b) {
+        if (e->kind == E_COL)
+            fn(e->name, ud);
+        tg__expr_columns(e->a, fn, ud);
+    }
+}
+
 /* ---- type checking ------------------------------------------------------ */
 
 static bool numeric(tg_dtype t)

@@ -15,4 +15,8 @@ int tg__expr_type(const tg_expr *e, size_t ncols, char *const *names,
  * f->nrows rows.  Returns NULL, or an error value.  Any thread. */
 tg_value *tg__expr_eval(const tg_expr *e, const tg__frame *f, tg__col **out);
 
+/* Calls fn(name, ud) for every column e reads. */
+void tg__expr_columns(const tg_expr *e, void (*fn)(const char *, void *),
+                      void *ud);
+
 #endif /* TG_DATAFRAME_EXPR_INTERNAL_H */
