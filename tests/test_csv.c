@@ -300,6 +300,34 @@ static void test_csv_frame_from_memory(void **state)
     tg_decref(v);
 }
 
+/* A query converts only the columns it uses: a bad value elsewhere does
+ * not fail it, while a full compute still reports it. */
+static void test_csv_parses_only_used_columns(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *path = td_write(dir, "p.csv", "a,b,c\n1,2,3\n4,x,6\n");
+    tg_graph *g = tg_graph_new();
+    const char *names[] = {"b"};
+    tg_dtype types[] = {TG_DT_INT64};
+    tg_csv_opts o = {.n_dtypes = 1, .dtype_names = names, .dtypes = types};
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    tg_value *n = tg_compute(tg_df_len(df), NULL);
+    assert_int_equal(tg_as_int(n), 2);
+    tg_decref(n);
+    tg_agg sum = {"c", TG_AGG_SUM, NULL};
+    td_assert_frame(tg_compute(tg_df_agg(tg_df_filter(df, tg_gt(tg_col("a"),
+                                                          tg_lit_int(1))),
+                                         1, &sum, NULL), NULL),
+                    "c_sum\n6\n");
+    tg_value *all = tg_df_compute(df, NULL);
+    assert_true(tg_is_error(all));
+    assert_non_null(strstr(tg_error_message(all), ":3: column 'b'"));
+    tg_decref(all);
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_csv_missing_file_and_header_mismatch),
         cmocka_unit_test(test_csv_to_csv_round_trips),
         cmocka_unit_test(test_csv_frame_from_memory),
+        cmocka_unit_test(test_csv_parses_only_used_columns),
     };
     return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
 }
