@@ -415,13 +415,85 @@ int tg__csv_infer(const char *data, size_t len, const char *file,
 
 /* ---- the block parser ----------------------------------------------- */
 
+/* Finds the next byte that can end an unquoted field (the delimiter,
+ * '\n', '"' or '\r') 64 bytes at a time: a bitmask of those bytes per
+ * chunk, then count-trailing-zeros per field.  SSE2 on x86-64, a byte
+ * loop elsewhere.  Chunks that would read past the end are built from
+ * a padded copy. */
+typedef struct scanner {
+    const char *base; /* the current chunk */
+    uint64_t mask;    /* bit i: base[i] is special */
+    const char *end;  /* one past the last readable byte */
+    char delim;
+} scanner;
+
+static uint64_t chunk_mask_bytes(const char *c, char delim)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < 64; i++) {
+        char x = c[i];
+        m |= (uint64_t)(x == delim || x == '\n' || x == '"' || x == '\r')
+             << i;
+    }
+    return m;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+static inline uint64_t chunk_mask(const char *c, char delim)
+{
+    const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n');
+    const __m128i vq = _mm_set1_epi8('"'), vr = _mm_set1_epi8('\r');
+    uint64_t m = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(c
+                                                                 + 16 * k));
+        __m128i hit = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vn)),
+            _mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vr)));
+        m |= (uint64_t)(uint16_t)_mm_movemask_epi8(hit) << (16 * k);
+    }
+    return m;
+}
+#else
+#define chunk_mask chunk_mask_bytes
+#endif
+
+static void scanner_load(scanner *sc, const char *p)
+{
+    sc->base = p;
+    if (TG_LIKELY(sc->end - p >= 64)) {
+        sc->mask = chunk_mask(p, sc->delim);
+    } else {
+        char pad[64] = {0};
+        memcpy(pad, p, (size_t)(sc->end - p));
+        sc->mask = chunk_mask_bytes(pad, sc->delim)
+                   & (~0ull >> (64 - (sc->end - p)));
+    }
+}
+
+/* The first special byte at or after p (there is one: the data ends in
+ * '\n'). */
+static inline const char *scanner_next(scanner *sc, const char *p)
+{
+    for (;;) {
+        if (TG_UNLIKELY(p < sc->base || p >= sc->base + 64))
+            scanner_load(sc, p);
+        uint64_t m = sc->mask & (~0ull << (p - sc->base));
+        if (TG_LIKELY(m))
+            return sc->base + __builtin_ctzll(m);
+        p = sc->base + 64;
+    }
+}
+
 typedef struct parser {
     const tg__csv_schema *s;
     const uint8_t *keep; /* columns to store, or NULL: all */
     const char *file;
     int64_t line;       /* line of the record being parsed */
     tg__colbuf *cols;
-    uint8_t stop[256];  /* bytes that end an unquoted field */
+    scanner sc;         /* field ends */
     char *scratch;      /* unescaped quoted fields */
     size_t scratch_cap;
 } parser;
@@ -566,8 +638,7 @@ static tg_value *parse_record(parser *ps, const char **pp, const char *end)
         } else {
             const char *q = p;
             for (;;) {
-                while (!ps->stop[(uint8_t)*q])
-                    q++;
+                q = scanner_next(&ps->sc, q);
                 if (*q != '\r' || q[1] == '\n')
                     break;
                 q++; /* a lone CR is data */
@@ -631,9 +702,8 @@ tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
                         int64_t first_line)
 {
     assert(p == end || end[-1] == '\n');
-    parser ps = {s, keep, file, first_line, NULL, {0}, NULL, 0};
-    ps.stop[(uint8_t)s->delim] = ps.stop['\n'] = 1;
-    ps.stop['"'] = ps.stop['\r'] = 1;
+    parser ps = {s, keep, file, first_line, NULL, {NULL, 0, end, s->delim},
+                 NULL, 0};
     tg_value *res = NULL;
     if (s->ncols == 0) {
         tg__frame *f = tg__frame_empty(0, NULL, NULL);
