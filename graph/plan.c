@@ -440,7 +440,8 @@ int tg__plan_compile(tg_value *const *targets, size_t n, bool fuse,
     pl->n_targets = n;
     pl->target_task = tg__malloc((n ? n : 1) * sizeof *pl->target_task);
     pl->target_value = tg__malloc((n ? n : 1) * sizeof *pl->target_value);
-    compiler c = {.g = g};
+    static tg_graph no_graph; /* no delayed target: compile nothing */
+    compiler c = {.g = g ? g : &no_graph};
     for (size_t i = 0; i < n; i++)
         if (targets[i]->type == TG_DELAYED
             && targets[i]->u.d.node->index + 1 > c.n)
