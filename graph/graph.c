@@ -323,6 +323,10 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     n->flags = (uint16_t)flags;
     n->nargs = (uint32_t)nargs;
     n->args = copy;
+    n->delayed_mask = 0;
+    for (size_t i = 0; i < nargs && i < 32; i++)
+        if (copy[i]->type == TG_DELAYED)
+            n->delayed_mask |= 1u << i;
     size_t e0 = g->n_edges;
     if (add_edges(g, n) != 0) {
         g->n_edges = e0;
@@ -333,10 +337,6 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     g->edge_off[n->index] = (uint32_t)e0;
     g->edge_off[n->index + 1] = (uint32_t)g->n_edges;
     g->nflags[n->index] = (uint8_t)flags;
-    g->n_arg_slots += nargs;
-    for (size_t i = 0; list_deps && i < nargs; i++)
-        if (copy[i]->type == TG_LIST)
-            g->n_arg_slots += copy[i]->u.list.n;
     g->tags[n->index] = n->self.u.d.token.lo;
     g->n_nodes++;
     return &n->self;

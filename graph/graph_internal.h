@@ -27,15 +27,16 @@ typedef struct tg__name {
 
 typedef struct tg__node {
     tg_value self;         /* the TG_DELAYED value users hold; immortal */
-    tg_graph *graph;       /* owner, to reject foreign arguments */
-    const tg__name *name;  /* interned in graph */
     tg_fn fn;              /* NULL for TG__NODE_LITERAL */
     void *ctx;             /* passed to fn */
+    tg_value **args;       /* owned references; in the graph's arena */
+    uint32_t nargs;
+    uint32_t delayed_mask; /* bit a: argument a (< 32) is delayed */
+    tg_graph *graph;       /* owner, to reject foreign arguments */
+    const tg__name *name;  /* interned in graph */
     _Atomic(char *) key;   /* "name-hex", formatted on first use */
     uint32_t index;        /* position in the graph: topological */
     uint16_t flags;        /* TG__NODE_* */
-    uint32_t nargs;
-    tg_value **args;       /* owned references; in the graph's arena */
 } tg__node;
 
 /* Node blocks grow: block 0 holds 256 nodes, each next block twice as
@@ -72,8 +73,6 @@ struct tg_graph {
     uint8_t *nflags;        /* n_nodes: each node's TG__NODE_* flags */
     uint64_t *tags;         /* n_nodes: low half of each node's token */
     size_t cap_nodes;       /* capacity of edge_off, nflags and tags */
-    size_t n_arg_slots;     /* sum of nargs plus list items: a bound on
-                               the args of any plan of this graph */
 };
 
 /* Block number and offset of node index i. */

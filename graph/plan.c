@@ -10,7 +10,7 @@
  *              die early and memory stays low; each emitted node records
  *              its distinct task dependencies, literals inlined away;
  *   4. fuse:   a call whose only input has no other consumer joins it;
- *   5. emit:   flat arrays and CSR (see plan_internal.h).
+ *   5. emit:   ops, task numbers and CSR (see plan_internal.h).
  * The first three passes read only the graph's compact side arrays
  * (edges, flags, token tags), never the nodes themselves.
  */
@@ -235,62 +235,6 @@ static uint32_t fuse(compiler *c, bool enabled)
     return n_tasks;
 }
 
-/* Translates one delayed argument (graph node `dep`) of the op at order
- * position p. */
-static tg__arg translate(const compiler *c, uint32_t p, uint32_t dep)
-{
-    uint32_t d = cmap(c, dep);
-    if (is_literal(c, d)) /* inline: the consumer gets the value */
-        return (tg__arg){TG__ARG_LIT, 0, {tg__graph_node(c->g, d)->args[0]}};
-    if (c->fused[p] && d == c->order[p - 1])
-        return (tg__arg){TG__ARG_PREV, 0, {NULL}};
-    return (tg__arg){TG__ARG_TASK, c->task_of[d], {NULL}};
-}
-
-/* Fills ops and args.  A node's delayed arguments appear in the graph's
- * edge list in argument order, so they are read from there instead of
- * through the argument values' nodes.  The args array is sized by the
- * graph's total, a bound: pages past the plan's own are never touched. */
-static int emit_args(const compiler *c, tg__plan *pl)
-{
-    size_t n_args = 0, cap = c->g->n_arg_slots;
-    if (cap > UINT32_MAX)
-        return tg__seterr(TG_ENOMEM, "plan: too many arguments");
-    pl->args = tg__malloc((cap ? cap : 1) * sizeof *pl->args);
-    if (!pl->args)
-        return TG_ENOMEM;
-    for (uint32_t p = 0; p < c->n_order; p++) {
-        uint32_t i = c->order[p];
-        tg__node *nd = tg__graph_node(c->g, i);
-        const uint32_t *edge = &c->g->edges[c->g->edge_off[i]];
-        bool lists = nd->flags & TG__NODE_LIST_DEPS;
-        pl->ops[p] = (tg__op){nd->fn, nd->ctx, nd, (uint32_t)n_args,
-                              nd->nargs};
-        tg__arg *out = &pl->args[n_args];
-        size_t items = n_args + nd->nargs;
-        for (uint32_t a = 0; a < nd->nargs; a++) {
-            tg_value *v = nd->args[a];
-            if (v->type == TG_DELAYED && nd->fn) {
-                out[a] = translate(c, p, *edge++);
-            } else if (lists && v->type == TG_LIST) {
-                out[a] = (tg__arg){TG__ARG_LIST, (uint32_t)items,
-                                   {.count = v->u.list.n}};
-                for (size_t k = 0; k < v->u.list.n; k++)
-                    pl->args[items++] =
-                        v->u.list.items[k]->type == TG_DELAYED
-                            ? translate(c, p, *edge++)
-                            : (tg__arg){TG__ARG_LIT, 0,
-                                        {v->u.list.items[k]}};
-            } else {
-                out[a] = (tg__arg){TG__ARG_LIT, 0, {v}};
-            }
-        }
-        n_args = items;
-    }
-    pl->n_args = (uint32_t)n_args;
-    return 0;
-}
-
 /* Task-level CSR: a task's dependencies are its first op's (later ops
  * only take the previous op's result); dependents are the transpose. */
 static int emit_edges(const compiler *c, tg__plan *pl)
@@ -314,7 +258,7 @@ static int emit_edges(const compiler *c, tg__plan *pl)
         pl->deps_off[t] = k;
         uint32_t p = pl->op_begin[t];
         for (uint32_t e = c->tdep_off[p]; e < c->tdep_off[p + 1]; e++) {
-            uint32_t d = c->task_of[c->tdeps[e]];
+            uint32_t d = pl->task_of[c->tdeps[e]];
             pl->deps[k++] = d;
             pl->dependents_off[d + 2]++;
         }
@@ -342,12 +286,17 @@ static int emit(compiler *c, tg__plan *pl, bool fuse_enabled)
     pl->ops = tg__malloc((c->n_order ? c->n_order : 1) * sizeof *pl->ops);
     if (!pl->op_begin || !pl->ops)
         return TG_ENOMEM;
-    for (uint32_t p = 0, t = 0; p < c->n_order; p++)
+    for (uint32_t p = 0, t = 0; p < c->n_order; p++) {
         if (!c->fused[p])
             pl->op_begin[t++] = p;
+        pl->ops[p].node = tg__graph_node(c->g, c->order[p]);
+    }
     pl->op_begin[pl->n_tasks] = c->n_order;
-    int rc = emit_args(c, pl);
-    return rc ? rc : emit_edges(c, pl);
+    /* The plan resolves arguments with these two maps: hand them over. */
+    pl->n_nodes = c->n;
+    pl->task_of = c->task_of, c->task_of = NULL;
+    pl->canon = c->canon, c->canon = NULL;
+    return emit_edges(c, pl);
 }
 
 /* Finds the graph of the targets and checks they share it. */
@@ -416,7 +365,7 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
         rc = emit(c, pl, fuse_enabled);
     for (size_t i = 0; i < n && !rc; i++) {
         pl->target_task[i] =
-            roots[i] == NONE ? -1 : (int64_t)c->task_of[roots[i]];
+            roots[i] == NONE ? -1 : (int64_t)pl->task_of[roots[i]];
         pl->target_value[i] = roots[i] == NONE ? targets[i] : NULL;
     }
     tg__free(roots);
@@ -464,7 +413,8 @@ void tg__plan_free(tg__plan *p)
         return;
     tg__free(p->op_begin);
     tg__free(p->ops);
-    tg__free(p->args);
+    tg__free(p->task_of);
+    tg__free(p->canon);
     tg__free(p->deps_off);
     tg__free(p->deps);
     tg__free(p->dependents_off);
