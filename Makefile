@@ -36,7 +36,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    $(MESON_TEST) -C $(ASAN_BUILD) --no-suite bench
+	    $(MESON_TEST) -C $(ASAN_BUILD) --no-suite bench --no-suite build
 
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
