@@ -364,7 +364,7 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
             c->live[targets[i]->u.d.node->index] = 1;
     cull(c);
     int rc = dedupe(c);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !rc; i++) { /* canon is unset on failure */
         roots[i] = NONE;
         if (targets[i]->type == TG_DELAYED) {
             roots[i] = c->canon[targets[i]->u.d.node->index];
