@@ -13,5 +13,6 @@
 #include "taskgraph/adapt.h"
 #include "taskgraph/compute.h"
 #include "taskgraph/callbacks.h"
+#include "taskgraph/diagnostics.h"
 
 #endif /* TASKGRAPH_H */
