@@ -42,7 +42,7 @@ test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	TG_TEST_SCALE=quick TG_TEST_NO_RSS=1 $(MESON_TEST) -C $(BUILD) \
 	    --no-suite e2e --no-suite net --timeout-multiplier 10 \
-	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect'
+	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp'
 
 bench: $(BUILD)/build.ninja
 	meson configure $(BUILD) --buildtype=release >/dev/null

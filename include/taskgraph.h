@@ -14,5 +14,6 @@
 #include "taskgraph/compute.h"
 #include "taskgraph/callbacks.h"
 #include "taskgraph/diagnostics.h"
+#include "taskgraph/viz.h"
 
 #endif /* TASKGRAPH_H */
