@@ -3,6 +3,8 @@
  *
  * Usage: tg-viz graph.json out.svg [--rankdir TB|LR|BT|RL]
  *              [--summarize N] [--color none|order|state|duration]
+ * --summarize N draws one node per function above N tasks (default 500;
+ * 0 or negative: never).
  * Exit codes: 0 done, 1 the input or output failed, 2 bad usage.
  */
 #include <stdio.h>
@@ -16,7 +18,9 @@ static int usage(const char *msg)
         fprintf(stderr, "tg-viz: %s\n", msg);
     fprintf(stderr, "usage: tg-viz graph.json out.{svg,png,pdf,dot} "
                     "[--rankdir TB|LR|BT|RL] [--summarize N]\n"
-                    "              [--color none|order|state|duration]\n");
+                    "              [--color none|order|state|duration]\n"
+                    "--summarize N: one node per function above N tasks "
+                    "(default 500; 0: never)\n");
     return 2;
 }
 
@@ -48,9 +52,8 @@ static int parse_option(const char *opt, const char *val, tg_viz_opts *o)
         char *end;
         long n = strtol(val, &end, 10);
         if (*val == '\0' || *end != '\0')
-            return usage("--summarize takes a number of tasks "
-                         "(negative: never)");
-        o->summarize_above = n == 0 ? -1 : n;
+            return usage("--summarize takes a number of tasks");
+        o->summarize_above = n <= 0 ? -1 : n; /* 0 in opts: default */
     } else {
         fprintf(stderr, "tg-viz: unknown option '%s'\n", opt);
         return usage(NULL);

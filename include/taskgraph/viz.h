@@ -85,21 +85,25 @@ TG_API int tg_visualize(tg_value **targets, size_t n, const char *path,
  *
  * Literal arguments appear as JSON values when small (numbers, booleans,
  * null, strings up to 64 bytes, short lists); others as {"type", "len"}.
- * "order" is the static priority, absent for inlined literals. */
+ * "order" is the static priority, absent for inlined literals.  Any
+ * thread, as long as nobody builds on the graph meanwhile. */
 TG_API char *tg_graph_to_json(tg_value **targets, size_t n,
                               const tg_viz_opts *opts);
-/* Frees a string from tg_graph_to_json.  NULL does nothing. */
+/* Frees a string from tg_graph_to_json.  NULL does nothing.  Any
+ * thread. */
 TG_API void tg_json_free(char *json);
 /* Writes tg_graph_to_json's text to path.  Returns 0 or a negative code
- * (TG_EIO when the file cannot be written). */
+ * (TG_EIO when the file cannot be written, which is then removed).
+ * Any thread, as tg_graph_to_json. */
 TG_API int tg_graph_write_json(tg_value **targets, size_t n,
                                const char *path, const tg_viz_opts *opts)
     TG_WARN_UNUSED;
 /* Renders a JSON graph file (from tg_graph_write_json) to out_path, as
  * tg_visualize does; opts.plan, no_fuse and profile are ignored (colours
  * by state or duration use the file's "state"/"duration_ns").  Returns
- * 0; TG_ENOENT or TG_EIO for files; TG_EFORMAT for malformed JSON; or
- * as tg_visualize. */
+ * 0; TG_ENOENT or TG_EIO for files; TG_EFORMAT for malformed JSON
+ * (the message names the line, or the task and field); or as
+ * tg_visualize.  Any thread. */
 TG_API int tg_visualize_json(const char *json_path, const char *out_path,
                              const tg_viz_opts *opts) TG_WARN_UNUSED;
 
