@@ -45,17 +45,17 @@ void tg_graph_free(tg_graph *g)
         tg__free(atomic_load_explicit(&n->key, memory_order_relaxed));
     }
     for (size_t b = 0; b < g->n_blocks; b++)
-        tg__free(g->blocks[b]);
+        tg__big_free(g->blocks[b]);
     tg__free(g->blocks);
     for (tg__arena_chunk *c = g->arena, *next; c; c = next) {
         next = c->next;
-        tg__free(c);
+        tg__big_free(c);
     }
     tg__free(g->names);
-    tg__free(g->edge_off);
-    tg__free(g->edges);
-    tg__free(g->nflags);
-    tg__free(g->tags);
+    tg__big_free(g->edge_off);
+    tg__big_free(g->edges);
+    tg__big_free(g->nflags);
+    tg__big_free(g->tags);
     tg__free(g);
 }
 
@@ -66,7 +66,7 @@ static void *arena_alloc(tg_graph *g, size_t n)
     if (TG_UNLIKELY(n > g->arena_left)) {
         size_t chunk = g->arena_chunk ? g->arena_chunk : ARENA_MIN;
         size_t size = n > chunk / 4 ? n : chunk;
-        tg__arena_chunk *c = tg__malloc(sizeof *c + size);
+        tg__arena_chunk *c = tg__big_alloc(sizeof *c + size);
         if (!c)
             return NULL;
         c->next = g->arena;
@@ -126,15 +126,15 @@ static const tg__name *intern(tg_graph *g, const char *s)
 static int side_grow(tg_graph *g)
 {
     size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 1024;
-    uint32_t *off = tg__realloc(g->edge_off, (cap + 1) * sizeof *off);
+    uint32_t *off = tg__big_realloc(g->edge_off, (cap + 1) * sizeof *off);
     if (!off)
         return TG_ENOMEM;
     g->edge_off = off;
-    uint8_t *fl = tg__realloc(g->nflags, cap);
+    uint8_t *fl = tg__big_realloc(g->nflags, cap);
     if (!fl)
         return TG_ENOMEM;
     g->nflags = fl;
-    uint64_t *tags = tg__realloc(g->tags, cap * sizeof *tags);
+    uint64_t *tags = tg__big_realloc(g->tags, cap * sizeof *tags);
     if (!tags)
         return TG_ENOMEM;
     g->tags = tags;
@@ -152,7 +152,7 @@ static int add_edges(tg_graph *g, const tg__node *n)
             size_t cap = g->cap_edges ? g->cap_edges * 2 : 4096;
             if (cap > UINT32_MAX)
                 return tg__seterr(TG_ENOMEM, "graph holds 2^32 edges");
-            uint32_t *e = tg__realloc(g->edges, cap * sizeof *e);
+            uint32_t *e = tg__big_realloc(g->edges, cap * sizeof *e);
             if (!e)
                 return TG_ENOMEM;
             g->edges = e;
@@ -182,7 +182,7 @@ static tg__node *node_alloc(tg_graph *g)
             g->blocks = bl;
             g->cap_blocks = cap;
         }
-        tg__node *blk = tg__malloc(((size_t)1 << shift) * sizeof *blk);
+        tg__node *blk = tg__big_alloc(((size_t)1 << shift) * sizeof *blk);
         if (!blk)
             return NULL;
         g->blocks[g->n_blocks++] = blk;

@@ -89,7 +89,7 @@ static int dedupe(compiler *c)
     struct slot {
         uint32_t node; /* NONE: empty */
         uint32_t tag;
-    } *t = tg__malloc(cap * sizeof *t);
+    } *t = tg__big_alloc(cap * sizeof *t);
     if (!t)
         return TG_ENOMEM;
     memset(t, 0xff, cap * sizeof *t);
@@ -110,9 +110,9 @@ static int dedupe(compiler *c)
                 || !same_token(c, t[k].node, i))
                 continue;
             if (!c->canon) {
-                c->canon = tg__malloc((size_t)c->n * sizeof *c->canon);
+                c->canon = tg__big_alloc((size_t)c->n * sizeof *c->canon);
                 if (!c->canon) {
-                    tg__free(t);
+                    tg__big_free(t);
                     return TG_ENOMEM;
                 }
                 for (uint32_t j = 0; j < c->n; j++)
@@ -122,7 +122,7 @@ static int dedupe(compiler *c)
             break;
         }
     }
-    tg__free(t);
+    tg__big_free(t);
     return 0;
 }
 
@@ -149,7 +149,7 @@ static int emit_node(compiler *c, uint32_t i)
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
     bool wide = off[i + 1] - off[i] > 16;
     if (wide && !c->stamp) {
-        c->stamp = tg__malloc((size_t)c->n * sizeof *c->stamp);
+        c->stamp = tg__big_alloc((size_t)c->n * sizeof *c->stamp);
         if (!c->stamp)
             return TG_ENOMEM;
         memset(c->stamp, 0xff, (size_t)c->n * sizeof *c->stamp);
@@ -186,9 +186,9 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
         for (uint32_t push = roots[r]; push != NONE;) {
             if (sp == cap) {
                 size_t nc = cap ? cap * 2 : 256;
-                struct frame *b = tg__realloc(stack, nc * sizeof *b);
+                struct frame *b = tg__big_realloc(stack, nc * sizeof *b);
                 if (!b) {
-                    tg__free(stack);
+                    tg__big_free(stack);
                     return TG_ENOMEM;
                 }
                 stack = b, cap = nc;
@@ -206,14 +206,14 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
                 }
                 c->st[f->node] |= DONE;
                 if (emit_node(c, f->node) != 0) {
-                    tg__free(stack);
+                    tg__big_free(stack);
                     return TG_ENOMEM;
                 }
                 sp--;
             }
         }
     }
-    tg__free(stack);
+    tg__big_free(stack);
     return 0;
 }
 
@@ -240,16 +240,16 @@ static uint32_t fuse(compiler *c, bool enabled)
 static int emit_edges(const compiler *c, tg__plan *pl)
 {
     uint32_t nt = pl->n_tasks;
-    pl->deps_off = tg__malloc((nt + 1) * sizeof(uint32_t));
-    pl->dependents_off = tg__calloc(nt + 2, sizeof(uint32_t));
-    pl->is_target = tg__calloc(nt ? nt : 1, 1);
+    pl->deps_off = tg__big_alloc((nt + 1) * sizeof(uint32_t));
+    pl->dependents_off = tg__big_calloc(nt + 2, sizeof(uint32_t));
+    pl->is_target = tg__big_calloc(nt ? nt : 1, 1);
     size_t n_edges = 0;
     for (uint32_t t = 0; t < nt; t++) {
         uint32_t p = pl->op_begin[t];
         n_edges += c->tdep_off[p + 1] - c->tdep_off[p];
     }
-    pl->deps = tg__malloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
-    pl->dependents = tg__malloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
+    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
+    pl->dependents = tg__big_alloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
     if (!pl->deps_off || !pl->dependents_off || !pl->is_target || !pl->deps
         || !pl->dependents)
         return TG_ENOMEM;
@@ -276,14 +276,14 @@ static int emit_edges(const compiler *c, tg__plan *pl)
 
 static int emit(compiler *c, tg__plan *pl, bool fuse_enabled)
 {
-    c->task_of = tg__malloc((size_t)c->n * sizeof *c->task_of);
-    c->fused = tg__malloc(c->n_order ? c->n_order : 1);
+    c->task_of = tg__big_alloc((size_t)c->n * sizeof *c->task_of);
+    c->fused = tg__big_alloc(c->n_order ? c->n_order : 1);
     if (!c->task_of || !c->fused)
         return TG_ENOMEM;
     pl->n_tasks = fuse(c, fuse_enabled);
     pl->n_ops = c->n_order;
-    pl->op_begin = tg__malloc((pl->n_tasks + 1) * sizeof *pl->op_begin);
-    pl->ops = tg__malloc((c->n_order ? c->n_order : 1) * sizeof *pl->ops);
+    pl->op_begin = tg__big_alloc((pl->n_tasks + 1) * sizeof *pl->op_begin);
+    pl->ops = tg__big_alloc((c->n_order ? c->n_order : 1) * sizeof *pl->ops);
     if (!pl->op_begin || !pl->ops)
         return TG_ENOMEM;
     for (uint32_t p = 0, t = 0; p < c->n_order; p++) {
@@ -319,30 +319,30 @@ static int find_graph(tg_value *const *targets, size_t n, tg_graph **g)
 
 static void compiler_free(compiler *c)
 {
-    tg__free(c->st);
-    tg__free(c->canon);
-    tg__free(c->n_users);
-    tg__free(c->stamp);
-    tg__free(c->order);
-    tg__free(c->one_dep);
-    tg__free(c->tdep_off);
-    tg__free(c->tdeps);
-    tg__free(c->task_of);
-    tg__free(c->fused);
+    tg__big_free(c->st);
+    tg__big_free(c->canon);
+    tg__big_free(c->n_users);
+    tg__big_free(c->stamp);
+    tg__big_free(c->order);
+    tg__big_free(c->one_dep);
+    tg__big_free(c->tdep_off);
+    tg__big_free(c->tdeps);
+    tg__big_free(c->task_of);
+    tg__big_free(c->fused);
 }
 
 static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
                    size_t n, bool fuse_enabled)
 {
     size_t nn = c->n ? c->n : 1;
-    uint32_t *roots = tg__malloc((n ? n : 1) * sizeof *roots);
-    c->st = tg__calloc(nn, 1);
-    c->n_users = tg__calloc(nn, sizeof *c->n_users);
-    c->order = tg__malloc(nn * sizeof *c->order);
-    c->one_dep = tg__malloc(nn * sizeof *c->one_dep);
-    c->tdep_off = tg__malloc((nn + 1) * sizeof *c->tdep_off);
+    uint32_t *roots = tg__big_alloc((n ? n : 1) * sizeof *roots);
+    c->st = tg__big_calloc(nn, 1);
+    c->n_users = tg__big_calloc(nn, sizeof *c->n_users);
+    c->order = tg__big_alloc(nn * sizeof *c->order);
+    c->one_dep = tg__big_alloc(nn * sizeof *c->one_dep);
+    c->tdep_off = tg__big_alloc((nn + 1) * sizeof *c->tdep_off);
     size_t n_edges = c->n ? c->g->edge_off[c->n] : 0;
-    c->tdeps = tg__malloc((n_edges ? n_edges : 1) * sizeof *c->tdeps);
+    c->tdeps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *c->tdeps);
     int rc = TG_ENOMEM;
     if (roots && c->st && c->n_users && c->order && c->one_dep
         && c->tdep_off && c->tdeps) {
@@ -368,7 +368,7 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
             roots[i] == NONE ? -1 : (int64_t)pl->task_of[roots[i]];
         pl->target_value[i] = roots[i] == NONE ? targets[i] : NULL;
     }
-    tg__free(roots);
+    tg__big_free(roots);
     return rc;
 }
 
@@ -387,8 +387,8 @@ int tg__plan_compile(tg_value *const *targets, size_t n, bool fuse,
         return TG_ENOMEM;
     pl->graph = g;
     pl->n_targets = n;
-    pl->target_task = tg__malloc((n ? n : 1) * sizeof *pl->target_task);
-    pl->target_value = tg__malloc((n ? n : 1) * sizeof *pl->target_value);
+    pl->target_task = tg__big_alloc((n ? n : 1) * sizeof *pl->target_task);
+    pl->target_value = tg__big_alloc((n ? n : 1) * sizeof *pl->target_value);
     static tg_graph no_graph; /* no delayed target: compile nothing */
     compiler c = {.g = g ? g : &no_graph};
     for (size_t i = 0; i < n; i++)
@@ -411,16 +411,16 @@ void tg__plan_free(tg__plan *p)
 {
     if (!p)
         return;
-    tg__free(p->op_begin);
-    tg__free(p->ops);
-    tg__free(p->task_of);
-    tg__free(p->canon);
-    tg__free(p->deps_off);
-    tg__free(p->deps);
-    tg__free(p->dependents_off);
-    tg__free(p->dependents);
-    tg__free(p->is_target);
-    tg__free(p->target_task);
-    tg__free(p->target_value);
+    tg__big_free(p->op_begin);
+    tg__big_free(p->ops);
+    tg__big_free(p->task_of);
+    tg__big_free(p->canon);
+    tg__big_free(p->deps_off);
+    tg__big_free(p->deps);
+    tg__big_free(p->dependents_off);
+    tg__big_free(p->dependents);
+    tg__big_free(p->is_target);
+    tg__big_free(p->target_task);
+    tg__big_free(p->target_value);
     tg__free(p);
 }
