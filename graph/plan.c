@@ -308,7 +308,7 @@ static int find_graph(tg_value *const *targets, size_t n, tg_graph **g)
             return tg__seterr(TG_EINVAL, "target %zu is NULL", i);
         if (targets[i]->type != TG_DELAYED)
             continue;
-        tg_graph *tg = targets[i]->u.d.node->graph;
+        tg_graph *tg = targets[i]->u.d.node->func->graph;
         if (*g && *g != tg)
             return tg__seterr(TG_EINVAL, "targets belong to different "
                               "graphs");

@@ -67,7 +67,8 @@ static tg_value *with_key(tg__node *node, tg_value *err)
 /* Calls node's function with its arguments resolved: a new reference. */
 static tg_value *call_op(op_ctx *c, const tg__node *nd)
 {
-    if (TG_UNLIKELY(!nd->fn)) /* a literal target */
+    const tg__func *f = nd->func;
+    if (TG_UNLIKELY(!f->fn)) /* a literal target */
         return tg_incref(nd->args[0]);
     c->edge = &c->run->plan->graph->edges[c->run->plan->graph->edge_off[nd->index]];
     uint32_t nargs = nd->nargs;
@@ -88,10 +89,10 @@ static tg_value *call_op(op_ctx *c, const tg__node *nd)
             argv[i] = a;
         }
     }
-    tg_value *r = ok ? nd->fn(argv, nargs, nd->ctx)
+    tg_value *r = ok ? f->fn(argv, nargs, f->ctx)
                      : tg_error("out of memory building a list argument");
     if (!r)
-        r = tg_error("%s returned NULL", nd->name->str);
+        r = tg_error("%s returned NULL", f->str);
     for (uint32_t i = 0; lists && i < nargs; i++)
         if (nd->args[i]->type == TG_LIST && argv[i] != nd->args[i])
             tg_decref(argv[i]);
@@ -119,7 +120,7 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
         const tg__op *last = tg__plan_last_op(p, t);
         info = (tg_task_info){run->compute_id, t,
                               p->op_begin[t + 1] - p->op_begin[t],
-                              last->node->name->str,
+                              last->node->func->str,
                               tg__node_key(last->node), worker,
                               tg_now_ns(), 0, false};
         notify(run, &info, false);

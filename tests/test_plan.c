@@ -12,7 +12,7 @@ static tg__plan *compile1(tg_value *target, bool fuse)
 
 static const char *op_name(const tg__plan *p, uint32_t op)
 {
-    return p->ops[op].node->name->str;
+    return p->ops[op].node->func->str;
 }
 
 /* Every dependency comes before its task, and dependents is exactly the

@@ -169,7 +169,7 @@ static int add_graph_nodes(builder *b, tg__vgraph *vg)
             continue;
         tg__node *nd = tg__graph_node(b->g, i);
         bool lit = nd->flags & TG__NODE_LITERAL;
-        tg__vnode vn = {.name = nd->name->str, .gnode = nd, .order = -1,
+        tg__vnode vn = {.name = nd->func->str, .gnode = nd, .order = -1,
                         .n_calls = 1, .count = 1,
                         .kind = lit ? TG__VN_DATA : TG__VN_TASK};
         if (lit && !(vn.label = literal_label(vg, nd->args[0])))
@@ -269,12 +269,12 @@ static const char *fused_label(tg__vgraph *vg, const tg__plan *p,
     uint32_t b = p->op_begin[t], e = p->op_begin[t + 1];
     size_t len = 1;
     for (uint32_t o = b; o < e; o++)
-        len += p->ops[o].node->name->len + 3;
+        len += p->ops[o].node->func->len + 3;
     char *s = tg__malloc(len), *w = s;
     if (!s)
         return NULL;
     for (uint32_t o = b; o < e; o++)
-        w += sprintf(w, "%s%s", o > b ? " > " : "", p->ops[o].node->name->str);
+        w += sprintf(w, "%s%s", o > b ? " > " : "", p->ops[o].node->func->str);
     return tg__vgraph_own(vg, s);
 }
 
@@ -284,13 +284,13 @@ static int build_plan_view(const tg__plan *p, tg__vgraph *vg)
     for (uint32_t t = 0; t < p->n_tasks; t++) {
         const tg__op *last = tg__plan_last_op(p, t);
         uint32_t calls = p->op_begin[t + 1] - p->op_begin[t];
-        tg__vnode vn = {.name = last->node->name->str, .gnode = last->node,
+        tg__vnode vn = {.name = last->node->func->str, .gnode = last->node,
                         .order = t, .n_calls = calls, .count = 1,
                         .n_targets = p->is_target[t],
-                        .kind = last->node->fn ? TG__VN_TASK : TG__VN_DATA};
+                        .kind = last->node->func->fn ? TG__VN_TASK : TG__VN_DATA};
         if (calls > 1 && !(vn.label = fused_label(vg, p, t)))
             return TG_ENOMEM;
-        if (!last->node->fn
+        if (!last->node->func->fn
             && !(vn.label = literal_label(vg, last->node->args[0])))
             return TG_ENOMEM;
         if (tg__vgraph_add_node(vg, &vn) < 0)
@@ -377,10 +377,10 @@ static int check_targets(tg_value *const *targets, size_t n, tg_graph **g)
             return tg__seterr(TG_EINVAL, "target %zu is NULL", i);
         if (targets[i]->type != TG_DELAYED)
             continue;
-        if (*g && targets[i]->u.d.node->graph != *g)
+        if (*g && targets[i]->u.d.node->func->graph != *g)
             return tg__seterr(TG_EINVAL, "targets belong to different "
                               "graphs");
-        *g = targets[i]->u.d.node->graph;
+        *g = targets[i]->u.d.node->func->graph;
     }
     return 0;
 }
