@@ -25,6 +25,14 @@ $(ASAN_BUILD)/build.ninja:
 demo: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	./$(BUILD)/examples/nested_loops 1000
+	./$(BUILD)/examples/visualize 4 $(BUILD)/nested_loops.svg
+	./$(BUILD)/examples/visualize 1000 $(BUILD)/nested_loops_summary.svg
+	./$(BUILD)/examples/visualize 200 $(BUILD)/nested_loops_200.svg \
+	    $(BUILD)/nested_loops_trace.json
+	@echo "demo: graph pictures in $(BUILD)/nested_loops.svg (4 x 4)" \
+	    "and $(BUILD)/nested_loops_summary.svg (1000 x 1000, summarized);"
+	@echo "demo: profile of the 200 x 200 run in" \
+	    "$(BUILD)/nested_loops_trace.json (open in https://ui.perfetto.dev)"
 
 test: test-unit test-asan test-valgrind
 
@@ -36,13 +44,13 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    $(MESON_TEST) -C $(ASAN_BUILD) --no-suite bench
+	    $(MESON_TEST) -C $(ASAN_BUILD) --no-suite bench --no-suite build
 
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	TG_TEST_SCALE=quick TG_TEST_NO_RSS=1 $(MESON_TEST) -C $(BUILD) \
-	    --no-suite e2e --no-suite net --timeout-multiplier 10 \
-	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect'
+	    --no-suite e2e --no-suite net --no-suite build --timeout-multiplier 10 \
+	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp'
 
 bench: $(BUILD)/build.ninja
 	meson configure $(BUILD) --buildtype=release >/dev/null

@@ -13,6 +13,8 @@
 #include "taskgraph/adapt.h"
 #include "taskgraph/compute.h"
 #include "taskgraph/callbacks.h"
+#include "taskgraph/diagnostics.h"
+#include "taskgraph/viz.h"
 #include "taskgraph/dataframe.h"
 
 #endif /* TASKGRAPH_H */

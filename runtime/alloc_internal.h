@@ -36,12 +36,20 @@ void tg__free(void *p);
 char *tg__strdup(const char *s);
 char *tg__strndup(const char *s, size_t n);
 
+/* Large arrays (graph blocks, plans, per-run counters) come from here:
+ * freed blocks are cached and reused (runtime/bigalloc.c).  A block from
+ * tg__big_* must be released with tg__big_free, never tg__free. */
+void *tg__big_alloc(size_t n);
+void *tg__big_calloc(size_t count, size_t size);
+void *tg__big_realloc(void *p, size_t n);
+void tg__big_free(void *p);
+
 /* Test hook: the allocation `after` allocations from now fails, and so
  * do all later ones while `sticky`; -1 turns injection off.  Counts every
- * thread's allocations.  Exported for the test suite only. */
-TG_API void tg__oom_inject(long after, bool sticky);
+ * thread's allocations.  For the test suite (linked statically). */
+void tg__oom_inject(long after, bool sticky);
 /* Number of allocations that failed by injection since the last call. */
-TG_API long tg__oom_failures(void);
+long tg__oom_failures(void);
 
 extern atomic_long tg__oom_countdown; /* < 0: injection off */
 bool tg__oom_hit(void);
