@@ -145,7 +145,7 @@ fail:
     return NULL;
 }
 
-/* ---- tasks ---------------------------------------------------------------- */
+/* ---- tasks --------------------------------------------------------------- */
 
 static tg_value *partial_value(tg__partial *p)
 {
@@ -315,7 +315,7 @@ static tg_value *sum_task(tg_value *const *a, size_t n, void *ctx)
     return tg_int(s);
 }
 
-/* ---- builders ---------------------------------------------------------------- */
+/* ---- builders ------------------------------------------------------------ */
 
 /* A tree of combine calls over parts, then finish: a delayed frame. */
 static tg_value *reduce_tree(tg_graph *g, tg_value *sv, tg_value **parts,

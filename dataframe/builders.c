@@ -531,7 +531,7 @@ tg_dataframe *tg_df_select(tg_dataframe *df, size_t n,
     return out;
 }
 
-/* ---- head, concat, compute ------------------------------------------------ */
+/* ---- head, concat, compute ----------------------------------------------- */
 
 /* concat(frames...) -> one frame, in argument order. */
 static tg_value *concat_task(tg_value *const *a, size_t n, void *ctx)

@@ -9,7 +9,7 @@
  * takes the counts of blocks 0..i, which give it the exact state at s
  * and at e and the line number of its first record.  So a block boundary
  * inside a quoted field, even one holding newlines, splits correctly,
- * and every blocksize yields the same rows.  See README, "Dataframe".
+ * and every blocksize yields the same rows.  See dataframe/README.md.
  */
 #include <errno.h>
 #include <fcntl.h>

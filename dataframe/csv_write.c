@@ -143,7 +143,7 @@ int tg_frame_write_csv(const tg_value *frame, FILE *out)
     return write_frame(f, out, true);
 }
 
-/* ---- tg_to_csv ------------------------------------------------------------ */
+/* ---- tg_to_csv ----------------------------------------------------------- */
 
 typedef struct csv_out {
     char *path;

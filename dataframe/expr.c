@@ -5,7 +5,7 @@
  * the frame when it is a plain column) or a scalar literal, which the
  * kernels read with stride 0, so `x > 0` never materialises a column of
  * zeros.  Kernels are flat loops over arrays; nulls are combined
- * bitmap-wise afterwards.  Null rules: see dataframe.h and README.
+ * bitmap-wise afterwards.  Null rules: dataframe.h and README.md here.
  */
 #include <math.h>
 

@@ -139,7 +139,7 @@ int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b,
     }
 }
 
-/* ---- partials -------------------------------------------------------------- */
+/* ---- partials ------------------------------------------------------------ */
 
 void tg__partial_free(void *pp)
 {

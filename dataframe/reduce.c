@@ -206,7 +206,7 @@ static int distinct_merge(tg__distinct *d, const tg__distinct *s,
     return 0;
 }
 
-/* ---- state arrays ---------------------------------------------------------- */
+/* ---- state arrays -------------------------------------------------------- */
 
 static bool needs_count(tg_agg_op op)
 {
@@ -432,7 +432,7 @@ int tg__aggstate_merge(tg__aggstate *d, const tg__aggstate *s,
     return 0;
 }
 
-/* ---- finishing ---------------------------------------------------------------- */
+/* ---- finishing ----------------------------------------------------------- */
 
 /* The sample variance (ddof = 1) from n and the double-double sums of x
  * and x * x: M2 = S2 - S1^2 / n, all in double-double. */

@@ -154,7 +154,7 @@ static void test_groupby_multiple_keys_and_errors(void **state)
     td_rmdir(dir);
 }
 
-/* ---- every blocksize, split_out and scheduler agree ----------------------- */
+/* ---- every blocksize, split_out and scheduler agree ---------------------- */
 
 #define NG 7
 

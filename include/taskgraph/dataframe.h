@@ -5,7 +5,7 @@
  * A tg_dataframe is a schema plus one delayed frame per partition; every
  * operation below is a graph builder that adds tasks per partition, so a
  * large CSV file becomes many small tasks that any scheduler runs with
- * bounded memory.  Null rules are listed in README.md ("Dataframe").
+ * bounded memory.  Null rules and the CSV block rule: dataframe/README.md.
  */
 #ifndef TASKGRAPH_DATAFRAME_H
 #define TASKGRAPH_DATAFRAME_H
@@ -164,10 +164,11 @@ typedef struct tg_csv_opts {
  * is the empty string.  Quoting follows RFC 4180 (fields may hold
  * delimiters, quotes written "" and newlines); CRLF line ends are
  * accepted; blank lines are skipped.  Blocks split at record starts even
- * when quoted fields hold newlines (see README).  Files are opened at
- * build time to read headers and sizes; a missing file, a ragged row or a
- * value that does not parse as its column's type fails (at build time or
- * when the task runs) with a message naming the file and line. */
+ * when quoted fields hold newlines (see dataframe/README.md).  Files are
+ * opened at build time to read headers and sizes; a missing file, a
+ * ragged row or a value that does not parse as its column's type fails
+ * (at build time or when the task runs) with a message naming the file
+ * and line.  Only the columns a query reads are converted. */
 TG_API tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                                  const tg_csv_opts *opts);
 
