@@ -42,9 +42,37 @@ static inline uint64_t match_bytes(uint64_t w, uint64_t pat)
     return (~t & ~low7) >> 7;
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 void tg__count_bytes2(const char *p, size_t n, char a, char b, size_t *na,
                       size_t *nb)
 {
+#if defined(__SSE2__)
+    /* 16 bytes at a time: compares give -1 per match, subtracted into
+     * per-lane counters that are folded (psadbw) every 255 rounds. */
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    const __m128i zero = _mm_setzero_si128();
+    size_t ca0 = 0, cb0 = 0, i0 = 0;
+    while (i0 + 16 <= n) {
+        __m128i acc_a = zero, acc_b = zero;
+        for (int k = 0; k < 255 && i0 + 16 <= n; k++, i0 += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p
+                                                                     + i0));
+            acc_a = _mm_sub_epi8(acc_a, _mm_cmpeq_epi8(x, va));
+            acc_b = _mm_sub_epi8(acc_b, _mm_cmpeq_epi8(x, vb));
+        }
+        __m128i sa = _mm_sad_epu8(acc_a, zero), sb = _mm_sad_epu8(acc_b, zero);
+        ca0 += (size_t)_mm_cvtsi128_si64(sa)
+               + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sa, sa));
+        cb0 += (size_t)_mm_cvtsi128_si64(sb)
+               + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sb, sb));
+    }
+    p += i0, n -= i0;
+#else
+    size_t ca0 = 0, cb0 = 0;
+#endif
     const uint64_t ones = 0x0101010101010101ull;
     const uint64_t pa = ones * (uint8_t)a, pb = ones * (uint8_t)b;
     size_t ca = 0, cb = 0, i = 0;
@@ -66,8 +94,8 @@ void tg__count_bytes2(const char *p, size_t n, char a, char b, size_t *na,
         ca += p[i] == a;
         cb += p[i] == b;
     }
-    *na = ca;
-    *nb = cb;
+    *na = ca + ca0;
+    *nb = cb + cb0;
 }
 
 size_t tg__count_byte(const char *p, size_t n, char c)

@@ -2,7 +2,9 @@
  *
  * Columns are built once (by a tg__colbuf or a kernel writing a fresh
  * tg__col) and never change afterwards; frames hold counted references
- * to them.  A TG_FRAME value's token is its identity: frames are task
+ * to them.  Value and byte arrays come from the recycling large-block
+ * allocator (tg__big_*), so a partition's buffers are reused by the next
+ * one instead of faulting in fresh pages.  A TG_FRAME value's token is its identity: frames are task
  * results, and hashing their contents would cost a pass over the data.
  */
 #include <stdio.h>
@@ -30,10 +32,10 @@ tg__col *tg__col_new(tg_dtype type, size_t n, size_t n_bytes)
     c->n = n;
     size_t cells = type == TG_DT_STRING ? n + 1 : (n ? n : 1);
     c->data = type == TG_DT_STRING
-                  ? tg__calloc(cells, 8)
-                  : tg__malloc(cells * tg__dtype_width(type));
+                  ? tg__big_calloc(cells, 8)
+                  : tg__big_alloc(cells * tg__dtype_width(type));
     if (type == TG_DT_STRING)
-        c->bytes = tg__malloc(n_bytes ? n_bytes : 1);
+        c->bytes = tg__big_alloc(n_bytes ? n_bytes : 1);
     if (!c->data || (type == TG_DT_STRING && !c->bytes)) {
         tg__col_unref(c);
         return NULL;
@@ -93,8 +95,8 @@ void tg__col_unref(tg__col *c)
                   != 1)
         return;
     tg__free(c->valid);
-    tg__free(c->data);
-    tg__free(c->bytes);
+    tg__big_free(c->data);
+    tg__big_free(c->bytes);
     tg__free(c);
 }
 
@@ -230,7 +232,7 @@ static int grow_rows(tg__colbuf *b, size_t need)
     while (cap < need)
         cap *= 2;
     size_t cells = b->type == TG_DT_STRING ? cap + 1 : cap;
-    void *d = tg__realloc(b->data, cells * tg__dtype_width(b->type));
+    void *d = tg__big_realloc(b->data, cells * tg__dtype_width(b->type));
     if (!d)
         return TG_ENOMEM;
     if (b->type == TG_DT_STRING && !b->data)
@@ -257,7 +259,7 @@ int tg__colbuf_reserve(tg__colbuf *b, size_t rows, size_t bytes)
         size_t cap = b->cap_bytes ? b->cap_bytes : 64;
         while (cap < b->n_bytes + bytes)
             cap *= 2;
-        char *p = tg__realloc(b->bytes, cap);
+        char *p = tg__big_realloc(b->bytes, cap);
         if (!p)
             return TG_ENOMEM;
         b->bytes = p;
@@ -306,7 +308,8 @@ tg__col *tg__colbuf_finish(tg__colbuf *b)
     c->data = b->data;
     c->bytes = b->bytes;
     c->n_bytes = b->n_bytes;
-    if (c->type == TG_DT_STRING && !c->bytes && !(c->bytes = tg__malloc(1)))
+    if (c->type == TG_DT_STRING && !c->bytes
+        && !(c->bytes = tg__big_alloc(1)))
         goto fail;
     memset(b, 0, sizeof *b);
     b->type = c->type;
@@ -318,9 +321,9 @@ fail:
 
 void tg__colbuf_close(tg__colbuf *b)
 {
-    tg__free(b->data);
+    tg__big_free(b->data);
     tg__free(b->valid);
-    tg__free(b->bytes);
+    tg__big_free(b->bytes);
     memset(b, 0, sizeof *b);
 }
 

@@ -300,6 +300,56 @@ static void test_csv_frame_from_memory(void **state)
     tg_decref(v);
 }
 
+/* Large blocks full of quoted newlines (the vectorised counting path):
+ * every blocksize gives the same rows, and errors keep exact lines. */
+static void test_csv_many_quoted_newlines(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    size_t rows = tt_scale(4000, 500), cap = rows * 40 + 64, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)sprintf(text, "n,s\n");
+    for (size_t i = 0; i < rows; i++)
+        len += (size_t)sprintf(text + len, i % 3 ? "%zu,\"a\n\"\"b\"\"\n%zu\"\n"
+                                                 : "%zu,plain %zu\n", i, i);
+    char path[512];
+    snprintf(path, sizeof path, "%s", td_write(dir, "m.csv", text));
+    tg_agg aggs[] = {{"n", TG_AGG_SUM, NULL}, {"s", TG_AGG_NUNIQUE, NULL},
+                     {"s", TG_AGG_MAX, NULL}};
+    char want[128], best[32] = "", cur[32];
+    for (size_t i = 0; i < rows; i += 3) {
+        snprintf(cur, sizeof cur, "plain %zu", i);
+        if (strcmp(cur, best) > 0)
+            strcpy(best, cur);
+    }
+    snprintf(want, sizeof want, "n_sum,s_nunique,s_max\n%zu,%zu,%s\n",
+             rows * (rows - 1) / 2, rows, best);
+    size_t sizes[] = {0, 4096, 10007, 65536};
+    for (size_t b = 0; b < 4; b++) {
+        tg_graph *g = tg_graph_new();
+        tg_csv_opts o = {.blocksize = sizes[b]};
+        tg_dataframe *df = tg_read_csv(g, path, &o);
+        td_assert_frame(tg_compute(tg_df_agg(df, 3, aggs, NULL), NULL), want);
+        tg_graph_free(g);
+    }
+    /* A ragged row at the end: its line counts every quoted newline. */
+    strcpy(text + len, "oops\n");
+    td_write(dir, "m.csv", text);
+    char err[600];
+    size_t lines = 2 + rows + 2 * (rows - (rows + 2) / 3);
+    snprintf(err, sizeof err, "%s:%zu: expected 2 fields", path, lines);
+    tg_graph *g = tg_graph_new();
+    tg_csv_opts o = {.blocksize = 4096, .sample_bytes = 1000};
+    tg_value *v = tg_df_compute(tg_read_csv(g, path, &o), NULL);
+    assert_true(tg_is_error(v));
+    if (!strstr(tg_error_message(v), err))
+        fail_msg("'%s' lacks '%s'", tg_error_message(v), err);
+    tg_decref(v);
+    tg_graph_free(g);
+    free(text);
+    td_rmdir(dir);
+}
+
 /* A query converts only the columns it uses: a bad value elsewhere does
  * not fail it, while a full compute still reports it. */
 static void test_csv_parses_only_used_columns(void **state)
@@ -341,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_csv_to_csv_round_trips),
         cmocka_unit_test(test_csv_frame_from_memory),
         cmocka_unit_test(test_csv_parses_only_used_columns),
+        cmocka_unit_test(test_csv_many_quoted_newlines),
     };
     return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
 }
