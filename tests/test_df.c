@@ -303,6 +303,69 @@ static void test_df_out_of_memory_is_clean(void **state)
     td_rmdir(dir);
 }
 
+/* One run of the in-memory pipeline; true when it succeeded. */
+static bool oom_pipeline(const char *out_path)
+{
+    tg_graph *g = tg_graph_new();
+    tg_frame_builder *b = g ? tg_frame_builder_new(4, NAMES, TYPES) : NULL;
+    for (int k = 0; b && k < 3; k++) {
+        if (tg_frame_builder_int(b, 0, k) || tg_frame_builder_float(b, 1, k)
+            || tg_frame_builder_str(b, 2, k ? "p" : "q", 1)
+            || tg_frame_builder_null(b, 3)) {
+            tg_frame_builder_free(b);
+            b = NULL;
+        }
+    }
+    tg_value *f = b ? tg_frame_builder_finish(b) : NULL;
+    tg_dataframe *df = f ? tg_df_from_delayed(g, 1, &f, 4, NAMES, TYPES)
+                         : NULL;
+    tg_dataframe *a = tg_df_select(
+        tg_df_assign(df, "h", tg_mul(tg_col("i"), tg_lit_float(0.5))), 2,
+        (const char *[]){"h", "s"});
+    tg_agg aggs[] = {{"h", TG_AGG_STD, NULL}, {"s", TG_AGG_MIN, NULL},
+                     {"s", TG_AGG_NUNIQUE, NULL}, {"h", TG_AGG_SUM, NULL}};
+    tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
+    o.split_out = 2;
+    tg_value *t[4] = {tg_df_agg(a, 4, aggs, NULL),
+                      tg_df_concat(tg_df_value_counts(a, "s", false)),
+                      tg_df_concat(tg_df_groupby(a, 1, (const char *[]){"s"},
+                                                 1, aggs, &o)),
+                      a ? tg_to_csv(a, out_path) : NULL};
+    tg_value *out[4] = {NULL, NULL, NULL, NULL};
+    bool ok = t[0] && t[1] && t[2] && t[3]
+              && tg_compute_many(t, 4, out, NULL) == 0;
+    if (ok) {
+        char *c0 = td_csv(out[0]), *c1 = td_csv(out[1]), *c2 = td_csv(out[2]);
+        assert_string_equal(c0, "h_std,s_min,s_nunique,h_sum\n"
+                                "0.5,p,2,1.5\n");
+        assert_string_equal(c1, "s,count\np,2\nq,1\n");
+        assert_string_equal(c2, "s,h_std\np,0.3535533905932738\nq,\n");
+        assert_int_equal(tg_as_int(out[3]), 3);
+        free(c0), free(c1), free(c2);
+    }
+    for (int k = 0; k < 4; k++)
+        tg_decref(out[k]);
+    tg_graph_free(g);
+    return ok;
+}
+
+static void test_df_out_of_memory_in_memory_pipeline(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/o.csv", dir);
+    bool done = false;
+    for (long n = 0; !done && n < 5000; n++) {
+        tg__oom_inject(n, false);
+        bool ok = oom_pipeline(out);
+        tg__oom_inject(-1, false);
+        done = ok;
+    }
+    assert_true(done);
+    td_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_df_builders_per_partition),
         cmocka_unit_test(test_df_build_time_errors),
         cmocka_unit_test(test_df_out_of_memory_is_clean),
+        cmocka_unit_test(test_df_out_of_memory_in_memory_pipeline),
     };
     return cmocka_run_group_tests_name("df", tests, NULL, NULL);
 }
