@@ -66,7 +66,8 @@ typedef struct tg__partial {
     tg__colbuf *keys;        /* n_keys distinct key columns */
     uint64_t *hash;          /* per group */
     int64_t *size;           /* rows per group */
-    uint32_t *slots;         /* open addressing: group + 1, 0 = empty */
+    uint64_t *slots;         /* open addressing: the hash's high 32 bits
+                                then group + 1; 0 = empty */
     size_t n_slots;          /* power of two */
     tg__aggstate *st;        /* n_aggs */
 } tg__partial;

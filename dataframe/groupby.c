@@ -88,9 +88,15 @@ static inline bool key_eq(const tg__keyview *a, size_t i,
     case TG_DT_STRING: {
         const int64_t *oa = a->data, *ob = b->data;
         size_t la = (size_t)(oa[i + 1] - oa[i]);
-        return la == (size_t)(ob[j + 1] - ob[j])
-               && (la == 0
-                   || memcmp(a->bytes + oa[i], b->bytes + ob[j], la) == 0);
+        if (la != (size_t)(ob[j + 1] - ob[j]))
+            return false;
+        const char *x = a->bytes + oa[i], *y = b->bytes + ob[j];
+        if (la > 16) /* short keys: an inline loop beats a call */
+            return memcmp(x, y, la) == 0;
+        for (size_t k = 0; k < la; k++)
+            if (x[k] != y[k])
+                return false;
+        return true;
     }
     case TG_DT_FLOAT64:
         return float_bits(((const double *)a->data)[i])
@@ -154,7 +160,7 @@ void tg__partial_free(void *pp)
     tg__free(p->st);
     tg__free(p->hash);
     tg__free(p->size);
-    tg__free(p->slots);
+    tg__big_free(p->slots);
     tg__free(p);
 }
 
@@ -180,19 +186,25 @@ static int partial_grow(tg__partial *p, size_t need)
     return 0;
 }
 
+/* A slot: the hash's high half (compared before any key) and group+1. */
+static inline uint64_t slot_of(uint64_t h, uint32_t g)
+{
+    return (h & 0xffffffff00000000ull) | (uint64_t)(g + 1);
+}
+
 static int rehash(tg__partial *p)
 {
     size_t ns = p->n_slots ? p->n_slots * 2 : 64;
-    uint32_t *s = tg__calloc(ns, sizeof *s);
+    uint64_t *s = tg__big_calloc(ns, sizeof *s);
     if (!s)
         return TG_ENOMEM;
     for (size_t g = 0; g < p->n_groups; g++) {
         size_t j = p->hash[g] & (ns - 1);
         while (s[j])
             j = (j + 1) & (ns - 1);
-        s[j] = (uint32_t)g + 1;
+        s[j] = slot_of(p->hash[g], (uint32_t)g);
     }
-    tg__free(p->slots);
+    tg__big_free(p->slots);
     p->slots = s;
     p->n_slots = ns;
     return 0;
@@ -231,9 +243,10 @@ static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys,
     if ((p->n_groups + 1) * 2 > p->n_slots && rehash(p))
         return SKIP;
     size_t mask = p->n_slots - 1, j = h & mask;
-    for (uint32_t e; (e = p->slots[j]); j = (j + 1) & mask) {
-        uint32_t g = e - 1;
-        if (p->hash[g] != h)
+    const uint64_t tag = h & 0xffffffff00000000ull;
+    for (uint64_t e; (e = p->slots[j]); j = (j + 1) & mask) {
+        uint32_t g = (uint32_t)e - 1;
+        if ((e & 0xffffffff00000000ull) != tag || p->hash[g] != h)
             continue;
         size_t k = 0;
         for (; k < nk; k++) {
@@ -251,7 +264,7 @@ static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys,
             return SKIP;
     uint32_t g = (uint32_t)p->n_groups++;
     p->hash[g] = h;
-    p->slots[j] = g + 1;
+    p->slots[j] = slot_of(h, g);
     return g;
 }
 
