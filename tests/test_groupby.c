@@ -84,6 +84,32 @@ static void test_groupby_null_rules(void **state)
     td_rmdir(dir);
 }
 
+/* Values 1e9 + k, k = 0..1023: the sample variance 1024 * 1025 / 12
+ * comes out correctly rounded for every partitioning although
+ * mean^2 / var is about 1.1e13 (naive double sums give garbage). */
+static void test_groupby_variance_with_large_offset(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    char *text = malloc(1024 * 16 + 8);
+    size_t len = (size_t)sprintf(text, "x\n");
+    for (int k = 0; k < 1024; k++)
+        len += (size_t)sprintf(text + len, "%d\n", 1000000000 + k);
+    size_t sizes[] = {0, 100, 3001};
+    for (size_t b = 0; b < 3; b++) {
+        tg_graph *g = tg_graph_new();
+        tg_dataframe *df = read_text(g, dir, text, sizes[b]);
+        tg_agg aggs[] = {{"x", TG_AGG_VAR, NULL}, {"x", TG_AGG_MEAN, NULL},
+                         {"x", TG_AGG_SUM, NULL}};
+        td_assert_frame(tg_compute(tg_df_agg(df, 3, aggs, NULL), NULL),
+                        "x_var,x_mean,x_sum\n87466.66666666667,1000000511.5,"
+                        "1024000523776\n");
+        tg_graph_free(g);
+    }
+    free(text);
+    td_rmdir(dir);
+}
+
 static void test_groupby_empty_input(void **state)
 {
     (void)state;
@@ -274,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groupby_pandas_versus_spark_nulls),
         cmocka_unit_test(test_groupby_null_rules),
+        cmocka_unit_test(test_groupby_variance_with_large_offset),
         cmocka_unit_test(test_groupby_empty_input),
         cmocka_unit_test(test_groupby_value_counts_order),
         cmocka_unit_test(test_groupby_multiple_keys_and_errors),
