@@ -76,6 +76,8 @@ typedef struct tg__partial {
 int tg__aggstate_grow(tg__aggstate *s, const tg__aggspec *a, size_t old,
                       size_t cap);
 void tg__aggstate_free(tg__aggstate *s);
+/* Shrinks the per-group arrays to n groups (best effort). */
+void tg__aggstate_shrink(tg__aggstate *s, size_t n);
 /* Updates states from column c (NULL for size) at rows with gid[i] !=
  * UINT32_MAX.  0 or TG_ENOMEM. */
 int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a,

@@ -149,6 +149,8 @@ fail:
 
 static tg_value *partial_value(tg__partial *p)
 {
+    if (p)
+        tg__partial_compact(p);
     tg_value *v = p ? tg_object(p, tg__partial_free, "partial") : NULL;
     if (!v) {
         tg__partial_free(p);
@@ -234,6 +236,7 @@ static tg_value *split_task(tg_value *const *a, size_t n, void *ctx)
     else if (!parts || !items || tg__partial_split(p, k, parts))
         res = tg_error("out of memory");
     for (size_t b = 0; !res && b < k; b++) {
+        tg__partial_compact(parts[b]);
         items[b] = tg_object(parts[b], tg__partial_free, "partial");
         if (items[b])
             parts[b] = NULL;

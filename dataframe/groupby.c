@@ -160,7 +160,7 @@ void tg__partial_free(void *pp)
     tg__free(p->st);
     tg__free(p->hash);
     tg__free(p->size);
-    tg__big_free(p->slots);
+    tg__free(p->slots);
     tg__free(p);
 }
 
@@ -195,7 +195,7 @@ static inline uint64_t slot_of(uint64_t h, uint32_t g)
 static int rehash(tg__partial *p)
 {
     size_t ns = p->n_slots ? p->n_slots * 2 : 64;
-    uint64_t *s = tg__big_calloc(ns, sizeof *s);
+    uint64_t *s = tg__calloc(ns, sizeof *s);
     if (!s)
         return TG_ENOMEM;
     for (size_t g = 0; g < p->n_groups; g++) {
@@ -204,7 +204,7 @@ static int rehash(tg__partial *p)
             j = (j + 1) & (ns - 1);
         s[j] = slot_of(p->hash[g], (uint32_t)g);
     }
-    tg__big_free(p->slots);
+    tg__free(p->slots);
     p->slots = s;
     p->n_slots = ns;
     return 0;
@@ -266,6 +266,24 @@ static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys,
     p->hash[g] = h;
     p->slots[j] = slot_of(h, g);
     return g;
+}
+
+void tg__partial_compact(tg__partial *p)
+{
+    size_t n = p->n_groups ? p->n_groups : 1;
+    tg__free(p->slots);
+    p->slots = NULL;
+    p->n_slots = 0; /* a later insert rebuilds the table */
+    uint64_t *h = tg__realloc(p->hash, n * sizeof *h);
+    int64_t *sz = h ? tg__realloc(p->size, n * sizeof *sz) : NULL;
+    if (h)
+        p->hash = h;
+    if (!sz)
+        return; /* not shrunk: cap stays right */
+    p->size = sz;
+    for (size_t a = 0; a < p->spec->n_aggs; a++)
+        tg__aggstate_shrink(&p->st[a], n);
+    p->cap = n;
 }
 
 tg__partial *tg__partial_new(const tg__gbspec *spec)

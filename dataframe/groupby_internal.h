@@ -24,6 +24,10 @@ int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b,
  * keys).  NULL when out of memory. */
 tg__partial *tg__partial_new(const tg__gbspec *spec);
 void tg__partial_free(void *p);
+/* Frees p's lookup table and shrinks its arrays to its groups: for a
+ * finished partial, which is only read from then on (merged into
+ * another or finished).  Best effort; p stays valid either way. */
+void tg__partial_compact(tg__partial *p);
 /* Adds frame f's rows to p.  NULL, or an error value. */
 tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f);
 /* Adds src's groups to dst.  0 or TG_ENOMEM. */

@@ -261,6 +261,30 @@ int tg__aggstate_grow(tg__aggstate *s, const tg__aggspec *a, size_t old,
     return rc ? TG_ENOMEM : 0;
 }
 
+/* Shrinks *pp to n bytes; keeps it as it is if that fails. */
+static void shrink(void *pp, size_t n)
+{
+    void **p = pp;
+    void *q = *p ? tg__realloc(*p, n) : NULL;
+    if (q)
+        *p = q;
+}
+
+void tg__aggstate_shrink(tg__aggstate *s, size_t n)
+{
+    shrink(&s->count, n * 8);
+    shrink(&s->isum, n * sizeof *s->isum);
+    shrink(&s->hi, n * 8);
+    shrink(&s->lo, n * 8);
+    shrink(&s->hi2, n * 8);
+    shrink(&s->lo2, n * 8);
+    shrink(&s->imin, n * 8);
+    shrink(&s->fmin, n * 8);
+    shrink(&s->soff, n * 8);
+    shrink(&s->slen, n * 8);
+    shrink(&s->has, n);
+}
+
 void tg__aggstate_free(tg__aggstate *s)
 {
     tg__free(s->count);
