@@ -3,9 +3,11 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 MESON_TEST  = meson test --print-errorlogs --num-processes 2
 
-.PHONY: all setup demo test test-unit test-asan test-valgrind bench clean
+.PHONY: all setup demo test test-unit test-asan test-tsan test-valgrind bench \
+	clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -22,11 +24,16 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debug \
 	    -Db_sanitize=address,undefined -Db_lundef=false -Dtest_scale=quick
 
+$(TSAN_BUILD)/build.ninja:
+	@sh scripts/setup.sh
+	meson setup $(TSAN_BUILD) --buildtype=debug \
+	    -Db_sanitize=thread -Dtest_scale=quick
+
 demo: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
-	./$(BUILD)/examples/nested_loops 1000
+	./$(BUILD)/examples/nested_loops 1000 threads
 
-test: test-unit test-asan test-valgrind
+test: test-unit test-asan test-tsan test-valgrind
 
 test-unit: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -37,6 +44,13 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MESON_TEST) -C $(ASAN_BUILD) --no-suite bench
+
+# ThreadSanitizer: data races in the thread-pool scheduler and in
+# everything it runs concurrently.
+test-tsan: $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    $(MESON_TEST) -C $(TSAN_BUILD) --no-suite bench
 
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -50,4 +64,4 @@ bench: $(BUILD)/build.ninja
 	./$(BUILD)/bench/bench_sync
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
