@@ -152,9 +152,11 @@ static void test_threads_rejects_bad_thread_counts(void **state)
     tg_scheduler *s = tg_scheduler_threads(0); /* one per core */
     assert_non_null(s);
     assert_string_equal(tg_scheduler_name(s), "threads");
-    tg_value *r = tg_compute(tg_int(5), s); /* a plain value: as is */
+    tg_value *five = tg_int(5);
+    tg_value *r = tg_compute(five, s); /* a plain value: as is */
     assert_int_equal(tg_as_int(r), 5);
     tg_decref(r);
+    tg_decref(five);
     tg_scheduler_free(s);
 }
 
