@@ -55,7 +55,7 @@ test-tsan: $(TSAN_BUILD)/build.ninja
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	TG_TEST_SCALE=quick TG_TEST_NO_RSS=1 $(MESON_TEST) -C $(BUILD) \
-	    --no-suite e2e --no-suite net --timeout-multiplier 10 \
+	    --no-suite e2e --no-suite net --no-suite build --timeout-multiplier 10 \
 	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect'
 
 bench: $(BUILD)/build.ninja

@@ -17,7 +17,9 @@ struct tg__arena_chunk {
     max_align_t data[];
 };
 
-#define ARENA_CHUNK (256u * 1024u)
+/* Arena chunks double from 16 KiB to 4 MiB as the graph grows. */
+#define ARENA_MIN ((size_t)16 << 10)
+#define ARENA_MAX ((size_t)4 << 20)
 
 static atomic_uint_fast64_t impure_counter;
 
@@ -50,6 +52,10 @@ void tg_graph_free(tg_graph *g)
         tg__free(c);
     }
     tg__free(g->names);
+    tg__free(g->edge_off);
+    tg__free(g->edges);
+    tg__free(g->nflags);
+    tg__free(g->tags);
     tg__free(g);
 }
 
@@ -58,14 +64,16 @@ static void *arena_alloc(tg_graph *g, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
     if (TG_UNLIKELY(n > g->arena_left)) {
-        size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
+        size_t chunk = g->arena_chunk ? g->arena_chunk : ARENA_MIN;
+        size_t size = n > chunk / 4 ? n : chunk;
         tg__arena_chunk *c = tg__malloc(sizeof *c + size);
         if (!c)
             return NULL;
         c->next = g->arena;
         g->arena = c;
-        if (size != ARENA_CHUNK) /* private chunk: keep the old space */
+        if (size != chunk) /* private chunk: keep the old space */
             return c->data;
+        g->arena_chunk = chunk < ARENA_MAX ? chunk * 2 : chunk;
         g->arena_ptr = (char *)c->data;
         g->arena_left = size;
     }
@@ -77,6 +85,8 @@ static void *arena_alloc(tg_graph *g, size_t n)
 
 static const tg__name *intern(tg_graph *g, const char *s)
 {
+    if (g->last_name && strcmp(g->last_name->str, s) == 0)
+        return g->last_name;
     size_t len = strlen(s);
     uint64_t h = tg__hash64(s, len);
     if (g->n_names * 2 >= g->names_cap) {
@@ -100,7 +110,7 @@ static const tg__name *intern(tg_graph *g, const char *s)
     size_t j = h & (g->names_cap - 1);
     for (tg__name *e; (e = g->names[j]); j = (j + 1) & (g->names_cap - 1))
         if (e->hash == h && e->len == len && memcmp(e->str, s, len) == 0)
-            return e;
+            return g->last_name = e;
     tg__name *e = arena_alloc(g, sizeof *e + len + 1);
     if (!e)
         return NULL;
@@ -109,7 +119,48 @@ static const tg__name *intern(tg_graph *g, const char *s)
     memcpy(e->str, s, len + 1);
     g->names[j] = e;
     g->n_names++;
-    return e;
+    return g->last_name = e;
+}
+
+/* Grows the per-node side arrays to hold node n_nodes. */
+static int side_grow(tg_graph *g)
+{
+    size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 1024;
+    uint32_t *off = tg__realloc(g->edge_off, (cap + 1) * sizeof *off);
+    if (!off)
+        return TG_ENOMEM;
+    g->edge_off = off;
+    uint8_t *fl = tg__realloc(g->nflags, cap);
+    if (!fl)
+        return TG_ENOMEM;
+    g->nflags = fl;
+    uint64_t *tags = tg__realloc(g->tags, cap * sizeof *tags);
+    if (!tags)
+        return TG_ENOMEM;
+    g->tags = tags;
+    g->cap_nodes = cap;
+    return 0;
+}
+
+/* Appends the node's dependency edges (delayed arguments and delayed list
+ * items, in argument order, repeats included). */
+static int add_edges(tg_graph *g, const tg__node *n)
+{
+    tg__dep_iter it = {n, 0, 0};
+    for (tg__node *d; (d = tg__dep_next(&it));) {
+        if (g->n_edges == g->cap_edges) {
+            size_t cap = g->cap_edges ? g->cap_edges * 2 : 4096;
+            if (cap > UINT32_MAX)
+                return tg__seterr(TG_ENOMEM, "graph holds 2^32 edges");
+            uint32_t *e = tg__realloc(g->edges, cap * sizeof *e);
+            if (!e)
+                return TG_ENOMEM;
+            g->edges = e;
+            g->cap_edges = cap;
+        }
+        g->edges[g->n_edges++] = d->index;
+    }
+    return 0;
 }
 
 static tg__node *node_alloc(tg_graph *g)
@@ -117,16 +168,21 @@ static tg__node *node_alloc(tg_graph *g)
     size_t i = g->n_nodes;
     if (i > UINT32_MAX - 1)
         return tg__seterr_null(TG_ENOMEM, "graph holds 2^32 calls already");
-    if ((i & (TG__BLOCK_SIZE - 1)) == 0) {
+    if (i == g->cap_nodes && side_grow(g) != 0)
+        return NULL;
+    size_t off, b = tg__block_of(i, &off);
+    if (off == 0) {
+        size_t shift = b < TG__BLOCK_GROW ? TG__BLOCK_MIN_SHIFT + b
+                                          : TG__BLOCK_MAX_SHIFT;
         if (g->n_blocks == g->cap_blocks) {
             size_t cap = g->cap_blocks ? g->cap_blocks * 2 : 16;
-            tg__node **b = tg__realloc(g->blocks, cap * sizeof *b);
-            if (!b)
+            tg__node **bl = tg__realloc(g->blocks, cap * sizeof *bl);
+            if (!bl)
                 return NULL;
-            g->blocks = b;
+            g->blocks = bl;
             g->cap_blocks = cap;
         }
-        tg__node *blk = tg__malloc(TG__BLOCK_SIZE * sizeof *blk);
+        tg__node *blk = tg__malloc(((size_t)1 << shift) * sizeof *blk);
         if (!blk)
             return NULL;
         g->blocks[g->n_blocks++] = blk;
@@ -267,6 +323,21 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     n->flags = (uint16_t)flags;
     n->nargs = (uint32_t)nargs;
     n->args = copy;
+    size_t e0 = g->n_edges;
+    if (add_edges(g, n) != 0) {
+        g->n_edges = e0;
+        for (size_t i = 0; i < nargs; i++)
+            tg_decref(copy[i]);
+        return NULL; /* the node slot stays unused: n_nodes unchanged */
+    }
+    g->edge_off[n->index] = (uint32_t)e0;
+    g->edge_off[n->index + 1] = (uint32_t)g->n_edges;
+    g->nflags[n->index] = (uint8_t)flags;
+    g->n_arg_slots += nargs;
+    for (size_t i = 0; list_deps && i < nargs; i++)
+        if (copy[i]->type == TG_LIST)
+            g->n_arg_slots += copy[i]->u.list.n;
+    g->tags[n->index] = n->self.u.d.token.lo;
     g->n_nodes++;
     return &n->self;
 }
@@ -284,7 +355,7 @@ static tg_value *record_va(tg_graph *g, const char *name, tg_fn fn,
                            void *ctx, unsigned flags, size_t nargs,
                            va_list ap)
 {
-    tg_value *small[16] = {0}, **args = small;
+    tg_value *small[16], **args = small;
     if (nargs > 16 && !(args = tg__malloc(nargs * sizeof *args))) {
         for (size_t i = 0; i < nargs; i++)
             tg_decref(va_arg(ap, tg_value *));
@@ -292,6 +363,8 @@ static tg_value *record_va(tg_graph *g, const char *name, tg_fn fn,
     }
     for (size_t i = 0; i < nargs; i++)
         args[i] = va_arg(ap, tg_value *);
+    if (nargs == 0) /* an empty array, initialised for the compiler */
+        small[0] = NULL;
     tg_value *d = record(g, name, fn, ctx, flags, nargs, args);
     if (args != small)
         tg__free(args);

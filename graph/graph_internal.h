@@ -3,7 +3,7 @@
  * A graph is an append-only array of nodes in creation order.  A call can
  * only name calls that already exist, so creation order is a topological
  * order: every pass over a graph is a loop over indices, never recursion.
- * Nodes live in fixed-size blocks (stable addresses); argument arrays and
+ * Nodes live in blocks that never move (stable addresses); argument arrays and
  * interned names live in a bump arena freed with the graph.
  */
 #ifndef TG_GRAPH_GRAPH_INTERNAL_H
@@ -38,27 +38,62 @@ typedef struct tg__node {
     tg_value **args;       /* owned references; in the graph's arena */
 } tg__node;
 
-#define TG__BLOCK_SHIFT 12
-#define TG__BLOCK_SIZE (1u << TG__BLOCK_SHIFT)
+/* Node blocks grow: block 0 holds 256 nodes, each next block twice as
+ * many up to 32,768 (about 3 MiB, eligible for huge pages), then 32,768
+ * each.  Small graphs stay small; big ones fault few pages. */
+#define TG__BLOCK_MIN_SHIFT 8
+#define TG__BLOCK_MAX_SHIFT 15
+#define TG__BLOCK_GROW (TG__BLOCK_MAX_SHIFT - TG__BLOCK_MIN_SHIFT)
+/* First index past the growing blocks: 256 * (2^7 - 1). */
+#define TG__BLOCK_FLAT_START                                             \
+    (((size_t)1 << TG__BLOCK_MIN_SHIFT) * (((size_t)1 << TG__BLOCK_GROW) - 1))
 
 typedef struct tg__arena_chunk tg__arena_chunk;
 
 struct tg_graph {
-    tg__node **blocks;      /* blocks of TG__BLOCK_SIZE nodes */
+    tg__node **blocks;      /* growing blocks, see tg__block_of */
     size_t n_blocks;
     size_t cap_blocks;
     size_t n_nodes;
     tg__arena_chunk *arena; /* newest chunk first */
     char *arena_ptr;        /* free space in the newest chunk */
     size_t arena_left;
+    size_t arena_chunk;     /* size of the next chunk */
     tg__name **names;       /* open-addressed intern table */
     size_t names_cap;       /* power of two */
     size_t n_names;
+    const tg__name *last_name; /* most recently interned: a fast path */
+    /* Compact copies of what compiling a plan reads, so that its passes
+     * stream small arrays instead of chasing node pointers: */
+    uint32_t *edge_off;     /* n_nodes + 1: node i's delayed arguments */
+    uint32_t *edges;        /*   are edges[edge_off[i] .. edge_off[i+1]) */
+    size_t n_edges;
+    size_t cap_edges;
+    uint8_t *nflags;        /* n_nodes: each node's TG__NODE_* flags */
+    uint64_t *tags;         /* n_nodes: low half of each node's token */
+    size_t cap_nodes;       /* capacity of edge_off, nflags and tags */
+    size_t n_arg_slots;     /* sum of nargs plus list items: a bound on
+                               the args of any plan of this graph */
 };
+
+/* Block number and offset of node index i. */
+static inline size_t tg__block_of(size_t i, size_t *off)
+{
+    if (i < TG__BLOCK_FLAT_START) {
+        size_t q = (i >> TG__BLOCK_MIN_SHIFT) + 1; /* 1 .. 127 */
+        size_t k = (size_t)(63 - __builtin_clzll((unsigned long long)q));
+        *off = i - (((size_t)1 << TG__BLOCK_MIN_SHIFT) * (((size_t)1 << k) - 1));
+        return k;
+    }
+    size_t j = i - TG__BLOCK_FLAT_START;
+    *off = j & (((size_t)1 << TG__BLOCK_MAX_SHIFT) - 1);
+    return TG__BLOCK_GROW + (j >> TG__BLOCK_MAX_SHIFT);
+}
 
 static inline tg__node *tg__graph_node(const tg_graph *g, size_t i)
 {
-    return &g->blocks[i >> TG__BLOCK_SHIFT][i & (TG__BLOCK_SIZE - 1)];
+    size_t off, b = tg__block_of(i, &off);
+    return &g->blocks[b][off];
 }
 
 static inline tg__node *tg__node_of(const tg_value *v)

@@ -5,12 +5,14 @@
  *   1. cull:   mark what the targets reach, walking indices downwards
  *              (creation order is topological);
  *   2. dedupe: map each live node to the first live node with its token;
- *   3. edges:  distinct task dependencies, literals inlined away;
- *   4. order:  depth-first post-order from the targets, like dask.order:
+ *   3. order:  depth-first post-order from the targets, like dask.order:
  *              finish a branch before starting the next, so intermediates
- *              die early and memory stays low;
- *   5. fuse:   a call whose only input has no other consumer joins it;
- *   6. emit:   flat arrays and CSR (see plan_internal.h).
+ *              die early and memory stays low; each emitted node records
+ *              its distinct task dependencies, literals inlined away;
+ *   4. fuse:   a call whose only input has no other consumer joins it;
+ *   5. emit:   flat arrays and CSR (see plan_internal.h).
+ * The first three passes read only the graph's compact side arrays
+ * (edges, flags, token tags), never the nodes themselves.
  */
 #include <string.h>
 
@@ -19,120 +21,151 @@
 
 #define NONE UINT32_MAX
 
+enum { LIVE = 1, TARGET = 2, OPEN = 4, DONE = 8 }; /* compiler.st bits */
+
 typedef struct compiler {
     tg_graph *g;
-    uint32_t n;            /* nodes considered: [0, n) */
-    uint8_t *live;         /* n: reached from a target */
-    uint8_t *target;       /* n: canonical node is a target */
-    uint32_t *canon;       /* n: first live node with the same token */
-    uint32_t *edge_off;    /* n + 1: distinct task deps of task nodes */
-    uint32_t *edges;
-    uint32_t *n_users;     /* n: tasks that depend on each task node */
-    uint32_t *order;       /* task nodes in static order */
+    uint32_t n;         /* nodes considered: [0, n) */
+    uint8_t *st;        /* n: LIVE, TARGET, OPEN, DONE */
+    uint32_t *canon;    /* n: first live node with the same token; NULL
+                           while no duplicate has been seen (identity) */
+    uint32_t *n_users;  /* n: distinct tasks that use each task */
+    uint32_t *stamp;    /* n: distinctness marks for wide calls, lazy */
+    uint32_t *order;    /* task nodes in static order */
     uint32_t n_order;
-    uint32_t *task_of;     /* n: plan task of each ordered node */
-    uint8_t *fused;        /* n_order: joins the previous op's task */
+    uint32_t *one_dep;  /* per order position: the only distinct task
+                           dependency, or NONE */
+    uint32_t *tdep_off; /* n_order + 1: distinct task dependencies of */
+    uint32_t *tdeps;    /*   each ordered node, as node indices */
+    size_t n_tdeps;     /* at most the graph's edges below n */
+    uint32_t *task_of;  /* n: plan task of each ordered node */
+    uint8_t *fused;     /* n_order: joins the previous op's task */
 } compiler;
 
-static bool is_literal(const compiler *c, uint32_t i)
+static inline uint32_t cmap(const compiler *c, uint32_t i)
 {
-    return tg__graph_node(c->g, i)->flags & TG__NODE_LITERAL;
+    return c->canon ? c->canon[i] : i;
 }
 
-/* A node becomes a task when it is canonical and not a literal that its
- * consumers inline (a literal target still gets a task). */
-static bool is_task(const compiler *c, uint32_t i)
+static inline bool is_literal(const compiler *c, uint32_t i)
 {
-    return c->live[i] && c->canon[i] == i
-           && (c->target[i] || !is_literal(c, i));
+    return c->g->nflags[i] & TG__NODE_LITERAL;
+}
+
+/* A dependency edge leads to a task unless it names a literal, which the
+ * consumer inlines (a literal target still gets a task of its own). */
+static inline bool dep_is_task(const compiler *c, uint32_t d)
+{
+    return !is_literal(c, d);
 }
 
 static void cull(compiler *c)
 {
-    for (uint32_t i = c->n; i-- > 0;) {
-        if (!c->live[i])
-            continue;
-        tg__dep_iter it = {tg__graph_node(c->g, i), 0, 0};
-        for (tg__node *d; (d = tg__dep_next(&it));)
-            c->live[d->index] = 1;
-    }
+    const uint32_t *off = c->g->edge_off, *e = c->g->edges;
+    for (uint32_t i = c->n; i-- > 0;)
+        if (c->st[i] & LIVE)
+            for (uint32_t k = off[i]; k < off[i + 1]; k++)
+                c->st[e[k]] |= LIVE;
 }
 
+static bool same_token(const compiler *c, uint32_t a, uint32_t b)
+{
+    tg__token x = tg__graph_node(c->g, a)->self.u.d.token;
+    tg__token y = tg__graph_node(c->g, b)->self.u.d.token;
+    return x.lo == y.lo && x.hi == y.hi;
+}
+
+/* Maps every live node to the first live node with its token.  Slots
+ * hold a node and 32 bits of its tag; the slot of a node 16 ahead is
+ * prefetched so that the table's cache misses overlap. */
 static int dedupe(compiler *c)
 {
     size_t n_live = 0;
     for (uint32_t i = 0; i < c->n; i++)
-        n_live += c->live[i];
+        n_live += c->st[i] & LIVE;
     size_t cap = 16;
     while (cap < n_live * 2)
         cap *= 2;
     struct slot {
-        uint64_t lo;
         uint32_t node; /* NONE: empty */
+        uint32_t tag;
     } *t = tg__malloc(cap * sizeof *t);
     if (!t)
         return TG_ENOMEM;
-    for (size_t k = 0; k < cap; k++)
-        t[k].node = NONE;
+    memset(t, 0xff, cap * sizeof *t);
+    const uint64_t *tags = c->g->tags;
     for (uint32_t i = 0; i < c->n; i++) {
-        if (!c->live[i])
+        if (i + 16 < c->n)
+            __builtin_prefetch(&t[tags[i + 16] & (cap - 1)], 1);
+        if (!(c->st[i] & LIVE))
             continue;
-        const tg__token tok = tg__graph_node(c->g, i)->self.u.d.token;
-        size_t k = (tok.lo ^ (tok.hi >> 7)) & (cap - 1);
+        size_t k = tags[i] & (cap - 1);
+        uint32_t tag = (uint32_t)(tags[i] >> 32);
         for (;; k = (k + 1) & (cap - 1)) {
             if (t[k].node == NONE) {
-                t[k] = (struct slot){tok.lo, i};
-                c->canon[i] = i;
+                t[k] = (struct slot){i, tag};
                 break;
             }
-            if (t[k].lo != tok.lo)
+            if (t[k].tag != tag || tags[t[k].node] != tags[i]
+                || !same_token(c, t[k].node, i))
                 continue;
-            const tg__token o = tg__graph_node(c->g, t[k].node)->self.u.d.token;
-            if (o.hi == tok.hi) {
-                c->canon[i] = t[k].node;
-                break;
+            if (!c->canon) {
+                c->canon = tg__malloc((size_t)c->n * sizeof *c->canon);
+                if (!c->canon) {
+                    tg__free(t);
+                    return TG_ENOMEM;
+                }
+                for (uint32_t j = 0; j < c->n; j++)
+                    c->canon[j] = j;
             }
+            c->canon[i] = t[k].node;
+            break;
         }
     }
     tg__free(t);
     return 0;
 }
 
-/* CSR of each task node's distinct canonical task dependencies. */
-static int build_edges(compiler *c)
+/* True when d already is among node i's distinct dependencies recorded
+ * since tdeps[from]: a scan for narrow calls, stamps for wide ones. */
+static bool seen_dep(compiler *c, uint32_t i, size_t from, uint32_t d,
+                     bool wide)
 {
-    size_t cap = 1024, n_edges = 0;
-    uint32_t *stamp = tg__malloc(c->n * sizeof *stamp);
-    c->edges = tg__malloc(cap * sizeof *c->edges);
-    if (!stamp || !c->edges) {
-        tg__free(stamp);
-        return TG_ENOMEM;
+    if (!wide) {
+        for (size_t k = from; k < c->n_tdeps; k++)
+            if (c->tdeps[k] == d)
+                return true;
+        return false;
     }
-    memset(stamp, 0xff, c->n * sizeof *stamp);
-    for (uint32_t i = 0; i < c->n; i++) {
-        c->edge_off[i] = (uint32_t)n_edges;
-        if (!is_task(c, i))
+    if (c->stamp[d] == i)
+        return true;
+    c->stamp[d] = i;
+    return false;
+}
+
+/* Appends node i to the order and records its distinct task deps. */
+static int emit_node(compiler *c, uint32_t i)
+{
+    const uint32_t *off = c->g->edge_off, *e = c->g->edges;
+    bool wide = off[i + 1] - off[i] > 16;
+    if (wide && !c->stamp) {
+        c->stamp = tg__malloc((size_t)c->n * sizeof *c->stamp);
+        if (!c->stamp)
+            return TG_ENOMEM;
+        memset(c->stamp, 0xff, (size_t)c->n * sizeof *c->stamp);
+    }
+    size_t from = c->n_tdeps;
+    for (uint32_t k = off[i]; k < off[i + 1]; k++) {
+        uint32_t d = cmap(c, e[k]);
+        if (!dep_is_task(c, d) || seen_dep(c, i, from, d, wide))
             continue;
-        tg__dep_iter it = {tg__graph_node(c->g, i), 0, 0};
-        for (tg__node *dn; (dn = tg__dep_next(&it));) {
-            uint32_t d = c->canon[dn->index];
-            if (stamp[d] == i || !is_task(c, d))
-                continue;
-            stamp[d] = i;
-            if (n_edges == cap) {
-                uint32_t *e = tg__realloc(c->edges, 2 * cap * sizeof *e);
-                if (!e) {
-                    tg__free(stamp);
-                    return TG_ENOMEM;
-                }
-                c->edges = e, cap *= 2;
-            }
-            c->edges[n_edges++] = d;
-            c->n_users[d]++;
-        }
+        c->tdeps[c->n_tdeps++] = d; /* sized for every edge: no overflow */
+        c->n_users[d]++;
     }
-    c->edge_off[c->n] = (uint32_t)n_edges;
-    tg__free(stamp);
+    uint32_t p = c->n_order++;
+    c->order[p] = i;
+    c->tdep_off[p + 1] = (uint32_t)c->n_tdeps;
+    c->one_dep[p] = c->n_tdeps - from == 1 ? c->tdeps[from] : NONE;
     return 0;
 }
 
@@ -142,37 +175,45 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
 {
     struct frame {
         uint32_t node, next;
-    } *stack = tg__malloc((size_t)c->n * sizeof *stack);
-    uint8_t *state = tg__calloc(c->n, 1); /* 0 new, 1 open, 2 done */
-    c->order = tg__malloc((size_t)c->n * sizeof *c->order);
-    if (!stack || !state || !c->order) {
-        tg__free(stack);
-        tg__free(state);
-        return TG_ENOMEM;
-    }
+    } *stack = NULL;
+    size_t cap = 0;
+    const uint32_t *off = c->g->edge_off, *e = c->g->edges;
+    c->tdep_off[0] = 0;
     for (size_t r = 0; r < n_roots; r++) {
-        if (roots[r] == NONE || state[roots[r]])
+        if (roots[r] == NONE || (c->st[roots[r]] & (OPEN | DONE)))
             continue;
         size_t sp = 0;
-        stack[sp++] = (struct frame){roots[r], c->edge_off[roots[r]]};
-        state[roots[r]] = 1;
-        while (sp) {
-            struct frame *f = &stack[sp - 1];
-            if (f->next < c->edge_off[f->node + 1]) {
-                uint32_t d = c->edges[f->next++];
-                if (!state[d]) {
-                    state[d] = 1;
-                    stack[sp++] = (struct frame){d, c->edge_off[d]};
+        for (uint32_t push = roots[r]; push != NONE;) {
+            if (sp == cap) {
+                size_t nc = cap ? cap * 2 : 256;
+                struct frame *b = tg__realloc(stack, nc * sizeof *b);
+                if (!b) {
+                    tg__free(stack);
+                    return TG_ENOMEM;
                 }
-                continue;
+                stack = b, cap = nc;
             }
-            state[f->node] = 2;
-            c->order[c->n_order++] = f->node;
-            sp--;
+            c->st[push] |= OPEN;
+            stack[sp++] = (struct frame){push, off[push]};
+            push = NONE;
+            while (sp && push == NONE) {
+                struct frame *f = &stack[sp - 1];
+                if (f->next < off[f->node + 1]) {
+                    uint32_t d = cmap(c, e[f->next++]);
+                    if (dep_is_task(c, d) && !(c->st[d] & (OPEN | DONE)))
+                        push = d;
+                    continue;
+                }
+                c->st[f->node] |= DONE;
+                if (emit_node(c, f->node) != 0) {
+                    tg__free(stack);
+                    return TG_ENOMEM;
+                }
+                sp--;
+            }
         }
     }
     tg__free(stack);
-    tg__free(state);
     return 0;
 }
 
@@ -183,70 +224,65 @@ static uint32_t fuse(compiler *c, bool enabled)
 {
     uint32_t n_tasks = 0;
     for (uint32_t p = 0; p < c->n_order; p++) {
-        uint32_t i = c->order[p];
-        bool join = false;
-        if (enabled && p > 0 && c->edge_off[i + 1] - c->edge_off[i] == 1) {
-            uint32_t d = c->edges[c->edge_off[i]];
-            join = d == c->order[p - 1] && c->n_users[d] == 1
-                   && !c->target[d];
-        }
+        uint32_t d = c->one_dep[p];
+        bool join = enabled && p > 0 && d == c->order[p - 1]
+                    && c->n_users[d] == 1 && !(c->st[d] & TARGET);
         c->fused[p] = join;
         if (!join)
             n_tasks++;
-        c->task_of[i] = n_tasks - 1;
+        c->task_of[c->order[p]] = n_tasks - 1;
     }
     return n_tasks;
 }
 
-/* Translates one argument (or list item) of the op at order position p. */
-static tg__arg translate(const compiler *c, uint32_t p, tg_value *a)
+/* Translates one delayed argument (graph node `dep`) of the op at order
+ * position p. */
+static tg__arg translate(const compiler *c, uint32_t p, uint32_t dep)
 {
-    if (a->type != TG_DELAYED)
-        return (tg__arg){TG__ARG_LIT, 0, 0, a};
-    uint32_t d = c->canon[a->u.d.node->index];
+    uint32_t d = cmap(c, dep);
     if (is_literal(c, d)) /* inline: the consumer gets the value */
-        return (tg__arg){TG__ARG_LIT, 0, 0, tg__graph_node(c->g, d)->args[0]};
+        return (tg__arg){TG__ARG_LIT, 0, {tg__graph_node(c->g, d)->args[0]}};
     if (c->fused[p] && d == c->order[p - 1])
-        return (tg__arg){TG__ARG_PREV, 0, 0, NULL};
-    return (tg__arg){TG__ARG_TASK, c->task_of[d], 0, NULL};
+        return (tg__arg){TG__ARG_PREV, 0, {NULL}};
+    return (tg__arg){TG__ARG_TASK, c->task_of[d], {NULL}};
 }
 
+/* Fills ops and args.  A node's delayed arguments appear in the graph's
+ * edge list in argument order, so they are read from there instead of
+ * through the argument values' nodes.  The args array is sized by the
+ * graph's total, a bound: pages past the plan's own are never touched. */
 static int emit_args(const compiler *c, tg__plan *pl)
 {
-    size_t n_args = 0, cap = 1024;
-    pl->args = tg__malloc(cap * sizeof *pl->args);
+    size_t n_args = 0, cap = c->g->n_arg_slots;
+    if (cap > UINT32_MAX)
+        return tg__seterr(TG_ENOMEM, "plan: too many arguments");
+    pl->args = tg__malloc((cap ? cap : 1) * sizeof *pl->args);
     if (!pl->args)
         return TG_ENOMEM;
     for (uint32_t p = 0; p < c->n_order; p++) {
-        tg__node *nd = tg__graph_node(c->g, c->order[p]);
-        size_t need = nd->nargs;
-        for (uint32_t a = 0; a < nd->nargs; a++)
-            if ((nd->flags & TG__NODE_LIST_DEPS)
-                && nd->args[a]->type == TG_LIST)
-                need += nd->args[a]->u.list.n;
-        if (n_args + need > UINT32_MAX)
-            return tg__seterr(TG_ENOMEM, "plan: too many arguments");
-        while (n_args + need > cap) {
-            tg__arg *b = tg__realloc(pl->args, 2 * cap * sizeof *b);
-            if (!b)
-                return TG_ENOMEM;
-            pl->args = b, cap *= 2;
-        }
-        tg__op *op = &pl->ops[p];
-        *op = (tg__op){nd->fn, nd->ctx, nd, (uint32_t)n_args, nd->nargs};
+        uint32_t i = c->order[p];
+        tg__node *nd = tg__graph_node(c->g, i);
+        const uint32_t *edge = &c->g->edges[c->g->edge_off[i]];
+        bool lists = nd->flags & TG__NODE_LIST_DEPS;
+        pl->ops[p] = (tg__op){nd->fn, nd->ctx, nd, (uint32_t)n_args,
+                              nd->nargs};
+        tg__arg *out = &pl->args[n_args];
         size_t items = n_args + nd->nargs;
         for (uint32_t a = 0; a < nd->nargs; a++) {
             tg_value *v = nd->args[a];
-            if ((nd->flags & TG__NODE_LIST_DEPS) && v->type == TG_LIST) {
-                pl->args[n_args + a] = (tg__arg){
-                    TG__ARG_LIST, (uint32_t)items, (uint32_t)v->u.list.n,
-                    v};
+            if (v->type == TG_DELAYED && nd->fn) {
+                out[a] = translate(c, p, *edge++);
+            } else if (lists && v->type == TG_LIST) {
+                out[a] = (tg__arg){TG__ARG_LIST, (uint32_t)items,
+                                   {.count = v->u.list.n}};
                 for (size_t k = 0; k < v->u.list.n; k++)
-                    pl->args[items++] = translate(c, p, v->u.list.items[k]);
-            } else if (nd->fn == NULL) {
-                pl->args[n_args + a] = (tg__arg){TG__ARG_LIT, 0, 0, v};
+                    pl->args[items++] =
+                        v->u.list.items[k]->type == TG_DELAYED
+                            ? translate(c, p, *edge++)
+                            : (tg__arg){TG__ARG_LIT, 0,
+                                        {v->u.list.items[k]}};
             } else {
-                pl->args[n_args + a] = translate(c, p, v);
+                out[a] = (tg__arg){TG__ARG_LIT, 0, {v}};
             }
         }
         n_args = items;
@@ -263,27 +299,27 @@ static int emit_edges(const compiler *c, tg__plan *pl)
     pl->deps_off = tg__malloc((nt + 1) * sizeof(uint32_t));
     pl->dependents_off = tg__calloc(nt + 2, sizeof(uint32_t));
     pl->is_target = tg__calloc(nt ? nt : 1, 1);
-    if (!pl->deps_off || !pl->dependents_off || !pl->is_target)
-        return TG_ENOMEM;
     size_t n_edges = 0;
     for (uint32_t t = 0; t < nt; t++) {
-        uint32_t i = c->order[pl->op_begin[t]];
-        n_edges += c->edge_off[i + 1] - c->edge_off[i];
+        uint32_t p = pl->op_begin[t];
+        n_edges += c->tdep_off[p + 1] - c->tdep_off[p];
     }
     pl->deps = tg__malloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
     pl->dependents = tg__malloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
-    if (!pl->deps || !pl->dependents)
+    if (!pl->deps_off || !pl->dependents_off || !pl->is_target || !pl->deps
+        || !pl->dependents)
         return TG_ENOMEM;
     uint32_t k = 0;
     for (uint32_t t = 0; t < nt; t++) {
         pl->deps_off[t] = k;
-        uint32_t i = c->order[pl->op_begin[t]];
-        for (uint32_t e = c->edge_off[i]; e < c->edge_off[i + 1]; e++) {
-            uint32_t d = c->task_of[c->edges[e]];
+        uint32_t p = pl->op_begin[t];
+        for (uint32_t e = c->tdep_off[p]; e < c->tdep_off[p + 1]; e++) {
+            uint32_t d = c->task_of[c->tdeps[e]];
             pl->deps[k++] = d;
             pl->dependents_off[d + 2]++;
         }
-        pl->is_target[t] = c->target[c->order[pl->op_begin[t + 1] - 1]];
+        uint32_t last = c->order[pl->op_begin[t + 1] - 1];
+        pl->is_target[t] = (c->st[last] & TARGET) != 0;
     }
     pl->deps_off[nt] = k;
     for (uint32_t t = 0; t < nt; t++)
@@ -334,13 +370,14 @@ static int find_graph(tg_value *const *targets, size_t n, tg_graph **g)
 
 static void compiler_free(compiler *c)
 {
-    tg__free(c->live);
-    tg__free(c->target);
+    tg__free(c->st);
     tg__free(c->canon);
-    tg__free(c->edge_off);
-    tg__free(c->edges);
     tg__free(c->n_users);
+    tg__free(c->stamp);
     tg__free(c->order);
+    tg__free(c->one_dep);
+    tg__free(c->tdep_off);
+    tg__free(c->tdeps);
     tg__free(c->task_of);
     tg__free(c->fused);
 }
@@ -348,31 +385,31 @@ static void compiler_free(compiler *c)
 static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
                    size_t n, bool fuse_enabled)
 {
+    size_t nn = c->n ? c->n : 1;
     uint32_t *roots = tg__malloc((n ? n : 1) * sizeof *roots);
-    c->live = tg__calloc(c->n ? c->n : 1, 1);
-    c->target = tg__calloc(c->n ? c->n : 1, 1);
-    c->canon = tg__malloc((c->n ? c->n : 1) * sizeof *c->canon);
-    c->edge_off = tg__malloc((c->n + 1) * sizeof *c->edge_off);
-    c->n_users = tg__calloc(c->n ? c->n : 1, sizeof *c->n_users);
-    if (!roots || !c->live || !c->target || !c->canon || !c->edge_off
-        || !c->n_users) {
-        tg__free(roots);
-        return TG_ENOMEM;
+    c->st = tg__calloc(nn, 1);
+    c->n_users = tg__calloc(nn, sizeof *c->n_users);
+    c->order = tg__malloc(nn * sizeof *c->order);
+    c->one_dep = tg__malloc(nn * sizeof *c->one_dep);
+    c->tdep_off = tg__malloc((nn + 1) * sizeof *c->tdep_off);
+    size_t n_edges = c->n ? c->g->edge_off[c->n] : 0;
+    c->tdeps = tg__malloc((n_edges ? n_edges : 1) * sizeof *c->tdeps);
+    int rc = TG_ENOMEM;
+    if (roots && c->st && c->n_users && c->order && c->one_dep
+        && c->tdep_off && c->tdeps) {
+        for (size_t i = 0; i < n; i++)
+            if (targets[i]->type == TG_DELAYED)
+                c->st[targets[i]->u.d.node->index] |= LIVE;
+        cull(c);
+        rc = dedupe(c);
     }
-    for (size_t i = 0; i < n; i++)
-        if (targets[i]->type == TG_DELAYED)
-            c->live[targets[i]->u.d.node->index] = 1;
-    cull(c);
-    int rc = dedupe(c);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
         roots[i] = NONE;
         if (targets[i]->type == TG_DELAYED) {
-            roots[i] = c->canon[targets[i]->u.d.node->index];
-            c->target[roots[i]] = 1;
+            roots[i] = cmap(c, targets[i]->u.d.node->index);
+            c->st[roots[i]] |= TARGET;
         }
     }
-    if (!rc)
-        rc = build_edges(c);
     if (!rc)
         rc = order(c, roots, n);
     if (!rc)
@@ -403,7 +440,8 @@ int tg__plan_compile(tg_value *const *targets, size_t n, bool fuse,
     pl->n_targets = n;
     pl->target_task = tg__malloc((n ? n : 1) * sizeof *pl->target_task);
     pl->target_value = tg__malloc((n ? n : 1) * sizeof *pl->target_value);
-    compiler c = {.g = g};
+    static tg_graph no_graph; /* no delayed target: compile nothing */
+    compiler c = {.g = g ? g : &no_graph};
     for (size_t i = 0; i < n; i++)
         if (targets[i]->type == TG_DELAYED
             && targets[i]->u.d.node->index + 1 > c.n)

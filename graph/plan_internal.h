@@ -22,10 +22,12 @@ typedef enum tg__arg_kind {
 } tg__arg_kind;
 
 typedef struct tg__arg {
-    uint32_t kind;   /* tg__arg_kind */
-    uint32_t index;  /* TASK: task; LIST: first item in plan->args */
-    uint32_t count;  /* LIST: number of items */
-    tg_value *value; /* LIT: borrowed from the graph */
+    uint32_t kind;  /* tg__arg_kind */
+    uint32_t index; /* TASK: task; LIST: first item in plan->args */
+    union {
+        tg_value *value; /* LIT: borrowed from the graph */
+        size_t count;    /* LIST: number of items */
+    } u;
 } tg__arg;
 
 typedef struct tg__op {

@@ -3,8 +3,10 @@
  * Injection costs one relaxed atomic load per allocation while it is off.
  * See alloc_internal.h for the contract.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "alloc_internal.h"
 
@@ -52,20 +54,41 @@ static void *oom(size_t n)
     return NULL;
 }
 
+/* Large arrays (plans, graph side arrays) are touched once, in full,
+ * right after allocation: asking for transparent huge pages turns 512
+ * page faults into one.  A hint only; failure changes nothing. */
+#define HUGE_MIN ((size_t)4 << 20)
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+static void *huge_hint(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    if (p && n >= HUGE_MIN) {
+        uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        uintptr_t b = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
+        if (b > a)
+            madvise((void *)a, b - a, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
+}
+
 void *tg__malloc(size_t n)
 {
     if (TG_UNLIKELY(tg__oom_hit()))
         return oom(n);
     void *p = malloc(n ? n : 1);
-    return p ? p : oom(n);
+    return p ? huge_hint(p, n) : oom(n);
 }
 
 void *tg__calloc(size_t count, size_t size)
 {
     if (TG_UNLIKELY(tg__oom_hit()))
         return oom(count * size);
+    if (size && count > SIZE_MAX / size)
+        return oom(SIZE_MAX);
     void *p = calloc(count ? count : 1, size ? size : 1);
-    return p ? p : oom(count * size);
+    return p ? huge_hint(p, count * size) : oom(count * size);
 }
 
 void *tg__realloc(void *p, size_t n)
@@ -73,7 +96,7 @@ void *tg__realloc(void *p, size_t n)
     if (TG_UNLIKELY(tg__oom_hit()))
         return oom(n);
     void *q = realloc(p, n ? n : 1);
-    return q ? q : oom(n);
+    return q ? huge_hint(q, n) : oom(n);
 }
 
 void tg__free(void *p)

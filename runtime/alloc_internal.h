@@ -38,10 +38,10 @@ char *tg__strndup(const char *s, size_t n);
 
 /* Test hook: the allocation `after` allocations from now fails, and so
  * do all later ones while `sticky`; -1 turns injection off.  Counts every
- * thread's allocations.  Exported for the test suite only. */
-TG_API void tg__oom_inject(long after, bool sticky);
+ * thread's allocations.  For the test suite (linked statically). */
+void tg__oom_inject(long after, bool sticky);
 /* Number of allocations that failed by injection since the last call. */
-TG_API long tg__oom_failures(void);
+long tg__oom_failures(void);
 
 extern atomic_long tg__oom_countdown; /* < 0: injection off */
 bool tg__oom_hit(void);

@@ -21,6 +21,22 @@ uint64_t tg__hash64(const void *data, size_t n)
     return XXH3_64bits(data, n);
 }
 
+/* splitmix64's finalizer: a bijection, so distinct 64-bit payloads get
+ * distinct token halves with no collisions at all. */
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static inline tg__token word_token(uint64_t w, uint64_t seed)
+{
+    return (tg__token){mix64(w ^ seed), mix64(w + seed * 3 + 1)};
+}
+
 /* Token of a non-list value.  The type is the seed, so 1 and 1.0 and "1"
  * differ. */
 static tg__token scalar_token(const tg_value *v)
@@ -29,15 +45,15 @@ static tg__token scalar_token(const tg_value *v)
     switch ((tg_type)v->type) {
     case TG_NULL:
         return tg__hash128(NULL, 0, seed);
-    case TG_BOOL: {
-        uint8_t b = v->u.b;
-        return tg__hash128(&b, 1, seed);
-    }
+    case TG_BOOL:
+        return word_token(v->u.b, seed);
     case TG_INT:
-        return tg__hash128(&v->u.i, sizeof v->u.i, seed);
+        return word_token((uint64_t)v->u.i, seed);
     case TG_FLOAT: {
         double f = v->u.f == 0.0 ? 0.0 : v->u.f; /* -0.0 == 0.0 */
-        return tg__hash128(&f, sizeof f, seed);
+        uint64_t w;
+        memcpy(&w, &f, sizeof w);
+        return word_token(w, seed);
     }
     case TG_STR:
     case TG_BYTES:

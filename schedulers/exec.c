@@ -14,7 +14,7 @@
 static tg_value *arg_value(tg__run *run, const tg__arg *a, tg_value *prev)
 {
     switch ((tg__arg_kind)a->kind) {
-    case TG__ARG_LIT: return a->value;
+    case TG__ARG_LIT: return a->u.value;
     case TG__ARG_TASK: return run->results[a->index];
     case TG__ARG_PREV: return prev;
     case TG__ARG_LIST: break;
@@ -27,11 +27,11 @@ static tg_value *build_list(tg__run *run, const tg__arg *a, tg_value *prev)
 {
     const tg__arg *items = &run->plan->args[a->index];
     tg_value *small[16], **v = small;
-    if (a->count > 16 && !(v = tg__malloc(a->count * sizeof *v)))
+    if (a->u.count > 16 && !(v = tg__malloc(a->u.count * sizeof *v)))
         return NULL;
-    for (uint32_t k = 0; k < a->count; k++)
+    for (uint32_t k = 0; k < a->u.count; k++)
         v[k] = tg_incref(arg_value(run, &items[k], prev));
-    tg_value *list = tg_list_from(a->count, v);
+    tg_value *list = tg_list_from(a->u.count, v);
     if (v != small)
         tg__free(v);
     return list;
@@ -55,7 +55,7 @@ static tg_value *call_op(tg__run *run, const tg__op *op, tg_value *prev)
 {
     const tg__arg *args = &run->plan->args[op->arg_begin];
     if (!op->fn) /* a literal target */
-        return tg_incref(args[0].value);
+        return tg_incref(args[0].u.value);
     tg_value *small[8], **argv = small;
     if (op->nargs > 8 && !(argv = tg__malloc(op->nargs * sizeof *argv)))
         return tg_error("out of memory gathering %u arguments", op->nargs);

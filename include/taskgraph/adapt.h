@@ -38,6 +38,7 @@ TG_API tg_value *tg_adapt_error(const char *fn, size_t i, const char *want,
 #define TG__UNBOX_double(v, o) tg_unbox_double(v, o)
 #define TG__UNBOX_int64_t(v, o) tg_unbox_int64(v, o)
 #define TG__UNBOX_bool(v, o) tg_unbox_bool(v, o)
+#define TG__UNBOX__Bool(v, o) tg_unbox_bool(v, o) /* bool, expanded */
 #define TG__UNBOX_tg_cstr(v, o) tg_unbox_cstr(v, o)
 #define TG__UNBOX_float(v, o) tg__unbox_float(v, o)
 #define TG__UNBOX_int(v, o) tg__unbox_int(v, o)
@@ -71,6 +72,7 @@ TG__UNBOX_NARROW(size_t, int64_t, tg_unbox_int64)
 #define TG__BOX_uint32_t(x) tg_int((int64_t)(x))
 #define TG__BOX_size_t(x) tg_int((int64_t)(x))
 #define TG__BOX_bool(x) tg_bool(x)
+#define TG__BOX__Bool(x) tg_bool(x)
 #define TG__BOX_tg_cstr(x) tg_str(x)
 
 #define TG__ARG(fn, T, i)                                                 \

@@ -1,0 +1,254 @@
+/* tests/test_plan.c - compiling plans: cull, dedupe, inline, fuse, order,
+ * and the CSR arrays schedulers read. */
+#include "graph/plan_internal.h"
+#include "test_util.h"
+
+static tg__plan *compile1(tg_value *target, bool fuse)
+{
+    tg__plan *p = NULL;
+    assert_int_equal(tg__plan_compile(&target, 1, fuse, &p), 0);
+    return p;
+}
+
+static const char *op_name(const tg__plan *p, uint32_t op)
+{
+    return p->ops[op].node->name->str;
+}
+
+/* Every dependency comes before its task, and dependents is exactly the
+ * transpose of deps. */
+static void check_csr(const tg__plan *p)
+{
+    size_t n_dependents = 0;
+    for (uint32_t t = 0; t < p->n_tasks; t++) {
+        for (uint32_t e = p->deps_off[t]; e < p->deps_off[t + 1]; e++) {
+            uint32_t d = p->deps[e];
+            assert_true(d < t);
+            bool found = false;
+            for (uint32_t k = p->dependents_off[d];
+                 k < p->dependents_off[d + 1]; k++)
+                found |= p->dependents[k] == t;
+            assert_true(found);
+        }
+        n_dependents += tg__plan_n_dependents(p, t);
+    }
+    assert_int_equal(n_dependents, p->deps_off[p->n_tasks]);
+}
+
+static void test_plan_cull_drops_unreachable(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    int calls = 0;
+    tg_value *a = tg_delayed_v(g, "a", tt_count, &calls, 0, 1,
+                               (tg_value *[]){tg_int(1)});
+    for (int i = 0; i < 10; i++) /* unreachable from the target */
+        tg_delayed_v(g, "junk", tt_count, &calls, 0, 1,
+                     (tg_value *[]){tg_int(100 + i)});
+    tg_value *b = TG_DELAYED(g, tt_inc, a);
+    tg__plan *p = compile1(b, false);
+    assert_int_equal(p->n_tasks, 2);
+    check_csr(p);
+    tg__plan_free(p);
+    tg_value *r = tg_compute(b, NULL);
+    assert_int_equal(tg_as_int(r), 2);
+    assert_int_equal(calls, 1);
+    tg_decref(r);
+    tg_graph_free(g);
+}
+
+static void test_plan_dedupe_runs_identical_calls_once(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    int calls = 0;
+    tg_value *x = tg_delayed_v(g, "x", tt_count, &calls, 0, 1,
+                               (tg_value *[]){tg_int(7)});
+    tg_value *y = tg_delayed_v(g, "x", tt_count, &calls, 0, 1,
+                               (tg_value *[]){tg_int(7)});
+    tg_value *s = TG_DELAYED(g, tt_add, x, y);
+    tg__plan *p = compile1(s, false);
+    assert_int_equal(p->n_tasks, 2);
+    check_csr(p);
+    tg__plan_free(p);
+    tg_value *r = tg_compute(s, NULL);
+    assert_int_equal(tg_as_int(r), 14);
+    assert_int_equal(calls, 1);
+    tg_decref(r);
+    tg_graph_free(g);
+}
+
+static void test_plan_impure_calls_are_not_deduped(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    int calls = 0;
+    tg_value *x = tg_delayed_v(g, "x", tt_count, &calls, TG_IMPURE, 1,
+                               (tg_value *[]){tg_int(7)});
+    tg_value *y = tg_delayed_v(g, "x", tt_count, &calls, TG_IMPURE, 1,
+                               (tg_value *[]){tg_int(7)});
+    tg_value *r = tg_compute(TG_DELAYED(g, tt_add, x, y), NULL);
+    assert_int_equal(tg_as_int(r), 14);
+    assert_int_equal(calls, 2);
+    tg_decref(r);
+    tg_graph_free(g);
+}
+
+static void test_plan_fuses_linear_chains(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *x = tg_int(0);
+    for (int i = 0; i < 5; i++)
+        x = TG_DELAYED(g, tt_inc, x);
+    tg__plan *p = compile1(x, true);
+    assert_int_equal(p->n_tasks, 1);
+    assert_int_equal(p->n_ops, 5);
+    assert_int_equal(p->args[p->ops[1].arg_begin].kind, TG__ARG_PREV);
+    tg__plan_free(p);
+    p = compile1(x, false);
+    assert_int_equal(p->n_tasks, 5);
+    check_csr(p);
+    tg__plan_free(p);
+    tg_graph_free(g);
+}
+
+static void test_plan_does_not_fuse_shared_or_target_results(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *a = TG_DELAYED(g, tt_inc, tg_int(1));
+    tg_value *b = TG_DELAYED(g, tt_inc, a); /* a has two users */
+    tg_value *c = TG_DELAYED(g, tt_inc, tg_list(2, a, tg_int(0)));
+    tg_value *d = TG_DELAYED(g, tt_add, b, TG_DELAYED(g, tt_inc, c));
+    tg__plan *p = compile1(d, true);
+    /* a | b | c+inc(c) fused | d */
+    assert_int_equal(p->n_tasks, 4);
+    assert_int_equal(p->n_ops, 5);
+    check_csr(p);
+    tg__plan_free(p);
+
+    tg_value *t[2] = {b, TG_DELAYED(g, tt_inc, b)}; /* b is a target */
+    p = NULL;
+    assert_int_equal(tg__plan_compile(t, 2, true, &p), 0);
+    /* a+b fused (c is culled: a has one user here) | inc(b), which may
+     * not swallow b, a target */
+    assert_int_equal(p->n_tasks, 2);
+    assert_int_equal(p->n_ops, 3);
+    assert_int_not_equal(p->target_task[0], p->target_task[1]);
+    assert_true(p->is_target[p->target_task[0]]);
+    assert_true(p->is_target[p->target_task[1]]);
+    tg__plan_free(p);
+    tg_graph_free(g);
+}
+
+static void test_plan_inlines_delayed_literals(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *five = tg_delayed_value(g, tg_int(5));
+    tg_value *x = TG_DELAYED(g, tt_add, five, five);
+    tg__plan *p = compile1(x, true);
+    assert_int_equal(p->n_tasks, 1);
+    assert_int_equal(p->args[0].kind, TG__ARG_LIT);
+    assert_int_equal(tg_as_int(p->args[0].u.value), 5);
+    tg__plan_free(p);
+    tg_graph_free(g);
+}
+
+static void test_plan_orders_depth_first(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = tg_delayed(g, "leaf", tt_inc, 1, tg_int(i));
+    tg_value *root = tt_tree_sum(g, v, 8, 2); /* pairwise */
+    tg__plan *p = compile1(root, false);
+    assert_int_equal(p->n_tasks, 15);
+    check_csr(p);
+    /* The first pair is combined before the third leaf starts. */
+    const char *want[7] = {"leaf", "leaf", "sum", "leaf", "leaf", "sum",
+                           "sum"};
+    for (uint32_t t = 0; t < 7; t++)
+        assert_string_equal(op_name(p, p->op_begin[t]), want[t]);
+    assert_true(p->is_target[p->n_tasks - 1]);
+    tg__plan_free(p);
+    tg_graph_free(g);
+}
+
+static void test_plan_of_plain_values_has_no_tasks(void **state)
+{
+    (void)state;
+    tg_value *v[2] = {tg_int(3), tg_str("x")};
+    tg__plan *p = NULL;
+    assert_int_equal(tg__plan_compile(v, 2, true, &p), 0);
+    assert_int_equal(p->n_tasks, 0);
+    assert_int_equal(p->target_task[0], -1);
+    assert_ptr_equal(p->target_value[1], v[1]);
+    tg__plan_free(p);
+    tg_value *out[2];
+    assert_int_equal(tg_compute_many(v, 2, out, NULL), 0);
+    assert_ptr_equal(out[0], v[0]);
+    tg_decref(out[0]), tg_decref(out[1]);
+    tg_decref(v[0]), tg_decref(v[1]);
+}
+
+/* Random DAGs: every plan is topological, CSR-consistent, and the same
+ * with and without fusion in what it computes. */
+static void test_plan_random_dags_are_consistent(void **state)
+{
+    (void)state;
+    srand(12345);
+    for (int round = 0; round < (int)tt_scale(300, 30); round++) {
+        tg_graph *g = tg_graph_new();
+        size_t n = 1 + (size_t)(rand() % 60);
+        tg_value **v = malloc(n * sizeof *v);
+        for (size_t i = 0; i < n; i++) {
+            int k = i ? rand() % 4 : 0;
+            tg_value *args[3];
+            for (int a = 0; a < k; a++)
+                args[a] = v[(size_t)rand() % i];
+            for (int a = k; a < 3; a++)
+                args[a] = tg_int(rand() % 5);
+            v[i] = tg_delayed_v(g, "sum", tt_sum, NULL, 0, 3, args);
+        }
+        tg_value *t[2] = {v[n - 1], v[(size_t)rand() % n]};
+        tg__plan *p1 = NULL, *p2 = NULL;
+        assert_int_equal(tg__plan_compile(t, 2, true, &p1), 0);
+        assert_int_equal(tg__plan_compile(t, 2, false, &p2), 0);
+        check_csr(p1);
+        check_csr(p2);
+        assert_int_equal(p1->n_ops, p2->n_ops);
+        assert_true(p1->n_tasks <= p2->n_tasks);
+        tg__plan_free(p1);
+        tg__plan_free(p2);
+        tg_value *out1[2], *out2[2];
+        tg_compute_opts nofuse = {.no_fuse = true};
+        assert_int_equal(tg_compute_many(t, 2, out1, NULL), 0);
+        assert_int_equal(tg_compute_with(t, 2, out2, NULL, &nofuse), 0);
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(tg_as_int(out1[k]), tg_as_int(out2[k]));
+            tg_decref(out1[k]);
+            tg_decref(out2[k]);
+        }
+        free(v);
+        tg_graph_free(g);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_cull_drops_unreachable),
+        cmocka_unit_test(test_plan_dedupe_runs_identical_calls_once),
+        cmocka_unit_test(test_plan_impure_calls_are_not_deduped),
+        cmocka_unit_test(test_plan_fuses_linear_chains),
+        cmocka_unit_test(test_plan_does_not_fuse_shared_or_target_results),
+        cmocka_unit_test(test_plan_inlines_delayed_literals),
+        cmocka_unit_test(test_plan_orders_depth_first),
+        cmocka_unit_test(test_plan_of_plain_values_has_no_tasks),
+        cmocka_unit_test(test_plan_random_dags_are_consistent),
+    };
+    return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}
