@@ -62,6 +62,7 @@ bench: $(BUILD)/build.ninja
 	meson configure $(BUILD) --buildtype=release >/dev/null
 	ninja -C $(BUILD)
 	./$(BUILD)/bench/bench_sync
+	./$(BUILD)/bench/bench_threads
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
