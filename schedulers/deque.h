@@ -118,6 +118,13 @@ static inline tg__steal_rc tg__deque_steal(tg__deque *d, tg__item *out)
     return TG__STEAL_OK;
 }
 
+/* The bottom index: the owner compares it before and after pushing to
+ * tell its newest items from older ones.  Owner only. */
+static inline int64_t tg__deque_bottom(tg__deque *d)
+{
+    return atomic_load_explicit(&d->bottom, memory_order_relaxed);
+}
+
 /* True when the deque looks non-empty (a hint for idle threads). */
 static inline bool tg__deque_has_items(tg__deque *d)
 {

@@ -4,9 +4,17 @@
  * takes LIFO, so it goes depth-first and intermediates die early; idle
  * workers steal FIFO, taking the oldest and usually largest work.  Each
  * run keeps two atomic counters per task in one array (dependencies not
- * yet finished, consumers not yet run).  A finished task runs its one
- * newly ready dependent at once, without queueing.  Roots enter as one
- * range item that halves as it is taken, so thieves get big slices.
+ * yet finished, consumers not yet run).
+ *
+ * A run enters the pool as one item: the range of all its tasks, in
+ * static order.  A worker scans its range in that order and runs each
+ * task whose dependencies are done, as sync would; a thief takes the
+ * upper half of a range.  A task not ready when its scan passes is left
+ * to the worker that finishes its last dependency, which runs it at
+ * once if it is the only newly ready one, or queues it.  Who runs it is
+ * settled by the dependency counter, which starts one above the number
+ * of dependencies: the extra unit belongs to the scan.
+ *
  * Idle workers spin briefly, then park on an event count (park.h).
  * Invariant: every task of a run passes exactly once through run_task,
  * which runs it or, once the run must stop, skips it; the run is over
@@ -28,7 +36,8 @@ typedef struct pool pool;
 
 /* Per task and run; one array per run, never a malloc per task. */
 typedef struct counters {
-    atomic_uint deps_left;  /* dependencies not yet finished */
+    atomic_uint deps_left;  /* dependencies not yet finished, plus one
+                               until the scan has passed the task */
     atomic_uint users_left; /* dependents not yet run */
 } counters;
 
@@ -37,9 +46,7 @@ typedef struct counters {
 typedef struct job {
     tg__run *run;
     pool *pool;
-    counters *c;           /* n_tasks, in the same block as roots */
-    uint32_t *roots;       /* tasks without dependencies, by priority */
-    uint32_t n_roots;
+    counters *c;           /* n_tasks */
     atomic_uint todo;      /* tasks not yet counted (see flush) */
     atomic_uint done;      /* 0, then 1 when todo reached 0; park word */
     atomic_bool skipped;   /* some task did not run (stop) */
@@ -75,8 +82,8 @@ struct pool {
 /* The worker running on this thread, if any (of whichever pool). */
 static _Thread_local worker *self;
 
-/* Item arguments: a task index, or a range [lo, hi) of root positions
- * with hi in the upper half (hi >= 1 tells the two apart). */
+/* Item arguments: a task index, or a range [lo, hi) of tasks with hi in
+ * the upper half (hi >= 1 tells the two apart). */
 static inline uint64_t range_arg(uint32_t lo, uint32_t hi)
 {
     return (uint64_t)hi << 32 | lo;
@@ -179,10 +186,9 @@ static uint32_t release_dependents(worker *w, job *j, uint32_t t)
         uint32_t d = p->dependents[e];
         /* acq_rel: the result of t (and of the other dependencies)
          * happens before d runs, on whichever worker. */
-        if (tg__plan_n_deps(p, d) != 1
-            && atomic_fetch_sub_explicit(&j->c[d].deps_left, 1,
-                                         memory_order_acq_rel) != 1)
-            continue;
+        if (atomic_fetch_sub_explicit(&j->c[d].deps_left, 1,
+                                      memory_order_acq_rel) != 1)
+            continue; /* not ready, or the scan will run it */
         if (next != NO_TASK) {
             push_task(w, j, next);
             pushed = true;
@@ -225,11 +231,32 @@ static void run_chain(worker *w, job *j, uint32_t t)
         t = run_task(w, j, t);
 }
 
-/* Runs roots [lo, hi) in order.  Lazy binary splitting (Tzannes et
- * al., PPoPP 2010): whenever the worker's deque is empty, so nothing is
- * left for thieves, the upper half of what remains goes onto it.  An
- * unstolen range thus costs no queueing at all, and a thief always
- * finds half of the remaining roots in one item. */
+static void process(worker *w, tg__item it);
+
+/* The scan reaches task t: true when t is ready and the scan must run
+ * it; false leaves it to the worker that finishes its last dependency. */
+static inline bool scan_claims(const job *j, uint32_t t)
+{
+    const tg__plan *p = j->run->plan;
+    if (p->deps_off[t] == p->deps_off[t + 1])
+        return true; /* no dependencies: nobody else counts it */
+    counters *c = &j->c[t];
+    /* Acquire: only the scan's unit is left, so every dependency has
+     * finished and published its result; no one else will touch the
+     * counter, so no write is needed. */
+    if (atomic_load_explicit(&c->deps_left, memory_order_acquire) == 1)
+        return true;
+    return atomic_fetch_sub_explicit(&c->deps_left, 1,
+                                     memory_order_acq_rel) == 1;
+}
+
+/* Scans tasks [lo, hi) in static order.  Lazy binary splitting (Tzannes
+ * et al., PPoPP 2010): whenever the worker's deque is empty, so nothing
+ * is left for thieves, the upper half of what remains goes onto it.  An
+ * unstolen range thus costs no queueing at all, and a thief always finds
+ * half of the remaining tasks in one item.  What a task queues comes
+ * before the rest of the range in static order, so it is drained before
+ * the scan goes on. */
 static void run_range(worker *w, job *j, uint32_t lo, uint32_t hi)
 {
     while (lo < hi) {
@@ -241,7 +268,14 @@ static void run_range(worker *w, job *j, uint32_t lo, uint32_t hi)
                 hi = mid;
             }
         }
-        run_chain(w, j, j->roots[lo++]);
+        uint32_t t = lo++;
+        if (!scan_claims(j, t))
+            continue;
+        int64_t mark = tg__deque_bottom(&w->dq);
+        run_chain(w, j, t);
+        tg__item it;
+        while (tg__deque_bottom(&w->dq) > mark && tg__deque_take(&w->dq, &it))
+            process(w, it);
     }
 }
 
@@ -254,7 +288,7 @@ static void process(worker *w, tg__item it)
 }
 
 /* Takes the oldest job of the inbox as a range item over all its
- * roots.  The inbox holds computes started by threads outside the
+ * tasks.  The inbox holds computes started by threads outside the
  * pool. */
 static bool take_inbox(pool *p, tg__item *out)
 {
@@ -271,7 +305,7 @@ static bool take_inbox(pool *p, tg__item *out)
     pthread_mutex_unlock(&p->inbox_lock);
     if (!j)
         return false;
-    *out = (tg__item){j, range_arg(0, j->n_roots)};
+    *out = (tg__item){j, range_arg(0, j->run->plan->n_tasks)};
     return true;
 }
 
@@ -356,24 +390,20 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Sets up the per-run counters and the root list: one allocation. */
+/* Sets up the per-run counters: one allocation. */
 static int job_init(job *j, pool *p, tg__run *run)
 {
     const tg__plan *pl = run->plan;
     uint32_t n = pl->n_tasks;
     memset(j, 0, sizeof *j);
-    j->c = tg__malloc((size_t)n * (sizeof *j->c + sizeof *j->roots));
+    j->c = tg__malloc((size_t)n * sizeof *j->c);
     if (!j->c)
         return TG_ENOMEM;
-    j->roots = (uint32_t *)(j->c + n);
     j->run = run;
     j->pool = p;
     for (uint32_t t = 0; t < n; t++) {
-        uint32_t n_deps = tg__plan_n_deps(pl, t);
-        atomic_init(&j->c[t].deps_left, n_deps);
+        atomic_init(&j->c[t].deps_left, tg__plan_n_deps(pl, t) + 1);
         atomic_init(&j->c[t].users_left, tg__plan_n_dependents(pl, t));
-        if (n_deps == 0)
-            j->roots[j->n_roots++] = t;
     }
     atomic_init(&j->todo, n);
     atomic_init(&j->done, 0);
@@ -434,15 +464,16 @@ static void submit_and_wait(pool *p, job *j)
 }
 
 /* A worker computing from inside a task (nested parallelism): queues
- * the roots on its own deque and runs tasks - of this job or any other
+ * its tasks on its own deque and runs tasks - of this job or any other
  * - until the job is done, so the pool never waits on itself. */
 static void help_until_done(worker *w, job *j)
 {
-    tg__item it = {j, range_arg(0, j->n_roots)};
+    uint32_t n = j->run->plan->n_tasks;
+    tg__item it = {j, range_arg(0, n)};
     if (tg__deque_push(&w->dq, it))
         tg__ec_notify(&w->pool->ec, false);
     else
-        run_range(w, j, 0, j->n_roots);
+        run_range(w, j, 0, n);
     while (!atomic_load_explicit(&j->done, memory_order_acquire)) {
         if (!find_work(w, j, &it))
             break;
