@@ -6,10 +6,12 @@
  *   tree  1M independent inc(i) reduced by a fan-in-8 tree of sums
  *   chain inc(inc(...inc(0))) one million deep (fuses into one task)
  *   grid  1000 x 1000 add(x[i], y[j]) reduced by fan-in-8 trees
- * A second table splits threads(2)'s time into build, compute and free.
+ * A second table splits sync's and threads(2)'s time into build,
+ * compute (compile + run) and free.
  * Then a CPU-bound case: 200 tasks of about 5 ms of arithmetic each,
  * summed, with threads(n)'s speedup over sync.
- * Usage: bench_threads [n (default 1000000)] [repeats (default 3)]
+ * Usage: bench_threads [n (default 1000000; 0 = only the CPU-bound case)]
+ *                      [repeats (default 3)]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,19 +230,10 @@ static void bench_cpu(tg_scheduler **scheds, int n_scheds, int reps)
     }
 }
 
-int main(int argc, char **argv)
+/* The three shapes on each scheduler, then threads(2)'s split. */
+static void bench_shapes(const shape *shapes, tg_scheduler **scheds,
+                         tg_value **scratch, size_t n, int reps)
 {
-    size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
-    int reps = argc > 2 ? atoi(argv[2]) : 3;
-    const shape shapes[] = {{"tree", plain_tree, build_tree},
-                            {"chain", plain_chain, build_chain},
-                            {"grid", plain_grid, build_grid}};
-    tg_value **scratch = malloc((n + side(n) + 1) * sizeof *scratch);
-    tg_scheduler *scheds[3] = {tg_scheduler_sync(), tg_scheduler_threads(1),
-                               tg_scheduler_threads(2)};
-    if (!scratch || !scheds[0] || !scheds[1] || !scheds[2] || n < 1
-        || reps < 1)
-        return 1;
     timing t[3][3];
     printf("ns per call, graph build + compute + free (best of %d)\n", reps);
     printf("%-6s %9s %9s %9s %11s %11s %10s\n", "shape", "calls", "plain",
@@ -256,15 +249,34 @@ int main(int argc, char **argv)
                shapes[k].name, n, plain, t[k][0].total, t[k][1].total,
                t[k][2].total, t[k][2].total / t[k][0].total);
     }
-    printf("\nthreads(2) split, ns per call\n");
-    printf("%-6s %9s %9s %9s %9s\n", "shape", "build", "compute", "free",
-           "total");
+    printf("\nsplit, ns per call (compute = compile + run)\n");
+    printf("%-6s %-11s %9s %9s %9s %9s\n", "shape", "scheduler", "build",
+           "compute", "free", "total");
     for (int k = 0; k < 3; k++)
-        printf("%-6s %9.1f %9.1f %9.1f %9.1f\n", shapes[k].name,
-               t[k][2].build, t[k][2].compute, t[k][2].free, t[k][2].total);
+        for (int s = 0; s < 3; s += 2)
+            printf("%-6s %-11s %9.1f %9.1f %9.1f %9.1f\n", shapes[k].name,
+                   s ? "threads(2)" : "sync", t[k][s].build,
+                   t[k][s].compute, t[k][s].free, t[k][s].total);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+    int reps = argc > 2 ? atoi(argv[2]) : 3;
+    const shape shapes[] = {{"tree", plain_tree, build_tree},
+                            {"chain", plain_chain, build_chain},
+                            {"grid", plain_grid, build_grid}};
+    tg_value **scratch = malloc((n + side(n) + 1) * sizeof *scratch);
+    tg_scheduler *scheds[3] = {tg_scheduler_sync(), tg_scheduler_threads(1),
+                               tg_scheduler_threads(2)};
+    if (!scratch || !scheds[0] || !scheds[1] || !scheds[2] || reps < 1)
+        return 1;
+    if (n > 0)
+        bench_shapes(shapes, scheds, scratch, n, reps);
     bench_cpu(scheds, 3, reps);
     for (int s = 0; s < 3; s++)
         tg_scheduler_free(scheds[s]);
     free(scratch);
     return 0;
 }
+
