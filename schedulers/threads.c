@@ -64,6 +64,8 @@ typedef struct worker {
     uint64_t tick;   /* tasks started; paces deadline checks */
     job *acc_job;    /* tasks counted locally, not yet in todo */
     uint32_t acc_n;
+    job *waiting;    /* innermost job a task on this worker computes
+                        and waits for (nested), or NULL */
 } worker;
 
 struct pool {
@@ -250,16 +252,30 @@ static inline bool scan_claims(const job *j, uint32_t t)
                                      memory_order_acq_rel) == 1;
 }
 
+/* True when the worker waits in a nested compute that is now done: it
+ * should hand back what it holds of other jobs and return to the task
+ * that waits.  Relaxed: a hint; help_until_done acquires. */
+static inline bool waited_for(const worker *w)
+{
+    return atomic_load_explicit(&w->waiting->done, memory_order_relaxed);
+}
+
 /* Scans tasks [lo, hi) in static order.  Lazy binary splitting (Tzannes
  * et al., PPoPP 2010): whenever the worker's deque is empty, so nothing
  * is left for thieves, the upper half of what remains goes onto it.  An
  * unstolen range thus costs no queueing at all, and a thief always finds
  * half of the remaining tasks in one item.  What a task queues comes
  * before the rest of the range in static order, so it is drained before
- * the scan goes on. */
+ * the scan goes on.  A worker in a nested wait puts the rest back once
+ * its own job is done. */
 static void run_range(worker *w, job *j, uint32_t lo, uint32_t hi)
 {
     while (lo < hi) {
+        if (TG_UNLIKELY(w->waiting != NULL) && waited_for(w)
+            && tg__deque_push(&w->dq, (tg__item){j, range_arg(lo, hi)})) {
+            tg__ec_notify(&w->pool->ec, false);
+            return; /* the rest waits on the deque */
+        }
         if (hi - lo > 1 && !tg__deque_has_items(&w->dq)) {
             uint32_t mid = lo + (hi - lo + 1) / 2;
             if (TG_LIKELY(tg__deque_push(&w->dq,
@@ -334,9 +350,9 @@ static bool steal_any(worker *w, tg__item *out)
     return false;
 }
 
-static bool has_work(pool *p)
+static bool has_work(pool *p, bool with_inbox)
 {
-    if (atomic_load_explicit(&p->n_inbox, memory_order_seq_cst))
+    if (with_inbox && atomic_load_explicit(&p->n_inbox, memory_order_seq_cst))
         return true;
     for (int i = 0; i < p->n; i++)
         if (tg__deque_has_items(&p->w[i].dq))
@@ -354,7 +370,9 @@ static bool should_return(pool *p, job *wait)
 }
 
 /* Finds an item: own deque, then the inbox, then other deques; spins a
- * little, then parks.  False when should_return says so. */
+ * little, then parks.  False when should_return says so.  A worker in a
+ * nested wait leaves the inbox alone: a new compute could keep it from
+ * returning to its task long after the nested one is done. */
 static bool find_work(worker *w, job *wait, tg__item *out)
 {
     pool *p = w->pool;
@@ -364,14 +382,14 @@ static bool find_work(worker *w, job *wait, tg__item *out)
     for (int spin = 0;;) {
         if (should_return(p, wait))
             return false;
-        if (take_inbox(p, out) || steal_any(w, out))
+        if ((!wait && take_inbox(p, out)) || steal_any(w, out))
             return true;
         if (++spin < SPIN_ROUNDS) {
             cpu_relax();
             continue;
         }
         unsigned key = tg__ec_prepare(&p->ec);
-        if (has_work(p) || should_return(p, wait)) {
+        if (has_work(p, !wait) || should_return(p, wait)) {
             tg__ec_cancel(&p->ec);
         } else {
             tg__ec_commit(&p->ec, key);
@@ -469,6 +487,8 @@ static void submit_and_wait(pool *p, job *j)
 static void help_until_done(worker *w, job *j)
 {
     uint32_t n = j->run->plan->n_tasks;
+    job *outer = w->waiting;
+    w->waiting = j;
     tg__item it = {j, range_arg(0, n)};
     if (tg__deque_push(&w->dq, it))
         tg__ec_notify(&w->pool->ec, false);
@@ -479,6 +499,7 @@ static void help_until_done(worker *w, job *j)
             break;
         process(w, it);
     }
+    w->waiting = outer;
 }
 
 static int threads_run(tg_scheduler *s, tg__run *run)
