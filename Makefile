@@ -34,11 +34,16 @@ demo: $(BUILD)/build.ninja
 	@echo "demo: profile of the 200 x 200 run in" \
 	    "$(BUILD)/nested_loops_trace.json (open in https://ui.perfetto.dev)"
 
+# Each run keeps its own log; the last line adds them all up.  The plain
+# and valgrind runs share a build, so each copies its log aside.
 test: test-unit test-asan test-valgrind
+	@python3 scripts/test_summary.py $(BUILD)/unit $(ASAN_BUILD) $(BUILD)/valgrind
 
 test-unit: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	$(MESON_TEST) -C $(BUILD)
+	mkdir -p $(BUILD)/unit/meson-logs
+	cp $(BUILD)/meson-logs/testlog.json $(BUILD)/unit/meson-logs/
 
 test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
@@ -51,6 +56,8 @@ test-valgrind: $(BUILD)/build.ninja
 	TG_TEST_SCALE=quick TG_TEST_NO_RSS=1 $(MESON_TEST) -C $(BUILD) \
 	    --no-suite e2e --no-suite net --no-suite build --timeout-multiplier 10 \
 	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp'
+	mkdir -p $(BUILD)/valgrind/meson-logs
+	cp $(BUILD)/meson-logs/testlog.json $(BUILD)/valgrind/meson-logs/
 
 bench: $(BUILD)/build.ninja
 	meson configure $(BUILD) --buildtype=release >/dev/null
