@@ -57,7 +57,8 @@ test-valgrind: $(BUILD)/build.ninja
 	    --no-suite e2e --no-suite net --no-suite build --timeout-multiplier 10 \
 	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp'
 	mkdir -p $(BUILD)/valgrind/meson-logs
-	cp $(BUILD)/meson-logs/testlog.json $(BUILD)/valgrind/meson-logs/
+	cp $(BUILD)/meson-logs/testlog-valgrind.json \
+	    $(BUILD)/valgrind/meson-logs/testlog.json
 
 bench: $(BUILD)/build.ninja
 	meson configure $(BUILD) --buildtype=release >/dev/null
