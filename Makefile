@@ -32,31 +32,48 @@ $(TSAN_BUILD)/build.ninja:
 demo: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	./$(BUILD)/examples/nested_loops 1000 threads
+	./$(BUILD)/examples/visualize 4 $(BUILD)/nested_loops.svg
+	./$(BUILD)/examples/visualize 1000 $(BUILD)/nested_loops_summary.svg
+	./$(BUILD)/examples/visualize 200 $(BUILD)/nested_loops_200.svg \
+	    $(BUILD)/nested_loops_trace.json
+	@echo "demo: graph pictures in $(BUILD)/nested_loops.svg (4 x 4)" \
+	    "and $(BUILD)/nested_loops_summary.svg (1000 x 1000, summarized);"
+	@echo "demo: profile of the 200 x 200 run in" \
+	    "$(BUILD)/nested_loops_trace.json (open in https://ui.perfetto.dev)"
 
+# Each run keeps its own log; the last line adds them all up.  The plain
+# and valgrind runs share a build, so each copies its log aside.
 test: test-unit test-asan test-tsan test-valgrind
+	@python3 scripts/test_summary.py $(BUILD)/unit $(ASAN_BUILD) \
+	    $(TSAN_BUILD) $(BUILD)/valgrind
 
 test-unit: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	$(MESON_TEST) -C $(BUILD)
+	mkdir -p $(BUILD)/unit/meson-logs
+	cp $(BUILD)/meson-logs/testlog.json $(BUILD)/unit/meson-logs/
 
 test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    $(MESON_TEST) -C $(ASAN_BUILD) --no-suite bench
+	    $(MESON_TEST) -C $(ASAN_BUILD) --no-suite bench --no-suite build
 
 # ThreadSanitizer: data races in the thread-pool scheduler and in
 # everything it runs concurrently.
 test-tsan: $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	    $(MESON_TEST) -C $(TSAN_BUILD) --no-suite bench
+	    $(MESON_TEST) -C $(TSAN_BUILD) --no-suite bench --no-suite build
 
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	TG_TEST_SCALE=quick TG_TEST_NO_RSS=1 $(MESON_TEST) -C $(BUILD) \
 	    --no-suite e2e --no-suite net --no-suite build --timeout-multiplier 10 \
-	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect'
+	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp'
+	mkdir -p $(BUILD)/valgrind/meson-logs
+	cp $(BUILD)/meson-logs/testlog-valgrind.json \
+	    $(BUILD)/valgrind/meson-logs/testlog.json
 
 bench: $(BUILD)/build.ninja
 	meson configure $(BUILD) --buildtype=release >/dev/null

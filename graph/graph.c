@@ -23,6 +23,15 @@ struct tg__arena_chunk {
 
 static atomic_uint_fast64_t impure_counter;
 
+_Static_assert(sizeof(tg__node) == 64, "a node should fill one cache line");
+
+/* Number of nodes in block b. */
+static size_t block_len(size_t b)
+{
+    return (size_t)1 << (b < TG__BLOCK_GROW ? TG__BLOCK_MIN_SHIFT + b
+                                            : TG__BLOCK_MAX_SHIFT);
+}
+
 tg_graph *tg_graph_new(void)
 {
     tg_graph *g = tg__calloc(1, sizeof *g);
@@ -42,20 +51,26 @@ void tg_graph_free(tg_graph *g)
         tg__node *n = tg__graph_node(g, i);
         for (uint32_t a = 0; a < n->nargs; a++)
             tg_decref(n->args[a]);
-        tg__free(atomic_load_explicit(&n->key, memory_order_relaxed));
     }
-    for (size_t b = 0; b < g->n_blocks; b++)
-        tg__free(g->blocks[b]);
+    for (size_t b = 0; b < g->n_blocks; b++) {
+        _Atomic(char *) *keys =
+            atomic_load_explicit(&g->keys[b], memory_order_relaxed);
+        for (size_t k = 0; keys && k < block_len(b); k++)
+            tg__free(atomic_load_explicit(&keys[k], memory_order_relaxed));
+        tg__free(keys);
+        tg__big_free(g->blocks[b]);
+    }
     tg__free(g->blocks);
+    tg__free(g->keys);
     for (tg__arena_chunk *c = g->arena, *next; c; c = next) {
         next = c->next;
-        tg__free(c);
+        tg__big_free(c);
     }
-    tg__free(g->names);
-    tg__free(g->edge_off);
-    tg__free(g->edges);
-    tg__free(g->nflags);
-    tg__free(g->tags);
+    tg__free(g->funcs);
+    tg__big_free(g->edge_off);
+    tg__big_free(g->edges);
+    tg__big_free(g->nflags);
+    tg__big_free(g->tags);
     tg__free(g);
 }
 
@@ -66,7 +81,7 @@ static void *arena_alloc(tg_graph *g, size_t n)
     if (TG_UNLIKELY(n > g->arena_left)) {
         size_t chunk = g->arena_chunk ? g->arena_chunk : ARENA_MIN;
         size_t size = n > chunk / 4 ? n : chunk;
-        tg__arena_chunk *c = tg__malloc(sizeof *c + size);
+        tg__arena_chunk *c = tg__big_alloc(sizeof *c + size);
         if (!c)
             return NULL;
         c->next = g->arena;
@@ -83,58 +98,67 @@ static void *arena_alloc(tg_graph *g, size_t n)
     return p;
 }
 
-static const tg__name *intern(tg_graph *g, const char *s)
+static bool same_func(const tg__func *f, const char *s, tg_fn fn,
+                      void *ctx)
 {
-    if (g->last_name && strcmp(g->last_name->str, s) == 0)
-        return g->last_name;
+    return f->fn == fn && f->ctx == ctx && strcmp(f->str, s) == 0;
+}
+
+/* The graph's record for (name, fn, ctx), created on first use. */
+static const tg__func *intern(tg_graph *g, const char *s, tg_fn fn,
+                              void *ctx)
+{
+    if (g->last_func && same_func(g->last_func, s, fn, ctx))
+        return g->last_func;
     size_t len = strlen(s);
     uint64_t h = tg__hash64(s, len);
-    if (g->n_names * 2 >= g->names_cap) {
-        size_t cap = g->names_cap ? g->names_cap * 2 : 64;
-        tg__name **t = tg__calloc(cap, sizeof *t);
+    size_t slot_hash = h ^ ((uintptr_t)fn >> 4) ^ ((uintptr_t)ctx << 7);
+    if (g->n_funcs * 2 >= g->funcs_cap) {
+        size_t cap = g->funcs_cap ? g->funcs_cap * 2 : 64;
+        tg__func **t = tg__calloc(cap, sizeof *t);
         if (!t)
             return NULL;
-        for (size_t i = 0; i < g->names_cap; i++) {
-            tg__name *e = g->names[i];
+        for (size_t i = 0; i < g->funcs_cap; i++) {
+            tg__func *e = g->funcs[i];
             if (!e)
                 continue;
-            size_t j = e->hash & (cap - 1);
+            size_t j = (e->hash ^ ((uintptr_t)e->fn >> 4)
+                        ^ ((uintptr_t)e->ctx << 7)) & (cap - 1);
             while (t[j])
                 j = (j + 1) & (cap - 1);
             t[j] = e;
         }
-        tg__free(g->names);
-        g->names = t;
-        g->names_cap = cap;
+        tg__free(g->funcs);
+        g->funcs = t;
+        g->funcs_cap = cap;
     }
-    size_t j = h & (g->names_cap - 1);
-    for (tg__name *e; (e = g->names[j]); j = (j + 1) & (g->names_cap - 1))
-        if (e->hash == h && e->len == len && memcmp(e->str, s, len) == 0)
-            return g->last_name = e;
-    tg__name *e = arena_alloc(g, sizeof *e + len + 1);
+    size_t j = slot_hash & (g->funcs_cap - 1);
+    for (tg__func *e; (e = g->funcs[j]); j = (j + 1) & (g->funcs_cap - 1))
+        if (e->hash == h && same_func(e, s, fn, ctx))
+            return g->last_func = e;
+    tg__func *e = arena_alloc(g, sizeof *e + len + 1);
     if (!e)
         return NULL;
-    e->hash = h;
-    e->len = len;
+    *e = (tg__func){fn, ctx, g, h, len};
     memcpy(e->str, s, len + 1);
-    g->names[j] = e;
-    g->n_names++;
-    return g->last_name = e;
+    g->funcs[j] = e;
+    g->n_funcs++;
+    return g->last_func = e;
 }
 
 /* Grows the per-node side arrays to hold node n_nodes. */
 static int side_grow(tg_graph *g)
 {
     size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 1024;
-    uint32_t *off = tg__realloc(g->edge_off, (cap + 1) * sizeof *off);
+    uint32_t *off = tg__big_realloc(g->edge_off, (cap + 1) * sizeof *off);
     if (!off)
         return TG_ENOMEM;
     g->edge_off = off;
-    uint8_t *fl = tg__realloc(g->nflags, cap);
+    uint8_t *fl = tg__big_realloc(g->nflags, cap);
     if (!fl)
         return TG_ENOMEM;
     g->nflags = fl;
-    uint64_t *tags = tg__realloc(g->tags, cap * sizeof *tags);
+    uint64_t *tags = tg__big_realloc(g->tags, cap * sizeof *tags);
     if (!tags)
         return TG_ENOMEM;
     g->tags = tags;
@@ -152,7 +176,7 @@ static int add_edges(tg_graph *g, const tg__node *n)
             size_t cap = g->cap_edges ? g->cap_edges * 2 : 4096;
             if (cap > UINT32_MAX)
                 return tg__seterr(TG_ENOMEM, "graph holds 2^32 edges");
-            uint32_t *e = tg__realloc(g->edges, cap * sizeof *e);
+            uint32_t *e = tg__big_realloc(g->edges, cap * sizeof *e);
             if (!e)
                 return TG_ENOMEM;
             g->edges = e;
@@ -180,11 +204,17 @@ static tg__node *node_alloc(tg_graph *g)
             if (!bl)
                 return NULL;
             g->blocks = bl;
+            _Atomic(_Atomic(char *) *) *kb =
+                tg__realloc(g->keys, cap * sizeof *kb);
+            if (!kb)
+                return NULL;
+            g->keys = kb;
             g->cap_blocks = cap;
         }
-        tg__node *blk = tg__malloc(((size_t)1 << shift) * sizeof *blk);
+        tg__node *blk = tg__big_alloc(((size_t)1 << shift) * sizeof *blk);
         if (!blk)
             return NULL;
+        atomic_init(&g->keys[g->n_blocks], NULL);
         g->blocks[g->n_blocks++] = blk;
     }
     tg__node *n = tg__graph_node(g, i);
@@ -238,7 +268,7 @@ static int check_arg(tg_graph *g, const char *name, size_t i,
         return tg__seterr(TG_EINVAL, "%s: argument %zu is NULL (did an "
                           "inner call fail?)", name, i);
     if (a->type == TG_DELAYED) {
-        if (a->u.d.node->graph != g)
+        if (a->u.d.node->func->graph != g)
             return tg__seterr(TG_EINVAL, "%s: argument %zu belongs to "
                               "another graph", name, i);
         return 0;
@@ -248,7 +278,7 @@ static int check_arg(tg_graph *g, const char *name, size_t i,
     for (size_t k = 0; k < a->u.list.n; k++) {
         const tg_value *x = a->u.list.items[k];
         if (x->type == TG_DELAYED) {
-            if (x->u.d.node->graph != g)
+            if (x->u.d.node->func->graph != g)
                 return tg__seterr(TG_EINVAL, "%s: argument %zu item %zu "
                                   "belongs to another graph", name, i, k);
             *has_list_deps = true;
@@ -261,7 +291,7 @@ static int check_arg(tg_graph *g, const char *name, size_t i,
 }
 
 /* The call's token: the name, the flags and every argument's token. */
-static tg__token call_token(const tg__name *name, unsigned flags,
+static tg__token call_token(const tg__func *name, unsigned flags,
                             size_t nargs, tg_value *const *args)
 {
     tg__token small[16], *buf = small;
@@ -295,7 +325,7 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     for (size_t i = 0; i < nargs && rc == 0; i++)
         rc = check_arg(g, name, i, args[i], &list_deps);
 
-    const tg__name *nm = rc ? NULL : intern(g, name);
+    const tg__func *nm = rc ? NULL : intern(g, name, fn, ctx);
     tg__node *n = nm ? node_alloc(g) : NULL;
     tg_value **copy = n && nargs ? arena_alloc(g, nargs * sizeof *copy)
                                  : NULL;
@@ -315,14 +345,14 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     n->self.u.d.node = n;
     n->self.u.d.token = call_token(nm, flags & ~TG__NODE_LIST_DEPS, nargs,
                                    copy);
-    n->graph = g;
-    n->name = nm;
-    n->fn = fn;
-    n->ctx = ctx;
-    atomic_init(&n->key, NULL);
+    n->func = nm;
     n->flags = (uint16_t)flags;
     n->nargs = (uint32_t)nargs;
     n->args = copy;
+    n->delayed_mask = 0;
+    for (size_t i = 0; i < nargs && i < 32; i++)
+        if (copy[i]->type == TG_DELAYED)
+            n->delayed_mask |= 1u << i;
     size_t e0 = g->n_edges;
     if (add_edges(g, n) != 0) {
         g->n_edges = e0;
@@ -333,10 +363,6 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     g->edge_off[n->index] = (uint32_t)e0;
     g->edge_off[n->index + 1] = (uint32_t)g->n_edges;
     g->nflags[n->index] = (uint8_t)flags;
-    g->n_arg_slots += nargs;
-    for (size_t i = 0; list_deps && i < nargs; i++)
-        if (copy[i]->type == TG_LIST)
-            g->n_arg_slots += copy[i]->u.list.n;
     g->tags[n->index] = n->self.u.d.token.lo;
     g->n_nodes++;
     return &n->self;
@@ -423,7 +449,7 @@ tg_value *tg_delayed_registered(tg_graph *g, const char *name, size_t nargs,
 tg_value *tg_delayed_value(tg_graph *g, tg_value *v)
 {
     if (v && v->type == TG_DELAYED) {
-        if (v->u.d.node->graph == g)
+        if (v->u.d.node->func->graph == g)
             return v;
         return tg__seterr_null(TG_EINVAL, "tg_delayed_value: the value "
                                "belongs to another graph");
@@ -432,24 +458,51 @@ tg_value *tg_delayed_value(tg_graph *g, tg_value *v)
     return record(g, name, NULL, NULL, TG__NODE_LITERAL, 1, &v);
 }
 
+/* The slot that caches node n's key; its block's array of slots is
+ * allocated on first use (atomically: keys may be asked for by several
+ * threads while a graph is being computed). */
+static _Atomic(char *) *key_slot(tg__node *n)
+{
+    tg_graph *g = n->func->graph;
+    size_t off, b = tg__block_of(n->index, &off);
+    _Atomic(_Atomic(char *) *) *pa = &g->keys[b];
+    _Atomic(char *) *keys = atomic_load_explicit(pa, memory_order_acquire);
+    if (!keys) {
+        _Atomic(char *) *fresh = tg__calloc(block_len(b), sizeof *fresh);
+        if (!fresh)
+            return NULL;
+        _Atomic(char *) *expected = NULL;
+        /* acq_rel: publish the zeroed array; a loser adopts the winner's */
+        if (atomic_compare_exchange_strong_explicit(pa, &expected, fresh,
+                                                    memory_order_acq_rel,
+                                                    memory_order_acquire))
+            keys = fresh;
+        else
+            tg__free(fresh), keys = expected;
+    }
+    return &keys[off];
+}
+
 const char *tg__node_key(tg__node *n)
 {
-    char *k = atomic_load_explicit(&n->key, memory_order_acquire);
+    _Atomic(char *) *slot = key_slot(n);
+    if (!slot)
+        return NULL;
+    char *k = atomic_load_explicit(slot, memory_order_acquire);
     if (k)
         return k;
-    size_t len = n->name->len + 1 + 32;
+    size_t len = n->func->len + 1 + 32;
     k = tg__malloc(len + 1);
     if (!k)
         return NULL;
-    snprintf(k, len + 1, "%s-%016llx%016llx", n->name->str,
+    snprintf(k, len + 1, "%s-%016llx%016llx", n->func->str,
              (unsigned long long)n->self.u.d.token.hi,
              (unsigned long long)n->self.u.d.token.lo);
     char *expected = NULL;
     /* acq_rel: publish the formatted text; on a lost race use the
      * winner's copy (acquire) and drop ours. */
     if (!atomic_compare_exchange_strong_explicit(
-            &n->key, &expected, k, memory_order_acq_rel,
-            memory_order_acquire)) {
+            slot, &expected, k, memory_order_acq_rel, memory_order_acquire)) {
         tg__free(k);
         k = expected;
     }
@@ -467,5 +520,5 @@ const char *tg_delayed_name(const tg_value *delayed)
 {
     if (!delayed || delayed->type != TG_DELAYED)
         return NULL;
-    return delayed->u.d.node->name->str;
+    return delayed->u.d.node->func->str;
 }

@@ -18,24 +18,27 @@ enum {
     TG__NODE_LIST_DEPS = 1u << 2  /* a list argument holds delayed items */
 };
 
-/* An interned function name: one copy per distinct name per graph. */
-typedef struct tg__name {
-    uint64_t hash;
+/* What a call calls: a function name with its function, context and
+ * graph, interned once per distinct triple per graph, so that a node
+ * carries one pointer for all four. */
+typedef struct tg__func {
+    tg_fn fn;        /* NULL for TG__NODE_LITERAL */
+    void *ctx;       /* passed to fn */
+    tg_graph *graph; /* owner, to reject foreign arguments */
+    uint64_t hash;   /* of the name */
     size_t len;
-    char str[]; /* NUL-terminated */
-} tg__name;
+    char str[];      /* the name, NUL-terminated */
+} tg__func;
 
+/* One cache line per call (checked in graph.c). */
 typedef struct tg__node {
-    tg_value self;         /* the TG_DELAYED value users hold; immortal */
-    tg_graph *graph;       /* owner, to reject foreign arguments */
-    const tg__name *name;  /* interned in graph */
-    tg_fn fn;              /* NULL for TG__NODE_LITERAL */
-    void *ctx;             /* passed to fn */
-    _Atomic(char *) key;   /* "name-hex", formatted on first use */
-    uint32_t index;        /* position in the graph: topological */
-    uint16_t flags;        /* TG__NODE_* */
+    tg_value self;          /* the TG_DELAYED value users hold; immortal */
+    const tg__func *func;   /* name, function, context, graph */
+    tg_value **args;        /* owned references; in the graph's arena */
     uint32_t nargs;
-    tg_value **args;       /* owned references; in the graph's arena */
+    uint32_t delayed_mask;  /* bit a: argument a (< 32) is delayed */
+    uint32_t index;         /* position in the graph: topological */
+    uint16_t flags;         /* TG__NODE_* */
 } tg__node;
 
 /* Node blocks grow: block 0 holds 256 nodes, each next block twice as
@@ -52,6 +55,9 @@ typedef struct tg__arena_chunk tg__arena_chunk;
 
 struct tg_graph {
     tg__node **blocks;      /* growing blocks, see tg__block_of */
+    /* Per block, the keys formatted by tg_key: an array of key slots
+     * allocated (atomically) on first use. */
+    _Atomic(_Atomic(char *) *) *keys;
     size_t n_blocks;
     size_t cap_blocks;
     size_t n_nodes;
@@ -59,10 +65,10 @@ struct tg_graph {
     char *arena_ptr;        /* free space in the newest chunk */
     size_t arena_left;
     size_t arena_chunk;     /* size of the next chunk */
-    tg__name **names;       /* open-addressed intern table */
-    size_t names_cap;       /* power of two */
-    size_t n_names;
-    const tg__name *last_name; /* most recently interned: a fast path */
+    tg__func **funcs;       /* open-addressed intern table */
+    size_t funcs_cap;       /* power of two */
+    size_t n_funcs;
+    const tg__func *last_func; /* most recently interned: a fast path */
     /* Compact copies of what compiling a plan reads, so that its passes
      * stream small arrays instead of chasing node pointers: */
     uint32_t *edge_off;     /* n_nodes + 1: node i's delayed arguments */
@@ -72,8 +78,6 @@ struct tg_graph {
     uint8_t *nflags;        /* n_nodes: each node's TG__NODE_* flags */
     uint64_t *tags;         /* n_nodes: low half of each node's token */
     size_t cap_nodes;       /* capacity of edge_off, nflags and tags */
-    size_t n_arg_slots;     /* sum of nargs plus list items: a bound on
-                               the args of any plan of this graph */
 };
 
 /* Block number and offset of node index i. */

@@ -10,7 +10,7 @@
  *              die early and memory stays low; each emitted node records
  *              its distinct task dependencies, literals inlined away;
  *   4. fuse:   a call whose only input has no other consumer joins it;
- *   5. emit:   flat arrays and CSR (see plan_internal.h).
+ *   5. emit:   ops, task numbers and CSR (see plan_internal.h).
  * The first three passes read only the graph's compact side arrays
  * (edges, flags, token tags), never the nodes themselves.
  */
@@ -89,7 +89,7 @@ static int dedupe(compiler *c)
     struct slot {
         uint32_t node; /* NONE: empty */
         uint32_t tag;
-    } *t = tg__malloc(cap * sizeof *t);
+    } *t = tg__big_alloc(cap * sizeof *t);
     if (!t)
         return TG_ENOMEM;
     memset(t, 0xff, cap * sizeof *t);
@@ -110,9 +110,9 @@ static int dedupe(compiler *c)
                 || !same_token(c, t[k].node, i))
                 continue;
             if (!c->canon) {
-                c->canon = tg__malloc((size_t)c->n * sizeof *c->canon);
+                c->canon = tg__big_alloc((size_t)c->n * sizeof *c->canon);
                 if (!c->canon) {
-                    tg__free(t);
+                    tg__big_free(t);
                     return TG_ENOMEM;
                 }
                 for (uint32_t j = 0; j < c->n; j++)
@@ -122,7 +122,7 @@ static int dedupe(compiler *c)
             break;
         }
     }
-    tg__free(t);
+    tg__big_free(t);
     return 0;
 }
 
@@ -149,7 +149,7 @@ static int emit_node(compiler *c, uint32_t i)
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
     bool wide = off[i + 1] - off[i] > 16;
     if (wide && !c->stamp) {
-        c->stamp = tg__malloc((size_t)c->n * sizeof *c->stamp);
+        c->stamp = tg__big_alloc((size_t)c->n * sizeof *c->stamp);
         if (!c->stamp)
             return TG_ENOMEM;
         memset(c->stamp, 0xff, (size_t)c->n * sizeof *c->stamp);
@@ -186,9 +186,9 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
         for (uint32_t push = roots[r]; push != NONE;) {
             if (sp == cap) {
                 size_t nc = cap ? cap * 2 : 256;
-                struct frame *b = tg__realloc(stack, nc * sizeof *b);
+                struct frame *b = tg__big_realloc(stack, nc * sizeof *b);
                 if (!b) {
-                    tg__free(stack);
+                    tg__big_free(stack);
                     return TG_ENOMEM;
                 }
                 stack = b, cap = nc;
@@ -206,14 +206,14 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
                 }
                 c->st[f->node] |= DONE;
                 if (emit_node(c, f->node) != 0) {
-                    tg__free(stack);
+                    tg__big_free(stack);
                     return TG_ENOMEM;
                 }
                 sp--;
             }
         }
     }
-    tg__free(stack);
+    tg__big_free(stack);
     return 0;
 }
 
@@ -235,77 +235,21 @@ static uint32_t fuse(compiler *c, bool enabled)
     return n_tasks;
 }
 
-/* Translates one delayed argument (graph node `dep`) of the op at order
- * position p. */
-static tg__arg translate(const compiler *c, uint32_t p, uint32_t dep)
-{
-    uint32_t d = cmap(c, dep);
-    if (is_literal(c, d)) /* inline: the consumer gets the value */
-        return (tg__arg){TG__ARG_LIT, 0, {tg__graph_node(c->g, d)->args[0]}};
-    if (c->fused[p] && d == c->order[p - 1])
-        return (tg__arg){TG__ARG_PREV, 0, {NULL}};
-    return (tg__arg){TG__ARG_TASK, c->task_of[d], {NULL}};
-}
-
-/* Fills ops and args.  A node's delayed arguments appear in the graph's
- * edge list in argument order, so they are read from there instead of
- * through the argument values' nodes.  The args array is sized by the
- * graph's total, a bound: pages past the plan's own are never touched. */
-static int emit_args(const compiler *c, tg__plan *pl)
-{
-    size_t n_args = 0, cap = c->g->n_arg_slots;
-    if (cap > UINT32_MAX)
-        return tg__seterr(TG_ENOMEM, "plan: too many arguments");
-    pl->args = tg__malloc((cap ? cap : 1) * sizeof *pl->args);
-    if (!pl->args)
-        return TG_ENOMEM;
-    for (uint32_t p = 0; p < c->n_order; p++) {
-        uint32_t i = c->order[p];
-        tg__node *nd = tg__graph_node(c->g, i);
-        const uint32_t *edge = &c->g->edges[c->g->edge_off[i]];
-        bool lists = nd->flags & TG__NODE_LIST_DEPS;
-        pl->ops[p] = (tg__op){nd->fn, nd->ctx, nd, (uint32_t)n_args,
-                              nd->nargs};
-        tg__arg *out = &pl->args[n_args];
-        size_t items = n_args + nd->nargs;
-        for (uint32_t a = 0; a < nd->nargs; a++) {
-            tg_value *v = nd->args[a];
-            if (v->type == TG_DELAYED && nd->fn) {
-                out[a] = translate(c, p, *edge++);
-            } else if (lists && v->type == TG_LIST) {
-                out[a] = (tg__arg){TG__ARG_LIST, (uint32_t)items,
-                                   {.count = v->u.list.n}};
-                for (size_t k = 0; k < v->u.list.n; k++)
-                    pl->args[items++] =
-                        v->u.list.items[k]->type == TG_DELAYED
-                            ? translate(c, p, *edge++)
-                            : (tg__arg){TG__ARG_LIT, 0,
-                                        {v->u.list.items[k]}};
-            } else {
-                out[a] = (tg__arg){TG__ARG_LIT, 0, {v}};
-            }
-        }
-        n_args = items;
-    }
-    pl->n_args = (uint32_t)n_args;
-    return 0;
-}
-
 /* Task-level CSR: a task's dependencies are its first op's (later ops
  * only take the previous op's result); dependents are the transpose. */
 static int emit_edges(const compiler *c, tg__plan *pl)
 {
     uint32_t nt = pl->n_tasks;
-    pl->deps_off = tg__malloc((nt + 1) * sizeof(uint32_t));
-    pl->dependents_off = tg__calloc(nt + 2, sizeof(uint32_t));
-    pl->is_target = tg__calloc(nt ? nt : 1, 1);
+    pl->deps_off = tg__big_alloc((nt + 1) * sizeof(uint32_t));
+    pl->dependents_off = tg__big_calloc(nt + 2, sizeof(uint32_t));
+    pl->is_target = tg__big_calloc(nt ? nt : 1, 1);
     size_t n_edges = 0;
     for (uint32_t t = 0; t < nt; t++) {
         uint32_t p = pl->op_begin[t];
         n_edges += c->tdep_off[p + 1] - c->tdep_off[p];
     }
-    pl->deps = tg__malloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
-    pl->dependents = tg__malloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
+    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
+    pl->dependents = tg__big_alloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
     if (!pl->deps_off || !pl->dependents_off || !pl->is_target || !pl->deps
         || !pl->dependents)
         return TG_ENOMEM;
@@ -314,7 +258,7 @@ static int emit_edges(const compiler *c, tg__plan *pl)
         pl->deps_off[t] = k;
         uint32_t p = pl->op_begin[t];
         for (uint32_t e = c->tdep_off[p]; e < c->tdep_off[p + 1]; e++) {
-            uint32_t d = c->task_of[c->tdeps[e]];
+            uint32_t d = pl->task_of[c->tdeps[e]];
             pl->deps[k++] = d;
             pl->dependents_off[d + 2]++;
         }
@@ -332,22 +276,27 @@ static int emit_edges(const compiler *c, tg__plan *pl)
 
 static int emit(compiler *c, tg__plan *pl, bool fuse_enabled)
 {
-    c->task_of = tg__malloc((size_t)c->n * sizeof *c->task_of);
-    c->fused = tg__malloc(c->n_order ? c->n_order : 1);
+    c->task_of = tg__big_alloc((size_t)c->n * sizeof *c->task_of);
+    c->fused = tg__big_alloc(c->n_order ? c->n_order : 1);
     if (!c->task_of || !c->fused)
         return TG_ENOMEM;
     pl->n_tasks = fuse(c, fuse_enabled);
     pl->n_ops = c->n_order;
-    pl->op_begin = tg__malloc((pl->n_tasks + 1) * sizeof *pl->op_begin);
-    pl->ops = tg__malloc((c->n_order ? c->n_order : 1) * sizeof *pl->ops);
+    pl->op_begin = tg__big_alloc((pl->n_tasks + 1) * sizeof *pl->op_begin);
+    pl->ops = tg__big_alloc((c->n_order ? c->n_order : 1) * sizeof *pl->ops);
     if (!pl->op_begin || !pl->ops)
         return TG_ENOMEM;
-    for (uint32_t p = 0, t = 0; p < c->n_order; p++)
+    for (uint32_t p = 0, t = 0; p < c->n_order; p++) {
         if (!c->fused[p])
             pl->op_begin[t++] = p;
+        pl->ops[p].node = tg__graph_node(c->g, c->order[p]);
+    }
     pl->op_begin[pl->n_tasks] = c->n_order;
-    int rc = emit_args(c, pl);
-    return rc ? rc : emit_edges(c, pl);
+    /* The plan resolves arguments with these two maps: hand them over. */
+    pl->n_nodes = c->n;
+    pl->task_of = c->task_of, c->task_of = NULL;
+    pl->canon = c->canon, c->canon = NULL;
+    return emit_edges(c, pl);
 }
 
 /* Finds the graph of the targets and checks they share it. */
@@ -359,7 +308,7 @@ static int find_graph(tg_value *const *targets, size_t n, tg_graph **g)
             return tg__seterr(TG_EINVAL, "target %zu is NULL", i);
         if (targets[i]->type != TG_DELAYED)
             continue;
-        tg_graph *tg = targets[i]->u.d.node->graph;
+        tg_graph *tg = targets[i]->u.d.node->func->graph;
         if (*g && *g != tg)
             return tg__seterr(TG_EINVAL, "targets belong to different "
                               "graphs");
@@ -370,30 +319,30 @@ static int find_graph(tg_value *const *targets, size_t n, tg_graph **g)
 
 static void compiler_free(compiler *c)
 {
-    tg__free(c->st);
-    tg__free(c->canon);
-    tg__free(c->n_users);
-    tg__free(c->stamp);
-    tg__free(c->order);
-    tg__free(c->one_dep);
-    tg__free(c->tdep_off);
-    tg__free(c->tdeps);
-    tg__free(c->task_of);
-    tg__free(c->fused);
+    tg__big_free(c->st);
+    tg__big_free(c->canon);
+    tg__big_free(c->n_users);
+    tg__big_free(c->stamp);
+    tg__big_free(c->order);
+    tg__big_free(c->one_dep);
+    tg__big_free(c->tdep_off);
+    tg__big_free(c->tdeps);
+    tg__big_free(c->task_of);
+    tg__big_free(c->fused);
 }
 
 static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
                    size_t n, bool fuse_enabled)
 {
     size_t nn = c->n ? c->n : 1;
-    uint32_t *roots = tg__malloc((n ? n : 1) * sizeof *roots);
-    c->st = tg__calloc(nn, 1);
-    c->n_users = tg__calloc(nn, sizeof *c->n_users);
-    c->order = tg__malloc(nn * sizeof *c->order);
-    c->one_dep = tg__malloc(nn * sizeof *c->one_dep);
-    c->tdep_off = tg__malloc((nn + 1) * sizeof *c->tdep_off);
+    uint32_t *roots = tg__big_alloc((n ? n : 1) * sizeof *roots);
+    c->st = tg__big_calloc(nn, 1);
+    c->n_users = tg__big_calloc(nn, sizeof *c->n_users);
+    c->order = tg__big_alloc(nn * sizeof *c->order);
+    c->one_dep = tg__big_alloc(nn * sizeof *c->one_dep);
+    c->tdep_off = tg__big_alloc((nn + 1) * sizeof *c->tdep_off);
     size_t n_edges = c->n ? c->g->edge_off[c->n] : 0;
-    c->tdeps = tg__malloc((n_edges ? n_edges : 1) * sizeof *c->tdeps);
+    c->tdeps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *c->tdeps);
     int rc = TG_ENOMEM;
     if (roots && c->st && c->n_users && c->order && c->one_dep
         && c->tdep_off && c->tdeps) {
@@ -416,10 +365,10 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
         rc = emit(c, pl, fuse_enabled);
     for (size_t i = 0; i < n && !rc; i++) {
         pl->target_task[i] =
-            roots[i] == NONE ? -1 : (int64_t)c->task_of[roots[i]];
+            roots[i] == NONE ? -1 : (int64_t)pl->task_of[roots[i]];
         pl->target_value[i] = roots[i] == NONE ? targets[i] : NULL;
     }
-    tg__free(roots);
+    tg__big_free(roots);
     return rc;
 }
 
@@ -438,8 +387,8 @@ int tg__plan_compile(tg_value *const *targets, size_t n, bool fuse,
         return TG_ENOMEM;
     pl->graph = g;
     pl->n_targets = n;
-    pl->target_task = tg__malloc((n ? n : 1) * sizeof *pl->target_task);
-    pl->target_value = tg__malloc((n ? n : 1) * sizeof *pl->target_value);
+    pl->target_task = tg__big_alloc((n ? n : 1) * sizeof *pl->target_task);
+    pl->target_value = tg__big_alloc((n ? n : 1) * sizeof *pl->target_value);
     static tg_graph no_graph; /* no delayed target: compile nothing */
     compiler c = {.g = g ? g : &no_graph};
     for (size_t i = 0; i < n; i++)
@@ -462,15 +411,16 @@ void tg__plan_free(tg__plan *p)
 {
     if (!p)
         return;
-    tg__free(p->op_begin);
-    tg__free(p->ops);
-    tg__free(p->args);
-    tg__free(p->deps_off);
-    tg__free(p->deps);
-    tg__free(p->dependents_off);
-    tg__free(p->dependents);
-    tg__free(p->is_target);
-    tg__free(p->target_task);
-    tg__free(p->target_value);
+    tg__big_free(p->op_begin);
+    tg__big_free(p->ops);
+    tg__big_free(p->task_of);
+    tg__big_free(p->canon);
+    tg__big_free(p->deps_off);
+    tg__big_free(p->deps);
+    tg__big_free(p->dependents_off);
+    tg__big_free(p->dependents);
+    tg__big_free(p->is_target);
+    tg__big_free(p->target_task);
+    tg__big_free(p->target_value);
     tg__free(p);
 }

@@ -5,7 +5,11 @@
  * every task comes after the tasks it depends on.  A task is a chain of
  * one or more ops (fused calls); each op after the first takes the
  * previous op's result.  Everything is in flat arrays, dependencies and
- * dependents in CSR form.  A plan only reads its graph, which must outlive
+ * dependents in CSR form.  Arguments are not copied: an op reads its
+ * node's, and a delayed argument (graph node d) means, in this order,
+ * the literal value of d when d is a tg_delayed_value, the previous op's
+ * result when d is the previous op's node, or the result of task
+ * task_of[canon(d)].  A plan only reads its graph, which must outlive
  * it.  Read-only after tg__plan_compile, so any number of threads may
  * share it.
  */
@@ -14,39 +18,24 @@
 
 #include "graph_internal.h"
 
-typedef enum tg__arg_kind {
-    TG__ARG_LIT,  /* value: a literal owned by the graph */
-    TG__ARG_TASK, /* index: the result of plan task `index` */
-    TG__ARG_PREV, /* the result of the previous op of the same task */
-    TG__ARG_LIST  /* a list built from items [index, index + count) */
-} tg__arg_kind;
-
-typedef struct tg__arg {
-    uint32_t kind;  /* tg__arg_kind */
-    uint32_t index; /* TASK: task; LIST: first item in plan->args */
-    union {
-        tg_value *value; /* LIT: borrowed from the graph */
-        size_t count;    /* LIST: number of items */
-    } u;
-} tg__arg;
-
+/* One call of a task.  Its function, context and arguments are read from
+ * the graph node at run time; delayed arguments resolve through
+ * tg__plan_dep (see schedulers/exec.c). */
 typedef struct tg__op {
-    tg_fn fn;        /* NULL: a literal; the result is args[0]'s value */
-    void *ctx;
-    tg__node *node;  /* for the key and name in errors and callbacks */
-    uint32_t arg_begin;
-    uint32_t nargs;
+    tg__node *node;
 } tg__op;
 
 typedef struct tg__plan {
     tg_graph *graph;
     uint32_t n_tasks;
     uint32_t n_ops;
-    uint32_t n_args;
     uint32_t *op_begin;       /* n_tasks + 1: task t runs ops
                                  [op_begin[t], op_begin[t + 1]) */
     tg__op *ops;              /* n_ops */
-    tg__arg *args;            /* n_args */
+    uint32_t n_nodes;         /* graph nodes [0, n_nodes) are covered */
+    uint32_t *canon;          /* n_nodes: a duplicate's first twin, or
+                                 NULL when the graph had none */
+    uint32_t *task_of;        /* n_nodes: the task of each task node */
     uint32_t *deps_off;       /* n_tasks + 1, CSR of distinct tasks */
     uint32_t *deps;           /*   that each task waits for */
     uint32_t *dependents_off; /* n_tasks + 1, CSR of the tasks that */
@@ -74,6 +63,12 @@ static inline uint32_t tg__plan_n_deps(const tg__plan *p, uint32_t t)
 static inline uint32_t tg__plan_n_dependents(const tg__plan *p, uint32_t t)
 {
     return p->dependents_off[t + 1] - p->dependents_off[t];
+}
+
+/* The canonical node for graph node d (its first duplicate). */
+static inline uint32_t tg__plan_canon(const tg__plan *p, uint32_t d)
+{
+    return p->canon ? p->canon[d] : d;
 }
 
 /* The op whose key and name stand for task t: its last one. */

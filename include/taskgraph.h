@@ -13,5 +13,7 @@
 #include "taskgraph/adapt.h"
 #include "taskgraph/compute.h"
 #include "taskgraph/callbacks.h"
+#include "taskgraph/diagnostics.h"
+#include "taskgraph/viz.h"
 
 #endif /* TASKGRAPH_H */

@@ -36,6 +36,14 @@ void tg__free(void *p);
 char *tg__strdup(const char *s);
 char *tg__strndup(const char *s, size_t n);
 
+/* Large arrays (graph blocks, plans, per-run counters) come from here:
+ * freed blocks are cached and reused (runtime/bigalloc.c).  A block from
+ * tg__big_* must be released with tg__big_free, never tg__free. */
+void *tg__big_alloc(size_t n);
+void *tg__big_calloc(size_t count, size_t size);
+void *tg__big_realloc(void *p, size_t n);
+void tg__big_free(void *p);
+
 /* Test hook: the allocation `after` allocations from now fails, and so
  * do all later ones while `sticky`; -1 turns injection off.  Counts every
  * thread's allocations.  For the test suite (linked statically). */

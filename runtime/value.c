@@ -4,6 +4,7 @@
  * the header.  Freeing a value that holds others (a list) never recurses
  * on the C stack: children whose count drops to zero go on a work list.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,9 +19,79 @@ static tg_value true_value = {.refcount = 1, .type = TG_BOOL,
 static tg_value false_value = {.refcount = 1, .type = TG_BOOL,
                                .flags = TG__IMMORTAL, .u.b = false};
 
+/* Values without a payload (ints, floats) are the most common allocation
+ * by far.  Each thread keeps the ones it frees on a free list (linked
+ * through the dead value itself) and reuses them, which keeps a million
+ * short-lived results out of malloc's bins.  The list is bounded; what
+ * is left at thread exit goes back to malloc.  No list under ASan, so
+ * that reuse cannot hide a use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define VALUE_CACHE_MAX 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VALUE_CACHE_MAX 0
+#endif
+#endif
+#ifndef VALUE_CACHE_MAX
+#define VALUE_CACHE_MAX (1u << 20)
+#endif
+
+typedef struct free_value {
+    struct free_value *next;
+} free_value;
+
+static _Thread_local free_value *cache;
+static _Thread_local uint32_t n_cached;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_drain(void *unused)
+{
+    (void)unused;
+    while (cache) {
+        free_value *f = cache;
+        cache = f->next;
+        tg__free(f);
+    }
+    n_cached = 0;
+}
+
+static void cache_init(void)
+{
+    pthread_key_create(&cache_key, cache_drain);
+}
+
+static tg_value *plain_alloc(void)
+{
+    if (TG_LIKELY(cache != NULL) && !tg__oom_hit()) {
+        free_value *f = cache;
+        cache = f->next;
+        n_cached--;
+        return (tg_value *)(void *)f;
+    }
+    return tg__malloc(sizeof(tg_value));
+}
+
+static void plain_free(tg_value *v)
+{
+    if (n_cached < VALUE_CACHE_MAX) {
+        if (TG_UNLIKELY(n_cached == 0 && !cache)) {
+            /* first use on this thread: arrange the drain at exit */
+            pthread_once(&cache_once, cache_init);
+            pthread_setspecific(cache_key, (void *)1);
+        }
+        free_value *f = (free_value *)(void *)v;
+        f->next = cache;
+        cache = f;
+        n_cached++;
+        return;
+    }
+    tg__free(v);
+}
+
 static tg_value *value_new(tg_type t, size_t extra)
 {
-    tg_value *v = tg__malloc(sizeof *v + extra);
+    tg_value *v = extra ? tg__malloc(sizeof *v + extra) : plain_alloc();
     if (v) {
         atomic_init(&v->refcount, 1);
         v->type = (uint8_t)t;
@@ -262,10 +333,22 @@ static void free_object(tg_value *v)
         v->u.obj.ops->free(v->u.obj.ptr);
 }
 
+/* Ints and floats came from plain_alloc; everything else has a payload
+ * and came from tg__malloc. */
 static void free_leaf(tg_value *v)
 {
-    if (v->type == TG_OBJECT || v->type == TG_FRAME)
+    switch ((tg_type)v->type) {
+    case TG_INT:
+    case TG_FLOAT:
+        plain_free(v);
+        return;
+    case TG_OBJECT:
+    case TG_FRAME:
         free_object(v);
+        break;
+    default:
+        break;
+    }
     tg__free(v);
 }
 

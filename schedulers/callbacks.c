@@ -80,6 +80,7 @@ int tg__cb_snapshot(tg__cb_set *set)
 {
     set->n = 0;
     set->cbs = NULL;
+    tg__progress_env_once(); /* TG_PROGRESS=1 registers the bar */
     if (atomic_load_explicit(&n_registered, memory_order_relaxed) == 0)
         return 0;
     pthread_mutex_lock(&lock);

@@ -1,8 +1,9 @@
 /* schedulers/exec.c - run one plan task; shared by every scheduler.
  *
- * A task is a chain of ops.  Arguments come from three places: literals
- * in the graph, results of other tasks (borrowed from run->results) and
- * the previous op's result, which is released as soon as the next op
+ * A task is a chain of ops.  Each op calls its graph node's function
+ * with the node's arguments, delayed ones resolved (plan_internal.h):
+ * inlined literals, results of other tasks (borrowed from run->results)
+ * or the previous op's result, which is released as soon as the next op
  * returns.  A failing op's error gets its key here, once for all
  * schedulers.
  */
@@ -11,39 +12,51 @@
 #include "runtime/alloc_internal.h"
 #include "scheduler_internal.h"
 
-static tg_value *arg_value(tg__run *run, const tg__arg *a, tg_value *prev)
+/* Where the delayed arguments of the op being run come from. */
+typedef struct op_ctx {
+    tg__run *run;
+    const uint32_t *edge;   /* next of the node's edges (graph order) */
+    const tg__node *prev_node; /* previous op of the task, or NULL */
+    tg_value *prev;         /* its result */
+} op_ctx;
+
+/* The value of the next delayed argument (borrowed); see plan_internal.h
+ * for the rule. */
+static tg_value *next_dep(op_ctx *c)
 {
-    switch ((tg__arg_kind)a->kind) {
-    case TG__ARG_LIT: return a->u.value;
-    case TG__ARG_TASK: return run->results[a->index];
-    case TG__ARG_PREV: return prev;
-    case TG__ARG_LIST: break;
-    }
-    return NULL;
+    const tg__plan *p = c->run->plan;
+    uint32_t d = tg__plan_canon(p, *c->edge++);
+    if (TG_UNLIKELY(p->graph->nflags[d] & TG__NODE_LITERAL))
+        return tg__graph_node(p->graph, d)->args[0];
+    if (c->prev_node && c->prev_node->index == d)
+        return c->prev;
+    return c->run->results[p->task_of[d]];
 }
 
-/* Builds the list a LIST argument stands for: a new reference. */
-static tg_value *build_list(tg__run *run, const tg__arg *a, tg_value *prev)
+/* A list argument holding delayed items: a new list of their values. */
+static tg_value *build_list(op_ctx *c, const tg_value *l)
 {
-    const tg__arg *items = &run->plan->args[a->index];
+    size_t n = l->u.list.n;
     tg_value *small[16], **v = small;
-    if (a->u.count > 16 && !(v = tg__malloc(a->u.count * sizeof *v)))
+    if (n > 16 && !(v = tg__malloc(n * sizeof *v)))
         return NULL;
-    for (uint32_t k = 0; k < a->u.count; k++)
-        v[k] = tg_incref(arg_value(run, &items[k], prev));
-    tg_value *list = tg_list_from(a->u.count, v);
+    for (size_t k = 0; k < n; k++) {
+        tg_value *x = l->u.list.items[k];
+        v[k] = tg_incref(x->type == TG_DELAYED ? next_dep(c) : x);
+    }
+    tg_value *list = tg_list_from(n, v);
     if (v != small)
         tg__free(v);
     return list;
 }
 
-/* Gives err the key of op's call unless it already names one (an error
+/* Gives err the key of node's call unless it already names one (an error
  * passed up from a nested compute keeps its origin).  Steals err. */
-static tg_value *with_key(const tg__op *op, tg_value *err)
+static tg_value *with_key(tg__node *node, tg_value *err)
 {
     if (tg_error_key(err))
         return err;
-    const char *key = tg__node_key(op->node);
+    const char *key = tg__node_key(node);
     tg_value *keyed = key ? tg__error_new(tg_error_message(err), key) : NULL;
     if (!keyed)
         return err;
@@ -51,30 +64,37 @@ static tg_value *with_key(const tg__op *op, tg_value *err)
     return keyed;
 }
 
-static tg_value *call_op(tg__run *run, const tg__op *op, tg_value *prev)
+/* Calls node's function with its arguments resolved: a new reference. */
+static tg_value *call_op(op_ctx *c, const tg__node *nd)
 {
-    const tg__arg *args = &run->plan->args[op->arg_begin];
-    if (!op->fn) /* a literal target */
-        return tg_incref(args[0].u.value);
+    const tg__func *f = nd->func;
+    if (TG_UNLIKELY(!f->fn)) /* a literal target */
+        return tg_incref(nd->args[0]);
+    c->edge = &c->run->plan->graph->edges[c->run->plan->graph->edge_off[nd->index]];
+    uint32_t nargs = nd->nargs;
     tg_value *small[8], **argv = small;
-    if (op->nargs > 8 && !(argv = tg__malloc(op->nargs * sizeof *argv)))
-        return tg_error("out of memory gathering %u arguments", op->nargs);
-    bool has_lists = false, ok = true;
-    for (uint32_t i = 0; i < op->nargs; i++) {
-        if (TG_UNLIKELY(args[i].kind == TG__ARG_LIST)) {
-            has_lists = true;
-            argv[i] = build_list(run, &args[i], prev);
+    if (nargs > 8 && !(argv = tg__malloc(nargs * sizeof *argv)))
+        return tg_error("out of memory gathering %u arguments", nargs);
+    bool lists = nd->flags & TG__NODE_LIST_DEPS, ok = true;
+    for (uint32_t i = 0; i < nargs; i++) {
+        tg_value *a = nd->args[i];
+        bool delayed = i < 32 ? (nd->delayed_mask >> i) & 1
+                              : a->type == TG_DELAYED;
+        if (delayed) {
+            argv[i] = next_dep(c);
+        } else if (TG_UNLIKELY(lists) && a->type == TG_LIST) {
+            argv[i] = build_list(c, a);
             ok = ok && argv[i];
         } else {
-            argv[i] = arg_value(run, &args[i], prev);
+            argv[i] = a;
         }
     }
-    tg_value *r = ok ? op->fn(argv, op->nargs, op->ctx)
+    tg_value *r = ok ? f->fn(argv, nargs, f->ctx)
                      : tg_error("out of memory building a list argument");
     if (!r)
-        r = tg_error("%s returned NULL", op->node->name->str);
-    for (uint32_t i = 0; has_lists && i < op->nargs; i++)
-        if (args[i].kind == TG__ARG_LIST)
+        r = tg_error("%s returned NULL", f->str);
+    for (uint32_t i = 0; lists && i < nargs; i++)
+        if (nd->args[i]->type == TG_LIST && argv[i] != nd->args[i])
             tg_decref(argv[i]);
     if (argv != small)
         tg__free(argv);
@@ -100,20 +120,24 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
         const tg__op *last = tg__plan_last_op(p, t);
         info = (tg_task_info){run->compute_id, t,
                               p->op_begin[t + 1] - p->op_begin[t],
-                              last->node->name->str,
+                              last->node->func->str,
                               tg__node_key(last->node), worker,
                               tg_now_ns(), 0, false};
         notify(run, &info, false);
     }
+    op_ctx c = {run, NULL, NULL, NULL};
     tg_value *r = NULL;
     for (uint32_t o = p->op_begin[t]; o < p->op_begin[t + 1]; o++) {
-        tg_value *next = call_op(run, &p->ops[o], r);
+        tg__node *nd = p->ops[o].node;
+        tg_value *next = call_op(&c, nd);
         tg_decref(r);
         r = next;
         if (TG_UNLIKELY(r->type == TG_ERROR)) {
-            r = with_key(&p->ops[o], r);
+            r = with_key(nd, r);
             break;
         }
+        c.prev_node = nd;
+        c.prev = r;
     }
     if (TG_UNLIKELY(run->cb.n)) {
         info.end_ns = tg_now_ns();

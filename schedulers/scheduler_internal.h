@@ -78,4 +78,10 @@ void tg__cb_release(tg__cb_set *set);
 void tg__cb_start(const tg__run *run);
 void tg__cb_finish(const tg__run *run, int status, uint64_t elapsed_ns);
 
+/* The progress bar (schedulers/progress.c).  env_once applies the
+ * TG_PROGRESS environment variable the first time it is called (by the
+ * first compute); apply_env applies it again, for tests. */
+void tg__progress_env_once(void);
+void tg__progress_apply_env(void);
+
 #endif /* TG_SCHEDULERS_SCHEDULER_INTERNAL_H */

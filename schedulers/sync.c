@@ -12,7 +12,7 @@ static int sync_run(tg_scheduler *s, tg__run *run)
 {
     (void)s;
     const tg__plan *p = run->plan;
-    uint32_t *pending = tg__malloc((p->n_tasks ? p->n_tasks : 1)
+    uint32_t *pending = tg__big_alloc((p->n_tasks ? p->n_tasks : 1)
                                    * sizeof *pending);
     if (!pending)
         return TG_ENOMEM;
@@ -46,7 +46,7 @@ static int sync_run(tg_scheduler *s, tg__run *run)
             run->results[t] = NULL;
         }
     }
-    tg__free(pending);
+    tg__big_free(pending);
     return rc;
 }
 

@@ -1,0 +1,163 @@
+/* runtime/bigalloc.c - large arrays, recycled through a bounded cache.
+ *
+ * Graphs, plans and runs allocate a few large arrays each (node blocks,
+ * CSR, counters).  Fresh pages cost a fault and a kernel zeroing each, a
+ * large share of a short task's overhead, so freed blocks of 256 KiB or
+ * more are kept (up to TG_CACHE_MB, 256 MiB by default) and handed out
+ * again, as scalable allocators do.  tg_memory_trim() returns them to the
+ * system.  Builds with AddressSanitizer keep no cache, so that reuse
+ * never hides a use after free.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc_internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_CACHE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_CACHE 1
+#endif
+#endif
+
+#define HEADER 64                   /* keeps the payload cache-aligned */
+#define MIN_CACHED ((size_t)256 << 10)
+#define N_CLASSES (4 * 64)
+
+/* Each block starts with this header; the caller's pointer follows. */
+typedef struct block {
+    struct block *next; /* in a free list */
+    size_t cls;         /* size class */
+    size_t size;        /* usable bytes */
+} block;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static block *lists[N_CLASSES]; /* guarded by lock */
+static size_t cached_bytes;     /* guarded by lock */
+static size_t cap_bytes = SIZE_MAX; /* SIZE_MAX: read TG_CACHE_MB first */
+
+/* Size classes: four per power of two, so a block is at most 25% larger
+ * than asked.  Returns the class and rounds *n up to its size. */
+static size_t class_of(size_t *n)
+{
+    size_t x = *n < 64 ? 64 : *n;
+    size_t k = (size_t)(63 - __builtin_clzll((unsigned long long)x));
+    size_t step = ((size_t)1 << k) / 4;
+    size_t rounded = (x + step - 1) & ~(step - 1);
+    if (rounded >> k >= 2) /* rounded into the next power */
+        k++;
+    size_t q = (rounded >> (k - 2)) & 3;
+    *n = rounded;
+    return k * 4 + q;
+}
+
+static size_t cache_cap(void)
+{
+    if (cap_bytes == SIZE_MAX) {
+#ifdef NO_CACHE
+        cap_bytes = 0;
+#else
+        const char *s = getenv("TG_CACHE_MB");
+        long mb = s && *s ? strtol(s, NULL, 10) : 256;
+        cap_bytes = mb > 0 ? (size_t)mb << 20 : 0;
+#endif
+    }
+    return cap_bytes;
+}
+
+void *tg__big_alloc(size_t n)
+{
+    size_t size = n;
+    size_t cls = class_of(&size);
+    if (size >= MIN_CACHED) {
+        pthread_mutex_lock(&lock);
+        block *b = lists[cls];
+        if (b) {
+            lists[cls] = b->next;
+            cached_bytes -= b->size;
+        }
+        pthread_mutex_unlock(&lock);
+        if (b) {
+            if (TG_UNLIKELY(tg__oom_hit())) { /* injected: give it back */
+                tg__big_free((char *)b + HEADER);
+                return tg__seterr_null(TG_ENOMEM, "out of memory "
+                                       "(allocating %zu bytes)", n);
+            }
+            return (char *)b + HEADER;
+        }
+    }
+    block *b = tg__malloc(HEADER + size);
+    if (!b)
+        return NULL;
+    b->cls = cls;
+    b->size = size;
+    return (char *)b + HEADER;
+}
+
+void *tg__big_calloc(size_t count, size_t size)
+{
+    if (size && count > (SIZE_MAX - HEADER) / size)
+        return tg__seterr_null(TG_ENOMEM, "out of memory (%zu x %zu)",
+                               count, size);
+    void *p = tg__big_alloc(count * size);
+    if (p)
+        memset(p, 0, count * size);
+    return p;
+}
+
+void *tg__big_realloc(void *p, size_t n)
+{
+    if (!p)
+        return tg__big_alloc(n);
+    block *b = (block *)((char *)p - HEADER);
+    if (n <= b->size)
+        return p;
+    void *q = tg__big_alloc(n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, b->size);
+    tg__big_free(p);
+    return q;
+}
+
+void tg__big_free(void *p)
+{
+    if (!p)
+        return;
+    block *b = (block *)((char *)p - HEADER);
+    if (b->size >= MIN_CACHED) {
+        pthread_mutex_lock(&lock);
+        if (cached_bytes + b->size <= cache_cap()) {
+            b->next = lists[b->cls];
+            lists[b->cls] = b;
+            cached_bytes += b->size;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&lock);
+    }
+    tg__free(b);
+}
+
+void tg_memory_trim(void)
+{
+    pthread_mutex_lock(&lock);
+    for (size_t c = 0; c < N_CLASSES; c++) {
+        for (block *b = lists[c], *next; b; b = next) {
+            next = b->next;
+            tg__free(b);
+        }
+        lists[c] = NULL;
+    }
+    cached_bytes = 0;
+    pthread_mutex_unlock(&lock);
+}
+
+size_t tg_memory_cached(void)
+{
+    pthread_mutex_lock(&lock);
+    size_t n = cached_bytes;
+    pthread_mutex_unlock(&lock);
+    return n;
+}

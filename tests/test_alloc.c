@@ -1,0 +1,79 @@
+/* tests/test_alloc.c - the large-block cache: blocks freed by graphs and
+ * plans are kept for reuse, within the cap, and tg_memory_trim() gives
+ * them back. */
+#include "runtime/alloc_internal.h"
+#include "test_util.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_CACHE 0
+#else
+#define HAVE_CACHE 1
+#endif
+
+static void compute_big_graph(void)
+{
+    tg_graph *g = tg_graph_new();
+    size_t n = 200000;
+    tg_value **v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tg_delayed(g, "inc", tt_inc, 1, tg_int((int64_t)i));
+    tg_value *r = tg_compute(tt_tree_sum(g, v, n, 8), NULL);
+    assert_int_equal(tg_as_int(r), (int64_t)(n * (n + 1) / 2));
+    tg_decref(r);
+    tg_graph_free(g);
+    free(v);
+}
+
+static void test_alloc_freed_graph_blocks_are_cached_and_trimmed(void **state)
+{
+    (void)state;
+    tg_memory_trim();
+    assert_int_equal(tg_memory_cached(), 0);
+    compute_big_graph();
+    size_t kept = tg_memory_cached();
+    if (HAVE_CACHE) {
+        assert_true(kept > (1u << 20));
+        compute_big_graph(); /* reuses: the cache does not keep growing */
+        assert_true(tg_memory_cached() <= kept + kept / 2);
+    } else {
+        assert_int_equal(kept, 0);
+    }
+    tg_memory_trim();
+    assert_int_equal(tg_memory_cached(), 0);
+}
+
+static void test_alloc_big_blocks_round_trip(void **state)
+{
+    (void)state;
+    for (size_t size = 1; size < ((size_t)64 << 20); size = size * 3 + 1) {
+        unsigned char *p = tg__big_alloc(size);
+        assert_non_null(p);
+        memset(p, 0xab, size);
+        p = tg__big_realloc(p, size * 2);
+        assert_non_null(p);
+        assert_int_equal(p[size - 1], 0xab);
+        tg__big_free(p);
+        unsigned char *z = tg__big_calloc(size, 1);
+        assert_int_equal(z[0] | z[size - 1], 0); /* zeroed even if reused */
+        tg__big_free(z);
+    }
+    tg__big_free(NULL);
+    tg_memory_trim();
+}
+
+static void test_alloc_big_calloc_overflow_fails(void **state)
+{
+    (void)state;
+    assert_null(tg__big_calloc(SIZE_MAX / 2, 4));
+    assert_non_null(strstr(tg_last_error(), "out of memory"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alloc_freed_graph_blocks_are_cached_and_trimmed),
+        cmocka_unit_test(test_alloc_big_blocks_round_trip),
+        cmocka_unit_test(test_alloc_big_calloc_overflow_fails),
+    };
+    return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
+}
