@@ -63,7 +63,7 @@ test-asan: $(ASAN_BUILD)/build.ninja
 # everything it runs concurrently.
 test-tsan: $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/tests/tsan.supp \
 	    $(MESON_TEST) -C $(TSAN_BUILD) --no-suite bench --no-suite build
 
 test-valgrind: $(BUILD)/build.ninja
