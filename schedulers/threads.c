@@ -414,7 +414,7 @@ static int job_init(job *j, pool *p, tg__run *run)
     const tg__plan *pl = run->plan;
     uint32_t n = pl->n_tasks;
     memset(j, 0, sizeof *j);
-    j->c = tg__malloc((size_t)n * sizeof *j->c);
+    j->c = tg__big_alloc((size_t)n * sizeof *j->c);
     if (!j->c)
         return TG_ENOMEM;
     j->run = run;
@@ -445,7 +445,7 @@ static int job_close(job *j)
             run->results[t] = NULL;
         }
     }
-    tg__free(j->c);
+    tg__big_free(j->c);
     return rc;
 }
 
