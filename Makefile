@@ -3,9 +3,11 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 MESON_TEST  = meson test --print-errorlogs --num-processes 2
 
-.PHONY: all setup demo test test-unit test-asan test-valgrind bench clean
+.PHONY: all setup demo test test-unit test-asan test-tsan test-valgrind bench \
+	clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -22,9 +24,14 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) --buildtype=debug \
 	    -Db_sanitize=address,undefined -Db_lundef=false -Dtest_scale=quick
 
+$(TSAN_BUILD)/build.ninja:
+	@sh scripts/setup.sh
+	meson setup $(TSAN_BUILD) --buildtype=debug \
+	    -Db_sanitize=thread -Dtest_scale=quick
+
 demo: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
-	./$(BUILD)/examples/nested_loops 1000
+	./$(BUILD)/examples/nested_loops 1000 threads
 	./$(BUILD)/examples/visualize 4 $(BUILD)/nested_loops.svg
 	./$(BUILD)/examples/visualize 1000 $(BUILD)/nested_loops_summary.svg
 	./$(BUILD)/examples/visualize 200 $(BUILD)/nested_loops_200.svg \
@@ -34,11 +41,17 @@ demo: $(BUILD)/build.ninja
 	@echo "demo: profile of the 200 x 200 run in" \
 	    "$(BUILD)/nested_loops_trace.json (open in https://ui.perfetto.dev)"
 
-test: test-unit test-asan test-valgrind
+# Each run keeps its own log; the last line adds them all up.  The plain
+# and valgrind runs share a build, so each copies its log aside.
+test: test-unit test-asan test-tsan test-valgrind
+	@python3 scripts/test_summary.py $(BUILD)/unit $(ASAN_BUILD) \
+	    $(TSAN_BUILD) $(BUILD)/valgrind
 
 test-unit: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	$(MESON_TEST) -C $(BUILD)
+	mkdir -p $(BUILD)/unit/meson-logs
+	cp $(BUILD)/meson-logs/testlog.json $(BUILD)/unit/meson-logs/
 
 test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
@@ -46,16 +59,27 @@ test-asan: $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MESON_TEST) -C $(ASAN_BUILD) --no-suite bench --no-suite build
 
+# ThreadSanitizer: data races in the thread-pool scheduler and in
+# everything it runs concurrently.
+test-tsan: $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/tests/tsan.supp \
+	    $(MESON_TEST) -C $(TSAN_BUILD) --no-suite bench --no-suite build
+
 test-valgrind: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	TG_TEST_SCALE=quick TG_TEST_NO_RSS=1 $(MESON_TEST) -C $(BUILD) \
 	    --no-suite e2e --no-suite net --no-suite build --timeout-multiplier 10 \
 	    --wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=$(CURDIR)/tests/valgrind.supp'
+	mkdir -p $(BUILD)/valgrind/meson-logs
+	cp $(BUILD)/meson-logs/testlog-valgrind.json \
+	    $(BUILD)/valgrind/meson-logs/testlog.json
 
 bench: $(BUILD)/build.ninja
 	meson configure $(BUILD) --buildtype=release >/dev/null
 	ninja -C $(BUILD)
 	./$(BUILD)/bench/bench_sync
+	./$(BUILD)/bench/bench_threads
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -5,7 +5,8 @@
  * arithmetic in the same run (the baseline):
  *   tree  1M independent inc(i) reduced by a fan-in-8 tree of sums
  *   chain inc(inc(...inc(0))) one million deep
- *   grid  1000 x 1000 add(x, y) reduced by fan-in-8 trees
+ *   grid  1000 x 1000 add(x, y) over shared inputs x = inc(i), reduced
+ *         by fan-in-8 trees
  * Usage: bench_sync [n (default 1000000)] [repeats (default 3)]
  */
 #include <stdio.h>
@@ -99,17 +100,23 @@ static int64_t plain_grid(size_t n)
     int64_t t = 0;
     for (size_t x = 0; x < s; x++)
         for (size_t y = 0; y < s; y++)
-            t += (int64_t)x + (int64_t)y;
+            t += (int64_t)x + 1 + (int64_t)y + 1;
     return t;
 }
 
+/* Inputs x = inc(i) are delayed and shared: each feeds 2s adds. */
 static tg_value *build_grid(tg_graph *g, tg_value **v, size_t n)
 {
     size_t s = side(n), k = 0;
+    tg_value **xs = malloc(s * sizeof *xs);
+    if (!xs)
+        return NULL;
+    for (size_t i = 0; i < s; i++)
+        xs[i] = tg_delayed(g, "inc", inc, 1, tg_int((int64_t)i));
     for (size_t x = 0; x < s; x++)
         for (size_t y = 0; y < s; y++)
-            v[k++] = tg_delayed(g, "add", add, 2, tg_int((int64_t)x),
-                                tg_int((int64_t)y));
+            v[k++] = tg_delayed(g, "add", add, 2, xs[x], xs[y]);
+    free(xs);
     return tree(g, v, k);
 }
 

@@ -7,7 +7,8 @@
  * checked against the plain loop.
  *
  * Usage: nested_loops [N [scheduler]]   (N x N calls, default 1000;
- *        scheduler "sync" or "threads", default threads when built in)
+ *        scheduler "sync" or "threads", default threads: one worker
+ *        per core)
  */
 #include <math.h>
 #include <stdio.h>
@@ -50,12 +51,14 @@ static double input(size_t i, size_t n) { return (double)i / (double)n * 4.0; }
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000;
-    const char *which = argc > 2 ? argv[2] : "sync";
+    const char *which = argc > 2 ? argv[2] : "threads";
     if (n == 0 || n > 20000) {
         fprintf(stderr, "N must be between 1 and 20000\n");
         return 2;
     }
-    tg_scheduler *s = strcmp(which, "sync") == 0 ? tg_scheduler_sync() : NULL;
+    tg_scheduler *s = strcmp(which, "sync") == 0      ? tg_scheduler_sync()
+                      : strcmp(which, "threads") == 0 ? tg_scheduler_threads(0)
+                                                      : NULL;
     if (!s) {
         fprintf(stderr, "unknown scheduler '%s'\n", which);
         return 2;

@@ -192,6 +192,25 @@ static void test_callbacks_report_failure_on_sync(void **state)
     tg_scheduler_free(s);
 }
 
+static void test_callbacks_fire_in_order_on_threads(void **state)
+{
+    (void)state;
+    tg_scheduler *s = tg_scheduler_threads(4);
+    assert_non_null(s);
+    for (int round = 0; round < 20; round++) /* vary the interleaving */
+        check_order(s, 4);
+    tg_scheduler_free(s);
+}
+
+static void test_callbacks_report_failure_on_threads(void **state)
+{
+    (void)state;
+    tg_scheduler *s = tg_scheduler_threads(2);
+    assert_non_null(s);
+    check_failure(s);
+    tg_scheduler_free(s);
+}
+
 static void test_callbacks_removed_stop_firing(void **state)
 {
     (void)state;
@@ -217,6 +236,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_callbacks_fire_in_order_on_sync),
         cmocka_unit_test(test_callbacks_report_failure_on_sync),
+        cmocka_unit_test(test_callbacks_fire_in_order_on_threads),
+        cmocka_unit_test(test_callbacks_report_failure_on_threads),
         cmocka_unit_test(test_callbacks_removed_stop_firing),
     };
     return cmocka_run_group_tests_name("callbacks", tests, NULL, NULL);

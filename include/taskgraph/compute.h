@@ -20,6 +20,23 @@ typedef struct tg_scheduler tg_scheduler;
 /* The synchronous scheduler: runs every task in the calling thread in
  * plan order; the debugging scheduler.  NULL when out of memory. */
 TG_API tg_scheduler *tg_scheduler_sync(void);
+/* The work-stealing thread pool: starts nthreads worker threads (0 =
+ * one per online core) that run every compute given this scheduler.
+ * Each worker keeps a deque of ready tasks, runs its own newest first
+ * (depth-first, so intermediates are freed early) and steals the oldest
+ * from others when idle; idle workers sleep.  Results, errors and
+ * memory release are those of sync.  Returns a new scheduler for
+ * tg_scheduler_free, or NULL with tg_last_error() set (nthreads outside
+ * 0..1024: TG_EINVAL; threads could not start or out of memory:
+ * TG_ENOMEM).
+ * Thread safety: any number of threads may compute on one pool at once;
+ * a thread outside the pool sleeps while the workers run its compute.
+ * A task running on the pool may itself compute on the same pool
+ * (nested parallelism): its worker keeps running tasks while it waits,
+ * so the pool never deadlocks on itself.  Cancellation (tg_cancel,
+ * timeout_ms) stops new tasks from starting on every worker; running
+ * tasks finish.  Any thread. */
+TG_API tg_scheduler *tg_scheduler_threads(int nthreads);
 /* Frees a scheduler.  NULL does nothing.  No compute may be running. */
 TG_API void tg_scheduler_free(tg_scheduler *s);
 /* The scheduler's name ("sync", "threads", ...).  Borrowed. */
