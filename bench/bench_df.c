@@ -8,9 +8,8 @@
  * Each query runs in a forked child so its peak RSS (VmHWM) is its own.
  * The baseline, run the same way, is a plain read of the file with a
  * newline count (the I/O floor); every query also prints its time as a
- * ratio to it and the CSV bytes parsed per second per thread.  The
- * threads scheduler is used when the library has it (meson defines
- * TG_BENCH_THREADS), else sync.
+ * ratio to it and the CSV bytes parsed per second per thread.  THREADS
+ * = 0 runs on the sync scheduler, otherwise on the work-stealing pool.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,12 +23,6 @@
 
 #include <taskgraph.h>
 
-#ifdef TG_BENCH_THREADS
-#define HAVE_THREADS 1
-#else
-#define HAVE_THREADS 0
-#define tg_scheduler_threads(n) ((void)(n), tg_scheduler_sync())
-#endif
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
@@ -189,8 +182,8 @@ static int run(const char *path, int threads, size_t bs)
     }
     double mb = (double)st.st_size / 1e6, base = 0;
     printf("file %s: %.0f MB; scheduler %s (%d threads); blocksize %zu "
-           "MiB\n", path, mb, HAVE_THREADS ? "threads" : "sync",
-           HAVE_THREADS ? threads : 1, bs >> 20);
+           "MiB\n", path, mb, threads ? "threads" : "sync",
+           threads ? threads : 1, bs >> 20);
     printf("%-40s %8s %8s %9s %11s  %s\n", "query", "wall s", "x scan",
            "peak MiB", "MB/s/thread", "answer");
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
@@ -201,7 +194,8 @@ static int run(const char *path, int threads, size_t bs)
         pid_t pid = fork();
         if (pid == 0) {
             close(pfd[0]);
-            tg_scheduler *s = tg_scheduler_threads(threads);
+            tg_scheduler *s = threads ? tg_scheduler_threads(threads)
+                                      : tg_scheduler_sync();
             char ans[256] = "";
             double t0 = now_s();
             int rc = run_query(queries[i].id, path, s, bs, ans, sizeof ans);
@@ -232,7 +226,7 @@ static int run(const char *path, int threads, size_t bs)
         }
         if (i == 0)
             base = dt;
-        int nt = HAVE_THREADS ? threads : 1;
+        int nt = threads ? threads : 1;
         printf("%-40s %8.3f %8.2f %9.1f %11.0f  %s\n", queries[i].name, dt,
                dt / base, (double)kib / 1024, mb / dt / nt, msg + off);
     }

@@ -65,10 +65,8 @@ static inline char *td_csv(const tg_value *frame)
     } while (0)
 
 /* The schedulers results must agree on: sync, and the work-stealing
- * pool with 2 and 4 threads when the library has it (meson sets
- * TT_HAVE_THREADS when schedulers/threads.c exists). */
+ * pool with 2 and 4 threads. */
 typedef tg_scheduler *(*td_sched_fn)(void);
-#if defined(TT_HAVE_THREADS) && TT_HAVE_THREADS
 static inline tg_scheduler *td_threads2(void)
 {
     return tg_scheduler_threads(2);
@@ -79,9 +77,6 @@ static inline tg_scheduler *td_threads4(void)
 }
 static const td_sched_fn td_schedulers[] = {tg_scheduler_sync, td_threads2,
                                             td_threads4};
-#else
-static const td_sched_fn td_schedulers[] = {tg_scheduler_sync};
-#endif
 #define TD_N_SCHEDULERS (sizeof td_schedulers / sizeof td_schedulers[0])
 
 #endif /* TG_TESTS_DF_UTIL_H */
