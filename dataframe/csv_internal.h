@@ -51,14 +51,22 @@ int tg__csv_header(const char *data, size_t len, const char *file,
 int tg__csv_infer(const char *data, size_t len, const char *file,
                   tg__csv_schema *s, const bool *has_type);
 
+/* Told, now and then, that the parser is done with every byte before
+ * upto (nothing it returns points into the input), so a mapped file's
+ * pages can be dropped as parsing goes. */
+typedef struct tg__csv_release {
+    void (*fn)(void *ud, const char *upto);
+    void *ud;
+} tg__csv_release;
+
 /* Parses the records in [p, end) (end[-1] is an unquoted '\n') into a
  * frame with schema s, keeping the columns whose keep[i] is set (all
  * when keep is NULL; every field is still checked).  first_line is p's
- * line number, for messages.  Returns a frame value or an error value
- * naming file:line. */
+ * line number, for messages; rel may be NULL.  Returns a frame value or
+ * an error value naming file:line. */
 tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
                         const char *p, const char *end, const char *file,
-                        int64_t first_line);
+                        int64_t first_line, const tg__csv_release *rel);
 
 /* Counts the bytes equal to c in p[0..n). */
 size_t tg__count_byte(const char *p, size_t n, char c);

@@ -725,9 +725,11 @@ static int reserve_rows(parser *ps, size_t rows)
     return 0;
 }
 
+#define RELEASE_EVERY ((size_t)4 << 20)
+
 tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
                         const char *p, const char *end, const char *file,
-                        int64_t first_line)
+                        int64_t first_line, const tg__csv_release *rel)
 {
     assert(p == end || end[-1] == '\n');
     parser ps = {s, keep, file, first_line, NULL, {NULL, 0, end, s->delim},
@@ -746,11 +748,16 @@ tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
         if ((!keep || keep[i])
             && tg__colbuf_init(&ps.cols[i], s->types[i], est))
             goto oom;
+    const char *released = p;
     while (p < end) {
         const char *b = blank_line(p, end);
         if (b) {
             p = b, ps.line++;
             continue;
+        }
+        if (TG_UNLIKELY(rel && (size_t)(p - released) >= RELEASE_EVERY)) {
+            rel->fn(rel->ud, p);
+            released = p;
         }
         if (TG_UNLIKELY(rows == cap)) {
             if (reserve_rows(&ps, rows))

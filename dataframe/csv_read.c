@@ -36,6 +36,7 @@ typedef struct filebuf {
     char *buf;
     size_t len, cap;
     char *map;      /* the whole file mapped, or NULL: buf is a copy */
+    size_t released; /* map bytes [0, released) dropped (fb_release) */
 } filebuf;
 
 /* Makes buf hold at least want bytes, or all bytes up to EOF; keeps one
@@ -101,9 +102,25 @@ static int fb_map(filebuf *fb)
     if (m == MAP_FAILED)
         return -1;
     fb->map = m;
+    fb->released = (size_t)fb->base / (size_t)sysconf(_SC_PAGESIZE)
+                   * (size_t)sysconf(_SC_PAGESIZE); /* never touched */
     fb->buf = fb->map + fb->base;
     fb->len = (size_t)(fb->size - fb->base);
     return 0;
+}
+
+/* Drops the mapped pages wholly before upto from this process (they
+ * stay in the page cache), so a task's resident memory does not grow
+ * with its block.  Mapped mode only. */
+static void fb_release(void *ud, const char *upto)
+{
+    filebuf *fb = ud;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t n = (size_t)(upto - fb->map) / page * page;
+    if (n > fb->released)
+        madvise(fb->map + fb->released, n - fb->released, MADV_DONTNEED);
+    if (n > fb->released)
+        fb->released = n;
 }
 
 static void fb_close(filebuf *fb)
@@ -131,7 +148,16 @@ static tg_value *count_task(tg_value *const *a, size_t n, void *ctx)
     size_t quotes = 0, lines = 0;
     const char *err = NULL;
     if (fb_map(&fb) == 0) {
-        tg__count_bytes2(fb.buf, (size_t)len, '"', '\n', &quotes, &lines);
+        for (int64_t done = 0; done < len;) {
+            size_t k = (size_t)(len - done < 8 * READ_CHUNK ? len - done
+                                                            : 8 * READ_CHUNK);
+            size_t q, nl;
+            tg__count_bytes2(fb.buf + done, k, '"', '\n', &q, &nl);
+            quotes += q;
+            lines += nl;
+            done += (int64_t)k;
+            fb_release(&fb, fb.buf + done);
+        }
     } else {
         for (int64_t done = 0; done < len && !err;) {
             size_t k = (size_t)(len - done < READ_CHUNK ? len - done
@@ -311,8 +337,9 @@ static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
         goto fail;
     }
     rstart += (int64_t)hlen;
+    tg__csv_release rel = {fb_release, &fb};
     res = tg__csv_parse(&r->s, r->demand.needed, fb.buf + rstart,
-                        fb.buf + rend, path, line);
+                        fb.buf + rend, path, line, fb.map ? &rel : NULL);
     fb_close(&fb);
     return res;
 fail:
@@ -532,13 +559,13 @@ tg_value *tg_frame_from_csv(const char *data, size_t len,
     tg_value *res = NULL;
     size_t hdr_len = 0;
     filebuf fb = {-1, "<memory>", 0, (int64_t)len, buf, len, len + 1,
-                  NULL};
+                  NULL, 0};
     if (len == 0) {
         res = tg__frame_value(tg__frame_empty(0, NULL, NULL));
     } else if (tg__csv_header(buf, len, "<memory>", &s, &hdr_len) == 0
                && schema_types(&fb, hdr_len, &s, &o) == 0) {
         res = tg__csv_parse(&s, NULL, buf + hdr_len, buf + len, "<memory>",
-                            2);
+                            2, NULL);
     } else {
         res = tg_error("%s", tg_last_error());
     }
