@@ -142,7 +142,8 @@ TG_API size_t tg_df_npartitions(const tg_dataframe *df);
 TG_API size_t tg_df_ncols(const tg_dataframe *df);
 TG_API const char *tg_df_colname(const tg_dataframe *df, size_t col);
 TG_API tg_dtype tg_df_coltype(const tg_dataframe *df, size_t col);
-/* The delayed frame of partition i (borrowed from the graph), or NULL. */
+/* The delayed frame of partition i (borrowed from the graph), or NULL.
+ * Its frame has every column of the schema (like tg_df_compute's). */
 TG_API tg_value *tg_df_partition(const tg_dataframe *df, size_t i);
 
 /* Options of tg_read_csv; all-zero means the defaults. */
