@@ -312,11 +312,19 @@ static bool release(tg_value *v)
 {
     if (v->flags & TG__IMMORTAL)
         return false;
+#if defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer does not model fences: the same order, expressed
+     * on the read-modify-write itself, so that it sees the other
+     * owners' uses happen before the free. */
+    return atomic_fetch_sub_explicit(&v->refcount, 1, memory_order_acq_rel)
+           == 1;
+#else
     if (atomic_fetch_sub_explicit(&v->refcount, 1, memory_order_release)
         != 1)
         return false;
     atomic_thread_fence(memory_order_acquire);
     return true;
+#endif
 }
 
 static void free_object(tg_value *v)
