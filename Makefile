@@ -6,7 +6,8 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 MESON_TEST  = meson test --print-errorlogs --num-processes 2
 
-.PHONY: all setup demo test test-unit test-asan test-tsan test-valgrind bench \
+.PHONY: all setup demo test format format-check test-unit test-asan test-tsan \
+        test-valgrind bench \
 	clean
 
 all: $(BUILD)/build.ninja
@@ -43,9 +44,16 @@ demo: $(BUILD)/build.ninja
 
 # Each run keeps its own log; the last line adds them all up.  The plain
 # and valgrind runs share a build, so each copies its log aside.
-test: test-unit test-asan test-tsan test-valgrind
+test: format-check test-unit test-asan test-tsan test-valgrind
 	@python3 scripts/test_summary.py $(BUILD)/unit $(ASAN_BUILD) \
 	    $(TSAN_BUILD) $(BUILD)/valgrind
+
+# Sources follow .clang-format (STYLE.md); `make format` applies it.
+format-check: setup
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+format: setup
+	clang-format -i $$(git ls-files '*.c' '*.h')
 
 test-unit: $(BUILD)/build.ninja
 	ninja -C $(BUILD)

@@ -23,7 +23,6 @@
 
 #include <taskgraph.h>
 
-
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t next_u64(void)
@@ -58,8 +57,8 @@ static int gen(const char *path, long rows)
         time_t t = sec;
         struct tm tm;
         gmtime_r(&t, &tm);
-        fprintf(f, "%ld,%s,%u,%s,%lld,%04d-%02d-%02dT%02d:%02d:%02d\n", i,
-                key, (unsigned)((r >> 40) % 100), x,
+        fprintf(f, "%ld,%s,%u,%s,%lld,%04d-%02d-%02dT%02d:%02d:%02d\n", i, key,
+                (unsigned)((r >> 40) % 100), x,
                 (long long)((s >> 30) % 1000000000) - 500000000,
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                 tm.tm_min, tm.tm_sec);
@@ -135,12 +134,14 @@ static int run_query(int q, const char *path, tg_scheduler *s, size_t bs,
     const char *k1[] = {"key"}, *k2[] = {"key", "grp"};
     tg_agg mean = {"x", TG_AGG_MEAN, NULL};
     tg_agg sc[] = {{"y", TG_AGG_SUM, NULL}, {"y", TG_AGG_COUNT, NULL}};
-    tg_agg st[] = {{"x", TG_AGG_COUNT, NULL}, {"x", TG_AGG_MEAN, NULL},
-                   {"x", TG_AGG_STD, NULL}, {"x", TG_AGG_MIN, NULL},
+    tg_agg st[] = {{"x", TG_AGG_COUNT, NULL},
+                   {"x", TG_AGG_MEAN, NULL},
+                   {"x", TG_AGG_STD, NULL},
+                   {"x", TG_AGG_MIN, NULL},
                    {"x", TG_AGG_MAX, NULL}};
-    tg_agg all[] = {{"id", TG_AGG_COUNT, NULL}, {"key", TG_AGG_COUNT, NULL},
+    tg_agg all[] = {{"id", TG_AGG_COUNT, NULL},  {"key", TG_AGG_COUNT, NULL},
                     {"grp", TG_AGG_COUNT, NULL}, {"x", TG_AGG_COUNT, NULL},
-                    {"y", TG_AGG_COUNT, NULL}, {"ts", TG_AGG_COUNT, NULL}};
+                    {"y", TG_AGG_COUNT, NULL},   {"ts", TG_AGG_COUNT, NULL}};
     tg_value *t = NULL;
     switch (q) {
     case 1: t = tg_df_len(df); break;
@@ -182,8 +183,9 @@ static int run(const char *path, int threads, size_t bs)
     }
     double mb = (double)st.st_size / 1e6, base = 0;
     printf("file %s: %.0f MB; scheduler %s (%d threads); blocksize %zu "
-           "MiB\n", path, mb, threads ? "threads" : "sync",
-           threads ? threads : 1, bs >> 20);
+           "MiB\n",
+           path, mb, threads ? "threads" : "sync", threads ? threads : 1,
+           bs >> 20);
     printf("%-40s %8s %8s %9s %11s  %s\n", "query", "wall s", "x scan",
            "peak MiB", "MB/s/thread", "answer");
     for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
@@ -194,8 +196,8 @@ static int run(const char *path, int threads, size_t bs)
         pid_t pid = fork();
         if (pid == 0) {
             close(pfd[0]);
-            tg_scheduler *s = threads ? tg_scheduler_threads(threads)
-                                      : tg_scheduler_sync();
+            tg_scheduler *s =
+                threads ? tg_scheduler_threads(threads) : tg_scheduler_sync();
             char ans[256] = "";
             double t0 = now_s();
             int rc = run_query(queries[i].id, path, s, bs, ans, sizeof ans);
@@ -242,7 +244,9 @@ int main(int argc, char **argv)
         size_t bs = (size_t)(argc > 4 ? atol(argv[4]) : 16) << 20;
         return run(argv[2], threads, bs);
     }
-    fprintf(stderr, "usage: %s gen PATH [ROWS] | run PATH [THREADS [BS_MB]]"
-            "\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s gen PATH [ROWS] | run PATH [THREADS [BS_MB]]"
+            "\n",
+            argv[0]);
     return 2;
 }

@@ -39,8 +39,8 @@ static tg_value *tree(tg_graph *g, tg_value **v, size_t n)
     while (n > 1) {
         size_t m = 0;
         for (size_t i = 0; i < n; i += 8)
-            v[m++] = tg_delayed_v(g, "sum", sum, NULL, 0,
-                                  n - i < 8 ? n - i : 8, &v[i]);
+            v[m++] = tg_delayed_v(g, "sum", sum, NULL, 0, n - i < 8 ? n - i : 8,
+                                  &v[i]);
         n = m;
     }
     return v[0];
@@ -157,8 +157,8 @@ int main(int argc, char **argv)
             best = per < best ? per : best;
             best_plain = plain < best_plain ? plain : best_plain;
         }
-        printf("%-6s %10zu %12.1f %12.2f %9.0fx\n", shapes[k].name, calls,
-               best, best_plain, best / best_plain);
+        printf("%-6s %10zu %12.1f %12.2f %9.0fx\n", shapes[k].name, calls, best,
+               best_plain, best / best_plain);
     }
     tg_scheduler_free(s);
     free(scratch);

@@ -43,8 +43,8 @@ static tg_value *tree(tg_graph *g, tg_value **v, size_t n)
     while (n > 1) {
         size_t m = 0;
         for (size_t i = 0; i < n; i += 8)
-            v[m++] = tg_delayed_v(g, "sum", sum, NULL, 0,
-                                  n - i < 8 ? n - i : 8, &v[i]);
+            v[m++] = tg_delayed_v(g, "sum", sum, NULL, 0, n - i < 8 ? n - i : 8,
+                                  &v[i]);
         n = m;
     }
     return v[0];
@@ -170,8 +170,7 @@ static uint64_t spin(uint64_t x, uint64_t iters)
 static tg_value *work(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
-    return tg_int((int64_t)(spin((uint64_t)tg_as_int(a[0]), spin_iters)
-                            >> 8));
+    return tg_int((int64_t)(spin((uint64_t)tg_as_int(a[0]), spin_iters) >> 8));
 }
 
 static void calibrate(double ms)
@@ -225,8 +224,11 @@ static void bench_cpu(tg_scheduler **scheds, int n_scheds, int reps)
             fprintf(stderr, "cpu-bound: wrong result\n");
             exit(1);
         }
-        printf("%-11s %9.3f %8.2fx\n", k == 0 ? "sync"
-               : k == 1 ? "threads(1)" : "threads(2)", secs, base / secs);
+        printf("%-11s %9.3f %8.2fx\n",
+               k == 0   ? "sync"
+               : k == 1 ? "threads(1)"
+                        : "threads(2)",
+               secs, base / secs);
     }
 }
 
@@ -243,11 +245,10 @@ static void bench_shapes(const shape *shapes, tg_scheduler **scheds,
         int64_t want = shapes[k].plain(n);
         double plain = (double)(tg_now_ns() - t0) / (double)n;
         for (int s = 0; s < 3; s++)
-            t[k][s] = time_shape(&shapes[k], scheds[s], scratch, n, reps,
-                                 want);
-        printf("%-6s %9zu %9.2f %9.1f %11.1f %11.1f %9.2fx\n",
-               shapes[k].name, n, plain, t[k][0].total, t[k][1].total,
-               t[k][2].total, t[k][2].total / t[k][0].total);
+            t[k][s] = time_shape(&shapes[k], scheds[s], scratch, n, reps, want);
+        printf("%-6s %9zu %9.2f %9.1f %11.1f %11.1f %9.2fx\n", shapes[k].name,
+               n, plain, t[k][0].total, t[k][1].total, t[k][2].total,
+               t[k][2].total / t[k][0].total);
     }
     printf("\nsplit, ns per call (compute = compile + run)\n");
     printf("%-6s %-11s %9s %9s %9s %9s\n", "shape", "scheduler", "build",
@@ -255,8 +256,8 @@ static void bench_shapes(const shape *shapes, tg_scheduler **scheds,
     for (int k = 0; k < 3; k++)
         for (int s = 0; s < 3; s += 2)
             printf("%-6s %-11s %9.1f %9.1f %9.1f %9.1f\n", shapes[k].name,
-                   s ? "threads(2)" : "sync", t[k][s].build,
-                   t[k][s].compute, t[k][s].free, t[k][s].total);
+                   s ? "threads(2)" : "sync", t[k][s].build, t[k][s].compute,
+                   t[k][s].free, t[k][s].total);
 }
 
 int main(int argc, char **argv)
@@ -279,4 +280,3 @@ int main(int argc, char **argv)
     free(scratch);
     return 0;
 }
-

@@ -20,15 +20,15 @@ __extension__ typedef __int128 tg__i128;
 /* One aggregation, resolved against the schema. */
 typedef struct tg__aggspec {
     tg_agg_op op;
-    char *column;      /* NULL for size */
-    char *name;        /* output column */
-    tg_dtype in;       /* input column type */
-    tg_dtype out;      /* output type */
+    char *column; /* NULL for size */
+    char *name;   /* output column */
+    tg_dtype in;  /* input column type */
+    tg_dtype out; /* output type */
 } tg__aggspec;
 
 typedef enum tg__gb_order {
-    TG__ORDER_KEYS,    /* by key ascending, nulls last */
-    TG__ORDER_COUNTS   /* value_counts: count descending, then key */
+    TG__ORDER_KEYS,  /* by key ascending, nulls last */
+    TG__ORDER_COUNTS /* value_counts: count descending, then key */
 } tg__gb_order;
 
 /* Everything the tasks of one groupby need; shared, read-only. */
@@ -54,22 +54,22 @@ typedef struct tg__aggstate {
     double *fmin;      /* min/max of float (NaN skipped) */
     int64_t *soff;     /* min/max of strings: bytes in sbuf */
     int64_t *slen;
-    uint8_t *has;      /* min/max: a value was seen */
+    uint8_t *has; /* min/max: a value was seen */
     char *sbuf;
     size_t sbuf_len, sbuf_cap;
     struct tg__distinct *set; /* nunique */
 } tg__aggstate;
 
 typedef struct tg__partial {
-    const tg__gbspec *spec;  /* borrowed from the graph */
+    const tg__gbspec *spec; /* borrowed from the graph */
     size_t n_groups, cap;
-    tg__colbuf *keys;        /* n_keys distinct key columns */
-    uint64_t *hash;          /* per group */
-    int64_t *size;           /* rows per group */
-    uint64_t *slots;         /* open addressing: the hash's high 32 bits
-                                then group + 1; 0 = empty */
-    size_t n_slots;          /* power of two */
-    tg__aggstate *st;        /* n_aggs */
+    tg__colbuf *keys; /* n_keys distinct key columns */
+    uint64_t *hash;   /* per group */
+    int64_t *size;    /* rows per group */
+    uint64_t *slots;  /* open addressing: the hash's high 32 bits
+                         then group + 1; 0 = empty */
+    size_t n_slots;   /* power of two */
+    tg__aggstate *st; /* n_aggs */
 } tg__partial;
 
 /* reduce.c: per-aggregation states. */
@@ -80,13 +80,12 @@ void tg__aggstate_free(tg__aggstate *s);
 void tg__aggstate_shrink(tg__aggstate *s, size_t n);
 /* Updates states from column c (NULL for size) at rows with gid[i] !=
  * UINT32_MAX.  0 or TG_ENOMEM. */
-int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a,
-                        const tg__col *c, const uint32_t *gid, size_t n);
+int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a, const tg__col *c,
+                        const uint32_t *gid, size_t n);
 /* Combines each group g of src into dst's group map[g] (groups mapped
  * to UINT32_MAX are left out).  0 or TG_ENOMEM. */
 int tg__aggstate_merge(tg__aggstate *dst, const tg__aggstate *src,
-                       const tg__aggspec *a, const uint32_t *map,
-                       size_t n_src);
+                       const tg__aggspec *a, const uint32_t *map, size_t n_src);
 /* The output column for groups idx[0..n) of a partial with n_groups
  * groups and row counts size.  NULL with *err set on failure. */
 tg__col *tg__aggstate_finish(const tg__aggstate *s, const tg__aggspec *a,

@@ -31,15 +31,13 @@ static void spec_free(void *p)
 
 const char *tg_agg_op_name(tg_agg_op op)
 {
-    static const char *const names[] = {"count", "size", "sum", "mean",
-                                        "min", "max", "var", "std",
-                                        "nunique"};
+    static const char *const names[] = {"count", "size", "sum", "mean",   "min",
+                                        "max",   "var",  "std", "nunique"};
     return (unsigned)op <= TG_AGG_NUNIQUE ? names[op] : "?";
 }
 
 /* Resolves one aggregation against df's schema into a. */
-static int resolve_agg(const tg_dataframe *df, const tg_agg *in,
-                       tg__aggspec *a)
+static int resolve_agg(const tg_dataframe *df, const tg_agg *in, tg__aggspec *a)
 {
     if ((unsigned)in->op > TG_AGG_NUNIQUE)
         return tg__seterr(TG_EINVAL, "agg: bad operation %d", (int)in->op);
@@ -75,8 +73,7 @@ static int resolve_agg(const tg_dataframe *df, const tg_agg *in,
     else if (in->op == TG_AGG_SIZE)
         snprintf(buf, sizeof buf, "size");
     else
-        snprintf(buf, sizeof buf, "%s_%s", in->column,
-                 tg_agg_op_name(in->op));
+        snprintf(buf, sizeof buf, "%s_%s", in->column, tg_agg_op_name(in->op));
     return (a->name = tg__strdup(buf)) ? 0 : TG_ENOMEM;
 }
 
@@ -85,13 +82,14 @@ static int check_names(const tg__gbspec *s)
 {
     size_t n = s->n_keys + s->n_aggs;
     for (size_t i = 0; i < n; i++) {
-        const char *x = i < s->n_keys ? s->keys[i]
-                                      : s->aggs[i - s->n_keys].name;
+        const char *x =
+            i < s->n_keys ? s->keys[i] : s->aggs[i - s->n_keys].name;
         for (size_t j = 0; j < i; j++) {
-            const char *y = j < s->n_keys ? s->keys[j]
-                                          : s->aggs[j - s->n_keys].name;
+            const char *y =
+                j < s->n_keys ? s->keys[j] : s->aggs[j - s->n_keys].name;
             if (strcmp(x, y) == 0)
-                return tg__seterr(TG_EINVAL, "groupby: output column '%s' "
+                return tg__seterr(TG_EINVAL,
+                                  "groupby: output column '%s' "
                                   "appears twice (name the aggregation)",
                                   x);
         }
@@ -276,15 +274,14 @@ static tg_value *merge_task(tg_value *const *a, size_t n, void *ctx)
         goto fail;
     for (size_t k = 0; k < spec->n_keys; k++)
         keys[k] = tg__keyview_col(all->cols[k]);
-    idx = tg__order_rows(keys, spec->n_keys,
-                         spec->order == TG__ORDER_COUNTS
-                             ? all->cols[spec->n_keys]->data : NULL,
-                         all->nrows);
+    idx = tg__order_rows(
+        keys, spec->n_keys,
+        spec->order == TG__ORDER_COUNTS ? all->cols[spec->n_keys]->data : NULL,
+        all->nrows);
     cols = tg__calloc(all->ncols + 1, sizeof *cols);
     size_t made = 0;
     for (; idx && cols && made < all->ncols; made++)
-        if (!(cols[made] = tg__col_take(all->cols[made], idx,
-                                        all->nrows)))
+        if (!(cols[made] = tg__col_take(all->cols[made], idx, all->nrows)))
             break;
     if (cols && idx && made == all->ncols)
         out = tg__frame_new(made, (const char *const *)all->names, cols,
@@ -324,9 +321,9 @@ static tg_value *sum_task(tg_value *const *a, size_t n, void *ctx)
 static tg_value *reduce_tree(tg_graph *g, tg_value *sv, tg_value **parts,
                              size_t n, size_t fan)
 {
-    tg_value *root = n ? tg__df_tree(g, "agg-combine", combine_task, sv,
-                                     parts, n, fan)
-                       : NULL;
+    tg_value *root =
+        n ? tg__df_tree(g, "agg-combine", combine_task, sv, parts, n, fan)
+          : NULL;
     if (n && !root)
         return NULL;
     tg_value *args[2] = {tg_incref(sv), root};
@@ -344,13 +341,14 @@ static tg_value *reduce_split(tg_graph *g, tg_value *sv, tg_value **parts,
     bool ok = picks && fins;
     for (size_t i = 0; ok && i < n; i++) {
         tg_value *args[2] = {tg_incref(sv), parts[i]};
-        ok = (parts[i] = tg_delayed_v(g, "agg-split", split_task, NULL, 0,
-                                      2, args)) != NULL;
+        ok = (parts[i] =
+                  tg_delayed_v(g, "agg-split", split_task, NULL, 0, 2, args))
+             != NULL;
     }
     for (size_t b = 0; ok && b < k; b++) {
         for (size_t i = 0; ok && i < n; i++)
-            ok = (picks[i] = tg_delayed(g, "agg-pick", pick_task, 2,
-                                        parts[i], tg_int((int64_t)b)))
+            ok = (picks[i] = tg_delayed(g, "agg-pick", pick_task, 2, parts[i],
+                                        tg_int((int64_t)b)))
                  != NULL;
         ok = ok && (fins[b] = reduce_tree(g, sv, picks, n, fan)) != NULL;
     }
@@ -358,8 +356,7 @@ static tg_value *reduce_split(tg_graph *g, tg_value *sv, tg_value **parts,
         fins[k] = NULL;
         memmove(fins + 1, fins, k * sizeof *fins);
         fins[0] = tg_incref(sv);
-        res = tg_delayed_v(g, "agg-merge", merge_task, NULL, 0, k + 1,
-                           fins);
+        res = tg_delayed_v(g, "agg-merge", merge_task, NULL, 0, k + 1, fins);
     }
     tg__free(picks);
     tg__free(fins);
@@ -375,12 +372,12 @@ static tg_value *reduce(tg_dataframe *df, tg__gbspec *spec, size_t fan)
     bool ok = sv && parts;
     for (size_t i = 0; ok && i < df->nparts; i++) {
         tg_value *args[2] = {tg_incref(sv), df->parts[i]};
-        ok = (parts[i] = tg_delayed_v(df->g, "agg-partial", partial_task,
-                                      NULL, 0, 2, args)) != NULL;
+        ok = (parts[i] = tg_delayed_v(df->g, "agg-partial", partial_task, NULL,
+                                      0, 2, args))
+             != NULL;
     }
     if (ok && spec->split_out > 1 && df->nparts)
-        res = reduce_split(df->g, sv, parts, df->nparts, fan,
-                           spec->split_out);
+        res = reduce_split(df->g, sv, parts, df->nparts, fan, spec->split_out);
     else if (ok)
         res = reduce_tree(df->g, sv, parts, df->nparts, fan);
     tg__free(parts);
@@ -397,10 +394,8 @@ tg_value *tg_df_agg(tg_dataframe *df, size_t n_aggs, const tg_agg *aggs,
         return tg__seterr_null(TG_EINVAL, "agg: NULL argument");
     tg_groupby_opts o = opts ? *opts : default_opts;
     o.split_out = 0;
-    tg__gbspec *spec = spec_new(df, 0, NULL, n_aggs, aggs, &o,
-                                TG__ORDER_KEYS);
-    return spec ? reduce(df, spec, o.split_every ? o.split_every : 8)
-                : NULL;
+    tg__gbspec *spec = spec_new(df, 0, NULL, n_aggs, aggs, &o, TG__ORDER_KEYS);
+    return spec ? reduce(df, spec, o.split_every ? o.split_every : 8) : NULL;
 }
 
 tg_dataframe *tg__df_groupby(tg_dataframe *df, size_t n_keys,
@@ -419,8 +414,7 @@ tg_dataframe *tg__df_groupby(tg_dataframe *df, size_t n_keys,
         for (size_t i = 0; i < ncols; i++) {
             bool key = i < n_keys;
             names[i] = key ? spec->keys[i] : spec->aggs[i - n_keys].name;
-            types[i] = key ? spec->key_types[i]
-                           : spec->aggs[i - n_keys].out;
+            types[i] = key ? spec->key_types[i] : spec->aggs[i - n_keys].out;
         }
         out = tg__df_new(df->g, ncols, names, types, 1);
     }
@@ -442,7 +436,7 @@ tg_dataframe *tg_df_groupby(tg_dataframe *df, size_t n_keys,
         return tg__seterr_null(TG_EINVAL, "groupby: NULL argument");
     if (n_keys == 0)
         return tg__seterr_null(TG_EINVAL, "groupby: no keys (use "
-                               "tg_df_agg)");
+                                          "tg_df_agg)");
     return tg__df_groupby(df, n_keys, keys, n_aggs, aggs,
                           opts ? opts : &default_opts, TG__ORDER_KEYS);
 }
@@ -458,11 +452,11 @@ tg_value *tg_df_len(tg_dataframe *df)
         return NULL;
     bool ok = true;
     for (size_t i = 0; ok && i < df->nparts; i++)
-        ok = (lens[i] = tg_delayed(df->g, "len", len_task, 1,
-                                   df->parts[i])) != NULL;
-    tg_value *res = ok ? tg__df_tree(df->g, "len-sum", sum_task, NULL,
-                                     lens, df->nparts, 8)
-                       : NULL;
+        ok = (lens[i] = tg_delayed(df->g, "len", len_task, 1, df->parts[i]))
+             != NULL;
+    tg_value *res =
+        ok ? tg__df_tree(df->g, "len-sum", sum_task, NULL, lens, df->nparts, 8)
+           : NULL;
     tg__free(lens);
     return res;
 }

@@ -104,24 +104,21 @@ tg_dataframe *tg__df_map(tg_dataframe *df, const char *name, tg_fn fn,
                          tg_value *param, size_t ncols,
                          const char *const *names, const tg_dtype *types)
 {
-    tg_dataframe *out = param ? tg__df_new(df->g, ncols, names, types,
-                                           df->nparts)
-                              : NULL;
+    tg_dataframe *out =
+        param ? tg__df_new(df->g, ncols, names, types, df->nparts) : NULL;
     if (out)
         out->src = df->src;
     for (size_t i = 0; out && i < df->nparts; i++) {
         tg_value *args[2] = {tg_incref(param), df->parts[i]};
-        if (!(out->parts[i] = tg_delayed_v(df->g, name, fn, NULL, 0, 2,
-                                           args)))
+        if (!(out->parts[i] = tg_delayed_v(df->g, name, fn, NULL, 0, 2, args)))
             out = NULL;
     }
     tg_decref(param);
     return out;
 }
 
-tg_value *tg__df_tree(tg_graph *g, const char *name, tg_fn fn,
-                      tg_value *param, tg_value **vals, size_t n,
-                      size_t fan)
+tg_value *tg__df_tree(tg_graph *g, const char *name, tg_fn fn, tg_value *param,
+                      tg_value **vals, size_t n, size_t fan)
 {
     tg_value *small[33], **args = small;
     if (fan < 2)
@@ -180,13 +177,13 @@ tg_value *tg_df_partition(const tg_dataframe *df, size_t i)
 
 typedef struct df_param {
     tg_expr *expr;
-    char *name;         /* assign: the target column */
-    size_t n;           /* schema or selection */
+    char *name; /* assign: the target column */
+    size_t n;   /* schema or selection */
     char **names;
     tg_dtype *types;
-    tg_frame_fn fn;     /* map_partitions */
+    tg_frame_fn fn; /* map_partitions */
     void *ctx;
-    size_t count;       /* head */
+    size_t count; /* head */
 } df_param;
 
 static void param_free(void *p)
@@ -238,8 +235,7 @@ static tg_value *check_task(tg_value *const *a, size_t n, void *ctx)
     const tg__frame *f = tg__arg_frame(a[1]);
     if (!f)
         return tg__df_not_frame("from_delayed", a[1]);
-    const char *bad = tg__frame_check_schema(f, pm->n, pm->names,
-                                             pm->types);
+    const char *bad = tg__frame_check_schema(f, pm->n, pm->names, pm->types);
     return bad ? tg_error("from_delayed: %s", bad) : tg_incref(a[1]);
 }
 
@@ -258,9 +254,8 @@ static bool schema_ok(size_t ncols, const char *const *names,
     return true;
 }
 
-tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n,
-                                 tg_value *const *parts, size_t ncols,
-                                 const char *const *names,
+tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n, tg_value *const *parts,
+                                 size_t ncols, const char *const *names,
                                  const tg_dtype *types)
 {
     tg_dataframe *df = NULL;
@@ -269,7 +264,8 @@ tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n,
     for (size_t i = 0; i < n && parts; i++)
         ok = ok && parts[i];
     if (!ok)
-        tg__seterr(TG_EINVAL, "from_delayed: NULL or bad argument "
+        tg__seterr(TG_EINVAL,
+                   "from_delayed: NULL or bad argument "
                    "(a NULL part, or a schema with a duplicate name)");
     else if ((pv = param_value(param_new(ncols, names, types), "schema")))
         df = tg__df_new(g, ncols, names, types, n);
@@ -282,8 +278,8 @@ tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n,
         if (tg_typeof(p) != TG_DELAYED)
             p = tg_delayed_value(g, p); /* steals the literal frame */
         tg_value *args[2] = {tg_incref(pv), p};
-        if (!(df->parts[i] = tg_delayed_v(g, "from-delayed", check_task,
-                                          NULL, 0, 2, args)))
+        if (!(df->parts[i] = tg_delayed_v(g, "from-delayed", check_task, NULL,
+                                          0, 2, args)))
             df = NULL;
     }
     tg_decref(pv);
@@ -300,8 +296,7 @@ static tg_value *map_task(tg_value *const *a, size_t n, void *ctx)
     if (!r || tg_is_error(r))
         return r;
     const tg__frame *f = tg__arg_frame(r);
-    const char *bad = f ? tg__frame_check_schema(f, pm->n, pm->names,
-                                                 pm->types)
+    const char *bad = f ? tg__frame_check_schema(f, pm->n, pm->names, pm->types)
                         : "the function returned no frame";
     if (!bad)
         return r;
@@ -363,8 +358,8 @@ static tg_value *filter_task(tg_value *const *a, size_t n, void *ctx)
     tg__col_unref(m);
     tg__frame *out = NULL;
     if (cols && made == f->ncols)
-        out = tg__frame_new(f->ncols, (const char *const *)f->names, cols,
-                            kept);
+        out =
+            tg__frame_new(f->ncols, (const char *const *)f->names, cols, kept);
     else
         for (size_t i = 0; cols && i < made; i++)
             tg__col_unref(cols[i]);
@@ -465,9 +460,9 @@ tg_dataframe *tg_df_assign(tg_dataframe *df, const char *name, tg_expr *e)
     size_t k = at < 0 ? df->ncols : (size_t)at;
     names[k] = pm->name;
     types[k] = t;
-    tg_dataframe *out = tg__df_map(df, "assign", assign_task,
-                                   param_value(pm, "assign"), ncols, names,
-                                   types);
+    tg_dataframe *out =
+        tg__df_map(df, "assign", assign_task, param_value(pm, "assign"), ncols,
+                   names, types);
     tg__free(names);
     tg__free(types);
     return out;
@@ -493,15 +488,14 @@ static tg_value *select_task(tg_value *const *a, size_t n, void *ctx)
         }
         cols[i] = tg__col_ref(f->cols[k]);
     }
-    tg__frame *out = tg__frame_new(pm->n, (const char *const *)pm->names,
-                                   cols, f->nrows);
+    tg__frame *out =
+        tg__frame_new(pm->n, (const char *const *)pm->names, cols, f->nrows);
     tg__free(cols);
     tg_value *v = tg__frame_value(out);
     return v ? v : tg_error("out of memory");
 }
 
-tg_dataframe *tg_df_select(tg_dataframe *df, size_t n,
-                           const char *const *names)
+tg_dataframe *tg_df_select(tg_dataframe *df, size_t n, const char *const *names)
 {
     if (!df || (n && !names))
         return tg__seterr_null(TG_EINVAL, "select: NULL argument");
@@ -523,10 +517,9 @@ tg_dataframe *tg_df_select(tg_dataframe *df, size_t n,
     }
     for (size_t i = 0; i < n; i++)
         tg__df_need(df, names[i]);
-    tg_dataframe *out = tg__df_map(df, "select", select_task,
-                                   param_value(param_new(n, names, types),
-                                               "select"),
-                                   n, names, types);
+    tg_dataframe *out = tg__df_map(
+        df, "select", select_task,
+        param_value(param_new(n, names, types), "select"), n, names, types);
     tg__free(types);
     return out;
 }
@@ -589,9 +582,8 @@ static tg_value *head_task(tg_value *const *a, size_t n, void *ctx)
 static tg_value *concat_of(tg_dataframe *df, tg_value **parts, size_t n)
 {
     if (n == 0) {
-        tg__frame *f = tg__frame_empty(df->ncols,
-                                       (const char *const *)df->names,
-                                       df->types);
+        tg__frame *f = tg__frame_empty(
+            df->ncols, (const char *const *)df->names, df->types);
         return tg_delayed_value(df->g, tg__frame_value(f));
     }
     return tg_delayed_v(df->g, "concat", concat_task, NULL, 0, n, parts);
@@ -609,8 +601,8 @@ tg_value *tg_df_head(tg_dataframe *df, size_t n, size_t npartitions)
 {
     if (!df)
         return tg__seterr_null(TG_EINVAL, "head: NULL dataframe");
-    size_t k = npartitions && npartitions < df->nparts ? npartitions
-                                                       : df->nparts;
+    size_t k =
+        npartitions && npartitions < df->nparts ? npartitions : df->nparts;
     tg__df_need_all(df);
     df_param *pm = param_new(0, NULL, NULL);
     if (pm)
@@ -621,8 +613,9 @@ tg_value *tg_df_head(tg_dataframe *df, size_t n, size_t npartitions)
     bool ok = pv && heads;
     for (size_t i = 0; ok && i < k; i++) {
         tg_value *args[2] = {tg_incref(pv), df->parts[i]};
-        ok = (heads[i] = tg_delayed_v(df->g, "head", head_task, NULL, 0, 2,
-                                      args)) != NULL;
+        ok = (heads[i] =
+                  tg_delayed_v(df->g, "head", head_task, NULL, 0, 2, args))
+             != NULL;
     }
     tg_value *all = ok ? concat_of(df, heads, k) : NULL;
     if (all) {

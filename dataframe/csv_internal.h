@@ -13,8 +13,8 @@
 typedef struct tg__csv_schema {
     char delim;
     size_t ncols;
-    char **names;     /* owned */
-    tg_dtype *types;  /* owned */
+    char **names;    /* owned */
+    tg_dtype *types; /* owned */
 } tg__csv_schema;
 
 void tg__csv_schema_close(tg__csv_schema *s);
@@ -22,8 +22,8 @@ void tg__csv_schema_close(tg__csv_schema *s);
 /* The fields of one record, unescaped into one scratch buffer. */
 typedef struct tg__csv_fields {
     size_t n, cap;
-    size_t *off;      /* n + 1 offsets into text */
-    uint8_t *quoted;  /* n: the field was quoted */
+    size_t *off;     /* n + 1 offsets into text */
+    uint8_t *quoted; /* n: the field was quoted */
     char *text;
     size_t text_cap;
 } tg__csv_fields;
@@ -35,9 +35,8 @@ void tg__csv_fields_close(tg__csv_fields *f);
  * newlines consumed in *lines and returns 0.  Returns TG_EFORMAT (with a
  * message in err) on a stray quote, and TG_EINVAL when there is no
  * complete record before end (including an unterminated quote). */
-int tg__csv_split(const char *p, const char *end, char delim,
-                  tg__csv_fields *f, const char **next, int64_t *lines,
-                  char *err, size_t errlen);
+int tg__csv_split(const char *p, const char *end, char delim, tg__csv_fields *f,
+                  const char **next, int64_t *lines, char *err, size_t errlen);
 
 /* Reads the header record at data[0..len): fills s->names and s->ncols
  * (types left unset) and stores the header's length in bytes.  Returns 0,

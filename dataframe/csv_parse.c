@@ -58,8 +58,8 @@ void tg__count_bytes2(const char *p, size_t n, char a, char b, size_t *na,
     while (i0 + 16 <= n) {
         __m128i acc_a = zero, acc_b = zero;
         for (int k = 0; k < 255 && i0 + 16 <= n; k++, i0 += 16) {
-            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p
-                                                                     + i0));
+            __m128i x =
+                _mm_loadu_si128((const __m128i *)(const void *)(p + i0));
             acc_a = _mm_sub_epi8(acc_a, _mm_cmpeq_epi8(x, va));
             acc_b = _mm_sub_epi8(acc_b, _mm_cmpeq_epi8(x, vb));
         }
@@ -144,7 +144,7 @@ static bool parse_i64(const char *s, size_t n, int64_t *out)
 }
 
 static const double pow10_exact[23] = {
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Correctly rounded fallback: strtod on a NUL-terminated copy. */
@@ -205,11 +205,13 @@ static bool parse_f64(const char *s, size_t n, double *out)
 
 static bool parse_bool(const char *s, size_t n, bool *out)
 {
-    if (n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "True", 4) == 0
-                   || memcmp(s, "TRUE", 4) == 0))
+    if (n == 4
+        && (memcmp(s, "true", 4) == 0 || memcmp(s, "True", 4) == 0
+            || memcmp(s, "TRUE", 4) == 0))
         return *out = true, true;
-    if (n == 5 && (memcmp(s, "false", 5) == 0 || memcmp(s, "False", 5) == 0
-                   || memcmp(s, "FALSE", 5) == 0))
+    if (n == 5
+        && (memcmp(s, "false", 5) == 0 || memcmp(s, "False", 5) == 0
+            || memcmp(s, "FALSE", 5) == 0))
         return *out = false, true;
     return false;
 }
@@ -257,9 +259,8 @@ static int fields_push(tg__csv_fields *f, const char *s, size_t len,
     return 0;
 }
 
-int tg__csv_split(const char *p, const char *end, char delim,
-                  tg__csv_fields *f, const char **next, int64_t *lines,
-                  char *err, size_t errlen)
+int tg__csv_split(const char *p, const char *end, char delim, tg__csv_fields *f,
+                  const char **next, int64_t *lines, char *err, size_t errlen)
 {
     f->n = 0;
     *lines = 0;
@@ -276,8 +277,7 @@ int tg__csv_split(const char *p, const char *end, char delim,
                 if (q + 1 >= end || q[1] != '"')
                     break;
             }
-            *lines += (int64_t)tg__count_byte(p + 1, (size_t)(q - p - 1),
-                                              '\n');
+            *lines += (int64_t)tg__count_byte(p + 1, (size_t)(q - p - 1), '\n');
             s = p + 1;
             p = q + 1;
         } else {
@@ -301,7 +301,8 @@ int tg__csv_split(const char *p, const char *end, char delim,
                 p++;
         }
         if (*p != delim && *p != '\n') {
-            snprintf(err, errlen, "unexpected character after a closing "
+            snprintf(err, errlen,
+                     "unexpected character after a closing "
                      "quote");
             return TG_EFORMAT;
         }
@@ -332,11 +333,10 @@ int tg__csv_header(const char *data, size_t len, const char *file,
     const char *next = NULL;
     int64_t lines;
     char err[128];
-    int rc = tg__csv_split(data, data + len, s->delim, &f, &next, &lines,
-                           err, sizeof err);
+    int rc = tg__csv_split(data, data + len, s->delim, &f, &next, &lines, err,
+                           sizeof err);
     if (rc == TG_EINVAL)
-        rc = tg__seterr(TG_EFORMAT, "%s:1: the header row does not end",
-                        file);
+        rc = tg__seterr(TG_EFORMAT, "%s:1: the header row does not end", file);
     else if (rc == TG_EFORMAT)
         rc = tg__seterr(rc, "%s:1: header: %s", file, err);
     if (rc)
@@ -347,13 +347,13 @@ int tg__csv_header(const char *data, size_t len, const char *file,
     if (!s->names || !s->types)
         goto fail_oom;
     for (size_t i = 0; i < f.n; i++, s->ncols++) {
-        if (!(s->names[i] = tg__strndup(f.text + f.off[i],
-                                           f.off[i + 1] - f.off[i])))
+        if (!(s->names[i] =
+                  tg__strndup(f.text + f.off[i], f.off[i + 1] - f.off[i])))
             goto fail_oom;
         for (size_t j = 0; j < i; j++)
             if (strcmp(s->names[i], s->names[j]) == 0) {
-                rc = tg__seterr(TG_EFORMAT, "%s:1: duplicate column '%s'",
-                                file, s->names[i]);
+                rc = tg__seterr(TG_EFORMAT, "%s:1: duplicate column '%s'", file,
+                                s->names[i]);
                 s->ncols++;
                 goto fail;
             }
@@ -405,8 +405,8 @@ int tg__csv_infer(const char *data, size_t len, const char *file,
             p = b, line++;
             continue;
         }
-        rc = tg__csv_split(p, end, s->delim, &f, &next, &lines, err,
-                           sizeof err);
+        rc =
+            tg__csv_split(p, end, s->delim, &f, &next, &lines, err, sizeof err);
         if (rc == TG_EINVAL) { /* the sample cut the last record */
             rc = 0;
             break;
@@ -416,9 +416,10 @@ int tg__csv_infer(const char *data, size_t len, const char *file,
         if (rc)
             break;
         if (f.n != s->ncols) {
-            rc = tg__seterr(TG_EFORMAT, "%s:%lld: expected %zu fields, "
-                            "found %zu", file, (long long)line, s->ncols,
-                            f.n);
+            rc = tg__seterr(TG_EFORMAT,
+                            "%s:%lld: expected %zu fields, "
+                            "found %zu",
+                            file, (long long)line, s->ncols, f.n);
             break;
         }
         for (size_t i = 0; i < f.n; i++)
@@ -430,7 +431,7 @@ int tg__csv_infer(const char *data, size_t len, const char *file,
     for (size_t i = 0; rc == 0 && i < s->ncols; i++) {
         if (has_type && has_type[i])
             continue;
-        s->types[i] = !(st[i] & SEEN)      ? TG_DT_STRING
+        s->types[i] = !(st[i] & SEEN)     ? TG_DT_STRING
                       : st[i] & CAN_BOOL  ? TG_DT_BOOL
                       : st[i] & CAN_INT   ? TG_DT_INT64
                       : st[i] & CAN_FLOAT ? TG_DT_FLOAT64
@@ -460,8 +461,7 @@ static uint64_t chunk_mask_bytes(const char *c, char delim)
     uint64_t m = 0;
     for (int i = 0; i < 64; i++) {
         char x = c[i];
-        m |= (uint64_t)(x == delim || x == '\n' || x == '"' || x == '\r')
-             << i;
+        m |= (uint64_t)(x == delim || x == '\n' || x == '"' || x == '\r') << i;
     }
     return m;
 }
@@ -475,8 +475,8 @@ static inline uint64_t chunk_mask(const char *c, char delim)
     const __m128i vq = _mm_set1_epi8('"'), vr = _mm_set1_epi8('\r');
     uint64_t m = 0;
     for (int k = 0; k < 4; k++) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(c
-                                                                 + 16 * k));
+        __m128i x =
+            _mm_loadu_si128((const __m128i *)(const void *)(c + 16 * k));
         __m128i hit = _mm_or_si128(
             _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vn)),
             _mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vr)));
@@ -496,8 +496,8 @@ static void scanner_load(scanner *sc, const char *p)
     } else {
         char pad[64] = {0};
         memcpy(pad, p, (size_t)(sc->end - p));
-        sc->mask = chunk_mask_bytes(pad, sc->delim)
-                   & (~0ull >> (64 - (sc->end - p)));
+        sc->mask =
+            chunk_mask_bytes(pad, sc->delim) & (~0ull >> (64 - (sc->end - p)));
     }
 }
 
@@ -519,15 +519,14 @@ typedef struct parser {
     const tg__csv_schema *s;
     const uint8_t *keep; /* columns to store, or NULL: all */
     const char *file;
-    int64_t line;       /* line of the record being parsed */
+    int64_t line; /* line of the record being parsed */
     tg__colbuf *cols;
-    scanner sc;         /* field ends */
-    char *scratch;      /* unescaped quoted fields */
+    scanner sc;    /* field ends */
+    char *scratch; /* unescaped quoted fields */
     size_t scratch_cap;
 } parser;
 
-static tg_value *parse_error(parser *ps, const char *fmt, ...)
-    TG_PRINTF(2, 3);
+static tg_value *parse_error(parser *ps, const char *fmt, ...) TG_PRINTF(2, 3);
 
 static tg_value *parse_error(parser *ps, const char *fmt, ...)
 {
@@ -548,21 +547,21 @@ static tg_value *ragged(parser *ps, const char *rec, const char *end)
     char err[128];
     int rc = tg__csv_split(rec, end, ps->s->delim, &f, &next, &lines, err,
                            sizeof err);
-    tg_value *e = rc ? parse_error(ps, "%s", rc == TG_EFORMAT ? err
-                                                              : "bad record")
-                     : parse_error(ps, "expected %zu fields, found %zu",
-                                   ps->s->ncols, f.n);
+    tg_value *e =
+        rc ? parse_error(ps, "%s", rc == TG_EFORMAT ? err : "bad record")
+           : parse_error(ps, "expected %zu fields, found %zu", ps->s->ncols,
+                         f.n);
     tg__csv_fields_close(&f);
     return e;
 }
 
-static tg_value *bad_value(parser *ps, size_t col, const char *v,
-                           size_t len)
+static tg_value *bad_value(parser *ps, size_t col, const char *v, size_t len)
 {
-    return parse_error(ps, "column '%s': cannot parse \"%.*s\" as %s "
+    return parse_error(ps,
+                       "column '%s': cannot parse \"%.*s\" as %s "
                        "(types are inferred from a sample; give dtypes to "
-                       "override)", ps->s->names[col],
-                       (int)(len > 40 ? 40 : len), v,
+                       "override)",
+                       ps->s->names[col], (int)(len > 40 ? 40 : len), v,
                        tg_dtype_name(ps->s->types[col]));
 }
 
@@ -662,7 +661,7 @@ static tg_value *parse_record(parser *ps, const char **pp, const char *end)
                 p++;
             if (*p != delim && *p != '\n')
                 return parse_error(ps, "unexpected character after a "
-                                   "closing quote");
+                                       "closing quote");
         } else {
             const char *q = p;
             for (;;) {
@@ -732,7 +731,7 @@ tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
                         int64_t first_line, const tg__csv_release *rel)
 {
     assert(p == end || end[-1] == '\n');
-    parser ps = {s, keep, file, first_line, NULL, {NULL, 0, end, s->delim},
+    parser ps = {s,    keep, file, first_line, NULL, {NULL, 0, end, s->delim},
                  NULL, 0};
     tg_value *res = NULL;
     if (s->ncols == 0) {

@@ -31,11 +31,11 @@
 typedef struct filebuf {
     int fd;
     const char *path;
-    int64_t base;   /* file offset of buf[0] */
-    int64_t size;   /* file size */
+    int64_t base; /* file offset of buf[0] */
+    int64_t size; /* file size */
     char *buf;
     size_t len, cap;
-    char *map;      /* the whole file mapped, or NULL: buf is a copy */
+    char *map;       /* the whole file mapped, or NULL: buf is a copy */
     size_t released; /* map bytes [0, released) dropped (fb_release) */
 } filebuf;
 
@@ -97,8 +97,7 @@ static int fb_map(filebuf *fb)
 {
     if (fb->size <= 0 || fb->buf)
         return -1;
-    void *m = mmap(NULL, (size_t)fb->size, PROT_READ, MAP_PRIVATE, fb->fd,
-                   0);
+    void *m = mmap(NULL, (size_t)fb->size, PROT_READ, MAP_PRIVATE, fb->fd, 0);
     if (m == MAP_FAILED)
         return -1;
     fb->map = m;
@@ -160,8 +159,8 @@ static tg_value *count_task(tg_value *const *a, size_t n, void *ctx)
         }
     } else {
         for (int64_t done = 0; done < len && !err;) {
-            size_t k = (size_t)(len - done < READ_CHUNK ? len - done
-                                                        : READ_CHUNK);
+            size_t k =
+                (size_t)(len - done < READ_CHUNK ? len - done : READ_CHUNK);
             fb.len = 0;
             fb.base = off + done;
             if ((err = fb_fill(&fb, k)))
@@ -237,8 +236,8 @@ static int skip_header(const reader *r, const char *p, const char *end,
     const char *next = end;
     int64_t lines = 1;
     char err[64];
-    int rc = tg__csv_split(p, end, r->s.delim, &f, &next, &lines, err,
-                           sizeof err);
+    int rc =
+        tg__csv_split(p, end, r->s.delim, &f, &next, &lines, err, sizeof err);
     tg__csv_fields_close(&f);
     if (rc)
         return rc;
@@ -266,9 +265,8 @@ static int64_t first_record(filebuf *fb, int64_t s, int64_t e, int64_t pq,
 
 static tg_value *empty_frame(const reader *r)
 {
-    tg_value *v = tg__frame_value(
-        tg__frame_empty(r->s.ncols, (const char *const *)r->s.names,
-                        r->s.types));
+    tg_value *v = tg__frame_value(tg__frame_empty(
+        r->s.ncols, (const char *const *)r->s.names, r->s.types));
     return v ? v : tg_error("out of memory");
 }
 
@@ -338,8 +336,8 @@ static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
     }
     rstart += (int64_t)hlen;
     tg__csv_release rel = {fb_release, &fb};
-    res = tg__csv_parse(&r->s, r->demand.needed, fb.buf + rstart,
-                        fb.buf + rend, path, line, fb.map ? &rel : NULL);
+    res = tg__csv_parse(&r->s, r->demand.needed, fb.buf + rstart, fb.buf + rend,
+                        path, line, fb.map ? &rel : NULL);
     fb_close(&fb);
     return res;
 fail:
@@ -360,8 +358,7 @@ static int read_header(filebuf *fb, tg__csv_schema *s, size_t *hdr_len)
         if (eof && fb->buf[fb->len - 1] != '\n')
             fb->buf[fb->len++] = '\n'; /* the spare byte */
         int rc = tg__csv_header(fb->buf, fb->len, fb->path, s, hdr_len);
-        if (rc != TG_EFORMAT || eof
-            || !strstr(tg_last_error(), "does not end"))
+        if (rc != TG_EFORMAT || eof || !strstr(tg_last_error(), "does not end"))
             return rc;
     }
 }
@@ -407,8 +404,8 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
             fb->buf[len++] = '\n'; /* the spare byte */
         if (len > hdr_len + sample)
             len = hdr_len + sample;
-        rc = tg__csv_infer(fb->buf + hdr_len, len - hdr_len, fb->path, s,
-                           given);
+        rc =
+            tg__csv_infer(fb->buf + hdr_len, len - hdr_len, fb->path, s, given);
     }
     tg__free(given);
     return rc;
@@ -427,20 +424,21 @@ static int add_file(tg_dataframe *df, tg_value *robj, const char *path,
     for (size_t i = 0; i + 1 < nb && rc == 0; i++) {
         int64_t off = (int64_t)i * bs;
         tg_value *args[3] = {tg_str(path), tg_int(off), tg_int(bs)};
-        counts[i] = tg_delayed_v(g, "csv-count", count_task, NULL, 0, 3,
-                                 args);
+        counts[i] = tg_delayed_v(g, "csv-count", count_task, NULL, 0, 3, args);
         if (!counts[i])
             rc = TG_ENOMEM;
     }
     for (size_t i = 0; i < nb && rc == 0; i++) {
         int64_t off = (int64_t)i * bs;
         int64_t len = i + 1 < nb ? bs : size - off;
-        tg_value *args[7] = {
-            tg_incref(robj), tg_str(path), tg_int(off), tg_int(len),
-            tg_int(size), tg_list_from(i, counts),
-            i + 1 < nb ? counts[i] : tg_null()};
-        tg_value *d = tg_delayed_v(g, "read-csv", block_task, NULL, 0, 7,
-                                   args);
+        tg_value *args[7] = {tg_incref(robj),
+                             tg_str(path),
+                             tg_int(off),
+                             tg_int(len),
+                             tg_int(size),
+                             tg_list_from(i, counts),
+                             i + 1 < nb ? counts[i] : tg_null()};
+        tg_value *d = tg_delayed_v(g, "read-csv", block_task, NULL, 0, 7, args);
         if (!d)
             rc = TG_ENOMEM;
         else
@@ -463,8 +461,7 @@ static int scan_files(const char *pattern, const tg_csv_opts *o,
 {
     int grc = glob(pattern, GLOB_NOCHECK, NULL, &f->gl);
     if (grc != 0 || f->gl.gl_pathc == 0)
-        return tg__seterr(TG_ENOENT, "read_csv: no file matches '%s'",
-                          pattern);
+        return tg__seterr(TG_ENOENT, "read_csv: no file matches '%s'", pattern);
     if (!(f->sizes = tg__calloc(f->gl.gl_pathc, sizeof *f->sizes)))
         return TG_ENOMEM;
     bool have = false;
@@ -482,8 +479,10 @@ static int scan_files(const char *pattern, const tg_csv_opts *o,
             rc = schema_types(&fb, hdr_len, s, o);
             have = true;
         } else if (rc == 0 && fb.size > 0 && !same_header(s, &h)) {
-            rc = tg__seterr(TG_EFORMAT, "read_csv: %s has another header "
-                            "than %s", fb.path, f->gl.gl_pathv[0]);
+            rc = tg__seterr(TG_EFORMAT,
+                            "read_csv: %s has another header "
+                            "than %s",
+                            fb.path, f->gl.gl_pathv[0]);
         }
         if (f->sizes[i] > 0)
             f->nparts += (size_t)((f->sizes[i] + bs - 1) / bs);
@@ -525,8 +524,7 @@ tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
     size_t part = 0;
     for (size_t i = 0; i < f.gl.gl_pathc && rc == 0; i++)
         if (f.sizes[i] > 0)
-            rc = add_file(df, robj, f.gl.gl_pathv[i], f.sizes[i], bs,
-                          &part);
+            rc = add_file(df, robj, f.gl.gl_pathv[i], f.sizes[i], bs, &part);
     tg_decref(robj);
     if (rc)
         df = NULL;
@@ -558,14 +556,13 @@ tg_value *tg_frame_from_csv(const char *data, size_t len,
     tg__csv_schema s = {o.delimiter ? o.delimiter : ',', 0, NULL, NULL};
     tg_value *res = NULL;
     size_t hdr_len = 0;
-    filebuf fb = {-1, "<memory>", 0, (int64_t)len, buf, len, len + 1,
-                  NULL, 0};
+    filebuf fb = {-1, "<memory>", 0, (int64_t)len, buf, len, len + 1, NULL, 0};
     if (len == 0) {
         res = tg__frame_value(tg__frame_empty(0, NULL, NULL));
     } else if (tg__csv_header(buf, len, "<memory>", &s, &hdr_len) == 0
                && schema_types(&fb, hdr_len, &s, &o) == 0) {
-        res = tg__csv_parse(&s, NULL, buf + hdr_len, buf + len, "<memory>",
-                            2, NULL);
+        res = tg__csv_parse(&s, NULL, buf + hdr_len, buf + len, "<memory>", 2,
+                            NULL);
     } else {
         res = tg_error("%s", tg_last_error());
     }

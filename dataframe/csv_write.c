@@ -171,8 +171,9 @@ static tg_value *write_file(const csv_out *c, const char *path,
     const tg__frame *f = frame ? tg__arg_frame(frame) : NULL;
     if (frame && !f)
         return tg__df_not_frame("to_csv", frame);
-    if (!f && !(f = empty = tg__frame_empty(
-                    c->ncols, (const char *const *)c->names, c->types)))
+    if (!f
+        && !(f = empty = tg__frame_empty(
+                 c->ncols, (const char *const *)c->names, c->types)))
         return tg_error("out of memory");
     FILE *out = fopen(path, append ? "ab" : "wb");
     int rc = out ? write_frame(f, out, !append) : TG_EIO;
@@ -254,8 +255,9 @@ tg_value *tg_to_csv(tg_dataframe *df, const char *path)
         for (size_t i = 0; good && i < df->nparts; i++) {
             tg_value *args[3] = {tg_incref(cv), tg_int((int64_t)i),
                                  df->parts[i]};
-            good = (w[i] = tg_delayed_v(g, "to-csv", write_part_task, NULL,
-                                        0, 3, args)) != NULL;
+            good = (w[i] = tg_delayed_v(g, "to-csv", write_part_task, NULL, 0,
+                                        3, args))
+                   != NULL;
         }
         if (good)
             res = tg__df_tree(g, "sum", sum_task, NULL, w, df->nparts, 8);
@@ -264,14 +266,12 @@ tg_value *tg_to_csv(tg_dataframe *df, const char *path)
         bool good = true;
         if (df->nparts == 0) {
             tg_value *args[2] = {tg_incref(cv), tg_null()};
-            res = tg_delayed_v(g, "to-csv", write_chain_task, NULL, 0, 2,
-                               args);
+            res = tg_delayed_v(g, "to-csv", write_chain_task, NULL, 0, 2, args);
         }
         for (size_t i = 0; good && i < df->nparts; i++) {
             tg_value *a3[3] = {tg_incref(cv), i ? res : tg_null(),
                                df->parts[i]};
-            res = tg_delayed_v(g, "to-csv", write_chain_task, NULL, 0, 3,
-                               a3);
+            res = tg_delayed_v(g, "to-csv", write_chain_task, NULL, 0, 3, a3);
             good = res != NULL;
         }
     }

@@ -17,18 +17,18 @@
  * while building (caller serialises), reading while computing. */
 typedef struct tg__demand {
     size_t ncols;
-    char *const *names;  /* the source's columns, borrowed */
-    uint8_t *needed;     /* ncols: 1 = parse */
+    char *const *names; /* the source's columns, borrowed */
+    uint8_t *needed;    /* ncols: 1 = parse */
 } tg__demand;
 
 struct tg_dataframe {
     tg_graph *g;
-    tg__demand *src;    /* where the partitions come from, or NULL */
+    tg__demand *src; /* where the partitions come from, or NULL */
     size_t ncols;
-    char **names;       /* ncols, owned */
-    tg_dtype *types;    /* ncols, owned */
+    char **names;    /* ncols, owned */
+    tg_dtype *types; /* ncols, owned */
     size_t nparts;
-    tg_value **parts;   /* nparts delayed frames, borrowed from g */
+    tg_value **parts; /* nparts delayed frames, borrowed from g */
 };
 
 /* A new dataframe owned by g with this schema and nparts empty partition
@@ -67,8 +67,7 @@ tg_dataframe *tg__df_map(tg_dataframe *df, const char *name, tg_fn fn,
 /* Reduces vals[0..n) (delayed) with fn taking at most fan of them per
  * call (plus param first, if not NULL; param is borrowed and increfed per
  * call).  Returns the root, or NULL. */
-tg_value *tg__df_tree(tg_graph *g, const char *name, tg_fn fn,
-                      tg_value *param, tg_value **vals, size_t n,
-                      size_t fan);
+tg_value *tg__df_tree(tg_graph *g, const char *name, tg_fn fn, tg_value *param,
+                      tg_value **vals, size_t n, size_t fan);
 
 #endif /* TG_DATAFRAME_DF_INTERNAL_H */

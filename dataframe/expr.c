@@ -12,20 +12,36 @@
 #include "expr_internal.h"
 
 typedef enum ekind {
-    E_COL, E_LIT, E_CMP, E_ARITH, E_AND, E_OR, E_NOT, E_ISNULL
+    E_COL,
+    E_LIT,
+    E_CMP,
+    E_ARITH,
+    E_AND,
+    E_OR,
+    E_NOT,
+    E_ISNULL
 } ekind;
 
 typedef enum eop {
-    OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
-    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV
+    OP_EQ,
+    OP_NE,
+    OP_LT,
+    OP_LE,
+    OP_GT,
+    OP_GE,
+    OP_ADD,
+    OP_SUB,
+    OP_MUL,
+    OP_DIV,
+    OP_FLOORDIV
 } eop;
 
 struct tg_expr {
     ekind kind;
     eop op;
     tg_expr *a, *b;
-    char *name;      /* E_COL */
-    tg_dtype type;   /* E_LIT */
+    char *name;    /* E_COL */
+    tg_dtype type; /* E_LIT */
     int64_t i;
     double f;
     char *s;
@@ -119,8 +135,11 @@ tg_expr *tg_lit_str(const char *s)
     return e;
 }
 
-#define BIN(fn, k, op)                                                    \
-    tg_expr *fn(tg_expr *a, tg_expr *b) { return node(k, op, a, b, true); }
+#define BIN(fn, k, op)                                                         \
+    tg_expr *fn(tg_expr *a, tg_expr *b)                                        \
+    {                                                                          \
+        return node(k, op, a, b, true);                                        \
+    }
 BIN(tg_eq, E_CMP, OP_EQ)
 BIN(tg_ne, E_CMP, OP_NE)
 BIN(tg_lt, E_CMP, OP_LT)
@@ -172,12 +191,9 @@ int tg__expr_type(const tg_expr *e, size_t ncols, char *const *names,
         for (size_t i = 0; i < ncols; i++)
             if (strcmp(names[i], e->name) == 0)
                 return *out = types[i], 0;
-        return tg__seterr(TG_EINVAL, "expression: no column '%s'",
-                          e->name);
-    case E_LIT:
-        return *out = e->type, 0;
-    default:
-        break;
+        return tg__seterr(TG_EINVAL, "expression: no column '%s'", e->name);
+    case E_LIT: return *out = e->type, 0;
+    default: break;
     }
     if ((rc = tg__expr_type(e->a, ncols, names, types, &ta)))
         return rc;
@@ -186,27 +202,29 @@ int tg__expr_type(const tg_expr *e, size_t ncols, char *const *names,
     switch (e->kind) {
     case E_CMP:
         if (!(numeric(ta) && numeric(tb)) && ta != tb)
-            return tg__seterr(TG_EINVAL, "expression: cannot compare %s "
-                              "with %s", tg_dtype_name(ta),
-                              tg_dtype_name(tb));
+            return tg__seterr(TG_EINVAL,
+                              "expression: cannot compare %s "
+                              "with %s",
+                              tg_dtype_name(ta), tg_dtype_name(tb));
         return *out = TG_DT_BOOL, 0;
     case E_ARITH:
         if (!numeric(ta) || !numeric(tb))
-            return tg__seterr(TG_EINVAL, "expression: arithmetic on %s "
-                              "and %s", tg_dtype_name(ta),
-                              tg_dtype_name(tb));
+            return tg__seterr(TG_EINVAL,
+                              "expression: arithmetic on %s "
+                              "and %s",
+                              tg_dtype_name(ta), tg_dtype_name(tb));
         *out = e->op == OP_DIV || ta == TG_DT_FLOAT64 || tb == TG_DT_FLOAT64
-                   ? TG_DT_FLOAT64 : TG_DT_INT64;
+                   ? TG_DT_FLOAT64
+                   : TG_DT_INT64;
         return 0;
     case E_AND:
     case E_OR:
     case E_NOT:
         if (ta != TG_DT_BOOL || (e->b && tb != TG_DT_BOOL))
             return tg__seterr(TG_EINVAL, "expression: and/or/not need "
-                              "bool operands");
+                                         "bool operands");
         return *out = TG_DT_BOOL, 0;
-    default:
-        return *out = TG_DT_BOOL, 0;
+    default: return *out = TG_DT_BOOL, 0;
     }
 }
 
@@ -279,23 +297,23 @@ static tg__col *result_col(tg_dtype t, size_t n, const vec *a, const vec *b)
     return c;
 }
 
-#define STRIDED(OUT, A, SA, B, SB, EXPR)                                  \
-    do {                                                                  \
-        if (SA && SB)                                                     \
-            for (size_t i = 0; i < n; i++) {                              \
-                __typeof__(A[0]) x = A[i], y = B[i];                      \
-                OUT[i] = EXPR;                                            \
-            }                                                             \
-        else if (SA)                                                      \
-            for (size_t i = 0; i < n; i++) {                              \
-                __typeof__(A[0]) x = A[i], y = B[0];                      \
-                OUT[i] = EXPR;                                            \
-            }                                                             \
-        else                                                              \
-            for (size_t i = 0; i < n; i++) {                              \
-                __typeof__(A[0]) x = A[i * SA], y = B[i * SB];            \
-                OUT[i] = EXPR;                                            \
-            }                                                             \
+#define STRIDED(OUT, A, SA, B, SB, EXPR)                                       \
+    do {                                                                       \
+        if (SA && SB)                                                          \
+            for (size_t i = 0; i < n; i++) {                                   \
+                __typeof__(A[0]) x = A[i], y = B[i];                           \
+                OUT[i] = EXPR;                                                 \
+            }                                                                  \
+        else if (SA)                                                           \
+            for (size_t i = 0; i < n; i++) {                                   \
+                __typeof__(A[0]) x = A[i], y = B[0];                           \
+                OUT[i] = EXPR;                                                 \
+            }                                                                  \
+        else                                                                   \
+            for (size_t i = 0; i < n; i++) {                                   \
+                __typeof__(A[0]) x = A[i * SA], y = B[i * SB];                 \
+                OUT[i] = EXPR;                                                 \
+            }                                                                  \
     } while (0)
 
 static int64_t floordiv_i64(int64_t x, int64_t y)
@@ -310,8 +328,8 @@ static int64_t floordiv_i64(int64_t x, int64_t y)
     return q;
 }
 
-static tg_value *arith(eop op, const vec *a, const vec *b, size_t n,
-                       tg_dtype t, tg__col **out)
+static tg_value *arith(eop op, const vec *a, const vec *b, size_t n, tg_dtype t,
+                       tg__col **out)
 {
     tg__col *c = result_col(t, n, a, b);
     if (!c)
@@ -365,14 +383,14 @@ static tg_value *arith(eop op, const vec *a, const vec *b, size_t n,
     return NULL;
 }
 
-#define CMP_SWITCH(OUT, A, SA, B, SB)                                     \
-    switch (op) {                                                         \
-    case OP_EQ: STRIDED(OUT, A, SA, B, SB, x == y); break;                \
-    case OP_NE: STRIDED(OUT, A, SA, B, SB, x != y); break;                \
-    case OP_LT: STRIDED(OUT, A, SA, B, SB, x < y); break;                 \
-    case OP_LE: STRIDED(OUT, A, SA, B, SB, x <= y); break;                \
-    case OP_GT: STRIDED(OUT, A, SA, B, SB, x > y); break;                 \
-    default: STRIDED(OUT, A, SA, B, SB, x >= y); break;                   \
+#define CMP_SWITCH(OUT, A, SA, B, SB)                                          \
+    switch (op) {                                                              \
+    case OP_EQ: STRIDED(OUT, A, SA, B, SB, x == y); break;                     \
+    case OP_NE: STRIDED(OUT, A, SA, B, SB, x != y); break;                     \
+    case OP_LT: STRIDED(OUT, A, SA, B, SB, x < y); break;                      \
+    case OP_LE: STRIDED(OUT, A, SA, B, SB, x <= y); break;                     \
+    case OP_GT: STRIDED(OUT, A, SA, B, SB, x > y); break;                      \
+    default: STRIDED(OUT, A, SA, B, SB, x >= y); break;                        \
     }
 
 static int str_cmp(const vec *v, size_t i, const vec *w, size_t j)
@@ -422,9 +440,12 @@ static tg_value *compare(eop op, const vec *a, const vec *b, size_t n,
         sa = a->col != NULL, sb = b->col != NULL;
         for (size_t i = 0; i < n; i++) {
             int r = str_cmp(a, i * sa, b, i * sb);
-            o[i] = op == OP_EQ ? r == 0 : op == OP_NE ? r != 0
-                 : op == OP_LT ? r < 0 : op == OP_LE ? r <= 0
-                 : op == OP_GT ? r > 0 : r >= 0;
+            o[i] = op == OP_EQ   ? r == 0
+                   : op == OP_NE ? r != 0
+                   : op == OP_LT ? r < 0
+                   : op == OP_LE ? r <= 0
+                   : op == OP_GT ? r > 0
+                                 : r >= 0;
         }
     }
     const vec *vs[2] = {a, b};
@@ -542,7 +563,8 @@ static tg_value *eval(const tg_expr *e, const tg__frame *f, vec *out)
         case E_ARITH: {
             tg_dtype t = e->op == OP_DIV || a.type == TG_DT_FLOAT64
                                  || b.type == TG_DT_FLOAT64
-                             ? TG_DT_FLOAT64 : TG_DT_INT64;
+                             ? TG_DT_FLOAT64
+                             : TG_DT_INT64;
             err = arith(e->op, &a, &b, n, t, &c);
             break;
         }
@@ -579,8 +601,7 @@ tg_value *tg_expr_eval(tg_expr *e, const tg_value *frame)
     tg_value *res = NULL;
     tg_dtype t, *types = NULL;
     if (!e || !f) {
-        res = tg_error("expr_eval: %s", e ? "not a frame"
-                                          : "NULL expression");
+        res = tg_error("expr_eval: %s", e ? "not a frame" : "NULL expression");
     } else if (!(types = tg__malloc((f->ncols + 1) * sizeof *types))) {
         res = tg_error("out of memory");
     } else {

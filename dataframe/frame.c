@@ -4,8 +4,9 @@
  * tg__col) and never change afterwards; frames hold counted references
  * to them.  Value and byte arrays come from the recycling large-block
  * allocator (tg__big_*), so a partition's buffers are reused by the next
- * one instead of faulting in fresh pages.  A TG_FRAME value's token is its identity: frames are task
- * results, and hashing their contents would cost a pass over the data.
+ * one instead of faulting in fresh pages.  A TG_FRAME value's token is its
+ * identity: frames are task results, and hashing their contents would cost a
+ * pass over the data.
  */
 #include <stdio.h>
 
@@ -91,8 +92,7 @@ tg__col *tg__col_ref(tg__col *c)
 void tg__col_unref(tg__col *c)
 {
     /* acq_rel: every use through other references happens-before free. */
-    if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel)
-                  != 1)
+    if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
     tg__free(c->valid);
     tg__big_free(c->data);
@@ -100,8 +100,8 @@ void tg__col_unref(tg__col *c)
     tg__free(c);
 }
 
-tg__frame *tg__frame_new(size_t ncols, const char *const *names,
-                         tg__col **cols, size_t nrows)
+tg__frame *tg__frame_new(size_t ncols, const char *const *names, tg__col **cols,
+                         size_t nrows)
 {
     tg__frame *f = tg__calloc(1, sizeof *f);
     if (f) {
@@ -200,16 +200,19 @@ const char *tg__frame_check_schema(const tg__frame *f, size_t ncols,
 {
     static _Thread_local char msg[256];
     if (f->ncols != ncols) {
-        snprintf(msg, sizeof msg, "partition has %zu columns, the schema "
-                 "%zu", f->ncols, ncols);
+        snprintf(msg, sizeof msg,
+                 "partition has %zu columns, the schema "
+                 "%zu",
+                 f->ncols, ncols);
         return msg;
     }
     for (size_t i = 0; i < ncols; i++) {
         if (strcmp(f->names[i], names[i]) != 0
             || f->cols[i]->type != types[i]) {
-            snprintf(msg, sizeof msg, "partition column %zu is '%s' %s, "
-                     "the schema says '%s' %s", i, f->names[i],
-                     tg_dtype_name(f->cols[i]->type), names[i],
+            snprintf(msg, sizeof msg,
+                     "partition column %zu is '%s' %s, "
+                     "the schema says '%s' %s",
+                     i, f->names[i], tg_dtype_name(f->cols[i]->type), names[i],
                      tg_dtype_name(types[i]));
             return msg;
         }
@@ -308,8 +311,7 @@ tg__col *tg__colbuf_finish(tg__colbuf *b)
     c->data = b->data;
     c->bytes = b->bytes;
     c->n_bytes = b->n_bytes;
-    if (c->type == TG_DT_STRING && !c->bytes
-        && !(c->bytes = tg__big_alloc(1)))
+    if (c->type == TG_DT_STRING && !c->bytes && !(c->bytes = tg__big_alloc(1)))
         goto fail;
     memset(b, 0, sizeof *b);
     b->type = c->type;
@@ -357,12 +359,16 @@ tg_frame_builder *tg_frame_builder_new(size_t ncols, const char *const *names,
         return tg__seterr_null(TG_EINVAL, "frame builder: NULL schema");
     for (size_t i = 0; i < ncols; i++) {
         if (!names[i] || (unsigned)types[i] > TG_DT_STRING)
-            return tg__seterr_null(TG_EINVAL, "frame builder: column %zu "
-                                   "has no name or a bad type", i);
+            return tg__seterr_null(TG_EINVAL,
+                                   "frame builder: column %zu "
+                                   "has no name or a bad type",
+                                   i);
         for (size_t j = 0; j < i; j++)
             if (strcmp(names[i], names[j]) == 0)
-                return tg__seterr_null(TG_EINVAL, "frame builder: "
-                                       "duplicate column '%s'", names[i]);
+                return tg__seterr_null(TG_EINVAL,
+                                       "frame builder: "
+                                       "duplicate column '%s'",
+                                       names[i]);
     }
     tg_frame_builder *b = tg__calloc(1, sizeof *b);
     if (!b)
@@ -402,7 +408,8 @@ int tg_frame_builder_int(tg_frame_builder *b, size_t col, int64_t v)
     tg__colbuf *c = builder_col(b, col, TG_DT_INT64, 0);
     if (!c)
         return b && col < b->ncols && b->cols[col].type == TG_DT_INT64
-                   ? TG_ENOMEM : TG_EINVAL;
+                   ? TG_ENOMEM
+                   : TG_EINVAL;
     tg__colbuf_int(c, v);
     return 0;
 }
@@ -412,7 +419,8 @@ int tg_frame_builder_float(tg_frame_builder *b, size_t col, double v)
     tg__colbuf *c = builder_col(b, col, TG_DT_FLOAT64, 0);
     if (!c)
         return b && col < b->ncols && b->cols[col].type == TG_DT_FLOAT64
-                   ? TG_ENOMEM : TG_EINVAL;
+                   ? TG_ENOMEM
+                   : TG_EINVAL;
     tg__colbuf_float(c, v);
     return 0;
 }
@@ -422,7 +430,8 @@ int tg_frame_builder_bool(tg_frame_builder *b, size_t col, bool v)
     tg__colbuf *c = builder_col(b, col, TG_DT_BOOL, 0);
     if (!c)
         return b && col < b->ncols && b->cols[col].type == TG_DT_BOOL
-                   ? TG_ENOMEM : TG_EINVAL;
+                   ? TG_ENOMEM
+                   : TG_EINVAL;
     tg__colbuf_bool(c, v);
     return 0;
 }
@@ -435,7 +444,8 @@ int tg_frame_builder_str(tg_frame_builder *b, size_t col, const char *s,
     tg__colbuf *c = builder_col(b, col, TG_DT_STRING, len);
     if (!c)
         return b && col < b->ncols && b->cols[col].type == TG_DT_STRING
-                   ? TG_ENOMEM : TG_EINVAL;
+                   ? TG_ENOMEM
+                   : TG_EINVAL;
     tg__colbuf_str(c, s ? s : "", len);
     return 0;
 }
@@ -454,9 +464,10 @@ tg_value *tg_frame_builder_finish(tg_frame_builder *b)
     size_t n = b->ncols ? b->cols[0].n : 0;
     for (size_t i = 1; i < b->ncols; i++) {
         if (b->cols[i].n != n) {
-            tg__seterr(TG_EINVAL, "frame builder: column '%s' has %zu "
-                       "rows, column '%s' %zu", b->names[i], b->cols[i].n,
-                       b->names[0], n);
+            tg__seterr(TG_EINVAL,
+                       "frame builder: column '%s' has %zu "
+                       "rows, column '%s' %zu",
+                       b->names[i], b->cols[i].n, b->names[0], n);
             tg_frame_builder_free(b);
             return NULL;
         }
@@ -565,8 +576,7 @@ const char *tg_frame_str(const tg_value *frame, size_t col, size_t row,
     if (!len)
         len = &dummy;
     *len = 0;
-    if (!c || c->type != TG_DT_STRING || row >= c->n
-        || !tg__col_valid(c, row))
+    if (!c || c->type != TG_DT_STRING || row >= c->n || !tg__col_valid(c, row))
         return NULL;
     return tg__col_str(c, row, len);
 }

@@ -18,22 +18,22 @@
 #include "taskgraph/dataframe.h"
 
 typedef struct tg__col {
-    atomic_int refs;  /* owners (frames, evaluators) */
+    atomic_int refs; /* owners (frames, evaluators) */
     tg_dtype type;
-    size_t n;         /* rows */
-    size_t n_null;    /* nulls; 0 whenever valid is NULL */
-    uint8_t *valid;   /* (n + 7) / 8 bytes, or NULL: no nulls */
-    void *data;       /* int64_t[n], double[n], uint8_t[n], or for
-                         strings int64_t offsets[n + 1] */
-    char *bytes;      /* strings: the bytes offsets point into */
+    size_t n;       /* rows */
+    size_t n_null;  /* nulls; 0 whenever valid is NULL */
+    uint8_t *valid; /* (n + 7) / 8 bytes, or NULL: no nulls */
+    void *data;     /* int64_t[n], double[n], uint8_t[n], or for
+                       strings int64_t offsets[n + 1] */
+    char *bytes;    /* strings: the bytes offsets point into */
     size_t n_bytes;
 } tg__col;
 
 typedef struct tg__frame {
     size_t nrows;
     size_t ncols;
-    char **names;    /* ncols, owned */
-    tg__col **cols;  /* ncols, one reference each */
+    char **names;   /* ncols, owned */
+    tg__col **cols; /* ncols, one reference each */
 } tg__frame;
 
 static inline bool tg__valid(const uint8_t *valid, size_t i)
@@ -46,8 +46,7 @@ static inline bool tg__col_valid(const tg__col *c, size_t i)
     return tg__valid(c->valid, i);
 }
 
-static inline const char *tg__col_str(const tg__col *c, size_t i,
-                                      size_t *len)
+static inline const char *tg__col_str(const tg__col *c, size_t i, size_t *len)
 {
     const int64_t *off = c->data;
     *len = (size_t)(off[i + 1] - off[i]);
@@ -74,8 +73,8 @@ void tg__col_unref(tg__col *c);
 
 /* A frame over ncols columns (references stolen, even on failure) named
  * names (copied).  NULL when out of memory. */
-tg__frame *tg__frame_new(size_t ncols, const char *const *names,
-                         tg__col **cols, size_t nrows);
+tg__frame *tg__frame_new(size_t ncols, const char *const *names, tg__col **cols,
+                         size_t nrows);
 void tg__frame_free(tg__frame *f);
 /* Wraps f as a TG_FRAME value (new reference).  Steals f even on
  * failure. */
@@ -104,11 +103,11 @@ const char *tg__frame_check_schema(const tg__frame *f, size_t ncols,
 /* A growable column.  Append functions assume room (see reserve). */
 typedef struct tg__colbuf {
     tg_dtype type;
-    size_t n, cap;      /* rows, capacity in rows */
+    size_t n, cap; /* rows, capacity in rows */
     void *data;
-    uint8_t *valid;     /* NULL until the first null */
+    uint8_t *valid; /* NULL until the first null */
     size_t n_null;
-    char *bytes;        /* strings */
+    char *bytes; /* strings */
     size_t n_bytes, cap_bytes;
 } tg__colbuf;
 

@@ -18,8 +18,8 @@ static inline void copy_valid(tg__col *dst, size_t to, const tg__col *src,
 /* Gathers rows of src into a new column: row j of the result is
  * src[pick(j)].  `pick` is an index array or NULL for identity from
  * `begin`. */
-static tg__col *gather(const tg__col *src, const uint32_t *idx,
-                       size_t begin, size_t n)
+static tg__col *gather(const tg__col *src, const uint32_t *idx, size_t begin,
+                       size_t n)
 {
     size_t n_bytes = 0;
     if (src->type == TG_DT_STRING) {
@@ -90,8 +90,7 @@ tg__col *tg__col_take(const tg__col *c, const uint32_t *idx, size_t n)
     return gather(c, idx, 0, n);
 }
 
-tg__col *tg__col_filter(const tg__col *src, const uint8_t *mask,
-                        size_t kept)
+tg__col *tg__col_filter(const tg__col *src, const uint8_t *mask, size_t kept)
 {
     size_t n_bytes = 0;
     if (src->type == TG_DT_STRING) {
@@ -213,8 +212,8 @@ tg__frame *tg__frame_concat(tg__frame *const *frames, size_t n)
     }
     tg__frame *f = NULL;
     if (made == ncols) {
-        f = tg__frame_new(ncols, (const char *const *)frames[0]->names,
-                          cols, rows);
+        f = tg__frame_new(ncols, (const char *const *)frames[0]->names, cols,
+                          rows);
     } else {
         for (size_t i = 0; i < made; i++)
             tg__col_unref(cols[i]);

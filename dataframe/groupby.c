@@ -65,8 +65,7 @@ static inline uint64_t key_hash(const tg__keyview *k, size_t i)
 }
 
 /* Mixes the hashes of rows [0, n) of k into h. */
-static void hash_keys(const tg__keyview *k, uint64_t *h, size_t n,
-                      bool first)
+static void hash_keys(const tg__keyview *k, uint64_t *h, size_t n, bool first)
 {
     if (first) {
         for (size_t i = 0; i < n; i++)
@@ -78,8 +77,8 @@ static void hash_keys(const tg__keyview *k, uint64_t *h, size_t n,
 }
 
 /* Equality of row i of a and row j of b (nulls equal each other). */
-static inline bool key_eq(const tg__keyview *a, size_t i,
-                          const tg__keyview *b, size_t j)
+static inline bool key_eq(const tg__keyview *a, size_t i, const tg__keyview *b,
+                          size_t j)
 {
     bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
     if (!va || !vb)
@@ -109,8 +108,7 @@ static inline bool key_eq(const tg__keyview *a, size_t i,
 }
 
 /* Orders row i of a before (< 0) or after row j of b; nulls last. */
-int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b,
-                size_t j)
+int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j)
 {
     bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
     if (!va || !vb)
@@ -225,10 +223,10 @@ static int append_key(tg__colbuf *b, const tg__keyview *k, size_t i)
     case TG_DT_STRING:
         tg__colbuf_str(b, k->bytes + ((const int64_t *)k->data)[i], len);
         break;
-    case TG_DT_FLOAT64: tg__colbuf_float(b, ((const double *)k->data)[i]);
+    case TG_DT_FLOAT64:
+        tg__colbuf_float(b, ((const double *)k->data)[i]);
         break;
-    case TG_DT_BOOL: tg__colbuf_bool(b, ((const uint8_t *)k->data)[i]);
-        break;
+    case TG_DT_BOOL: tg__colbuf_bool(b, ((const uint8_t *)k->data)[i]); break;
     default: tg__colbuf_int(b, ((const int64_t *)k->data)[i]); break;
     }
     return 0;
@@ -236,8 +234,8 @@ static int append_key(tg__colbuf *b, const tg__keyview *k, size_t i)
 
 /* The group of the key at row i of keys (hash h), added if new.  SKIP
  * when out of memory. */
-static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys,
-                            size_t i, uint64_t h)
+static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys, size_t i,
+                            uint64_t h)
 {
     size_t nk = p->spec->n_keys;
     if ((p->n_groups + 1) * 2 > p->n_slots && rehash(p))
@@ -315,8 +313,7 @@ static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
         long c = tg__frame_find(f, spec->keys[k]);
         if (c < 0 || f->cols[c]->type != spec->key_types[k])
             return tg_error("groupby: no %s column '%s' in the partition",
-                            tg_dtype_name(spec->key_types[k]),
-                            spec->keys[k]);
+                            tg_dtype_name(spec->key_types[k]), spec->keys[k]);
         out[k] = tg__keyview_col(f->cols[c]);
     }
     return NULL;
@@ -377,8 +374,8 @@ tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f)
                            tg_dtype_name(as->in), as->column);
             break;
         }
-        if (tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c],
-                                gid, f->nrows))
+        if (tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c], gid,
+                                f->nrows))
             err = tg_error("out of memory");
     }
     tg__free(gid);
@@ -411,8 +408,8 @@ static int merge_some(tg__partial *dst, const tg__partial *src, size_t k,
             dst->size[map[g]] += src->size[g];
     }
     for (size_t a = 0; rc == 0 && a < src->spec->n_aggs; a++)
-        rc = tg__aggstate_merge(&dst->st[a], &src->st[a],
-                                &src->spec->aggs[a], map, src->n_groups);
+        rc = tg__aggstate_merge(&dst->st[a], &src->st[a], &src->spec->aggs[a],
+                                map, src->n_groups);
     tg__free(map);
     if (keys != small)
         tg__free(keys);
@@ -455,8 +452,8 @@ tg_value *tg__partial_finish(const tg__partial *p)
     if (keys && cols && names) {
         for (size_t k = 0; k < nk; k++)
             keys[k] = keyview_buf(&p->keys[k]);
-        idx = tg__order_rows(keys, nk, spec->order == TG__ORDER_COUNTS
-                                           ? p->size : NULL, n);
+        idx = tg__order_rows(
+            keys, nk, spec->order == TG__ORDER_COUNTS ? p->size : NULL, n);
     }
     if (!idx)
         err = tg_error("out of memory");
@@ -464,16 +461,19 @@ tg_value *tg__partial_finish(const tg__partial *p)
     for (; !err && made < ncols; made++) {
         if (made < nk) {
             const tg__colbuf *b = &p->keys[made];
-            tg__col view = {.type = b->type, .n = b->n, .valid = b->valid,
-                            .data = b->data, .bytes = b->bytes};
+            tg__col view = {.type = b->type,
+                            .n = b->n,
+                            .valid = b->valid,
+                            .data = b->data,
+                            .bytes = b->bytes};
             names[made] = spec->keys[made];
             if (!(cols[made] = tg__col_take(&view, idx, n)))
                 err = tg_error("out of memory");
         } else {
             size_t a = made - nk;
             names[made] = spec->aggs[a].name;
-            cols[made] = tg__aggstate_finish(&p->st[a], &spec->aggs[a],
-                                             p->size, n, idx, n, &err);
+            cols[made] = tg__aggstate_finish(&p->st[a], &spec->aggs[a], p->size,
+                                             n, idx, n, &err);
         }
         if (err)
             break;

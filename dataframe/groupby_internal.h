@@ -17,8 +17,7 @@ typedef struct tg__keyview {
 
 tg__keyview tg__keyview_col(const tg__col *c);
 /* Orders row i of a against row j of b: < 0, 0, > 0; nulls last. */
-int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b,
-                size_t j);
+int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j);
 
 /* An empty partial for spec (with its one group when there are no
  * keys).  NULL when out of memory. */

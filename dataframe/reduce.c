@@ -38,12 +38,12 @@ static inline void dd_add_dd(double *hi, double *lo, double bh, double bl)
 struct tg__distinct {
     size_t n, cap;
     uint32_t *gid;
-    uint64_t *vh;      /* value hash */
-    int64_t *bits;     /* int/bool value or double bits; string: offset */
-    int64_t *slen;     /* strings */
+    uint64_t *vh;  /* value hash */
+    int64_t *bits; /* int/bool value or double bits; string: offset */
+    int64_t *slen; /* strings */
     char *sbuf;
     size_t sbuf_len, sbuf_cap;
-    uint32_t *slots;   /* entry + 1 */
+    uint32_t *slots; /* entry + 1 */
     size_t n_slots;
 };
 
@@ -121,8 +121,7 @@ static int distinct_add(tg__distinct *d, uint32_t gid, uint64_t vh,
         if (d->gid[e] != gid || d->vh[e] != vh)
             continue;
         if (s ? (size_t)d->slen[e] == len
-                    && (len == 0
-                        || memcmp(d->sbuf + d->bits[e], s, len) == 0)
+                    && (len == 0 || memcmp(d->sbuf + d->bits[e], s, len) == 0)
               : d->bits[e] == bits)
             return 0;
     }
@@ -196,8 +195,7 @@ static int distinct_merge(tg__distinct *d, const tg__distinct *s,
         if (map[s->gid[e]] == SKIP)
             continue;
         int rc = distinct_add(d, map[s->gid[e]], s->vh[e], s->bits[e],
-                              strings ? (s->slen[e] ? s->sbuf + s->bits[e]
-                                                    : "")
+                              strings ? (s->slen[e] ? s->sbuf + s->bits[e] : "")
                                       : NULL,
                               (size_t)s->slen[e]);
         if (rc)
@@ -335,18 +333,18 @@ static int offer_str(tg__aggstate *st, size_t g, const char *v, size_t len,
                      int sign)
 {
     if (st->has[g]
-        && sign * str_cmp(v, len, st->sbuf + st->soff[g],
-                          (size_t)st->slen[g]) >= 0)
+        && sign * str_cmp(v, len, st->sbuf + st->soff[g], (size_t)st->slen[g])
+               >= 0)
         return 0;
     return set_str(st, g, v, len);
 }
 
-#define EACH_VALID(body)                                                  \
-    for (size_t i = 0; i < n; i++) {                                      \
-        uint32_t g = gid[i];                                              \
-        if (g == SKIP || (v && !tg__valid(v, i)))                         \
-            continue;                                                     \
-        body;                                                             \
+#define EACH_VALID(body)                                                       \
+    for (size_t i = 0; i < n; i++) {                                           \
+        uint32_t g = gid[i];                                                   \
+        if (g == SKIP || (v && !tg__valid(v, i)))                              \
+            continue;                                                          \
+        body;                                                                  \
     }
 
 /* The values of an int64 or bool column as int64, one at a time. */
@@ -364,28 +362,26 @@ static void update_minmax(tg__aggstate *s, const tg__aggspec *a,
     bool mn = a->op == TG_AGG_MIN;
     if (c->type == TG_DT_FLOAT64) {
         const double *x = c->data;
-        EACH_VALID(if (x[i] != x[i]) continue;
-                   if (!s->has[g] || (mn ? x[i] < s->fmin[g]
-                                         : x[i] > s->fmin[g])) {
-                       s->fmin[g] = x[i];
-                       s->has[g] = 1;
-                   });
+        EACH_VALID(
+            if (x[i] != x[i]) continue;
+            if (!s->has[g] || (mn ? x[i] < s->fmin[g] : x[i] > s->fmin[g])) {
+                s->fmin[g] = x[i];
+                s->has[g] = 1;
+            });
     } else if (c->type == TG_DT_STRING) {
         EACH_VALID(size_t len; const char *t = tg__col_str(c, i, &len);
-                   if (*rc == 0)
-                       *rc = offer_str(s, g, t, len, mn ? 1 : -1));
+                   if (*rc == 0) *rc = offer_str(s, g, t, len, mn ? 1 : -1));
     } else {
         EACH_VALID(int64_t y = int_at(c, i);
-                   if (!s->has[g] || (mn ? y < s->imin[g]
-                                         : y > s->imin[g])) {
+                   if (!s->has[g] || (mn ? y < s->imin[g] : y > s->imin[g])) {
                        s->imin[g] = y;
                        s->has[g] = 1;
                    });
     }
 }
 
-int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a,
-                        const tg__col *c, const uint32_t *gid, size_t n)
+int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a, const tg__col *c,
+                        const uint32_t *gid, size_t n)
 {
     int rc = 0;
     if (a->op == TG_AGG_SIZE)
@@ -409,16 +405,14 @@ int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a,
         EACH_VALID(double x = c->type == TG_DT_FLOAT64
                                   ? ((const double *)c->data)[i]
                                   : (double)int_at(c, i);
-                   double p = x * x;
-                   dd_add(&s->hi2[g], &s->lo2[g], p);
+                   double p = x * x; dd_add(&s->hi2[g], &s->lo2[g], p);
                    s->lo2[g] += fma(x, x, -p));
     }
     return rc;
 }
 
 int tg__aggstate_merge(tg__aggstate *d, const tg__aggstate *s,
-                       const tg__aggspec *a, const uint32_t *map,
-                       size_t n_src)
+                       const tg__aggspec *a, const uint32_t *map, size_t n_src)
 {
     bool mn = a->op == TG_AGG_MIN;
     for (size_t g = 0; g < n_src; g++) {
@@ -436,23 +430,21 @@ int tg__aggstate_merge(tg__aggstate *d, const tg__aggstate *s,
         if (!d->has || !s->has[g])
             continue;
         if (d->fmin) {
-            if (!d->has[t] || (mn ? s->fmin[g] < d->fmin[t]
-                                  : s->fmin[g] > d->fmin[t]))
+            if (!d->has[t]
+                || (mn ? s->fmin[g] < d->fmin[t] : s->fmin[g] > d->fmin[t]))
                 d->fmin[t] = s->fmin[g];
         } else if (d->imin) {
-            if (!d->has[t] || (mn ? s->imin[g] < d->imin[t]
-                                  : s->imin[g] > d->imin[t]))
+            if (!d->has[t]
+                || (mn ? s->imin[g] < d->imin[t] : s->imin[g] > d->imin[t]))
                 d->imin[t] = s->imin[g];
-        } else if (offer_str(d, t,
-                             s->slen[g] ? s->sbuf + s->soff[g] : "",
+        } else if (offer_str(d, t, s->slen[g] ? s->sbuf + s->soff[g] : "",
                              (size_t)s->slen[g], mn ? 1 : -1)) {
             return TG_ENOMEM;
         }
         d->has[t] = 1;
     }
     if (d->set)
-        return distinct_merge(d->set, s->set, map,
-                              a->in == TG_DT_STRING);
+        return distinct_merge(d->set, s->set, map, a->in == TG_DT_STRING);
     return 0;
 }
 
@@ -460,8 +452,7 @@ int tg__aggstate_merge(tg__aggstate *d, const tg__aggstate *s,
 
 /* The sample variance (ddof = 1) from n and the double-double sums of x
  * and x * x: M2 = S2 - S1^2 / n, all in double-double. */
-static double variance(int64_t n, double h1, double l1, double h2,
-                       double l2)
+static double variance(int64_t n, double h1, double l1, double h2, double l2)
 {
     double dn = (double)n;
     double p = h1 * h1;
@@ -512,8 +503,7 @@ static bool finish_one(const tg__aggstate *s, const tg__aggspec *a,
     case TG_AGG_STD:
         if (s->count[g] < 2)
             return false;
-        fo[j] = variance(s->count[g], s->hi[g], s->lo[g], s->hi2[g],
-                         s->lo2[g]);
+        fo[j] = variance(s->count[g], s->hi[g], s->lo[g], s->hi2[g], s->lo2[g]);
         if (a->op == TG_AGG_STD)
             fo[j] = sqrt(fo[j]);
         return true;
@@ -533,8 +523,7 @@ static bool finish_one(const tg__aggstate *s, const tg__aggspec *a,
 }
 
 /* min/max of strings: gathers the chosen strings into a column. */
-static tg__col *finish_str(const tg__aggstate *s, const uint32_t *idx,
-                           size_t n)
+static tg__col *finish_str(const tg__aggstate *s, const uint32_t *idx, size_t n)
 {
     size_t bytes = 0;
     for (size_t j = 0; j < n; j++)
@@ -551,8 +540,7 @@ static tg__col *finish_str(const tg__aggstate *s, const uint32_t *idx,
         if (!s->has[g]) {
             tg__col_set_null(c, j);
         } else if (s->slen[g]) {
-            memcpy(c->bytes + pos, s->sbuf + s->soff[g],
-                   (size_t)s->slen[g]);
+            memcpy(c->bytes + pos, s->sbuf + s->soff[g], (size_t)s->slen[g]);
             pos += (size_t)s->slen[g];
         }
         off[j + 1] = (int64_t)pos;

@@ -16,8 +16,14 @@
 #include <string.h>
 #include <taskgraph.h>
 
-static double f(double x, double y) { return x * y + 1.0; }
-static double g(double x, double y) { return x - y; }
+static double f(double x, double y)
+{
+    return x * y + 1.0;
+}
+static double g(double x, double y)
+{
+    return x - y;
+}
 TG_ADAPT(double, f, double, double)
 TG_ADAPT(double, g, double, double)
 
@@ -46,7 +52,10 @@ static tg_value *tree_sum(tg_graph *g, tg_value **vals, size_t n)
     return vals[0];
 }
 
-static double input(size_t i, size_t n) { return (double)i / (double)n * 4.0; }
+static double input(size_t i, size_t n)
+{
+    return (double)i / (double)n * 4.0;
+}
 
 int main(int argc, char **argv)
 {
@@ -100,7 +109,8 @@ int main(int argc, char **argv)
         double got = tg_as_float(r);
         bool ok = fabs(got - expected) <= 1e-9 * fabs(expected) + 1e-9;
         printf("nested loop %zu x %zu on %s: total = %.6f (plain loop: "
-               "%.6f) %s\n", n, n, tg_scheduler_name(s), got, expected,
+               "%.6f) %s\n",
+               n, n, tg_scheduler_name(s), got, expected,
                ok ? "OK" : "MISMATCH");
         printf("%zu calls recorded, built + computed + checked in %.3f s\n",
                tg_graph_size(gr), secs);

@@ -15,8 +15,14 @@
 #include <stdlib.h>
 #include <taskgraph.h>
 
-static double f(double x, double y) { return x * y + 1.0; }
-static double g(double x, double y) { return x - y; }
+static double f(double x, double y)
+{
+    return x * y + 1.0;
+}
+static double g(double x, double y)
+{
+    return x - y;
+}
 TG_ADAPT(double, f, double, double)
 TG_ADAPT(double, g, double, double)
 
@@ -103,7 +109,8 @@ int main(int argc, char **argv)
     } else {
         bool summary = tg_graph_size(gr) > TG_VIZ_SUMMARIZE_ABOVE;
         printf("wrote %s: the %zu x %zu nested loop, %zu calls%s, in "
-               "%.3f s\n", out, n, n, tg_graph_size(gr),
+               "%.3f s\n",
+               out, n, n, tg_graph_size(gr),
                summary ? " (summarized: one node per function)" : "",
                (double)(tg_now_ns() - t0) / 1e9);
         if (argc > 3)

@@ -98,15 +98,13 @@ static void *arena_alloc(tg_graph *g, size_t n)
     return p;
 }
 
-static bool same_func(const tg__func *f, const char *s, tg_fn fn,
-                      void *ctx)
+static bool same_func(const tg__func *f, const char *s, tg_fn fn, void *ctx)
 {
     return f->fn == fn && f->ctx == ctx && strcmp(f->str, s) == 0;
 }
 
 /* The graph's record for (name, fn, ctx), created on first use. */
-static const tg__func *intern(tg_graph *g, const char *s, tg_fn fn,
-                              void *ctx)
+static const tg__func *intern(tg_graph *g, const char *s, tg_fn fn, void *ctx)
 {
     if (g->last_func && same_func(g->last_func, s, fn, ctx))
         return g->last_func;
@@ -122,8 +120,9 @@ static const tg__func *intern(tg_graph *g, const char *s, tg_fn fn,
             tg__func *e = g->funcs[i];
             if (!e)
                 continue;
-            size_t j = (e->hash ^ ((uintptr_t)e->fn >> 4)
-                        ^ ((uintptr_t)e->ctx << 7)) & (cap - 1);
+            size_t j =
+                (e->hash ^ ((uintptr_t)e->fn >> 4) ^ ((uintptr_t)e->ctx << 7))
+                & (cap - 1);
             while (t[j])
                 j = (j + 1) & (cap - 1);
             t[j] = e;
@@ -196,8 +195,8 @@ static tg__node *node_alloc(tg_graph *g)
         return NULL;
     size_t off, b = tg__block_of(i, &off);
     if (off == 0) {
-        size_t shift = b < TG__BLOCK_GROW ? TG__BLOCK_MIN_SHIFT + b
-                                          : TG__BLOCK_MAX_SHIFT;
+        size_t shift =
+            b < TG__BLOCK_GROW ? TG__BLOCK_MIN_SHIFT + b : TG__BLOCK_MAX_SHIFT;
         if (g->n_blocks == g->cap_blocks) {
             size_t cap = g->cap_blocks ? g->cap_blocks * 2 : 16;
             tg__node **bl = tg__realloc(g->blocks, cap * sizeof *bl);
@@ -261,16 +260,20 @@ static bool nests_delayed(const tg_value *l)
 /* Checks one argument: not NULL, and any delayed value in it (directly or
  * as a list item) belongs to g.  Sets *has_list_deps for a list with
  * delayed items. */
-static int check_arg(tg_graph *g, const char *name, size_t i,
-                     const tg_value *a, bool *has_list_deps)
+static int check_arg(tg_graph *g, const char *name, size_t i, const tg_value *a,
+                     bool *has_list_deps)
 {
     if (!a)
-        return tg__seterr(TG_EINVAL, "%s: argument %zu is NULL (did an "
-                          "inner call fail?)", name, i);
+        return tg__seterr(TG_EINVAL,
+                          "%s: argument %zu is NULL (did an "
+                          "inner call fail?)",
+                          name, i);
     if (a->type == TG_DELAYED) {
         if (a->u.d.node->func->graph != g)
-            return tg__seterr(TG_EINVAL, "%s: argument %zu belongs to "
-                              "another graph", name, i);
+            return tg__seterr(TG_EINVAL,
+                              "%s: argument %zu belongs to "
+                              "another graph",
+                              name, i);
         return 0;
     }
     if (a->type != TG_LIST)
@@ -279,29 +282,33 @@ static int check_arg(tg_graph *g, const char *name, size_t i,
         const tg_value *x = a->u.list.items[k];
         if (x->type == TG_DELAYED) {
             if (x->u.d.node->func->graph != g)
-                return tg__seterr(TG_EINVAL, "%s: argument %zu item %zu "
-                                  "belongs to another graph", name, i, k);
+                return tg__seterr(TG_EINVAL,
+                                  "%s: argument %zu item %zu "
+                                  "belongs to another graph",
+                                  name, i, k);
             *has_list_deps = true;
         } else if (x->type == TG_LIST && nests_delayed(x)) {
-            return tg__seterr(TG_EINVAL, "%s: argument %zu nests delayed "
-                              "values more than one list deep", name, i);
+            return tg__seterr(TG_EINVAL,
+                              "%s: argument %zu nests delayed "
+                              "values more than one list deep",
+                              name, i);
         }
     }
     return 0;
 }
 
 /* The call's token: the name, the flags and every argument's token. */
-static tg__token call_token(const tg__func *name, unsigned flags,
-                            size_t nargs, tg_value *const *args)
+static tg__token call_token(const tg__func *name, unsigned flags, size_t nargs,
+                            tg_value *const *args)
 {
     tg__token small[16], *buf = small;
     if (nargs + 1 > 16 && !(buf = tg__malloc((nargs + 1) * sizeof *buf)))
         return (tg__token){0, 0};
     buf[0] = (tg__token){name->hash, flags};
     if (flags & TG__NODE_IMPURE)
-        buf[0].hi ^= atomic_fetch_add_explicit(&impure_counter, 1,
-                                               memory_order_relaxed)
-                     << 8;
+        buf[0].hi ^=
+            atomic_fetch_add_explicit(&impure_counter, 1, memory_order_relaxed)
+            << 8;
     for (size_t i = 0; i < nargs; i++)
         buf[i + 1] = tg__value_token(args[i]);
     tg__token t = tg__hash128(buf, (nargs + 1) * sizeof *buf, name->hash);
@@ -316,8 +323,7 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     bool list_deps = false;
     int rc = 0;
     if (!g || !name)
-        rc = tg__seterr(TG_EINVAL, "tg_delayed: NULL %s",
-                        g ? "name" : "graph");
+        rc = tg__seterr(TG_EINVAL, "tg_delayed: NULL %s", g ? "name" : "graph");
     else if (!fn && !(flags & TG__NODE_LITERAL))
         rc = tg__seterr(TG_EINVAL, "%s: NULL function", name);
     else if (nargs > UINT32_MAX)
@@ -327,8 +333,7 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
 
     const tg__func *nm = rc ? NULL : intern(g, name, fn, ctx);
     tg__node *n = nm ? node_alloc(g) : NULL;
-    tg_value **copy = n && nargs ? arena_alloc(g, nargs * sizeof *copy)
-                                 : NULL;
+    tg_value **copy = n && nargs ? arena_alloc(g, nargs * sizeof *copy) : NULL;
     if (!n || (nargs && !copy)) {
         for (size_t i = 0; i < nargs; i++)
             tg_decref(args[i]);
@@ -343,8 +348,8 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     n->self.flags = TG__IMMORTAL;
     n->self.spare = 0;
     n->self.u.d.node = n;
-    n->self.u.d.token = call_token(nm, flags & ~TG__NODE_LIST_DEPS, nargs,
-                                   copy);
+    n->self.u.d.token =
+        call_token(nm, flags & ~TG__NODE_LIST_DEPS, nargs, copy);
     n->func = nm;
     n->flags = (uint16_t)flags;
     n->nargs = (uint32_t)nargs;
@@ -377,9 +382,8 @@ tg_value *tg_delayed_v(tg_graph *g, const char *name, tg_fn fn, void *ctx,
 
 /* Collects a va_list of nargs values into an array and records the call.
  * The array is on the stack for the common small case. */
-static tg_value *record_va(tg_graph *g, const char *name, tg_fn fn,
-                           void *ctx, unsigned flags, size_t nargs,
-                           va_list ap)
+static tg_value *record_va(tg_graph *g, const char *name, tg_fn fn, void *ctx,
+                           unsigned flags, size_t nargs, va_list ap)
 {
     tg_value *small[16], **args = small;
     if (nargs > 16 && !(args = tg__malloc(nargs * sizeof *args))) {
@@ -397,8 +401,7 @@ static tg_value *record_va(tg_graph *g, const char *name, tg_fn fn,
     return d;
 }
 
-tg_value *tg_delayed(tg_graph *g, const char *name, tg_fn fn, size_t nargs,
-                     ...)
+tg_value *tg_delayed(tg_graph *g, const char *name, tg_fn fn, size_t nargs, ...)
 {
     va_list ap;
     va_start(ap, nargs);
@@ -417,8 +420,8 @@ tg_value *tg_delayed_counted(size_t nargs, const char *name, tg_graph *g,
     return d;
 }
 
-tg_value *tg_delayed_impure_counted(size_t nargs, const char *name,
-                                    tg_graph *g, tg_fn fn, ...)
+tg_value *tg_delayed_impure_counted(size_t nargs, const char *name, tg_graph *g,
+                                    tg_fn fn, ...)
 {
     va_list ap;
     va_start(ap, fn);
@@ -452,7 +455,7 @@ tg_value *tg_delayed_value(tg_graph *g, tg_value *v)
         if (v->u.d.node->func->graph == g)
             return v;
         return tg__seterr_null(TG_EINVAL, "tg_delayed_value: the value "
-                               "belongs to another graph");
+                                          "belongs to another graph");
     }
     const char *name = v ? tg_type_name((tg_type)v->type) : "null";
     return record(g, name, NULL, NULL, TG__NODE_LITERAL, 1, &v);

@@ -13,9 +13,9 @@
 #include "taskgraph/graph.h"
 
 enum {
-    TG__NODE_IMPURE = 1u << 0,    /* fresh token, never deduped */
-    TG__NODE_LITERAL = 1u << 1,   /* tg_delayed_value: no function */
-    TG__NODE_LIST_DEPS = 1u << 2  /* a list argument holds delayed items */
+    TG__NODE_IMPURE = 1u << 0,   /* fresh token, never deduped */
+    TG__NODE_LITERAL = 1u << 1,  /* tg_delayed_value: no function */
+    TG__NODE_LIST_DEPS = 1u << 2 /* a list argument holds delayed items */
 };
 
 /* What a call calls: a function name with its function, context and
@@ -27,18 +27,18 @@ typedef struct tg__func {
     tg_graph *graph; /* owner, to reject foreign arguments */
     uint64_t hash;   /* of the name */
     size_t len;
-    char str[];      /* the name, NUL-terminated */
+    char str[]; /* the name, NUL-terminated */
 } tg__func;
 
 /* One cache line per call (checked in graph.c). */
 typedef struct tg__node {
-    tg_value self;          /* the TG_DELAYED value users hold; immortal */
-    const tg__func *func;   /* name, function, context, graph */
-    tg_value **args;        /* owned references; in the graph's arena */
+    tg_value self;        /* the TG_DELAYED value users hold; immortal */
+    const tg__func *func; /* name, function, context, graph */
+    tg_value **args;      /* owned references; in the graph's arena */
     uint32_t nargs;
-    uint32_t delayed_mask;  /* bit a: argument a (< 32) is delayed */
-    uint32_t index;         /* position in the graph: topological */
-    uint16_t flags;         /* TG__NODE_* */
+    uint32_t delayed_mask; /* bit a: argument a (< 32) is delayed */
+    uint32_t index;        /* position in the graph: topological */
+    uint16_t flags;        /* TG__NODE_* */
 } tg__node;
 
 /* Node blocks grow: block 0 holds 256 nodes, each next block twice as
@@ -48,13 +48,13 @@ typedef struct tg__node {
 #define TG__BLOCK_MAX_SHIFT 15
 #define TG__BLOCK_GROW (TG__BLOCK_MAX_SHIFT - TG__BLOCK_MIN_SHIFT)
 /* First index past the growing blocks: 256 * (2^7 - 1). */
-#define TG__BLOCK_FLAT_START                                             \
+#define TG__BLOCK_FLAT_START                                                   \
     (((size_t)1 << TG__BLOCK_MIN_SHIFT) * (((size_t)1 << TG__BLOCK_GROW) - 1))
 
 typedef struct tg__arena_chunk tg__arena_chunk;
 
 struct tg_graph {
-    tg__node **blocks;      /* growing blocks, see tg__block_of */
+    tg__node **blocks; /* growing blocks, see tg__block_of */
     /* Per block, the keys formatted by tg_key: an array of key slots
      * allocated (atomically) on first use. */
     _Atomic(_Atomic(char *) *) *keys;
@@ -64,20 +64,20 @@ struct tg_graph {
     tg__arena_chunk *arena; /* newest chunk first */
     char *arena_ptr;        /* free space in the newest chunk */
     size_t arena_left;
-    size_t arena_chunk;     /* size of the next chunk */
-    tg__func **funcs;       /* open-addressed intern table */
-    size_t funcs_cap;       /* power of two */
+    size_t arena_chunk; /* size of the next chunk */
+    tg__func **funcs;   /* open-addressed intern table */
+    size_t funcs_cap;   /* power of two */
     size_t n_funcs;
     const tg__func *last_func; /* most recently interned: a fast path */
     /* Compact copies of what compiling a plan reads, so that its passes
      * stream small arrays instead of chasing node pointers: */
-    uint32_t *edge_off;     /* n_nodes + 1: node i's delayed arguments */
-    uint32_t *edges;        /*   are edges[edge_off[i] .. edge_off[i+1]) */
+    uint32_t *edge_off; /* n_nodes + 1: node i's delayed arguments */
+    uint32_t *edges;    /*   are edges[edge_off[i] .. edge_off[i+1]) */
     size_t n_edges;
     size_t cap_edges;
-    uint8_t *nflags;        /* n_nodes: each node's TG__NODE_* flags */
-    uint64_t *tags;         /* n_nodes: low half of each node's token */
-    size_t cap_nodes;       /* capacity of edge_off, nflags and tags */
+    uint8_t *nflags;  /* n_nodes: each node's TG__NODE_* flags */
+    uint64_t *tags;   /* n_nodes: low half of each node's token */
+    size_t cap_nodes; /* capacity of edge_off, nflags and tags */
 };
 
 /* Block number and offset of node index i. */
@@ -86,7 +86,8 @@ static inline size_t tg__block_of(size_t i, size_t *off)
     if (i < TG__BLOCK_FLAT_START) {
         size_t q = (i >> TG__BLOCK_MIN_SHIFT) + 1; /* 1 .. 127 */
         size_t k = (size_t)(63 - __builtin_clzll((unsigned long long)q));
-        *off = i - (((size_t)1 << TG__BLOCK_MIN_SHIFT) * (((size_t)1 << k) - 1));
+        *off =
+            i - (((size_t)1 << TG__BLOCK_MIN_SHIFT) * (((size_t)1 << k) - 1));
         return k;
     }
     size_t j = i - TG__BLOCK_FLAT_START;
@@ -116,8 +117,8 @@ const char *tg__node_key(tg__node *n);
  */
 typedef struct tg__dep_iter {
     const tg__node *n;
-    uint32_t arg;  /* next argument */
-    size_t item;   /* next item of a list argument */
+    uint32_t arg; /* next argument */
+    size_t item;  /* next item of a list argument */
 } tg__dep_iter;
 
 static inline tg__node *tg__dep_next(tg__dep_iter *it)

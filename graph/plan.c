@@ -25,13 +25,13 @@ enum { LIVE = 1, TARGET = 2, OPEN = 4, DONE = 8 }; /* compiler.st bits */
 
 typedef struct compiler {
     tg_graph *g;
-    uint32_t n;         /* nodes considered: [0, n) */
-    uint8_t *st;        /* n: LIVE, TARGET, OPEN, DONE */
-    uint32_t *canon;    /* n: first live node with the same token; NULL
-                           while no duplicate has been seen (identity) */
-    uint32_t *n_users;  /* n: distinct tasks that use each task */
-    uint32_t *stamp;    /* n: distinctness marks for wide calls, lazy */
-    uint32_t *order;    /* task nodes in static order */
+    uint32_t n;        /* nodes considered: [0, n) */
+    uint8_t *st;       /* n: LIVE, TARGET, OPEN, DONE */
+    uint32_t *canon;   /* n: first live node with the same token; NULL
+                          while no duplicate has been seen (identity) */
+    uint32_t *n_users; /* n: distinct tasks that use each task */
+    uint32_t *stamp;   /* n: distinctness marks for wide calls, lazy */
+    uint32_t *order;   /* task nodes in static order */
     uint32_t n_order;
     uint32_t *one_dep;  /* per order position: the only distinct task
                            dependency, or NONE */
@@ -311,7 +311,7 @@ static int find_graph(tg_value *const *targets, size_t n, tg_graph **g)
         tg_graph *tg = targets[i]->u.d.node->func->graph;
         if (*g && *g != tg)
             return tg__seterr(TG_EINVAL, "targets belong to different "
-                              "graphs");
+                                         "graphs");
         *g = tg;
     }
     return 0;
@@ -344,8 +344,8 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
     size_t n_edges = c->n ? c->g->edge_off[c->n] : 0;
     c->tdeps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *c->tdeps);
     int rc = TG_ENOMEM;
-    if (roots && c->st && c->n_users && c->order && c->one_dep
-        && c->tdep_off && c->tdeps) {
+    if (roots && c->st && c->n_users && c->order && c->one_dep && c->tdep_off
+        && c->tdeps) {
         for (size_t i = 0; i < n; i++)
             if (targets[i]->type == TG_DELAYED)
                 c->st[targets[i]->u.d.node->index] |= LIVE;

@@ -42,9 +42,9 @@ typedef struct tg__plan {
     uint32_t *dependents;     /*   wait for each task */
     uint8_t *is_target;       /* n_tasks: result kept for the caller */
     size_t n_targets;
-    int64_t *target_task;     /* per target: its task, or -1 when the
-                                 target is not a delayed value */
-    tg_value **target_value;  /* per target: the value itself when -1 */
+    int64_t *target_task;    /* per target: its task, or -1 when the
+                                target is not a delayed value */
+    tg_value **target_value; /* per target: the value itself when -1 */
 } tg__plan;
 
 /* Compiles the graph of the targets (borrowed) into *out.  Targets must

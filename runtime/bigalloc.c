@@ -22,7 +22,7 @@
 #endif
 #endif
 
-#define HEADER 64                   /* keeps the payload cache-aligned */
+#define HEADER 64 /* keeps the payload cache-aligned */
 #define MIN_CACHED ((size_t)256 << 10)
 #define N_CLASSES (4 * 64)
 
@@ -34,8 +34,8 @@ typedef struct block {
 } block;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static block *lists[N_CLASSES]; /* guarded by lock */
-static size_t cached_bytes;     /* guarded by lock */
+static block *lists[N_CLASSES];     /* guarded by lock */
+static size_t cached_bytes;         /* guarded by lock */
 static size_t cap_bytes = SIZE_MAX; /* SIZE_MAX: read TG_CACHE_MB first */
 
 /* Size classes: four per power of two, so a block is at most 25% larger
@@ -82,8 +82,10 @@ void *tg__big_alloc(size_t n)
         if (b) {
             if (TG_UNLIKELY(tg__oom_hit())) { /* injected: give it back */
                 tg__big_free((char *)b + HEADER);
-                return tg__seterr_null(TG_ENOMEM, "out of memory "
-                                       "(allocating %zu bytes)", n);
+                return tg__seterr_null(TG_ENOMEM,
+                                       "out of memory "
+                                       "(allocating %zu bytes)",
+                                       n);
             }
             return (char *)b + HEADER;
         }
@@ -99,8 +101,8 @@ void *tg__big_alloc(size_t n)
 void *tg__big_calloc(size_t count, size_t size)
 {
     if (size && count > (SIZE_MAX - HEADER) / size)
-        return tg__seterr_null(TG_ENOMEM, "out of memory (%zu x %zu)",
-                               count, size);
+        return tg__seterr_null(TG_ENOMEM, "out of memory (%zu x %zu)", count,
+                               size);
     void *p = tg__big_alloc(count * size);
     if (p)
         memset(p, 0, count * size);

@@ -40,8 +40,7 @@ const char *tg_version(void)
 
 static void vset(int code, const char *fmt, va_list ap)
 {
-    int n = snprintf(last_error, sizeof last_error, "%s: ",
-                     tg_strerror(code));
+    int n = snprintf(last_error, sizeof last_error, "%s: ", tg_strerror(code));
     if (n < 0 || (size_t)n >= sizeof last_error)
         return;
     vsnprintf(last_error + n, sizeof last_error - (size_t)n, fmt, ap);

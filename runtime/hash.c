@@ -43,12 +43,9 @@ static tg__token scalar_token(const tg_value *v)
 {
     uint64_t seed = (uint64_t)v->type * 0x9E3779B97F4A7C15ull;
     switch ((tg_type)v->type) {
-    case TG_NULL:
-        return tg__hash128(NULL, 0, seed);
-    case TG_BOOL:
-        return word_token(v->u.b, seed);
-    case TG_INT:
-        return word_token((uint64_t)v->u.i, seed);
+    case TG_NULL: return tg__hash128(NULL, 0, seed);
+    case TG_BOOL: return word_token(v->u.b, seed);
+    case TG_INT: return word_token((uint64_t)v->u.i, seed);
     case TG_FLOAT: {
         double f = v->u.f == 0.0 ? 0.0 : v->u.f; /* -0.0 == 0.0 */
         uint64_t w;
@@ -56,20 +53,16 @@ static tg__token scalar_token(const tg_value *v)
         return word_token(w, seed);
     }
     case TG_STR:
-    case TG_BYTES:
-        return tg__hash128(v->u.s.data, v->u.s.len, seed);
+    case TG_BYTES: return tg__hash128(v->u.s.data, v->u.s.len, seed);
     case TG_ERROR:
-        return tg__hash128(v->u.err.message, strlen(v->u.err.message),
-                           seed);
+        return tg__hash128(v->u.err.message, strlen(v->u.err.message), seed);
     case TG_OBJECT:
     case TG_FRAME:
         if (v->u.obj.ops && v->u.obj.ops->token)
             return v->u.obj.ops->token(v->u.obj.ptr);
         return tg__hash128(&v->u.obj.ptr, sizeof v->u.obj.ptr, seed);
-    case TG_DELAYED:
-        return v->u.d.token;
-    case TG_LIST:
-        break;
+    case TG_DELAYED: return v->u.d.token;
+    case TG_LIST: break;
     }
     return tg__hash128(&v, sizeof v, seed);
 }

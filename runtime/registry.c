@@ -18,9 +18,9 @@ typedef struct entry {
 } entry;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static entry *table;  /* guarded by lock; open addressing */
-static size_t cap;    /* guarded by lock; power of two or 0 */
-static size_t count;  /* guarded by lock */
+static entry *table; /* guarded by lock; open addressing */
+static size_t cap;   /* guarded by lock; power of two or 0 */
+static size_t count; /* guarded by lock */
 
 static size_t slot_of(const entry *t, size_t c, const char *name)
 {
@@ -57,8 +57,10 @@ int tg_register(const char *name, tg_fn fn, void *ctx)
     if (rc == 0) {
         entry *e = &table[slot_of(table, cap, name)];
         if (e->name && (e->fn != fn || e->ctx != ctx)) {
-            rc = tg__seterr(TG_EEXIST, "'%s' is registered to another "
-                            "function", name);
+            rc = tg__seterr(TG_EEXIST,
+                            "'%s' is registered to another "
+                            "function",
+                            name);
         } else if (!e->name) {
             char *copy = tg__strdup(name);
             if (!copy)

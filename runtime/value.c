@@ -12,12 +12,12 @@
 #include "alloc_internal.h"
 #include "value_internal.h"
 
-static tg_value null_value = {.refcount = 1, .type = TG_NULL,
-                              .flags = TG__IMMORTAL};
-static tg_value true_value = {.refcount = 1, .type = TG_BOOL,
-                              .flags = TG__IMMORTAL, .u.b = true};
-static tg_value false_value = {.refcount = 1, .type = TG_BOOL,
-                               .flags = TG__IMMORTAL, .u.b = false};
+static tg_value null_value = {
+    .refcount = 1, .type = TG_NULL, .flags = TG__IMMORTAL};
+static tg_value true_value = {
+    .refcount = 1, .type = TG_BOOL, .flags = TG__IMMORTAL, .u.b = true};
+static tg_value false_value = {
+    .refcount = 1, .type = TG_BOOL, .flags = TG__IMMORTAL, .u.b = false};
 
 /* Values without a payload (ints, floats) are the most common allocation
  * by far.  Each thread keeps the ones it frees on a free list (linked
@@ -101,8 +101,14 @@ static tg_value *value_new(tg_type t, size_t extra)
     return v;
 }
 
-tg_value *tg_null(void) { return &null_value; }
-tg_value *tg_bool(bool b) { return b ? &true_value : &false_value; }
+tg_value *tg_null(void)
+{
+    return &null_value;
+}
+tg_value *tg_bool(bool b)
+{
+    return b ? &true_value : &false_value;
+}
 
 tg_value *tg_int(int64_t i)
 {
@@ -319,8 +325,7 @@ static bool release(tg_value *v)
     return atomic_fetch_sub_explicit(&v->refcount, 1, memory_order_acq_rel)
            == 1;
 #else
-    if (atomic_fetch_sub_explicit(&v->refcount, 1, memory_order_release)
-        != 1)
+    if (atomic_fetch_sub_explicit(&v->refcount, 1, memory_order_release) != 1)
         return false;
     atomic_thread_fence(memory_order_acquire);
     return true;
@@ -347,15 +352,10 @@ static void free_leaf(tg_value *v)
 {
     switch ((tg_type)v->type) {
     case TG_INT:
-    case TG_FLOAT:
-        plain_free(v);
-        return;
+    case TG_FLOAT: plain_free(v); return;
     case TG_OBJECT:
-    case TG_FRAME:
-        free_object(v);
-        break;
-    default:
-        break;
+    case TG_FRAME: free_object(v); break;
+    default: break;
     }
     tg__free(v);
 }
@@ -399,9 +399,9 @@ tg_type tg_typeof(const tg_value *v)
 
 const char *tg_type_name(tg_type t)
 {
-    static const char *const names[] = {
-        "null", "bool", "int", "float", "str", "bytes",
-        "list", "error", "delayed", "frame", "object"};
+    static const char *const names[] = {"null",    "bool",  "int",   "float",
+                                        "str",     "bytes", "list",  "error",
+                                        "delayed", "frame", "object"};
     return (unsigned)t < sizeof names / sizeof *names ? names[t] : "?";
 }
 
@@ -483,8 +483,7 @@ static bool equal_scalar(const tg_value *a, const tg_value *b)
     case TG_BYTES:
         return a->u.s.len == b->u.s.len
                && memcmp(a->u.s.data, b->u.s.data, a->u.s.len) == 0;
-    case TG_ERROR:
-        return strcmp(a->u.err.message, b->u.err.message) == 0;
+    case TG_ERROR: return strcmp(a->u.err.message, b->u.err.message) == 0;
     case TG_DELAYED: return a->u.d.node == b->u.d.node;
     case TG_FRAME:
     case TG_OBJECT: return a->u.obj.ptr == b->u.obj.ptr;

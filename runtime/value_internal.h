@@ -59,7 +59,7 @@ struct tg_value {
             const tg__object_ops *ops;
             void *ptr;
             char *type_name; /* inline copy, or NULL */
-        } obj;                /* TG_OBJECT, TG_FRAME */
+        } obj;               /* TG_OBJECT, TG_FRAME */
     } u;
 };
 

@@ -118,6 +118,6 @@ void tg__cb_finish(const tg__run *run, int status, uint64_t elapsed_ns)
 {
     for (size_t i = 0; i < run->cb.n; i++)
         if (run->cb.cbs[i].finish)
-            run->cb.cbs[i].finish(run->cb.cbs[i].ud, run->compute_id,
-                                  status, elapsed_ns);
+            run->cb.cbs[i].finish(run->cb.cbs[i].ud, run->compute_id, status,
+                                  elapsed_ns);
 }

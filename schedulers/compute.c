@@ -83,8 +83,8 @@ static int run_plan(tg__plan *p, tg_value **out, tg_scheduler *s,
     atomic_init(&run.error, NULL);
     run.deadline_ns = o->timeout_ms ? start + o->timeout_ms * 1000000u : 0;
     run.compute_id = atomic_fetch_add(&compute_ids, 1) + 1;
-    run.results = tg__big_calloc(p->n_tasks ? p->n_tasks : 1,
-                             sizeof *run.results);
+    run.results =
+        tg__big_calloc(p->n_tasks ? p->n_tasks : 1, sizeof *run.results);
     if (!run.results)
         return TG_ENOMEM;
     int rc = tg__cb_snapshot(&run.cb);

@@ -49,10 +49,10 @@ tg__deque_buf *tg__deque_grow(tg__deque *d, tg__deque_buf *a, int64_t top,
         return NULL;
     for (int64_t i = top; i < bottom; i++) {
         tg__slot *from = &a->slots[i & a->mask], *to = &n->slots[i & n->mask];
-        atomic_init(&to->job, atomic_load_explicit(&from->job,
-                                                   memory_order_relaxed));
-        atomic_init(&to->arg, atomic_load_explicit(&from->arg,
-                                                   memory_order_relaxed));
+        atomic_init(&to->job,
+                    atomic_load_explicit(&from->job, memory_order_relaxed));
+        atomic_init(&to->arg,
+                    atomic_load_explicit(&from->arg, memory_order_relaxed));
     }
     n->prev = a;
     /* Release: a thief that loads the new buffer sees its contents. */

@@ -35,9 +35,9 @@ typedef struct tg__deque_buf {
 /* top and bottom sit on separate cache lines: thieves hammer top, the
  * owner writes bottom on every push and take. */
 typedef struct tg__deque {
-    _Alignas(64) atomic_int_fast64_t top;  /* next to steal */
+    _Alignas(64) atomic_int_fast64_t top;    /* next to steal */
     _Alignas(64) atomic_int_fast64_t bottom; /* next free; owner writes */
-    _Atomic(tg__deque_buf *) buf;           /* owner swaps on growth */
+    _Atomic(tg__deque_buf *) buf;            /* owner swaps on growth */
 } tg__deque;
 
 typedef enum { TG__STEAL_EMPTY, TG__STEAL_OK, TG__STEAL_RETRY } tg__steal_rc;

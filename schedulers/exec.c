@@ -15,9 +15,9 @@
 /* Where the delayed arguments of the op being run come from. */
 typedef struct op_ctx {
     tg__run *run;
-    const uint32_t *edge;   /* next of the node's edges (graph order) */
+    const uint32_t *edge;      /* next of the node's edges (graph order) */
     const tg__node *prev_node; /* previous op of the task, or NULL */
-    tg_value *prev;         /* its result */
+    tg_value *prev;            /* its result */
 } op_ctx;
 
 /* The value of the next delayed argument (borrowed); see plan_internal.h
@@ -70,7 +70,8 @@ static tg_value *call_op(op_ctx *c, const tg__node *nd)
     const tg__func *f = nd->func;
     if (TG_UNLIKELY(!f->fn)) /* a literal target */
         return tg_incref(nd->args[0]);
-    c->edge = &c->run->plan->graph->edges[c->run->plan->graph->edge_off[nd->index]];
+    c->edge =
+        &c->run->plan->graph->edges[c->run->plan->graph->edge_off[nd->index]];
     uint32_t nargs = nd->nargs;
     tg_value *small[8], **argv = small;
     if (nargs > 8 && !(argv = tg__malloc(nargs * sizeof *argv)))
@@ -78,8 +79,8 @@ static tg_value *call_op(op_ctx *c, const tg__node *nd)
     bool lists = nd->flags & TG__NODE_LIST_DEPS, ok = true;
     for (uint32_t i = 0; i < nargs; i++) {
         tg_value *a = nd->args[i];
-        bool delayed = i < 32 ? (nd->delayed_mask >> i) & 1
-                              : a->type == TG_DELAYED;
+        bool delayed =
+            i < 32 ? (nd->delayed_mask >> i) & 1 : a->type == TG_DELAYED;
         if (delayed) {
             argv[i] = next_dep(c);
         } else if (TG_UNLIKELY(lists) && a->type == TG_LIST) {
@@ -118,11 +119,15 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
     tg_task_info info;
     if (TG_UNLIKELY(run->cb.n)) {
         const tg__op *last = tg__plan_last_op(p, t);
-        info = (tg_task_info){run->compute_id, t,
+        info = (tg_task_info){run->compute_id,
+                              t,
                               p->op_begin[t + 1] - p->op_begin[t],
                               last->node->func->str,
-                              tg__node_key(last->node), worker,
-                              tg_now_ns(), 0, false};
+                              tg__node_key(last->node),
+                              worker,
+                              tg_now_ns(),
+                              0,
+                              false};
         notify(run, &info, false);
     }
     op_ctx c = {run, NULL, NULL, NULL};
@@ -152,9 +157,9 @@ void tg__run_fail(tg__run *run, tg_value *err)
     tg_value *expected = NULL;
     /* acq_rel: the winner publishes its error value to the thread that
      * reads run->error after the run. */
-    if (!atomic_compare_exchange_strong_explicit(
-            &run->error, &expected, err, memory_order_acq_rel,
-            memory_order_acquire))
+    if (!atomic_compare_exchange_strong_explicit(&run->error, &expected, err,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire))
         tg_decref(err);
     atomic_store_explicit(&run->stop, true, memory_order_release);
 }
@@ -163,12 +168,14 @@ bool tg__run_should_stop(tg__run *run, uint64_t tick)
 {
     if (atomic_load_explicit(&run->stop, memory_order_relaxed))
         return true;
-    if (run->cancel && atomic_load_explicit(&run->cancel->requested,
-                                            memory_order_relaxed)) {
+    if (run->cancel
+        && atomic_load_explicit(&run->cancel->requested,
+                                memory_order_relaxed)) {
         atomic_store_explicit(&run->stop, true, memory_order_relaxed);
         return true;
     }
-    if (run->deadline_ns && (tick & 63) == 0 && tg_now_ns() >= run->deadline_ns) {
+    if (run->deadline_ns && (tick & 63) == 0
+        && tg_now_ns() >= run->deadline_ns) {
         atomic_store_explicit(&run->stop, true, memory_order_relaxed);
         return true;
     }

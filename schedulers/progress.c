@@ -16,7 +16,7 @@
 #include "scheduler_internal.h"
 #include "taskgraph/diagnostics.h"
 
-#define REDRAW_NS 100000000u  /* 100 ms between redraws on a terminal */
+#define REDRAW_NS 100000000u /* 100 ms between redraws on a terminal */
 #define DEFAULT_MIN_MS 500
 #define DEFAULT_WIDTH 40
 #define MAX_WIDTH 200
@@ -25,7 +25,7 @@
  * fields, then stores id (release); workers load it (acquire).  Fields
  * after `done` are guarded by draw_lock. */
 typedef struct bar {
-    atomic_uint_fast64_t id;      /* compute shown; 0 = none */
+    atomic_uint_fast64_t id; /* compute shown; 0 = none */
     size_t n_tasks;
     uint64_t start_ns;
     atomic_size_t done;           /* tasks ended */
@@ -41,8 +41,8 @@ typedef struct bar {
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t draw_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
-static int handle;             /* callbacks handle; guarded by cfg_lock */
-static tg_progress_opts cfg;   /* guarded by cfg_lock */
+static int handle;           /* callbacks handle; guarded by cfg_lock */
+static tg_progress_opts cfg; /* guarded by cfg_lock */
 static bar the_bar;
 
 /* Prints the bar for `done` tasks.  Caller holds draw_lock. */
@@ -56,8 +56,7 @@ static void draw(bar *b, size_t done, uint64_t now_ns, const char *tail)
     fill[b->width] = '\0';
     fprintf(b->out, "%s[%s] | %3zu%% | %zu/%zu tasks | %.1fs%s%s",
             b->tty ? "\r" : "", fill, pct, done, b->n_tasks,
-            (double)(now_ns - b->start_ns) / 1e9, tail,
-            b->tty ? "" : "\n");
+            (double)(now_ns - b->start_ns) / 1e9, tail, b->tty ? "" : "\n");
     fflush(b->out);
     atomic_store_explicit(&b->last_ns, now_ns, memory_order_relaxed);
 }
@@ -93,9 +92,10 @@ static void on_start(void *ud, uint64_t compute_id, size_t n_tasks)
                  || (o.mode == TG_PROGRESS_AUTO && isatty(fileno(b->out)));
         b->width = o.width ? (o.width > MAX_WIDTH ? MAX_WIDTH : o.width)
                            : DEFAULT_WIDTH;
-        b->min_ns = o.immediate ? 0
-                    : (uint64_t)(o.min_ms ? o.min_ms : DEFAULT_MIN_MS)
-                          * 1000000u;
+        b->min_ns =
+            o.immediate
+                ? 0
+                : (uint64_t)(o.min_ms ? o.min_ms : DEFAULT_MIN_MS) * 1000000u;
         b->n_tasks = n_tasks;
         b->start_ns = tg_now_ns();
         atomic_store_explicit(&b->done, 0, memory_order_relaxed);
@@ -117,8 +117,7 @@ static bool due(bar *b, size_t done, uint64_t now_ns)
     if (!atomic_load_explicit(&b->shown, memory_order_relaxed))
         return now_ns - b->start_ns >= b->min_ns;
     if (b->tty)
-        return now_ns - atomic_load_explicit(&b->last_ns,
-                                             memory_order_relaxed)
+        return now_ns - atomic_load_explicit(&b->last_ns, memory_order_relaxed)
                >= REDRAW_NS;
     return decile(b, done)
            > atomic_load_explicit(&b->last_decile, memory_order_relaxed);
@@ -128,11 +127,10 @@ static void on_task_end(void *ud, const tg_task_info *info)
 {
     bar *b = ud;
     /* acquire: pairs with on_start's release of the bar's fields. */
-    if (atomic_load_explicit(&b->id, memory_order_acquire)
-        != info->compute_id)
+    if (atomic_load_explicit(&b->id, memory_order_acquire) != info->compute_id)
         return;
-    size_t done = atomic_fetch_add_explicit(&b->done, 1,
-                                            memory_order_relaxed) + 1;
+    size_t done =
+        atomic_fetch_add_explicit(&b->done, 1, memory_order_relaxed) + 1;
     if (!due(b, done, info->end_ns) || pthread_mutex_trylock(&draw_lock))
         return;
     if (atomic_load_explicit(&b->id, memory_order_relaxed)
@@ -157,7 +155,7 @@ static void on_finish(void *ud, uint64_t compute_id, int status,
     if (atomic_load_explicit(&b->id, memory_order_relaxed) == compute_id) {
         size_t done = atomic_load_explicit(&b->done, memory_order_relaxed);
         uint64_t now = b->start_ns + elapsed_ns;
-        const char *tail = status == 0 ? ""
+        const char *tail = status == 0              ? ""
                            : status == TG_ECANCELED ? " | cancelled"
                                                     : " | failed";
         bool shown = atomic_load_explicit(&b->shown, memory_order_relaxed);
@@ -184,8 +182,7 @@ static int set_locked(const tg_progress_opts *o)
         cfg = *o;
         if (handle)
             return 0;
-        tg_callbacks cb = {on_start, NULL, on_task_end, on_finish,
-                           &the_bar};
+        tg_callbacks cb = {on_start, NULL, on_task_end, on_finish, &the_bar};
         int h = tg_callbacks_add(&cb);
         if (h < 0)
             return h;

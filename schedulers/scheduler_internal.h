@@ -44,13 +44,13 @@ typedef struct tg__cb_set {
 
 struct tg__run {
     const tg__plan *plan;
-    tg_value **results;       /* n_tasks slots */
-    tg_cancel *cancel;        /* borrowed, may be NULL */
-    uint64_t deadline_ns;     /* 0 = none */
-    atomic_bool stop;         /* set on error or cancellation */
+    tg_value **results;        /* n_tasks slots */
+    tg_cancel *cancel;         /* borrowed, may be NULL */
+    uint64_t deadline_ns;      /* 0 = none */
+    atomic_bool stop;          /* set on error or cancellation */
     _Atomic(tg_value *) error; /* first failure, with its key */
     uint64_t compute_id;
-    tg__cb_set cb;            /* cb.n == 0: no callbacks */
+    tg__cb_set cb; /* cb.n == 0: no callbacks */
 };
 
 /* Runs task t: its ops in order, freeing each intermediate of a fused

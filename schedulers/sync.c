@@ -12,8 +12,8 @@ static int sync_run(tg_scheduler *s, tg__run *run)
 {
     (void)s;
     const tg__plan *p = run->plan;
-    uint32_t *pending = tg__big_alloc((p->n_tasks ? p->n_tasks : 1)
-                                   * sizeof *pending);
+    uint32_t *pending =
+        tg__big_alloc((p->n_tasks ? p->n_tasks : 1) * sizeof *pending);
     if (!pending)
         return TG_ENOMEM;
     for (uint32_t t = 0; t < p->n_tasks; t++)

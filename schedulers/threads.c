@@ -56,29 +56,29 @@ typedef struct job {
 
 /* A worker.  All fields but dq belong to its thread. */
 typedef struct worker {
-    tg__deque dq;    /* owner: this worker; thieves: everyone */
+    tg__deque dq; /* owner: this worker; thieves: everyone */
     pool *pool;
     pthread_t thread;
-    int index;       /* 0..n-1, reported to callbacks */
-    uint32_t rng;    /* victim choice */
-    uint64_t tick;   /* tasks started; paces deadline checks */
-    job *acc_job;    /* tasks counted locally, not yet in todo */
+    int index;     /* 0..n-1, reported to callbacks */
+    uint32_t rng;  /* victim choice */
+    uint64_t tick; /* tasks started; paces deadline checks */
+    job *acc_job;  /* tasks counted locally, not yet in todo */
     uint32_t acc_n;
-    job *waiting;    /* innermost job a task on this worker computes
-                        and waits for (nested), or NULL */
+    job *waiting; /* innermost job a task on this worker computes
+                     and waits for (nested), or NULL */
 } worker;
 
 struct pool {
-    tg_scheduler base;       /* first: tg_scheduler_free casts back */
+    tg_scheduler base; /* first: tg_scheduler_free casts back */
     int n;
-    worker *w;               /* n, 64-byte aligned inside w_mem */
+    worker *w; /* n, 64-byte aligned inside w_mem */
     void *w_mem;
-    tg__eventcount ec;       /* idle workers park here */
+    tg__eventcount ec; /* idle workers park here */
     atomic_bool shutdown;
     pthread_mutex_t inbox_lock;
-    job *inbox_head;         /* guarded by inbox_lock */
-    job *inbox_tail;         /* guarded by inbox_lock */
-    atomic_uint n_inbox;     /* mirrors the inbox length, read lock-free */
+    job *inbox_head;     /* guarded by inbox_lock */
+    job *inbox_tail;     /* guarded by inbox_lock */
+    atomic_uint n_inbox; /* mirrors the inbox length, read lock-free */
 };
 
 /* The worker running on this thread, if any (of whichever pool). */
@@ -167,7 +167,8 @@ static void release_inputs(job *j, uint32_t t)
          * result happen before whoever frees it. */
         if (tg__plan_n_dependents(p, d) != 1
             && atomic_fetch_sub_explicit(&j->c[d].users_left, 1,
-                                         memory_order_acq_rel) != 1)
+                                         memory_order_acq_rel)
+                   != 1)
             continue;
         if (!p->is_target[d]) {
             tg_decref(results[d]);
@@ -189,7 +190,8 @@ static uint32_t release_dependents(worker *w, job *j, uint32_t t)
         /* acq_rel: the result of t (and of the other dependencies)
          * happens before d runs, on whichever worker. */
         if (atomic_fetch_sub_explicit(&j->c[d].deps_left, 1,
-                                      memory_order_acq_rel) != 1)
+                                      memory_order_acq_rel)
+            != 1)
             continue; /* not ready, or the scan will run it */
         if (next != NO_TASK) {
             push_task(w, j, next);
@@ -248,8 +250,8 @@ static inline bool scan_claims(const job *j, uint32_t t)
      * counter, so no write is needed. */
     if (atomic_load_explicit(&c->deps_left, memory_order_acquire) == 1)
         return true;
-    return atomic_fetch_sub_explicit(&c->deps_left, 1,
-                                     memory_order_acq_rel) == 1;
+    return atomic_fetch_sub_explicit(&c->deps_left, 1, memory_order_acq_rel)
+           == 1;
 }
 
 /* True when the worker waits in a nested compute that is now done: it
@@ -581,17 +583,19 @@ static pool *pool_new(int n)
 tg_scheduler *tg_scheduler_threads(int nthreads)
 {
     if (nthreads < 0 || nthreads > MAX_THREADS)
-        return tg__seterr_null(TG_EINVAL, "tg_scheduler_threads: %d threads "
-                               "(want 0 to %d)", nthreads, MAX_THREADS);
+        return tg__seterr_null(TG_EINVAL,
+                               "tg_scheduler_threads: %d threads "
+                               "(want 0 to %d)",
+                               nthreads, MAX_THREADS);
     pool *p = pool_new(nthreads ? nthreads : cpu_count());
     if (!p)
         return NULL;
     for (int i = 0; i < p->n; i++) {
-        int err = pthread_create(&p->w[i].thread, NULL, worker_main,
-                                 &p->w[i]);
+        int err = pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i]);
         if (err) {
             pool_destroy(p, i);
-            return tg__seterr_null(TG_ENOMEM, "tg_scheduler_threads: "
+            return tg__seterr_null(TG_ENOMEM,
+                                   "tg_scheduler_threads: "
                                    "cannot start a thread: %s",
                                    strerror(err));
         }

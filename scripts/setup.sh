@@ -3,7 +3,8 @@
 # with, if any are missing.  Used by `make demo` and `make test`.
 set -eu
 PKGS="gcc make pkg-config meson ninja-build libuv1-dev libjansson-dev
-libgraphviz-dev libcmocka-dev libxxhash-dev libxml2-dev valgrind python3"
+libgraphviz-dev libcmocka-dev libxxhash-dev libxml2-dev valgrind python3
+clang-format"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

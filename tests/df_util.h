@@ -53,15 +53,15 @@ static inline char *td_csv(const tg_value *frame)
 
 /* Asserts that frame v (a new reference, released here) prints as
  * want. */
-#define td_assert_frame(v, want)                                          \
-    do {                                                                  \
-        tg_value *v_ = (v);                                               \
-        if (tg_is_error(v_))                                              \
-            fail_msg("error: %s", tg_error_message(v_));                  \
-        char *got_ = td_csv(v_);                                          \
-        assert_string_equal(got_, want);                                  \
-        free(got_);                                                       \
-        tg_decref(v_);                                                    \
+#define td_assert_frame(v, want)                                               \
+    do {                                                                       \
+        tg_value *v_ = (v);                                                    \
+        if (tg_is_error(v_))                                                   \
+            fail_msg("error: %s", tg_error_message(v_));                       \
+        char *got_ = td_csv(v_);                                               \
+        assert_string_equal(got_, want);                                       \
+        free(got_);                                                            \
+        tg_decref(v_);                                                         \
     } while (0)
 
 /* The schedulers results must agree on: sync, and the work-stealing

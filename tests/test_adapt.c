@@ -3,16 +3,34 @@
 
 #include "test_util.h"
 
-static double hyp(double x, double y) { return sqrt(x * x + y * y); }
-static int64_t twice(int64_t x) { return 2 * x; }
-static int clamp(int x, int lo, int hi) { return x < lo ? lo : x > hi ? hi : x; }
-static bool is_even(long x) { return x % 2 == 0; }
-static tg_cstr pick(bool first, tg_cstr a, tg_cstr b) { return first ? a : b; }
+static double hyp(double x, double y)
+{
+    return sqrt(x * x + y * y);
+}
+static int64_t twice(int64_t x)
+{
+    return 2 * x;
+}
+static int clamp(int x, int lo, int hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
+static bool is_even(long x)
+{
+    return x % 2 == 0;
+}
+static tg_cstr pick(bool first, tg_cstr a, tg_cstr b)
+{
+    return first ? a : b;
+}
 static float avg6(float a, float b, float c, float d, float e, float f)
 {
     return (a + b + c + d + e + f) / 6.0f;
 }
-static size_t len_of(tg_cstr s) { return strlen(s); }
+static size_t len_of(tg_cstr s)
+{
+    return strlen(s);
+}
 
 TG_ADAPT(double, hyp, double, double)
 TG_ADAPT(int64_t, twice, int64_t)
@@ -49,8 +67,8 @@ static void test_adapt_boxes_and_unboxes_plain_types(void **state)
     r = run(TG_CALL(g, pick, tg_bool(false), tg_str("a"), tg_str("b")));
     assert_string_equal(tg_as_str(r), "b");
     tg_decref(r);
-    r = run(TG_CALL(g, avg6, tg_float(1), tg_float(2), tg_float(3),
-                    tg_float(4), tg_float(5), tg_float(6)));
+    r = run(TG_CALL(g, avg6, tg_float(1), tg_float(2), tg_float(3), tg_float(4),
+                    tg_float(5), tg_float(6)));
     assert_true(tg_as_float(r) == 3.5);
     tg_decref(r);
     r = run(TG_CALL(g, len_of, tg_str("four")));

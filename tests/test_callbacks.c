@@ -43,9 +43,13 @@ static void on_start(void *ud, uint64_t id, size_t n)
 
 static void on_task(void *ud, const tg_task_info *i, int kind)
 {
-    event e = {.kind = kind, .compute_id = i->compute_id, .task = i->task,
-               .worker = i->worker, .begin_ns = i->begin_ns,
-               .end_ns = i->end_ns, .failed = i->failed};
+    event e = {.kind = kind,
+               .compute_id = i->compute_id,
+               .task = i->task,
+               .worker = i->worker,
+               .begin_ns = i->begin_ns,
+               .end_ns = i->end_ns,
+               .failed = i->failed};
     snprintf(e.name, sizeof e.name, "%s", i->name);
     snprintf(e.key, sizeof e.key, "%s", i->key);
     add(ud, e);
@@ -109,8 +113,8 @@ static void check_order(tg_scheduler *s, int max_workers)
     while (n > 1) {
         for (size_t i = 0; i < n / 4; i++) {
             memcpy(inputs[n_sums], &level[4 * i], 4 * sizeof(tg_value *));
-            sums[n_sums] = tg_delayed_v(g, "sum", tt_sum, NULL, 0, 4,
-                                        &level[4 * i]);
+            sums[n_sums] =
+                tg_delayed_v(g, "sum", tt_sum, NULL, 0, 4, &level[4 * i]);
             level[i] = sums[n_sums++];
         }
         n /= 4;
@@ -156,8 +160,8 @@ static void check_failure(tg_scheduler *s)
     log_t *l = log_new(&h);
     tg_graph *g = tg_graph_new();
     tg_value *bad = TG_DELAYED(g, tt_fail_neg, tg_int(-1));
-    tg_value *root = TG_DELAYED(g, tt_add, bad, TG_DELAYED(g, tt_inc,
-                                                          tg_int(1)));
+    tg_value *root =
+        TG_DELAYED(g, tt_add, bad, TG_DELAYED(g, tt_inc, tg_int(1)));
     tg_value *r = tg_compute(root, s);
     assert_true(tg_is_error(r));
     tg_decref(r);

@@ -39,10 +39,10 @@ static void test_chain_deep_and_wide_together(void **state)
     tg_graph *g = tg_graph_new();
     tg_value *x = tg_int(0);
     for (size_t i = 0; i < n; i++)
-        x = (i % 1000 == 999) ? tg_delayed(g, "add", tt_add, 2, x,
-                                           tg_delayed(g, "inc", tt_inc, 1,
-                                                      tg_int(0)))
-                              : tg_delayed(g, "inc", tt_inc, 1, x);
+        x = (i % 1000 == 999)
+                ? tg_delayed(g, "add", tt_add, 2, x,
+                             tg_delayed(g, "inc", tt_inc, 1, tg_int(0)))
+                : tg_delayed(g, "inc", tt_inc, 1, x);
     tg_value *r = tg_compute(x, NULL);
     /* every 1000th step adds inc(0) = 1 instead of incrementing: same */
     assert_int_equal(tg_as_int(r), (int64_t)n);

@@ -195,8 +195,10 @@ static void test_csv_value_not_matching_inferred_type(void **state)
     snprintf(path, sizeof path, "%s",
              td_write(dir, "t.csv", "a,b\n1,2\n3,4\n5,x\n"));
     char want[600];
-    snprintf(want, sizeof want, "%s:4: column 'b': cannot parse \"x\" "
-             "as int64", path);
+    snprintf(want, sizeof want,
+             "%s:4: column 'b': cannot parse \"x\" "
+             "as int64",
+             path);
     check_error(path, 0, want);
     check_error(path, 5, want);
 
@@ -310,11 +312,13 @@ static void test_csv_many_quoted_newlines(void **state)
     char *text = malloc(cap);
     len += (size_t)sprintf(text, "n,s\n");
     for (size_t i = 0; i < rows; i++)
-        len += (size_t)sprintf(text + len, i % 3 ? "%zu,\"a\n\"\"b\"\"\n%zu\"\n"
-                                                 : "%zu,plain %zu\n", i, i);
+        len += (size_t)sprintf(
+            text + len,
+            i % 3 ? "%zu,\"a\n\"\"b\"\"\n%zu\"\n" : "%zu,plain %zu\n", i, i);
     char path[512];
     snprintf(path, sizeof path, "%s", td_write(dir, "m.csv", text));
-    tg_agg aggs[] = {{"n", TG_AGG_SUM, NULL}, {"s", TG_AGG_NUNIQUE, NULL},
+    tg_agg aggs[] = {{"n", TG_AGG_SUM, NULL},
+                     {"s", TG_AGG_NUNIQUE, NULL},
                      {"s", TG_AGG_MAX, NULL}};
     char want[128], best[32] = "", cur[32];
     for (size_t i = 0; i < rows; i += 3) {
@@ -367,8 +371,9 @@ static void test_csv_parses_only_used_columns(void **state)
     tg_decref(n);
     tg_agg sum = {"c", TG_AGG_SUM, NULL};
     td_assert_frame(tg_compute(tg_df_agg(tg_df_filter(df, tg_gt(tg_col("a"),
-                                                          tg_lit_int(1))),
-                                         1, &sum, NULL), NULL),
+                                                                tg_lit_int(1))),
+                                         1, &sum, NULL),
+                               NULL),
                     "c_sum\n6\n");
     tg_value *all = tg_df_compute(df, NULL);
     assert_true(tg_is_error(all));

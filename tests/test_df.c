@@ -45,7 +45,7 @@ static tg_value *sample(int extra)
     return v;
 }
 
-#define SAMPLE_CSV                                                        \
+#define SAMPLE_CSV                                                             \
     "i,f,s,b\n1,0.5,a,true\n,-2.25,,false\n3,,\"a,b\",\n-4,8.0,\"\",true\n"
 
 static void test_df_frame_builder_and_accessors(void **state)
@@ -90,8 +90,8 @@ static void test_df_write_csv_floats_round_trip(void **state)
     (void)state;
     const char *names[] = {"x"};
     tg_dtype types[] = {TG_DT_FLOAT64};
-    double vals[] = {0.1, 1.0 / 3, 1e300, -0.0, 5e-324, 123456789.0,
-                     INFINITY, 2.5};
+    double vals[] = {0.1,    1.0 / 3,     1e300,    -0.0,
+                     5e-324, 123456789.0, INFINITY, 2.5};
     tg_frame_builder *b = tg_frame_builder_new(1, names, types);
     for (size_t i = 0; i < 8; i++)
         tg_frame_builder_float(b, 0, vals[i]);
@@ -120,12 +120,9 @@ static void test_df_expressions_and_null_rules(void **state)
 {
     (void)state;
     check_expr(tg_add(tg_col("i"), tg_lit_int(1)), "value\n2\n\n4\n-3\n");
-    check_expr(tg_mul(tg_col("i"), tg_col("f")),
-               "value\n0.5\n\n\n-32.0\n");
-    check_expr(tg_div(tg_col("i"), tg_lit_int(2)),
-               "value\n0.5\n\n1.5\n-2.0\n");
-    check_expr(tg_floordiv(tg_col("i"), tg_lit_int(2)),
-               "value\n0\n\n1\n-2\n");
+    check_expr(tg_mul(tg_col("i"), tg_col("f")), "value\n0.5\n\n\n-32.0\n");
+    check_expr(tg_div(tg_col("i"), tg_lit_int(2)), "value\n0.5\n\n1.5\n-2.0\n");
+    check_expr(tg_floordiv(tg_col("i"), tg_lit_int(2)), "value\n0\n\n1\n-2\n");
     check_expr(tg_floordiv(tg_lit_int(7), tg_sub(tg_col("i"), tg_col("i"))),
                "value\n\n\n\n\n"); /* by zero: null */
     check_expr(tg_floordiv(tg_col("f"), tg_lit_float(2)),
@@ -204,9 +201,9 @@ static void test_df_builders_per_partition(void **state)
         tg_scheduler *s = td_schedulers[k]();
         tg_graph *g = tg_graph_new();
         tg_dataframe *df = two_parts(g);
-        tg_dataframe *pos = tg_df_filter(
-            df, tg_and(tg_gt(tg_col("f"), tg_lit_int(0)),
-                       tg_not(tg_is_null(tg_col("i")))));
+        tg_dataframe *pos =
+            tg_df_filter(df, tg_and(tg_gt(tg_col("f"), tg_lit_int(0)),
+                                    tg_not(tg_is_null(tg_col("i")))));
         tg_dataframe *sel = tg_df_select(
             tg_df_assign(pos, "g", tg_add(tg_col("i"), tg_col("f"))), 2,
             (const char *[]){"g", "s"});
@@ -222,13 +219,13 @@ static void test_df_builders_per_partition(void **state)
         int calls = 0;
         const char *n2[] = {"i2"};
         tg_dtype t2[] = {TG_DT_INT64};
-        tg_dataframe *m = tg_df_map_partitions(df, "double", double_f,
-                                               &calls, 1, n2, t2);
+        tg_dataframe *m =
+            tg_df_map_partitions(df, "double", double_f, &calls, 1, n2, t2);
         td_assert_frame(tg_df_compute(m, s),
                         "i2\n2\n\n6\n-8\n2\n\n6\n-8\n20\n22\n");
         assert_int_equal(calls, 2);
-        tg_dataframe *bad = tg_df_map_partitions(df, NULL, wrong_schema,
-                                                 NULL, 1, n2, t2);
+        tg_dataframe *bad =
+            tg_df_map_partitions(df, NULL, wrong_schema, NULL, 1, n2, t2);
         tg_value *e = tg_df_compute(bad, s);
         assert_true(tg_is_error(e));
         assert_non_null(strstr(tg_error_message(e), "map_partitions: "
@@ -252,8 +249,7 @@ static void test_df_build_time_errors(void **state)
     assert_non_null(strstr(tg_last_error(), "cannot compare"));
     assert_null(tg_df_select(df, 1, (const char *[]){"q"}));
     assert_null(tg_df_filter(NULL, tg_lit_bool(true)));
-    assert_null(tg_df_filter(tg_df_select(NULL, 0, NULL),
-                             tg_lit_bool(true)));
+    assert_null(tg_df_filter(tg_df_select(NULL, 0, NULL), tg_lit_bool(true)));
     /* A partition that does not match the schema fails its task. */
     const char *other[] = {"i", "f", "s", "zz"};
     tg_value *p = sample(0);
@@ -283,9 +279,11 @@ static void test_df_out_of_memory_is_clean(void **state)
         tg_csv_opts o = {.blocksize = 6};
         tg_dataframe *df = g ? tg_read_csv(g, p, &o) : NULL;
         tg_agg a = {"x", TG_AGG_MEAN, NULL};
-        tg_dataframe *gb = df ? tg_df_groupby(
-            tg_df_filter(df, tg_gt(tg_col("x"), tg_lit_int(0))), 1,
-            (const char *[]){"k"}, 1, &a, NULL) : NULL;
+        tg_dataframe *gb =
+            df ? tg_df_groupby(
+                tg_df_filter(df, tg_gt(tg_col("x"), tg_lit_int(0))), 1,
+                (const char *[]){"k"}, 1, &a, NULL)
+               : NULL;
         tg_value *v = gb ? tg_df_compute(gb, NULL) : NULL;
         tg__oom_inject(-1, false);
         if (v && !tg_is_error(v)) {
@@ -317,23 +315,24 @@ static bool oom_pipeline(const char *out_path)
         }
     }
     tg_value *f = b ? tg_frame_builder_finish(b) : NULL;
-    tg_dataframe *df = f ? tg_df_from_delayed(g, 1, &f, 4, NAMES, TYPES)
-                         : NULL;
+    tg_dataframe *df = f ? tg_df_from_delayed(g, 1, &f, 4, NAMES, TYPES) : NULL;
     tg_dataframe *a = tg_df_select(
         tg_df_assign(df, "h", tg_mul(tg_col("i"), tg_lit_float(0.5))), 2,
         (const char *[]){"h", "s"});
-    tg_agg aggs[] = {{"h", TG_AGG_STD, NULL}, {"s", TG_AGG_MIN, NULL},
-                     {"s", TG_AGG_NUNIQUE, NULL}, {"h", TG_AGG_SUM, NULL}};
+    tg_agg aggs[] = {{"h", TG_AGG_STD, NULL},
+                     {"s", TG_AGG_MIN, NULL},
+                     {"s", TG_AGG_NUNIQUE, NULL},
+                     {"h", TG_AGG_SUM, NULL}};
     tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
     o.split_out = 2;
-    tg_value *t[4] = {tg_df_agg(a, 4, aggs, NULL),
-                      tg_df_concat(tg_df_value_counts(a, "s", false)),
-                      tg_df_concat(tg_df_groupby(a, 1, (const char *[]){"s"},
-                                                 1, aggs, &o)),
-                      a ? tg_to_csv(a, out_path) : NULL};
+    tg_value *t[4] = {
+        tg_df_agg(a, 4, aggs, NULL),
+        tg_df_concat(tg_df_value_counts(a, "s", false)),
+        tg_df_concat(tg_df_groupby(a, 1, (const char *[]){"s"}, 1, aggs, &o)),
+        a ? tg_to_csv(a, out_path) : NULL};
     tg_value *out[4] = {NULL, NULL, NULL, NULL};
-    bool ok = t[0] && t[1] && t[2] && t[3]
-              && tg_compute_many(t, 4, out, NULL) == 0;
+    bool ok =
+        t[0] && t[1] && t[2] && t[3] && tg_compute_many(t, 4, out, NULL) == 0;
     if (ok) {
         char *c0 = td_csv(out[0]), *c1 = td_csv(out[1]), *c2 = td_csv(out[2]);
         assert_string_equal(c0, "h_std,s_min,s_nunique,h_sum\n"

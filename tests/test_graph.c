@@ -24,10 +24,10 @@ static void test_graph_keys_are_deterministic_across_graphs(void **state)
 {
     (void)state;
     tg_graph *g1 = tg_graph_new(), *g2 = tg_graph_new();
-    tg_value *a1 = TG_DELAYED(g1, tt_add, TG_DELAYED(g1, tt_inc, tg_int(1)),
-                              tg_str("x"));
-    tg_value *a2 = TG_DELAYED(g2, tt_add, TG_DELAYED(g2, tt_inc, tg_int(1)),
-                              tg_str("x"));
+    tg_value *a1 =
+        TG_DELAYED(g1, tt_add, TG_DELAYED(g1, tt_inc, tg_int(1)), tg_str("x"));
+    tg_value *a2 =
+        TG_DELAYED(g2, tt_add, TG_DELAYED(g2, tt_inc, tg_int(1)), tg_str("x"));
     assert_string_equal(tg_key(a1), tg_key(a2));
     tg_graph_free(g1);
     tg_graph_free(g2);
@@ -151,9 +151,9 @@ static void test_graph_list_of_delayed_receives_their_results(void **state)
     tg_value *items[4];
     for (int i = 0; i < 4; i++)
         items[i] = TG_DELAYED(g, tt_inc, tg_int(i * 10));
-    tg_value *total = TG_DELAYED(g, list_total,
-                                 tg_list(5, items[0], items[1], items[2],
-                                         items[3], tg_int(1000)));
+    tg_value *total = TG_DELAYED(
+        g, list_total,
+        tg_list(5, items[0], items[1], items[2], items[3], tg_int(1000)));
     tg_value *r = tg_compute(total, NULL);
     assert_int_equal(tg_as_int(r), 1 + 11 + 21 + 31 + 1000);
     tg_decref(r);

@@ -8,8 +8,8 @@
 /* The pandas-versus-Spark table. */
 static const char *const PS_TABLE = "col1,col2\n,1\n,2\nA,3\nA,4\nB,5\nB,6\n";
 
-static tg_dataframe *read_text(tg_graph *g, const char *dir,
-                               const char *text, size_t bs)
+static tg_dataframe *read_text(tg_graph *g, const char *dir, const char *text,
+                               size_t bs)
 {
     const char *path = td_write(dir, "t.csv", text);
     tg_csv_opts o = {.blocksize = bs};
@@ -30,17 +30,17 @@ static void test_groupby_pandas_versus_spark_nulls(void **state)
         const char *keys[] = {"col1"};
         tg_agg mean = {"col2", TG_AGG_MEAN, NULL};
         tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
-        td_assert_frame(tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean,
-                                                    NULL), NULL),
-                        "col1,col2_mean\nA,3.5\nB,5.5\n");
+        td_assert_frame(
+            tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean, NULL), NULL),
+            "col1,col2_mean\nA,3.5\nB,5.5\n");
         o.dropna = false;
-        td_assert_frame(tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean,
-                                                    &o), NULL),
-                        "col1,col2_mean\nA,3.5\nB,5.5\n,1.5\n");
+        td_assert_frame(
+            tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean, &o), NULL),
+            "col1,col2_mean\nA,3.5\nB,5.5\n,1.5\n");
         o.split_out = 2;
-        td_assert_frame(tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean,
-                                                    &o), NULL),
-                        "col1,col2_mean\nA,3.5\nB,5.5\n,1.5\n");
+        td_assert_frame(
+            tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean, &o), NULL),
+            "col1,col2_mean\nA,3.5\nB,5.5\n,1.5\n");
         tg_graph_free(g);
     }
     td_rmdir(dir);
@@ -56,13 +56,12 @@ static void test_groupby_null_rules(void **state)
     tg_graph *g = tg_graph_new();
     tg_dataframe *df = read_text(g, dir, text, 9);
     const char *keys[] = {"k"};
-    tg_agg aggs[] = {
-        {"x", TG_AGG_COUNT, NULL}, {NULL, TG_AGG_SIZE, NULL},
-        {"x", TG_AGG_SUM, NULL},   {"x", TG_AGG_MEAN, NULL},
-        {"x", TG_AGG_MIN, NULL},   {"x", TG_AGG_MAX, NULL},
-        {"x", TG_AGG_VAR, NULL},   {"x", TG_AGG_STD, NULL},
-        {"i", TG_AGG_SUM, NULL},   {"s", TG_AGG_MIN, NULL},
-        {"s", TG_AGG_NUNIQUE, NULL}};
+    tg_agg aggs[] = {{"x", TG_AGG_COUNT, NULL},  {NULL, TG_AGG_SIZE, NULL},
+                     {"x", TG_AGG_SUM, NULL},    {"x", TG_AGG_MEAN, NULL},
+                     {"x", TG_AGG_MIN, NULL},    {"x", TG_AGG_MAX, NULL},
+                     {"x", TG_AGG_VAR, NULL},    {"x", TG_AGG_STD, NULL},
+                     {"i", TG_AGG_SUM, NULL},    {"s", TG_AGG_MIN, NULL},
+                     {"s", TG_AGG_NUNIQUE, NULL}};
     td_assert_frame(
         tg_df_compute(tg_df_groupby(df, 1, keys, 11, aggs, NULL), NULL),
         "k,x_count,size,x_sum,x_mean,x_min,x_max,x_var,x_std,i_sum,s_min,"
@@ -71,8 +70,10 @@ static void test_groupby_null_rules(void **state)
         "b,0,2,0.0,,,,,,5,,0\n"
         "c,1,1,4.0,4.0,4.0,4.0,,,-2,z,1\n");
     /* Whole-frame aggregates skip nulls the same way. */
-    tg_agg whole[] = {{"x", TG_AGG_COUNT, NULL}, {"x", TG_AGG_MEAN, NULL},
-                      {"i", TG_AGG_MAX, NULL}, {"s", TG_AGG_MAX, NULL},
+    tg_agg whole[] = {{"x", TG_AGG_COUNT, NULL},
+                      {"x", TG_AGG_MEAN, NULL},
+                      {"i", TG_AGG_MAX, NULL},
+                      {"s", TG_AGG_MAX, NULL},
                       {"k", TG_AGG_NUNIQUE, NULL}};
     tg_value *r = tg_compute(tg_df_agg(df, 5, whole, NULL), NULL);
     td_assert_frame(r, "x_count,x_mean,i_max,s_max,k_nunique\n"
@@ -99,7 +100,8 @@ static void test_groupby_variance_with_large_offset(void **state)
     for (size_t b = 0; b < 3; b++) {
         tg_graph *g = tg_graph_new();
         tg_dataframe *df = read_text(g, dir, text, sizes[b]);
-        tg_agg aggs[] = {{"x", TG_AGG_VAR, NULL}, {"x", TG_AGG_MEAN, NULL},
+        tg_agg aggs[] = {{"x", TG_AGG_VAR, NULL},
+                         {"x", TG_AGG_MEAN, NULL},
                          {"x", TG_AGG_SUM, NULL}};
         td_assert_frame(tg_compute(tg_df_agg(df, 3, aggs, NULL), NULL),
                         "x_var,x_mean,x_sum\n87466.66666666667,1000000511.5,"
@@ -116,7 +118,8 @@ static void test_groupby_empty_input(void **state)
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
     tg_dataframe *df = read_text(g, dir, "k,x\n", 0);
-    tg_agg aggs[] = {{"x", TG_AGG_COUNT, NULL}, {"x", TG_AGG_SUM, NULL},
+    tg_agg aggs[] = {{"x", TG_AGG_COUNT, NULL},
+                     {"x", TG_AGG_SUM, NULL},
                      {"x", TG_AGG_MEAN, NULL}};
     /* A string column with no values: sum is rejected at build time. */
     assert_null(tg_df_agg(df, 3, aggs, NULL));
@@ -158,16 +161,16 @@ static void test_groupby_multiple_keys_and_errors(void **state)
     const char *keys[] = {"a", "b"};
     tg_agg aggs[] = {{"y", TG_AGG_SUM, "total"}, {"y", TG_AGG_COUNT, NULL}};
     tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
-    td_assert_frame(tg_df_compute(tg_df_groupby(df, 2, keys, 2, aggs, &o),
-                                  NULL),
-                    "a,b,total,y_count\n1,y,2,1\n2,x,4,2\n2,y,5,1\n");
+    td_assert_frame(
+        tg_df_compute(tg_df_groupby(df, 2, keys, 2, aggs, &o), NULL),
+        "a,b,total,y_count\n1,y,2,1\n2,x,4,2\n2,y,5,1\n");
     o.dropna = false;
     o.split_out = 3;
     o.split_every = 2;
-    td_assert_frame(tg_df_compute(tg_df_groupby(df, 2, keys, 2, aggs, &o),
-                                  NULL),
-                    "a,b,total,y_count\n1,y,2,1\n1,,4,1\n2,x,4,2\n2,y,5,1\n"
-                    ",x,6,1\n");
+    td_assert_frame(
+        tg_df_compute(tg_df_groupby(df, 2, keys, 2, aggs, &o), NULL),
+        "a,b,total,y_count\n1,y,2,1\n1,,4,1\n2,x,4,2\n2,y,5,1\n"
+        ",x,6,1\n");
     const char *bad[] = {"zz"};
     assert_null(tg_df_groupby(df, 1, bad, 2, aggs, NULL));
     assert_non_null(strstr(tg_last_error(), "no key column 'zz'"));
@@ -216,20 +219,22 @@ static char *run_queries(tg_graph *g, const char *path, size_t bs,
     tg_dataframe *df = tg_read_csv(g, path, &o);
     assert_non_null(df);
     const char *k1[] = {"key"}, *k2[] = {"key", "grp"};
-    tg_agg a1[] = {{"x", TG_AGG_MEAN, NULL}, {"x", TG_AGG_STD, NULL},
-                   {"x", TG_AGG_SUM, NULL}, {"y", TG_AGG_NUNIQUE, NULL}};
-    tg_agg a2[] = {{"y", TG_AGG_SUM, NULL}, {"y", TG_AGG_COUNT, NULL},
-                   {"x", TG_AGG_VAR, NULL}, {"x", TG_AGG_MIN, NULL}};
+    tg_agg a1[] = {{"x", TG_AGG_MEAN, NULL},
+                   {"x", TG_AGG_STD, NULL},
+                   {"x", TG_AGG_SUM, NULL},
+                   {"y", TG_AGG_NUNIQUE, NULL}};
+    tg_agg a2[] = {{"y", TG_AGG_SUM, NULL},
+                   {"y", TG_AGG_COUNT, NULL},
+                   {"x", TG_AGG_VAR, NULL},
+                   {"x", TG_AGG_MIN, NULL}};
     tg_groupby_opts opt = TG_GROUPBY_OPTS_INIT;
     opt.split_out = split_out;
     opt.split_every = 3;
     tg_dataframe *pos = tg_df_filter(df, tg_gt(tg_col("x"), tg_lit_int(0)));
-    tg_value *t[5] = {
-        tg_df_concat(tg_df_groupby(df, 1, k1, 4, a1, &opt)),
-        tg_df_concat(tg_df_groupby(df, 2, k2, 4, a2, &opt)),
-        tg_df_concat(tg_df_value_counts(df, "grp", true)),
-        tg_df_agg(df, 4, a1, &opt),
-        tg_df_len(pos)};
+    tg_value *t[5] = {tg_df_concat(tg_df_groupby(df, 1, k1, 4, a1, &opt)),
+                      tg_df_concat(tg_df_groupby(df, 2, k2, 4, a2, &opt)),
+                      tg_df_concat(tg_df_value_counts(df, "grp", true)),
+                      tg_df_agg(df, 4, a1, &opt), tg_df_len(pos)};
     tg_value *out[5];
     assert_int_equal(tg_compute_many(t, 5, out, s), 0);
     char *txt = NULL;
@@ -275,7 +280,8 @@ static void test_groupby_same_answer_for_every_partitioning(void **state)
     tg_csv_opts o = {.blocksize = 500};
     tg_dataframe *df = tg_read_csv(g, p, &o);
     const char *k1[] = {"key"};
-    tg_agg a[] = {{"x", TG_AGG_SUM, NULL}, {"x", TG_AGG_MEAN, NULL},
+    tg_agg a[] = {{"x", TG_AGG_SUM, NULL},
+                  {"x", TG_AGG_MEAN, NULL},
                   {"x", TG_AGG_VAR, NULL}};
     tg_value *v = tg_df_compute(tg_df_groupby(df, 1, k1, 3, a, NULL), NULL);
     assert_int_equal(tg_frame_nrows(v), NG);

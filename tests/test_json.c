@@ -23,9 +23,10 @@ static json_t *task(json_t *doc, const char *key)
 {
     json_t *t;
     size_t i;
-    json_array_foreach(json_object_get(doc, "tasks"), i, t)
-        if (strcmp(json_string_value(json_object_get(t, "key")), key) == 0)
-            return t;
+    json_array_foreach(
+        json_object_get(doc, "tasks"), i,
+        t) if (strcmp(json_string_value(json_object_get(t, "key")), key)
+               == 0) return t;
     return NULL;
 }
 
@@ -52,13 +53,12 @@ static void test_json_has_keys_names_deps_and_args(void **state)
                         "tt_add");
     json_t *deps = json_object_get(tc, "deps");
     assert_int_equal(json_array_size(deps), 2);
-    assert_string_equal(json_string_value(json_array_get(deps, 0)),
-                        tg_key(a));
-    assert_string_equal(json_string_value(json_array_get(deps, 1)),
-                        tg_key(b));
+    assert_string_equal(json_string_value(json_array_get(deps, 0)), tg_key(a));
+    assert_string_equal(json_string_value(json_array_get(deps, 1)), tg_key(b));
     json_t *args = json_object_get(tc, "args");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(args, 1), "key")), tg_key(b));
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(args, 1), "key")),
+        tg_key(b));
     args = json_object_get(ta, "args");
     assert_int_equal(json_integer_value(json_array_get(args, 0)), 1);
     assert_int_equal(json_array_size(json_object_get(ta, "deps")), 0);
@@ -80,11 +80,10 @@ static void test_json_small_literals_inline_large_ones_described(void **s)
     for (int i = 0; i < 20; i++)
         items[i] = tg_int(i);
     tg_value *lit = tg_delayed_value(g, tg_float(2.5));
-    tg_value *call = tg_delayed(g, "mix", tt_sum, 9, tg_str("hi"),
-                                tg_str(long_str), tg_bytes("abc", 3),
-                                tg_list(2, tg_int(1), tg_null()),
-                                tg_list_from(20, items), tg_float(NAN),
-                                tg_bool(true), tg_float(-INFINITY), lit);
+    tg_value *call = tg_delayed(
+        g, "mix", tt_sum, 9, tg_str("hi"), tg_str(long_str), tg_bytes("abc", 3),
+        tg_list(2, tg_int(1), tg_null()), tg_list_from(20, items),
+        tg_float(NAN), tg_bool(true), tg_float(-INFINITY), lit);
     json_t *doc = export(&call, 1, NULL);
     json_t *args = json_object_get(task(doc, tg_key(call)), "args");
     assert_int_equal(json_array_size(args), 9);
@@ -93,29 +92,26 @@ static void test_json_small_literals_inline_large_ones_described(void **s)
     assert_string_equal(json_string_value(json_object_get(d, "type")), "str");
     assert_int_equal(json_integer_value(json_object_get(d, "len")), 100);
     d = json_array_get(args, 2);
-    assert_string_equal(json_string_value(json_object_get(d, "type")),
-                        "bytes");
+    assert_string_equal(json_string_value(json_object_get(d, "type")), "bytes");
     assert_int_equal(json_integer_value(json_object_get(d, "len")), 3);
     d = json_array_get(args, 3);
     assert_int_equal(json_array_size(d), 2);
     assert_true(json_is_null(json_array_get(d, 1)));
     d = json_array_get(args, 4);
-    assert_string_equal(json_string_value(json_object_get(d, "type")),
-                        "list");
+    assert_string_equal(json_string_value(json_object_get(d, "type")), "list");
     assert_int_equal(json_integer_value(json_object_get(d, "len")), 20);
     d = json_array_get(args, 5);
-    assert_string_equal(json_string_value(json_object_get(d, "value")),
-                        "nan");
+    assert_string_equal(json_string_value(json_object_get(d, "value")), "nan");
     assert_true(json_is_true(json_array_get(args, 6)));
     d = json_array_get(args, 7);
-    assert_string_equal(json_string_value(json_object_get(d, "value")),
-                        "-inf");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(args, 8), "key")), tg_key(lit));
+    assert_string_equal(json_string_value(json_object_get(d, "value")), "-inf");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(args, 8), "key")),
+        tg_key(lit));
     json_t *tl = task(doc, tg_key(lit));
     assert_true(json_is_true(json_object_get(tl, "literal")));
-    assert_true(json_real_value(json_array_get(json_object_get(tl, "args"),
-                                               0)) == 2.5);
+    assert_true(json_real_value(json_array_get(json_object_get(tl, "args"), 0))
+                == 2.5);
     json_decref(doc);
     tg_graph_free(g);
 }
@@ -126,8 +122,8 @@ static void test_json_plan_view_and_profile_states(void **state)
     tg_graph *g = tg_graph_new();
     tg_value *x = TG_DELAYED(g, tt_inc, tg_int(1));
     tg_value *y = TG_DELAYED(g, tt_inc, x);
-    tg_value *z = TG_DELAYED(g, tt_add, y, TG_DELAYED(g, tt_fail_neg,
-                                                      tg_int(-1)));
+    tg_value *z =
+        TG_DELAYED(g, tt_add, y, TG_DELAYED(g, tt_fail_neg, tg_int(-1)));
     tg_profiler *p = tg_profiler_new();
     tg_profiler_start(p);
     tg_decref(tg_compute(y, NULL));
@@ -154,8 +150,9 @@ static void test_json_plan_view_and_profile_states(void **state)
     /* graph view: both calls of the fused chain carry its state */
     o.plan = false;
     doc = export(&z, 1, &o);
-    assert_string_equal(json_string_value(json_object_get(
-                            task(doc, tg_key(x)), "state")), "done");
+    assert_string_equal(
+        json_string_value(json_object_get(task(doc, tg_key(x)), "state")),
+        "done");
     json_decref(doc);
     tg_profiler_free(p);
     tg_graph_free(g);
@@ -174,8 +171,8 @@ static void test_json_file_and_errors(void **state)
     assert_non_null(task(doc, tg_key(a)));
     json_decref(doc);
     unlink(path);
-    assert_int_equal(tg_graph_write_json(&a, 1, "/nonexistent/x.json",
-                                         NULL), TG_EIO);
+    assert_int_equal(tg_graph_write_json(&a, 1, "/nonexistent/x.json", NULL),
+                     TG_EIO);
     assert_non_null(strstr(tg_last_error(), "/nonexistent/x.json"));
     assert_int_equal(tg_graph_write_json(&a, 1, NULL, NULL), TG_EINVAL);
     assert_int_equal(tg_graph_write_json(NULL, 0, path, NULL), TG_EINVAL);
@@ -226,8 +223,7 @@ static void test_json_drawing_needs_graphviz(void **state)
     assert_int_equal(rc, TG_EUNSUPPORTED);
     assert_non_null(strstr(tg_last_error(), "without Graphviz"));
     assert_int_equal(access(path, F_OK), -1);
-    assert_int_equal(tg_visualize_json("x.json", path, NULL),
-                     TG_EUNSUPPORTED);
+    assert_int_equal(tg_visualize_json("x.json", path, NULL), TG_EUNSUPPORTED);
 #endif
     tg_graph_free(g);
 }

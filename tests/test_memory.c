@@ -23,7 +23,8 @@ static tg_value *combine(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
     size_t la, lb;
-    const unsigned char *x = tg_as_bytes(a[0], &la), *y = tg_as_bytes(a[1], &lb);
+    const unsigned char *x = tg_as_bytes(a[0], &la),
+                        *y = tg_as_bytes(a[1], &lb);
     if (la != MIB || lb != MIB)
         return tg_error("combine: bad sizes");
     unsigned char *buf = malloc(MIB);

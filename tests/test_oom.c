@@ -28,8 +28,8 @@ static void sweep(bool (*op)(void), long max_steps)
 
 static bool op_values(void)
 {
-    tg_value *l = tg_list(3, tg_int(1), tg_str("two"),
-                          tg_list(1, tg_error("e %d", 3)));
+    tg_value *l =
+        tg_list(3, tg_int(1), tg_str("two"), tg_list(1, tg_error("e %d", 3)));
     bool ok = l != NULL;
     tg_decref(l);
     return ok;

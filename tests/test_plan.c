@@ -40,8 +40,8 @@ static void test_plan_cull_drops_unreachable(void **state)
     (void)state;
     tg_graph *g = tg_graph_new();
     int calls = 0;
-    tg_value *a = tg_delayed_v(g, "a", tt_count, &calls, 0, 1,
-                               (tg_value *[]){tg_int(1)});
+    tg_value *a =
+        tg_delayed_v(g, "a", tt_count, &calls, 0, 1, (tg_value *[]){tg_int(1)});
     for (int i = 0; i < 10; i++) /* unreachable from the target */
         tg_delayed_v(g, "junk", tt_count, &calls, 0, 1,
                      (tg_value *[]){tg_int(100 + i)});
@@ -62,10 +62,10 @@ static void test_plan_dedupe_runs_identical_calls_once(void **state)
     (void)state;
     tg_graph *g = tg_graph_new();
     int calls = 0;
-    tg_value *x = tg_delayed_v(g, "x", tt_count, &calls, 0, 1,
-                               (tg_value *[]){tg_int(7)});
-    tg_value *y = tg_delayed_v(g, "x", tt_count, &calls, 0, 1,
-                               (tg_value *[]){tg_int(7)});
+    tg_value *x =
+        tg_delayed_v(g, "x", tt_count, &calls, 0, 1, (tg_value *[]){tg_int(7)});
+    tg_value *y =
+        tg_delayed_v(g, "x", tt_count, &calls, 0, 1, (tg_value *[]){tg_int(7)});
     tg_value *s = TG_DELAYED(g, tt_add, x, y);
     tg__plan *p = compile1(s, false);
     assert_int_equal(p->n_tasks, 2);
@@ -170,8 +170,7 @@ static void test_plan_orders_depth_first(void **state)
     assert_int_equal(p->n_tasks, 15);
     check_csr(p);
     /* The first pair is combined before the third leaf starts. */
-    const char *want[7] = {"leaf", "leaf", "sum", "leaf", "leaf", "sum",
-                           "sum"};
+    const char *want[7] = {"leaf", "leaf", "sum", "leaf", "leaf", "sum", "sum"};
     for (uint32_t t = 0; t < 7; t++)
         assert_string_equal(op_name(p, p->op_begin[t]), want[t]);
     assert_true(p->is_target[p->n_tasks - 1]);

@@ -45,7 +45,8 @@ static void test_profiler_trace_has_one_event_per_task(void **state)
     json_t *events = json_object_get(doc, "traceEvents"), *e;
     size_t i, n_x = 0, n_inc = 0, n_sum = 0;
     bool root_seen = false;
-    json_array_foreach(events, i, e) {
+    json_array_foreach(events, i, e)
+    {
         if (strcmp(json_string_value(json_object_get(e, "ph")), "X"))
             continue;
         n_x++;
@@ -121,9 +122,8 @@ static void test_profiler_records_failures_and_stops(void **state)
     json_t *doc = json_load_file(path, 0, NULL);
     json_t *events = json_object_get(doc, "traceEvents"), *e;
     size_t i, n_failed = 0;
-    json_array_foreach(events, i, e)
-        n_failed += json_is_true(
-            json_object_get(json_object_get(e, "args"), "failed"));
+    json_array_foreach(events, i, e) n_failed +=
+        json_is_true(json_object_get(json_object_get(e, "args"), "failed"));
     assert_int_equal(n_failed, 1);
     json_decref(doc);
     unlink(path);
@@ -155,8 +155,8 @@ static void test_profiler_survives_out_of_memory(void **state)
         if (!tg_is_error(r)) {
             assert_int_equal(tg_as_int(r), 78);
             /* every task is either recorded or counted as dropped */
-            assert_int_equal(tg_profiler_n_tasks(p)
-                                 + tg_profiler_n_dropped(p), 16);
+            assert_int_equal(tg_profiler_n_tasks(p) + tg_profiler_n_dropped(p),
+                             16);
             n_ok++;
         }
         tg_decref(r);

@@ -65,14 +65,14 @@ static void test_progress_env_var_turns_it_on(void **state)
 static void test_progress_lines_every_ten_percent(void **state)
 {
     (void)state;
-    tg_progress_opts o = {.mode = TG_PROGRESS_LINES, .immediate = true,
-                          .width = 10};
+    tg_progress_opts o = {
+        .mode = TG_PROGRESS_LINES, .immediate = true, .width = 10};
     char *text = run_100(&o, false);
     char *line = text;
     for (int k = 1; k <= 10; k++) {
         char want[64];
-        snprintf(want, sizeof want, "[%.*s%*s] | %3d%% | %d/100 tasks | ",
-                 k, "##########", 10 - k, "", 10 * k, 10 * k);
+        snprintf(want, sizeof want, "[%.*s%*s] | %3d%% | %d/100 tasks | ", k,
+                 "##########", 10 - k, "", 10 * k, 10 * k);
         assert_memory_equal(line, want, strlen(want));
         char *nl = strchr(line, '\n');
         assert_non_null(nl);
@@ -88,11 +88,15 @@ static void test_progress_tty_redraws_in_place(void **state)
     (void)state;
     tg_progress_opts o = {.mode = TG_PROGRESS_TTY, .immediate = true};
     char *text = run_100(&o, false);
-    assert_memory_equal(text, "\r[                                        ]"
-                              " |   0% | 0/100 tasks | ", 64);
+    assert_memory_equal(text,
+                        "\r[                                        ]"
+                        " |   0% | 0/100 tasks | ",
+                        64);
     char *last = strrchr(text, '\r');
-    assert_memory_equal(last, "\r[########################################]"
-                              " | 100% | 100/100 tasks | ", 68);
+    assert_memory_equal(last,
+                        "\r[########################################]"
+                        " | 100% | 100/100 tasks | ",
+                        68);
     assert_int_equal(text[strlen(text) - 1], '\n');
     assert_ptr_equal(strchr(text, '\n'), text + strlen(text) - 1);
     free(text);
@@ -125,16 +129,16 @@ static void test_progress_shows_long_computes(void **state)
 {
     (void)state;
     FILE *out = tmpfile();
-    tg_progress_opts o = {.stream = out, .mode = TG_PROGRESS_LINES,
-                          .min_ms = 5};
+    tg_progress_opts o = {
+        .stream = out, .mode = TG_PROGRESS_LINES, .min_ms = 5};
     assert_int_equal(tg_progress_enable_with(&o), 0);
     assert_true(tg_progress_enabled());
     tg_graph *g = tg_graph_new();
     tg_value *v[20];
     for (int i = 0; i < 20; i++)
         v[i] = TG_DELAYED(g, slow_id, tg_int(i));
-    tg_value *r = tg_compute(tg_delayed_v(g, "sum", tt_sum, NULL, 0, 20, v),
-                             NULL);
+    tg_value *r =
+        tg_compute(tg_delayed_v(g, "sum", tt_sum, NULL, 0, 20, v), NULL);
     assert_int_equal(tg_as_int(r), 190);
     tg_decref(r);
     assert_int_equal(tg_progress_enable(false), 0);

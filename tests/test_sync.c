@@ -57,8 +57,8 @@ static void test_sync_second_compute_of_a_graph_works(void **state)
     (void)state;
     tg_graph *g = tg_graph_new();
     int calls = 0;
-    tg_value *a = tg_delayed_v(g, "a", tt_count, &calls, 0, 1,
-                               (tg_value *[]){tg_int(3)});
+    tg_value *a =
+        tg_delayed_v(g, "a", tt_count, &calls, 0, 1, (tg_value *[]){tg_int(3)});
     tg_value *b = TG_DELAYED(g, tt_inc, a);
     tg_value *r1 = tg_compute(b, NULL);
     tg_value *c = TG_DELAYED(g, tt_add, b, tg_int(100)); /* grow it */
@@ -144,8 +144,8 @@ static void test_sync_cancelled_compute_runs_nothing(void **state)
     (void)state;
     tg_graph *g = tg_graph_new();
     int calls = 0;
-    tg_value *a = tg_delayed_v(g, "a", tt_count, &calls, 0, 1,
-                               (tg_value *[]){tg_int(1)});
+    tg_value *a =
+        tg_delayed_v(g, "a", tt_count, &calls, 0, 1, (tg_value *[]){tg_int(1)});
     tg_cancel *c = tg_cancel_new();
     tg_cancel_request(c);
     assert_true(tg_cancel_requested(c));

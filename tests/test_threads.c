@@ -117,8 +117,7 @@ static void test_threads_matches_sync_on_random_dags(void **state)
 {
     (void)state;
     tg_scheduler *sync = tg_scheduler_sync();
-    tg_scheduler *pools[3] = {tg_scheduler_threads(1),
-                              tg_scheduler_threads(2),
+    tg_scheduler *pools[3] = {tg_scheduler_threads(1), tg_scheduler_threads(2),
                               tg_scheduler_threads(3)};
     size_t n_dags = tt_scale(3000, 150);
     for (uint64_t seed = 1; seed <= n_dags; seed++) {
@@ -482,11 +481,10 @@ static void test_threads_nested_error_reaches_caller(void **state)
     tg_scheduler *s = tg_scheduler_threads(2);
     tg_graph *g = tg_graph_new();
     tg_value *four = tg_int(4);
-    tg_value *inner = tg_delayed_v(g, "nested_fail", nested_fail, s, 0, 1,
-                                   &four);
+    tg_value *inner =
+        tg_delayed_v(g, "nested_fail", nested_fail, s, 0, 1, &four);
     int count = 0;
-    tg_value *outer = tg_delayed_v(g, "count", tt_count, &count, 0, 1,
-                                   &inner);
+    tg_value *outer = tg_delayed_v(g, "count", tt_count, &count, 0, 1, &inner);
     tg_compute_opts o = {.no_fuse = true};
     tg_value *r;
     assert_int_equal(tg_compute_with(&outer, 1, &r, s, &o), TG_ETASK);

@@ -72,7 +72,7 @@ static void test_value_list_steals_and_frees_items(void **state)
     assert_string_equal(tg_as_str(tg_list_get(inner, 1)), "two");
     tg_decref(inner); /* l still holds it */
     assert_int_equal(tg_as_int(tg_list_get(tg_list_get(l, 0), 0)), 1);
-    tg_decref(l);     /* frees inner too (leak-checked under valgrind) */
+    tg_decref(l); /* frees inner too (leak-checked under valgrind) */
 }
 
 static void test_value_list_with_null_item_fails_without_leak(void **state)
@@ -113,7 +113,10 @@ static void test_value_error_carries_message_and_no_key(void **state)
 }
 
 static int freed;
-static void free_counter(void *p) { freed += *(int *)p; }
+static void free_counter(void *p)
+{
+    freed += *(int *)p;
+}
 
 static void test_value_object_runs_free_fn_on_last_decref(void **state)
 {

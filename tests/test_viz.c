@@ -19,13 +19,19 @@ static const char *tmp(const char *name)
     static char path[4][160];
     static int k;
     k = (k + 1) % 4;
-    snprintf(path[k], sizeof path[k], "/tmp/tg_test_viz_%d_%s",
-             (int)getpid(), name);
+    snprintf(path[k], sizeof path[k], "/tmp/tg_test_viz_%d_%s", (int)getpid(),
+             name);
     return path[k];
 }
 
-static double f(double x, double y) { return x * y + 1.0; }
-static double g(double x, double y) { return x - y; }
+static double f(double x, double y)
+{
+    return x * y + 1.0;
+}
+static double g(double x, double y)
+{
+    return x - y;
+}
 TG_ADAPT(double, f, double, double)
 TG_ADAPT(double, g, double, double)
 
@@ -141,8 +147,7 @@ static void test_viz_svg_has_one_node_per_task(void **state)
     /* x < y in 6 of the 16 (i, j) pairs */
     assert_int_equal(svg_count(&s, "//s:g[@class='node']//s:text[.='f']"), 6);
     assert_int_equal(svg_count(&s, "//s:g[@class='node']//s:text[.='g']"), 10);
-    assert_int_equal(svg_count(&s, "//s:g[@class='node']//s:text[.='sum']"),
-                     3);
+    assert_int_equal(svg_count(&s, "//s:g[@class='node']//s:text[.='sum']"), 3);
     assert_int_equal(svg_count(&s, "//s:g[@class='node']//s:text[.='sum-#0']"),
                      1);
     /* each task's key is its tooltip */
@@ -261,8 +266,8 @@ static void test_viz_colours_by_static_order(void **state)
     /* order: inc 0, fail_neg 1, add 2: first and last palette ends */
     assert_string_equal(agget(node_labelled(ag, "tt_inc"), "fillcolor"),
                         "#440154");
-    assert_string_equal(agget(node_labelled(ag, "tt_fail_neg"),
-                              "fillcolor"), "#21908d");
+    assert_string_equal(agget(node_labelled(ag, "tt_fail_neg"), "fillcolor"),
+                        "#21908d");
     assert_string_equal(agget(node_labelled(ag, "tt_add"), "fillcolor"),
                         "#fde725");
     assert_string_equal(agget(node_labelled(ag, "tt_inc"), "fontcolor"),
@@ -288,8 +293,8 @@ static void test_viz_colours_by_state_and_duration(void **state)
     Agraph_t *ag = dot_of(&c, 1, &o);
     assert_string_equal(agget(node_labelled(ag, "tt_inc"), "fillcolor"),
                         "#8fd18f");
-    assert_string_equal(agget(node_labelled(ag, "tt_fail_neg"),
-                              "fillcolor"), "#e45756");
+    assert_string_equal(agget(node_labelled(ag, "tt_fail_neg"), "fillcolor"),
+                        "#e45756");
     assert_string_equal(agget(node_labelled(ag, "tt_add"), "fillcolor"),
                         "#dddddd");
     agclose(ag);
@@ -297,8 +302,7 @@ static void test_viz_colours_by_state_and_duration(void **state)
     ag = dot_of(&c, 1, &o);
     assert_string_equal(agget(node_labelled(ag, "tt_add"), "fillcolor"),
                         "#eeeeee"); /* not run: no duration */
-    assert_int_equal(agget(node_labelled(ag, "tt_inc"), "fillcolor")[0],
-                     '#');
+    assert_int_equal(agget(node_labelled(ag, "tt_inc"), "fillcolor")[0], '#');
     assert_non_null(strstr(agget(ag, "label"), "task time"));
     agclose(ag);
     o.profile = NULL;
@@ -364,8 +368,7 @@ static void test_viz_summary_threshold_is_an_option(void **state)
     ag = dot_of(&root, 1, &o);
     assert_int_equal(agnnodes(ag), 600 + 75 + 10 + 2 + 1 + 1);
     agclose(ag);
-    tg_value *small = TG_DELAYED(gr, tt_add, TG_DELAYED(gr, tt_inc,
-                                                        tg_int(1)),
+    tg_value *small = TG_DELAYED(gr, tt_add, TG_DELAYED(gr, tt_inc, tg_int(1)),
                                  TG_DELAYED(gr, tt_inc, tg_int(2)));
     o.summarize_above = 2;
     ag = dot_of(&small, 1, &o);
@@ -387,10 +390,8 @@ static void test_viz_rejects_bad_paths_and_input(void **state)
     assert_int_equal(tg_visualize(&a, 1, bmp, NULL), TG_EINVAL);
     assert_non_null(strstr(tg_last_error(), "unknown extension '.bmp'"));
     assert_int_equal(access(bmp, F_OK), -1); /* nothing written */
-    assert_int_equal(tg_visualize(&a, 1, "/tmp/no_extension", NULL),
-                     TG_EINVAL);
-    assert_int_equal(tg_visualize(&a, 1, "/tmp/dir.svg/file", NULL),
-                     TG_EINVAL);
+    assert_int_equal(tg_visualize(&a, 1, "/tmp/no_extension", NULL), TG_EINVAL);
+    assert_int_equal(tg_visualize(&a, 1, "/tmp/dir.svg/file", NULL), TG_EINVAL);
     assert_int_equal(tg_visualize(&a, 1, NULL, NULL), TG_EINVAL);
     assert_int_equal(tg_visualize(NULL, 1, tmp("n.svg"), NULL), TG_EINVAL);
     tg_value *none[1] = {NULL};
@@ -443,7 +444,8 @@ static void test_viz_renders_json_files(void **state)
     assert_int_equal(svg_count(&s, "//s:g[@class='node']"), 20);
     assert_int_equal(svg_count(&s, "//s:g[@class='node']//s:text[.='f']"), 6);
     assert_int_equal(svg_count(&s, "//s:g[@class='node']//s:ellipse"
-                                   "[@fill='#440154']"), 1);
+                                   "[@fill='#440154']"),
+                     1);
     svg_free(&s);
     o.color = TG_VIZ_COLOR_STATE;
     assert_int_equal(tg_visualize_json(json, out, &o), TG_EINVAL);
@@ -468,8 +470,8 @@ static int render_text(const char *text)
 static void test_viz_json_input_errors_are_clear(void **state)
 {
     (void)state;
-    assert_int_equal(tg_visualize_json("/nonexistent.json", tmp("x.svg"),
-                                       NULL), TG_ENOENT);
+    assert_int_equal(tg_visualize_json("/nonexistent.json", tmp("x.svg"), NULL),
+                     TG_ENOENT);
     assert_int_equal(render_text("{\"tasks\": [1, 2"), TG_EFORMAT);
     assert_non_null(strstr(tg_last_error(), ":1:"));
     assert_int_equal(render_text("[]"), TG_EFORMAT);
@@ -483,7 +485,8 @@ static void test_viz_json_input_errors_are_clear(void **state)
     assert_non_null(strstr(tg_last_error(), "unknown dependency 'b'"));
     assert_int_equal(render_text("{\"tasks\": [{\"key\": \"a\", \"name\": "
                                  "\"f\"}, {\"key\": \"a\", \"name\": "
-                                 "\"f\"}]}"), TG_EFORMAT);
+                                 "\"f\"}]}"),
+                     TG_EFORMAT);
     assert_non_null(strstr(tg_last_error(), "duplicate key 'a'"));
     assert_int_equal(render_text("{\"tasks\": [{\"key\": \"a\", \"name\": "
                                  "\"f\", \"state\": \"maybe\"}]}"),
@@ -493,7 +496,8 @@ static void test_viz_json_input_errors_are_clear(void **state)
                      TG_EFORMAT);
     assert_int_equal(access(tmp("bad.svg"), F_OK), -1);
     assert_int_equal(render_text("{\"tasks\": [{\"key\": \"a\", \"name\": "
-                                 "\"f\"}], \"targets\": [\"a\"]}"), 0);
+                                 "\"f\"}], \"targets\": [\"a\"]}"),
+                     0);
     unlink(tmp("bad.svg"));
 }
 

@@ -36,8 +36,7 @@ static int pick(const char *s, const char *const *names, int n)
 static int parse_option(const char *opt, const char *val, tg_viz_opts *o)
 {
     static const char *const dirs[] = {"TB", "LR", "BT", "RL"};
-    static const char *const colors[] = {"none", "order", "state",
-                                         "duration"};
+    static const char *const colors[] = {"none", "order", "state", "duration"};
     if (strcmp(opt, "--rankdir") == 0) {
         int d = pick(val, dirs, 4);
         if (d < 0)

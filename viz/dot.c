@@ -36,8 +36,8 @@ static void viridis(double x, char out[8], bool *dark)
                  + f * (viridis_stops[i + 1][c] - viridis_stops[i][c]);
         lum += rgb[c] * (c == 0 ? 0.299 : c == 1 ? 0.587 : 0.114);
     }
-    snprintf(out, 8, "#%02x%02x%02x", (int)(rgb[0] + 0.5),
-             (int)(rgb[1] + 0.5), (int)(rgb[2] + 0.5));
+    snprintf(out, 8, "#%02x%02x%02x", (int)(rgb[0] + 0.5), (int)(rgb[1] + 0.5),
+             (int)(rgb[2] + 0.5));
     *dark = lum < 128;
 }
 
@@ -70,7 +70,8 @@ static void colour(const attrs *a, Agnode_t *n, const tg__vnode *vn,
         fill = NO_DATA_FILL;
         if (vn->order >= 0) {
             viridis(a->max_order ? (double)vn->order / (double)a->max_order
-                                 : 0.0, rgb, &dark);
+                                 : 0.0,
+                    rgb, &dark);
             fill = rgb;
         }
     } else if (mode == TG_VIZ_COLOR_DURATION) {
@@ -78,7 +79,8 @@ static void colour(const attrs *a, Agnode_t *n, const tg__vnode *vn,
         if (vn->state == TG__VS_DONE || vn->state == TG__VS_FAILED
             || vn->state == TG__VS_PARTIAL) {
             viridis(a->max_ns ? (double)vn->duration_ns / (double)a->max_ns
-                              : 0.0, rgb, &dark);
+                              : 0.0,
+                    rgb, &dark);
             fill = rgb;
         }
     } else if (mode == TG_VIZ_COLOR_STATE) {
@@ -116,9 +118,9 @@ static Agnode_t *add_node(Agraph_t *g, const attrs *a, const tg__vgraph *vg,
     escape(text, sizeof text, vn->label ? vn->label : vn->name);
     if (vg->is_summary)
         snprintf(label, sizeof label, "%s\\n%u %s", text, vn->count,
-                 vn->kind == TG__VN_DATA ? (vn->count == 1 ? "value"
-                                                           : "values")
-                 : vn->count == 1 ? "task" : "tasks");
+                 vn->kind == TG__VN_DATA ? (vn->count == 1 ? "value" : "values")
+                 : vn->count == 1        ? "task"
+                                         : "tasks");
     else
         snprintf(label, sizeof label, "%s", text);
     agxset(n, a->label, label);
@@ -191,16 +193,22 @@ static void caption(Agraph_t *g, const attrs *a, const tg__vgraph *vg,
     char text[256] = "";
     size_t w = 0;
     if (vg->is_summary)
-        w += (size_t)snprintf(text, sizeof text, "summary of %zu tasks: "
-                              "one node per function\\n", vg->n_tasks);
+        w += (size_t)snprintf(text, sizeof text,
+                              "summary of %zu tasks: "
+                              "one node per function\\n",
+                              vg->n_tasks);
     if (o->color == TG_VIZ_COLOR_ORDER)
-        snprintf(text + w, sizeof text - w, "colour: static order, dark "
+        snprintf(text + w, sizeof text - w,
+                 "colour: static order, dark "
                  "runs first, yellow last");
     else if (o->color == TG_VIZ_COLOR_DURATION)
-        snprintf(text + w, sizeof text - w, "colour: task time, dark 0 to "
-                 "yellow %.3g ms", (double)a->max_ns / 1e6);
+        snprintf(text + w, sizeof text - w,
+                 "colour: task time, dark 0 to "
+                 "yellow %.3g ms",
+                 (double)a->max_ns / 1e6);
     else if (o->color == TG_VIZ_COLOR_STATE)
-        snprintf(text + w, sizeof text - w, "colour: green done, red "
+        snprintf(text + w, sizeof text - w,
+                 "colour: green done, red "
                  "failed, orange partly run, grey not run");
     if (text[0]) {
         agattr(g, AGRAPH, "label", text);
@@ -215,8 +223,7 @@ static int add_edges(Agraph_t *g, const attrs *a, const tg__vgraph *vg,
 {
     for (size_t e = 0; e < vg->n_edges; e++) {
         const tg__vedge *ve = &vg->edges[e];
-        Agedge_t *ed = agedge(g, from_node[ve->from], to_node[ve->to],
-                              NULL, 1);
+        Agedge_t *ed = agedge(g, from_node[ve->from], to_node[ve->to], NULL, 1);
         if (!ed)
             return TG_ENOMEM;
         if (vg->is_summary && ve->count > 1) {
@@ -247,8 +254,8 @@ Agraph_t *tg__viz_agraph(const tg__vgraph *vg, const tg_viz_opts *o)
             goto fail;
         bool box = vn->kind == TG__VN_TASK
                    && (vn->n_targets || (o->all_data && !vg->is_summary));
-        Agnode_t *r = box ? add_result(g, &a, vg, i, node[i], &n_results)
-                          : node[i];
+        Agnode_t *r =
+            box ? add_result(g, &a, vg, i, node[i], &n_results) : node[i];
         if (!r)
             goto fail;
         if (!vg->is_summary)

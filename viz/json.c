@@ -42,7 +42,9 @@ static json_t *arg_json(const tg_value *v, int depth)
         if (isfinite(f))
             return json_real(f);
         return json_pack("{s:s, s:s}", "type", "float", "value",
-                         isnan(f) ? "nan" : f > 0 ? "inf" : "-inf");
+                         isnan(f) ? "nan"
+                         : f > 0  ? "inf"
+                                  : "-inf");
     }
     case TG_STR: {
         size_t len;
@@ -61,15 +63,14 @@ static json_t *arg_json(const tg_value *v, int depth)
             return described("list", n);
         json_t *a = json_array();
         for (size_t i = 0; a && i < n; i++)
-            if (json_array_append_new(a, arg_json(tg_list_get(v, i),
-                                                  depth + 1))) {
+            if (json_array_append_new(a,
+                                      arg_json(tg_list_get(v, i), depth + 1))) {
                 json_decref(a);
                 a = NULL;
             }
         return a;
     }
-    default:
-        return json_pack("{s:s}", "type", tg_type_name(tg_typeof(v)));
+    default: return json_pack("{s:s}", "type", tg_type_name(tg_typeof(v)));
     }
 }
 
@@ -96,13 +97,13 @@ static json_t *args_json(const tg__node *nd)
 }
 
 /* One task object; deps are the keys of the nodes in from[0..n_from). */
-static json_t *task_json(const tg__vgraph *vg, size_t i,
-                         const uint32_t *from, size_t n_from)
+static json_t *task_json(const tg__vgraph *vg, size_t i, const uint32_t *from,
+                         size_t n_from)
 {
     const tg__vnode *vn = &vg->nodes[i];
     const char *key = tg__vnode_key(vg, i);
-    json_t *t = key ? json_pack("{s:s, s:s}", "key", key, "name", vn->name)
-                    : NULL;
+    json_t *t =
+        key ? json_pack("{s:s, s:s}", "key", key, "name", vn->name) : NULL;
     json_t *deps = json_array();
     bool ok = t && deps;
     for (size_t k = 0; ok && k < n_from; k++) {
@@ -124,8 +125,8 @@ static json_t *task_json(const tg__vgraph *vg, size_t i,
     if (ok && vn->label && vn->kind == TG__VN_TASK)
         ok = json_object_set_new(t, "label", json_string(vn->label)) == 0;
     if (ok && state_name(vn->state))
-        ok = json_object_set_new(t, "state",
-                                 json_string(state_name(vn->state))) == 0;
+        ok = json_object_set_new(t, "state", json_string(state_name(vn->state)))
+             == 0;
     if (ok && (vn->state == TG__VS_DONE || vn->state == TG__VS_FAILED))
         ok = json_object_set_new(t, "duration_ns",
                                  json_integer((json_int_t)vn->duration_ns))
@@ -154,10 +155,9 @@ static int deps_csr(const tg__vgraph *vg, uint32_t **off, uint32_t **from)
 static json_t *model_json(const tg__vgraph *vg)
 {
     uint32_t *off = NULL, *from = NULL;
-    json_t *root = json_pack("{s:s, s:i, s:s, s:[], s:[]}", "format",
-                             "taskgraph", "version", 1, "view",
-                             vg->is_plan ? "plan" : "graph", "targets",
-                             "tasks");
+    json_t *root = json_pack(
+        "{s:s, s:i, s:s, s:[], s:[]}", "format", "taskgraph", "version", 1,
+        "view", vg->is_plan ? "plan" : "graph", "targets", "tasks");
     json_t *targets = json_object_get(root, "targets");
     json_t *tasks = json_object_get(root, "tasks");
     bool ok = root && !deps_csr(vg, &off, &from);
@@ -167,8 +167,9 @@ static json_t *model_json(const tg__vgraph *vg)
         json_t *t = task_json(vg, i, &from[off[i]], off[i + 1] - off[i]);
         ok = json_array_append_new(tasks, t) == 0;
         if (ok && vg->nodes[i].n_targets)
-            ok = json_array_append_new(
-                     targets, json_string(tg__vnode_key(vg, i))) == 0;
+            ok = json_array_append_new(targets,
+                                       json_string(tg__vnode_key(vg, i)))
+                 == 0;
     }
     tg__free(off);
     tg__free(from);
@@ -180,8 +181,8 @@ static json_t *model_json(const tg__vgraph *vg)
 }
 
 /* The JSON document of the targets' model into *out (new reference). */
-static int targets_json(tg_value **targets, size_t n,
-                        const tg_viz_opts *opts, json_t **out)
+static int targets_json(tg_value **targets, size_t n, const tg_viz_opts *opts,
+                        json_t **out)
 {
     tg__vgraph vg;
     int rc = tg__vgraph_build(targets, n, opts, true, &vg);
@@ -222,8 +223,7 @@ int tg_graph_write_json(tg_value **targets, size_t n, const char *path,
         return rc;
     FILE *f = fopen(path, "w");
     if (!f) {
-        rc = tg__seterr(TG_EIO, "cannot write '%s': %s", path,
-                        strerror(errno));
+        rc = tg__seterr(TG_EIO, "cannot write '%s': %s", path, strerror(errno));
     } else {
         if (json_dumpf(root, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF)
             rc = tg__seterr(TG_EIO, "error writing '%s'", path);

@@ -46,11 +46,15 @@ static int read_node(json_t *t, size_t i, tg__vgraph *vg, tg__strmap *keys)
     json_t *calls = json_object_get(t, "calls");
     json_t *dur = json_object_get(t, "duration_ns");
     json_t *state = json_object_get(t, "state");
-    tg__vnode vn = {.name = name, .key = key, .order = -1, .n_calls = 1,
+    tg__vnode vn = {.name = name,
+                    .key = key,
+                    .order = -1,
+                    .n_calls = 1,
                     .count = 1,
                     .label = json_string_value(json_object_get(t, "label")),
                     .kind = json_is_true(json_object_get(t, "literal"))
-                                ? TG__VN_DATA : TG__VN_TASK};
+                                ? TG__VN_DATA
+                                : TG__VN_TASK};
     if (order && (!json_is_integer(order) || json_integer_value(order) < 0))
         return bad(i, "\"order\" must be a non-negative integer");
     if (order)
@@ -63,8 +67,9 @@ static int read_node(json_t *t, size_t i, tg__vgraph *vg, tg__strmap *keys)
         return bad(i, "\"duration_ns\" must be a non-negative integer");
     if (dur)
         vn.duration_ns = (uint64_t)json_integer_value(dur);
-    if (state && (!json_is_string(state)
-                  || parse_state(json_string_value(state), &vn.state)))
+    if (state
+        && (!json_is_string(state)
+            || parse_state(json_string_value(state), &vn.state)))
         return bad(i, "\"state\" must be \"done\", \"failed\" or "
                       "\"not run\"");
     if (state)
@@ -84,12 +89,15 @@ static int read_deps(json_t *t, size_t i, tg__vgraph *vg,
         return 0;
     if (!json_is_array(deps))
         return bad(i, "\"deps\" must be an array of keys");
-    json_array_foreach(deps, k, d) {
+    json_array_foreach(deps, k, d)
+    {
         const char *dk = json_string_value(d);
         uint32_t from = dk ? tg__strmap_get(keys, dk) : TG__STRMAP_NONE;
         if (from == TG__STRMAP_NONE)
-            return tg__seterr(TG_EFORMAT, "task %zu: unknown dependency "
-                              "'%s'", i, dk ? dk : "(not a string)");
+            return tg__seterr(TG_EFORMAT,
+                              "task %zu: unknown dependency "
+                              "'%s'",
+                              i, dk ? dk : "(not a string)");
         if (tg__vgraph_add_edge(vg, from, (uint32_t)i, 1))
             return TG_ENOMEM;
     }
@@ -102,7 +110,7 @@ static int read_model(json_t *root, tg__vgraph *vg)
     json_t *targets = json_object_get(root, "targets");
     if (!json_is_object(root) || !json_is_array(tasks))
         return tg__seterr(TG_EFORMAT, "not a taskgraph JSON graph: no "
-                          "\"tasks\" array");
+                                      "\"tasks\" array");
     if (targets && !json_is_array(targets))
         return tg__seterr(TG_EFORMAT, "\"targets\" must be an array");
     const char *view = json_string_value(json_object_get(root, "view"));
@@ -111,15 +119,18 @@ static int read_model(json_t *root, tg__vgraph *vg)
     size_t i;
     json_t *t;
     int rc = 0;
-    json_array_foreach(tasks, i, t) {
+    json_array_foreach(tasks, i, t)
+    {
         if ((rc = read_node(t, i, vg, &keys)))
             goto fail;
     }
-    json_array_foreach(tasks, i, t) {
+    json_array_foreach(tasks, i, t)
+    {
         if ((rc = read_deps(t, i, vg, &keys)))
             goto fail;
     }
-    json_array_foreach(targets, i, t) {
+    json_array_foreach(targets, i, t)
+    {
         const char *k = json_string_value(t);
         uint32_t node = k ? tg__strmap_get(&keys, k) : TG__STRMAP_NONE;
         if (node == TG__STRMAP_NONE) {
@@ -163,7 +174,7 @@ int tg_visualize_json(const char *json_path, const char *out_path,
     const tg_viz_opts *o = opts ? opts : &defaults;
     if (!tg__viz_available())
         return tg__seterr(TG_EUNSUPPORTED, "tg_visualize_json: taskgraph "
-                          "was built without Graphviz");
+                                           "was built without Graphviz");
     if (!json_path)
         return tg__seterr(TG_EINVAL, "tg_visualize_json: NULL input path");
     if (!tg__viz_format(out_path))

@@ -90,10 +90,8 @@ static const char *literal_label(tg__vgraph *vg, const tg_value *v)
     char buf[64];
     switch (tg_typeof(v)) {
     case TG_NULL: snprintf(buf, sizeof buf, "null"); break;
-    case TG_BOOL: snprintf(buf, sizeof buf, v->u.b ? "true" : "false");
-        break;
-    case TG_INT: snprintf(buf, sizeof buf, "%lld", (long long)v->u.i);
-        break;
+    case TG_BOOL: snprintf(buf, sizeof buf, v->u.b ? "true" : "false"); break;
+    case TG_INT: snprintf(buf, sizeof buf, "%lld", (long long)v->u.i); break;
     case TG_FLOAT: snprintf(buf, sizeof buf, "%.6g", v->u.f); break;
     case TG_STR:
         if (v->u.s.len <= 16)
@@ -101,10 +99,8 @@ static const char *literal_label(tg__vgraph *vg, const tg_value *v)
         else
             snprintf(buf, sizeof buf, "\"%.13s...\"", v->u.s.data);
         break;
-    case TG_LIST: snprintf(buf, sizeof buf, "list[%zu]", v->u.list.n);
-        break;
-    case TG_BYTES: snprintf(buf, sizeof buf, "bytes[%zu]", v->u.s.len);
-        break;
+    case TG_LIST: snprintf(buf, sizeof buf, "list[%zu]", v->u.list.n); break;
+    case TG_BYTES: snprintf(buf, sizeof buf, "bytes[%zu]", v->u.s.len); break;
     default: snprintf(buf, sizeof buf, "%s", tg_type_name(tg_typeof(v)));
     }
     return tg__vgraph_own(vg, tg__strdup(buf));
@@ -113,10 +109,10 @@ static const char *literal_label(tg__vgraph *vg, const tg_value *v)
 /* Shared state of the graph-view builder; arrays sized by graph index. */
 typedef struct builder {
     tg_graph *g;
-    uint32_t n;       /* indices [0, n) matter */
-    uint8_t *live;    /* reached from a target */
-    uint32_t *canon;  /* first live node with the same token */
-    uint32_t *vidx;   /* model node of each canonical live node */
+    uint32_t n;      /* indices [0, n) matter */
+    uint8_t *live;   /* reached from a target */
+    uint32_t *canon; /* first live node with the same token */
+    uint32_t *vidx;  /* model node of each canonical live node */
 } builder;
 
 static void builder_free(builder *b)
@@ -169,8 +165,11 @@ static int add_graph_nodes(builder *b, tg__vgraph *vg)
             continue;
         tg__node *nd = tg__graph_node(b->g, i);
         bool lit = nd->flags & TG__NODE_LITERAL;
-        tg__vnode vn = {.name = nd->func->str, .gnode = nd, .order = -1,
-                        .n_calls = 1, .count = 1,
+        tg__vnode vn = {.name = nd->func->str,
+                        .gnode = nd,
+                        .order = -1,
+                        .n_calls = 1,
+                        .count = 1,
                         .kind = lit ? TG__VN_DATA : TG__VN_TASK};
         if (lit && !(vn.label = literal_label(vg, nd->args[0])))
             return TG_ENOMEM;
@@ -207,15 +206,17 @@ static int add_graph_edges(builder *b, tg__vgraph *vg)
 }
 
 /* Adds boxes for targets that are plain values (nothing to compute). */
-static int add_value_targets(tg_value *const *targets, size_t n,
-                             tg__vgraph *vg)
+static int add_value_targets(tg_value *const *targets, size_t n, tg__vgraph *vg)
 {
     for (size_t i = 0; i < n; i++) {
         if (targets[i]->type == TG_DELAYED)
             continue;
         tg__vnode vn = {.name = tg_type_name(tg_typeof(targets[i])),
-                        .order = -1, .n_calls = 1, .count = 1,
-                        .n_targets = 1, .kind = TG__VN_DATA};
+                        .order = -1,
+                        .n_calls = 1,
+                        .count = 1,
+                        .n_targets = 1,
+                        .kind = TG__VN_DATA};
         if (!(vn.label = literal_label(vg, targets[i]))
             || tg__vgraph_add_node(vg, &vn) < 0)
             return TG_ENOMEM;
@@ -223,8 +224,8 @@ static int add_value_targets(tg_value *const *targets, size_t n,
     return 0;
 }
 
-static int build_graph_view(tg_value *const *targets, size_t n,
-                            tg_graph *g, tg__vgraph *vg)
+static int build_graph_view(tg_value *const *targets, size_t n, tg_graph *g,
+                            tg__vgraph *vg)
 {
     builder b = {.g = g};
     for (size_t i = 0; i < n; i++)
@@ -263,8 +264,7 @@ fail:
 }
 
 /* "f > g > h" for a fused task, owned by vg; NULL when out of memory. */
-static const char *fused_label(tg__vgraph *vg, const tg__plan *p,
-                               uint32_t t)
+static const char *fused_label(tg__vgraph *vg, const tg__plan *p, uint32_t t)
 {
     uint32_t b = p->op_begin[t], e = p->op_begin[t + 1];
     size_t len = 1;
@@ -284,10 +284,14 @@ static int build_plan_view(const tg__plan *p, tg__vgraph *vg)
     for (uint32_t t = 0; t < p->n_tasks; t++) {
         const tg__op *last = tg__plan_last_op(p, t);
         uint32_t calls = p->op_begin[t + 1] - p->op_begin[t];
-        tg__vnode vn = {.name = last->node->func->str, .gnode = last->node,
-                        .order = t, .n_calls = calls, .count = 1,
+        tg__vnode vn = {.name = last->node->func->str,
+                        .gnode = last->node,
+                        .order = t,
+                        .n_calls = calls,
+                        .count = 1,
                         .n_targets = p->is_target[t],
-                        .kind = last->node->func->fn ? TG__VN_TASK : TG__VN_DATA};
+                        .kind =
+                            last->node->func->fn ? TG__VN_TASK : TG__VN_DATA};
         if (calls > 1 && !(vn.label = fused_label(vg, p, t)))
             return TG_ENOMEM;
         if (!last->node->func->fn
@@ -379,15 +383,14 @@ static int check_targets(tg_value *const *targets, size_t n, tg_graph **g)
             continue;
         if (*g && targets[i]->u.d.node->func->graph != *g)
             return tg__seterr(TG_EINVAL, "targets belong to different "
-                              "graphs");
+                                         "graphs");
         *g = targets[i]->u.d.node->func->graph;
     }
     return 0;
 }
 
 int tg__vgraph_build(tg_value *const *targets, size_t n,
-                     const tg_viz_opts *opts, bool want_order,
-                     tg__vgraph *vg)
+                     const tg_viz_opts *opts, bool want_order, tg__vgraph *vg)
 {
     static const tg_viz_opts defaults = {0};
     const tg_viz_opts *o = opts ? opts : &defaults;

@@ -25,7 +25,7 @@ enum {
     TG__VS_DONE,
     TG__VS_FAILED,
     TG__VS_NOT_RUN,
-    TG__VS_PARTIAL      /* summary: some tasks of the group ran */
+    TG__VS_PARTIAL /* summary: some tasks of the group ran */
 };
 
 typedef struct tg__vnode {
@@ -54,12 +54,12 @@ typedef struct tg__vgraph {
     size_t n_nodes, cap_nodes;
     tg__vedge *edges;
     size_t n_edges, cap_edges;
-    char **owned;           /* strings freed with the model */
+    char **owned; /* strings freed with the model */
     size_t n_owned, cap_owned;
-    size_t n_tasks;         /* nodes of kind TASK (summary: tasks) */
-    bool is_plan;           /* built from a plan */
+    size_t n_tasks; /* nodes of kind TASK (summary: tasks) */
+    bool is_plan;   /* built from a plan */
     bool is_summary;
-    bool has_profile;       /* states/durations are set */
+    bool has_profile; /* states/durations are set */
 } tg__vgraph;
 
 /* Appends a node (copied); returns its index or -1 (out of memory). */
@@ -80,8 +80,7 @@ const char *tg__vnode_key(const tg__vgraph *vg, size_t i);
  * plan.  Sets order when want_order, and states and durations from
  * opts->profile.  Returns 0 or a negative code; *vg is then empty. */
 int tg__vgraph_build(tg_value *const *targets, size_t n,
-                     const tg_viz_opts *opts, bool want_order,
-                     tg__vgraph *vg);
+                     const tg_viz_opts *opts, bool want_order, tg__vgraph *vg);
 
 /* The one-node-per-function summary of in (which must outlive out). */
 int tg__vgraph_summarize(const tg__vgraph *in, tg__vgraph *out);

@@ -15,7 +15,8 @@ int tg__viz_render(const tg__vgraph *vg, const tg_viz_opts *opts,
                    const char *fmt, FILE *f)
 {
     (void)vg, (void)opts, (void)fmt, (void)f;
-    return tg__seterr(TG_EUNSUPPORTED, "taskgraph was built without "
+    return tg__seterr(TG_EUNSUPPORTED,
+                      "taskgraph was built without "
                       "Graphviz: rendering needs libgraphviz-dev and "
                       "meson -Dviz=enabled");
 }

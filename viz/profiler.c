@@ -70,8 +70,8 @@ static void on_task_end(void *ud, const tg_task_info *info)
     if (!name || !key)
         goto fail;
     p->recs[p->n_recs++] = (tg__prof_rec){
-        info->compute_id, info->begin_ns, info->end_ns, name, key,
-        info->task, info->n_calls, info->worker, info->failed};
+        info->compute_id, info->begin_ns, info->end_ns, name,        key,
+        info->task,       info->n_calls,  info->worker, info->failed};
     pthread_mutex_unlock(&p->lock);
     return;
 fail:
@@ -207,23 +207,27 @@ static void write_events(const tg_profiler *p, FILE *f)
             max_worker = p->recs[i].worker;
     }
     fputs("{\"traceEvents\":[\n{\"name\":\"process_name\",\"ph\":\"M\","
-          "\"pid\":1,\"tid\":0,\"args\":{\"name\":\"taskgraph\"}}", f);
+          "\"pid\":1,\"tid\":0,\"args\":{\"name\":\"taskgraph\"}}",
+          f);
     for (int32_t w = 0; w <= max_worker; w++)
-        fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
-                   "\"tid\":%" PRId32 ",\"args\":{\"name\":\"worker %"
-                   PRId32 "\"}}", w, w);
+        fprintf(f,
+                ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
+                "\"tid\":%" PRId32 ",\"args\":{\"name\":\"worker %" PRId32
+                "\"}}",
+                w, w);
     for (size_t i = 0; i < p->n_recs; i++) {
         const tg__prof_rec *r = &p->recs[i];
         fputs(",\n{\"name\":", f);
         put_json_str(f, r->name);
-        fprintf(f, ",\"cat\":\"task\",\"ph\":\"X\",\"ts\":%.3f,"
-                   "\"dur\":%.3f,\"pid\":1,\"tid\":%" PRId32
-                   ",\"args\":{\"key\":",
+        fprintf(f,
+                ",\"cat\":\"task\",\"ph\":\"X\",\"ts\":%.3f,"
+                "\"dur\":%.3f,\"pid\":1,\"tid\":%" PRId32 ",\"args\":{\"key\":",
                 (double)(r->begin_ns - t0) / 1e3,
                 (double)(r->end_ns - r->begin_ns) / 1e3, r->worker);
         put_json_str(f, r->key);
-        fprintf(f, ",\"task\":%" PRIu32 ",\"calls\":%" PRIu32
-                   ",\"compute\":%" PRIu64 ",\"failed\":%s}}",
+        fprintf(f,
+                ",\"task\":%" PRIu32 ",\"calls\":%" PRIu32
+                ",\"compute\":%" PRIu64 ",\"failed\":%s}}",
                 r->task, r->n_calls, r->compute_id,
                 r->failed ? "true" : "false");
     }
@@ -311,19 +315,17 @@ int tg_profiler_summary(const tg_profiler *p, FILE *out)
     uint64_t all = 0;
     for (long i = 0; i < n; i++)
         all += a[i].total_ns;
-    fprintf(out, "%zu tasks, %.3f ms of task time", n_recs,
-            (double)all / 1e6);
+    fprintf(out, "%zu tasks, %.3f ms of task time", n_recs, (double)all / 1e6);
     if (n_dropped)
         fprintf(out, " (%zu records dropped: out of memory)", n_dropped);
     fprintf(out, "\n%-24s %8s %12s %12s %12s %7s\n", "function", "tasks",
             "total ms", "mean us", "max us", "share");
     for (long i = 0; i < n; i++)
-        fprintf(out, "%-24s %8zu %12.3f %12.3f %12.3f %6.1f%%\n",
-                a[i].name, a[i].n, (double)a[i].total_ns / 1e6,
+        fprintf(out, "%-24s %8zu %12.3f %12.3f %12.3f %6.1f%%\n", a[i].name,
+                a[i].n, (double)a[i].total_ns / 1e6,
                 (double)a[i].total_ns / 1e3 / (double)a[i].n,
                 (double)a[i].max_ns / 1e3,
                 all ? 100.0 * (double)a[i].total_ns / (double)all : 0.0);
     tg__free(a);
-    return ferror(out) ? tg__seterr(TG_EIO, "error writing the summary")
-                       : 0;
+    return ferror(out) ? tg__seterr(TG_EIO, "error writing the summary") : 0;
 }

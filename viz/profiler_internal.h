@@ -15,12 +15,12 @@
 
 typedef struct tg__prof_rec {
     uint64_t compute_id;
-    uint64_t begin_ns;  /* tg_now_ns() clock */
+    uint64_t begin_ns; /* tg_now_ns() clock */
     uint64_t end_ns;
-    const char *name;   /* interned in the profiler */
-    const char *key;    /* copied into the profiler's arena */
-    uint32_t task;      /* plan index: static priority */
-    uint32_t n_calls;   /* fused calls */
+    const char *name; /* interned in the profiler */
+    const char *key;  /* copied into the profiler's arena */
+    uint32_t task;    /* plan index: static priority */
+    uint32_t n_calls; /* fused calls */
     int32_t worker;
     bool failed;
 } tg__prof_rec;
@@ -28,9 +28,9 @@ typedef struct tg__prof_rec {
 typedef struct tg__prof_chunk tg__prof_chunk;
 
 struct tg_profiler {
-    int handle;             /* callbacks handle while started, else 0;
-                               caller serialises */
-    pthread_mutex_t lock;   /* guards every field below */
+    int handle;           /* callbacks handle while started, else 0;
+                             caller serialises */
+    pthread_mutex_t lock; /* guards every field below */
     tg__prof_rec *recs;
     size_t n_recs;
     size_t cap_recs;

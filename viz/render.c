@@ -15,8 +15,8 @@
 #include "runtime/alloc_internal.h"
 
 static pthread_mutex_t gv_lock = PTHREAD_MUTEX_INITIALIZER;
-static GVC_t *gvc;        /* guarded by gv_lock; never freed */
-static char gv_msg[256];  /* guarded by gv_lock: last Graphviz message */
+static GVC_t *gvc;       /* guarded by gv_lock; never freed */
+static char gv_msg[256]; /* guarded by gv_lock: last Graphviz message */
 
 bool tg__viz_available(void)
 {
@@ -72,8 +72,9 @@ int tg__viz_render(const tg__vgraph *vg, const tg_viz_opts *opts,
     if (!g)
         rc = TG_ENOMEM;
     else if (strcmp(fmt, "dot") == 0)
-        rc = agwrite(g, f) == 0 ? 0
-             : tg__seterr(TG_EIO, "writing the DOT output failed");
+        rc = agwrite(g, f) == 0
+                 ? 0
+                 : tg__seterr(TG_EIO, "writing the DOT output failed");
     else
         rc = layout_and_write(g, fmt, f);
     if (g)

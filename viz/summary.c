@@ -73,16 +73,15 @@ static int group_nodes(const tg__vgraph *in, tg__vgraph *out,
         tg__strmap *m = &by_name[n->kind == TG__VN_DATA];
         uint32_t k = tg__strmap_get(m, n->name);
         if (k == TG__STRMAP_NONE) {
-            tg__vnode g = {.name = n->name, .order = -1, .n_calls = 1,
-                           .kind = n->kind};
+            tg__vnode g = {
+                .name = n->name, .order = -1, .n_calls = 1, .kind = n->kind};
             long idx = tg__vgraph_add_node(out, &g);
             if (idx < 0 || tg__strmap_put(m, n->name, (uint32_t)idx))
                 goto fail;
             k = (uint32_t)idx;
             double *os = tg__realloc(order_sum, out->n_nodes * sizeof *os);
-            size_t *no = os ? tg__realloc(n_ordered,
-                                          out->n_nodes * sizeof *no)
-                            : NULL;
+            size_t *no =
+                os ? tg__realloc(n_ordered, out->n_nodes * sizeof *no) : NULL;
             if (os)
                 order_sum = os;
             if (!no)
@@ -139,10 +138,11 @@ fail:
 
 int tg__vgraph_summarize(const tg__vgraph *in, tg__vgraph *out)
 {
-    *out = (tg__vgraph){.is_plan = in->is_plan, .is_summary = true,
+    *out = (tg__vgraph){.is_plan = in->is_plan,
+                        .is_summary = true,
                         .has_profile = in->has_profile};
-    uint32_t *group_of = tg__malloc((in->n_nodes ? in->n_nodes : 1)
-                                    * sizeof *group_of);
+    uint32_t *group_of =
+        tg__malloc((in->n_nodes ? in->n_nodes : 1) * sizeof *group_of);
     int rc = group_of ? group_nodes(in, out, group_of) : TG_ENOMEM;
     if (!rc)
         rc = group_edges(in, out, group_of);

@@ -20,13 +20,17 @@ const char *tg__viz_format(const char *path)
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
     if (!dot || (slash && dot < slash))
-        return tg__seterr_null(TG_EINVAL, "'%s' has no extension: use .svg, "
-                               ".png, .pdf or .dot", path);
+        return tg__seterr_null(TG_EINVAL,
+                               "'%s' has no extension: use .svg, "
+                               ".png, .pdf or .dot",
+                               path);
     for (size_t i = 0; i < sizeof formats / sizeof *formats; i++)
         if (strcasecmp(dot + 1, formats[i]) == 0)
             return formats[i];
-    return tg__seterr_null(TG_EINVAL, "unknown extension '%s': use .svg, "
-                           ".png, .pdf or .dot", dot);
+    return tg__seterr_null(TG_EINVAL,
+                           "unknown extension '%s': use .svg, "
+                           ".png, .pdf or .dot",
+                           dot);
 }
 
 static FILE *open_output(const char *path)
@@ -41,8 +45,7 @@ static FILE *open_output(const char *path)
 static int close_output(FILE *f, const char *path, int rc)
 {
     if (fclose(f) != 0 && rc == 0)
-        rc = tg__seterr(TG_EIO, "cannot write '%s': %s", path,
-                        strerror(errno));
+        rc = tg__seterr(TG_EIO, "cannot write '%s': %s", path, strerror(errno));
     if (rc)
         remove(path);
     return rc;
@@ -95,7 +98,8 @@ int tg_visualize(tg_value **targets, size_t n, const char *path,
     static const tg_viz_opts defaults = {0};
     const tg_viz_opts *o = opts ? opts : &defaults;
     if (!tg__viz_available())
-        return tg__seterr(TG_EUNSUPPORTED, "tg_visualize: taskgraph was "
+        return tg__seterr(TG_EUNSUPPORTED,
+                          "tg_visualize: taskgraph was "
                           "built without Graphviz (meson -Dviz=enabled "
                           "needs libgraphviz-dev)");
     int rc = check_opts(o);
@@ -106,8 +110,7 @@ int tg_visualize(tg_value **targets, size_t n, const char *path,
     if (!f)
         return TG_EIO;
     tg__vgraph vg;
-    rc = tg__vgraph_build(targets, n, o, o->color == TG_VIZ_COLOR_ORDER,
-                          &vg);
+    rc = tg__vgraph_build(targets, n, o, o->color == TG_VIZ_COLOR_ORDER, &vg);
     if (!rc)
         rc = render_model(&vg, o, fmt, f);
     tg__vgraph_free(&vg);

@@ -47,14 +47,14 @@ TG_API tg_value *tg_adapt_error(const char *fn, size_t i, const char *want,
 #define TG__UNBOX_uint32_t(v, o) tg__unbox_uint32_t(v, o)
 #define TG__UNBOX_size_t(v, o) tg__unbox_size_t(v, o)
 
-#define TG__UNBOX_NARROW(T, W, f)                                         \
-    static inline bool tg__unbox_##T(const tg_value *v, T *o)             \
-    {                                                                     \
-        W w;                                                              \
-        if (!f(v, &w))                                                    \
-            return false;                                                 \
-        *o = (T)w;                                                        \
-        return true;                                                      \
+#define TG__UNBOX_NARROW(T, W, f)                                              \
+    static inline bool tg__unbox_##T(const tg_value *v, T *o)                  \
+    {                                                                          \
+        W w;                                                                   \
+        if (!f(v, &w))                                                         \
+            return false;                                                      \
+        *o = (T)w;                                                             \
+        return true;                                                           \
     }
 TG__UNBOX_NARROW(float, double, tg_unbox_double)
 TG__UNBOX_NARROW(int, int64_t, tg_unbox_int64)
@@ -75,6 +75,7 @@ TG__UNBOX_NARROW(size_t, int64_t, tg_unbox_int64)
 #define TG__BOX__Bool(x) tg_bool(x)
 #define TG__BOX_tg_cstr(x) tg_str(x)
 
+/* clang-format off */
 #define TG__ARG(fn, T, i)                                                 \
     T a##i;                                                               \
     if (!TG__UNBOX_##T(args[i], &a##i))                                   \
@@ -122,9 +123,10 @@ TG__UNBOX_NARROW(size_t, int64_t, tg_unbox_int64)
     TG__ARG(fn, T3, 3) TG__ARG(fn, T4, 4) TG__ARG(fn, T5, 5)              \
     return TG__BOX_##R(fn(a0, a1, a2, a3, a4, a5));                       \
     }
+/* clang-format on */
 
 /* TG_ADAPT(ret, fn, argtypes...): picks TG_ADAPTn by counting types. */
-#define TG_ADAPT(R, ...)                                                  \
+#define TG_ADAPT(R, ...)                                                       \
     TG__ADAPT_CAT(TG_ADAPT, TG__ADAPT_N(__VA_ARGS__))(R, __VA_ARGS__)
 #define TG__ADAPT_N(...) TG__ADAPT_N_(__VA_ARGS__, 6, 5, 4, 3, 2, 1, 0, -)
 #define TG__ADAPT_N_(fn, _1, _2, _3, _4, _5, _6, N, ...) N
@@ -132,8 +134,8 @@ TG__UNBOX_NARROW(size_t, int64_t, tg_unbox_int64)
 #define TG__ADAPT_CAT_(a, b) a##b
 
 /* Records a call of an adapted function, named after it.  Steals args. */
-#define TG_CALL(g, fn, ...)                                               \
-    tg_delayed_counted(TG__NARGS(g, fn, __VA_ARGS__) - 2, #fn, g,         \
+#define TG_CALL(g, fn, ...)                                                    \
+    tg_delayed_counted(TG__NARGS(g, fn, __VA_ARGS__) - 2, #fn, g,              \
                        tg_adapted_##fn, __VA_ARGS__)
 /* Registers an adapted function under its own name (for workers). */
 #define TG_REGISTER_ADAPTED(fn) tg_register(#fn, tg_adapted_##fn, NULL)

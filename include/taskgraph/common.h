@@ -32,15 +32,15 @@ extern "C" {
 /* Error codes, all negative.  tg_strerror() names each one. */
 typedef enum tg_errcode {
     TG_OK = 0,
-    TG_EINVAL = -1,    /* invalid argument */
-    TG_ENOMEM = -2,    /* out of memory */
-    TG_ENOENT = -3,    /* no such name, key or file */
-    TG_EEXIST = -4,    /* name already registered */
-    TG_EIO = -5,       /* input/output error */
-    TG_ETASK = -6,     /* a task failed: see the error value */
-    TG_ECANCELED = -7, /* the compute was cancelled or timed out */
-    TG_EFORMAT = -8,   /* malformed input data */
-    TG_EPROTO = -9,    /* protocol violation */
+    TG_EINVAL = -1,       /* invalid argument */
+    TG_ENOMEM = -2,       /* out of memory */
+    TG_ENOENT = -3,       /* no such name, key or file */
+    TG_EEXIST = -4,       /* name already registered */
+    TG_EIO = -5,          /* input/output error */
+    TG_ETASK = -6,        /* a task failed: see the error value */
+    TG_ECANCELED = -7,    /* the compute was cancelled or timed out */
+    TG_EFORMAT = -8,      /* malformed input data */
+    TG_EPROTO = -9,       /* protocol violation */
     TG_EUNSUPPORTED = -10 /* operation not supported here */
 } tg_errcode;
 

@@ -77,8 +77,8 @@ TG_API int tg_compute_many(tg_value **targets, size_t n, tg_value **out,
                            tg_scheduler *s) TG_WARN_UNUSED;
 /* tg_compute_many with options (opts may be NULL). */
 TG_API int tg_compute_with(tg_value **targets, size_t n, tg_value **out,
-                           tg_scheduler *s, const tg_compute_opts *opts)
-    TG_WARN_UNUSED;
+                           tg_scheduler *s,
+                           const tg_compute_opts *opts) TG_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -55,8 +55,8 @@ TG_API const double *tg_frame_float64(const tg_value *frame, size_t col);
 TG_API const uint8_t *tg_frame_bool(const tg_value *frame, size_t col);
 /* String at (col, row): a pointer to its bytes (not NUL-terminated) and
  * its length in *len; NULL for a null or a non-string column. */
-TG_API const char *tg_frame_str(const tg_value *frame, size_t col,
-                                size_t row, size_t *len);
+TG_API const char *tg_frame_str(const tg_value *frame, size_t col, size_t row,
+                                size_t *len);
 
 /* Writes the frame as CSV: a header row, then one line per row ending in
  * "\n".  Nulls are empty fields; an empty string is written "" so that
@@ -78,8 +78,8 @@ TG_API tg_frame_builder *tg_frame_builder_new(size_t ncols,
 TG_API int tg_frame_builder_int(tg_frame_builder *b, size_t col, int64_t v);
 TG_API int tg_frame_builder_float(tg_frame_builder *b, size_t col, double v);
 TG_API int tg_frame_builder_bool(tg_frame_builder *b, size_t col, bool v);
-TG_API int tg_frame_builder_str(tg_frame_builder *b, size_t col,
-                                const char *s, size_t len);
+TG_API int tg_frame_builder_str(tg_frame_builder *b, size_t col, const char *s,
+                                size_t len);
 TG_API int tg_frame_builder_null(tg_frame_builder *b, size_t col);
 /* Finishes the frame: a new reference, or NULL when the columns have
  * different lengths or memory ran out.  Frees b in both cases. */
@@ -148,10 +148,10 @@ TG_API tg_value *tg_df_partition(const tg_dataframe *df, size_t i);
 
 /* Options of tg_read_csv; all-zero means the defaults. */
 typedef struct tg_csv_opts {
-    size_t blocksize;       /* bytes per partition; 0 = 64 MiB */
-    size_t sample_bytes;    /* bytes read to infer types; 0 = 256 KiB */
-    char delimiter;         /* 0 = ',' */
-    size_t n_dtypes;        /* types given for these columns ... */
+    size_t blocksize;               /* bytes per partition; 0 = 64 MiB */
+    size_t sample_bytes;            /* bytes read to infer types; 0 = 256 KiB */
+    char delimiter;                 /* 0 = ',' */
+    size_t n_dtypes;                /* types given for these columns ... */
     const char *const *dtype_names; /* ... by name (others inferred) */
     const tg_dtype *dtypes;
 } tg_csv_opts;
@@ -236,9 +236,9 @@ typedef enum tg_agg_op {
     TG_AGG_MEAN,      /* float64 */
     TG_AGG_MIN,       /* the column's type */
     TG_AGG_MAX,
-    TG_AGG_VAR,       /* float64, ddof = 1 */
-    TG_AGG_STD,       /* float64, ddof = 1 */
-    TG_AGG_NUNIQUE    /* distinct non-null values (int64) */
+    TG_AGG_VAR,    /* float64, ddof = 1 */
+    TG_AGG_STD,    /* float64, ddof = 1 */
+    TG_AGG_NUNIQUE /* distinct non-null values (int64) */
 } tg_agg_op;
 
 /* One aggregation: op over column, output column named name (copied), or
@@ -263,14 +263,17 @@ typedef struct tg_groupby_opts {
     size_t split_out;   /* > 1: hash-partition the groups into this many
                            reductions (for many groups); 0 or 1: one */
 } tg_groupby_opts;
-#define TG_GROUPBY_OPTS_INIT {true, 0, 0}
+#define TG_GROUPBY_OPTS_INIT                                                   \
+    {                                                                          \
+        true, 0, 0                                                             \
+    }
 
 /* Whole-column reductions as a tree: per-partition partials combined
  * split_every at a time.  A delayed one-row frame with one column per
  * aggregation.  Nulls are skipped; sum of no values is 0; mean, var, std,
  * min and max of no values are null; var/std need two values. */
-TG_API tg_value *tg_df_agg(tg_dataframe *df, size_t n_aggs,
-                           const tg_agg *aggs, const tg_groupby_opts *opts);
+TG_API tg_value *tg_df_agg(tg_dataframe *df, size_t n_aggs, const tg_agg *aggs,
+                           const tg_groupby_opts *opts);
 /* Number of rows: a delayed int. */
 TG_API tg_value *tg_df_len(tg_dataframe *df);
 

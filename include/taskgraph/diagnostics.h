@@ -32,8 +32,8 @@ typedef struct tg_progress_opts {
     /* Show a compute only once it has run this long, so that quick
      * computes print nothing.  0 means the default, 500 ms. */
     uint32_t min_ms;
-    bool immediate;        /* show every compute from its start */
-    uint32_t width;        /* bar width in characters; 0 means 40 */
+    bool immediate; /* show every compute from its start */
+    uint32_t width; /* bar width in characters; 0 means 40 */
 } tg_progress_opts;
 
 /* Turns the progress bar on (with the defaults) or off for computes that
@@ -76,8 +76,8 @@ TG_API size_t tg_profiler_n_dropped(const tg_profiler *p);
  * event per task, named by its function, on the track of its worker,
  * with its key in args.  Returns 0, or TG_EIO/TG_ENOMEM with
  * tg_last_error().  Caller serialises with running computes. */
-TG_API int tg_profiler_write_trace(const tg_profiler *p, const char *path)
-    TG_WARN_UNUSED;
+TG_API int tg_profiler_write_trace(const tg_profiler *p,
+                                   const char *path) TG_WARN_UNUSED;
 /* Prints a table of time per function name (tasks, total, mean, max,
  * share of all task time), biggest total first.  Returns 0 or a negative
  * code. */

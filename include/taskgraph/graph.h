@@ -64,8 +64,8 @@ TG_API tg_value *tg_delayed_registered(tg_graph *g, const char *name,
  * The optimizer inlines it into its consumers. */
 TG_API tg_value *tg_delayed_value(tg_graph *g, tg_value *v);
 /* Used by TG_DELAYED: tg_delayed with nargs first.  Steals arguments. */
-TG_API tg_value *tg_delayed_counted(size_t nargs, const char *name,
-                                    tg_graph *g, tg_fn fn, ...);
+TG_API tg_value *tg_delayed_counted(size_t nargs, const char *name, tg_graph *g,
+                                    tg_fn fn, ...);
 
 /* The key of a delayed value ("inc-6b8ab4fb0b2c4ebc9fd8d2ee4b1a1f3e"),
  * NULL for other values.  Borrowed: lives as long as the graph.
@@ -77,24 +77,23 @@ TG_API const char *tg_delayed_name(const tg_value *delayed);
 /* TG_DELAYED(g, fn, args...) - tg_delayed named after fn, with the
  * arguments counted (up to 32).  TG_DELAYED_IMPURE is the same with
  * TG_IMPURE. */
-#define TG_DELAYED(...)                                                  \
-    tg_delayed_counted(TG__NARGS(__VA_ARGS__) - 2,                       \
+#define TG_DELAYED(...)                                                        \
+    tg_delayed_counted(TG__NARGS(__VA_ARGS__) - 2,                             \
                        TG__SECOND_STR(__VA_ARGS__, ~), __VA_ARGS__)
-#define TG_DELAYED_IMPURE(...)                                           \
-    tg_delayed_impure_counted(TG__NARGS(__VA_ARGS__) - 2,                \
+#define TG_DELAYED_IMPURE(...)                                                 \
+    tg_delayed_impure_counted(TG__NARGS(__VA_ARGS__) - 2,                      \
                               TG__SECOND_STR(__VA_ARGS__, ~), __VA_ARGS__)
 TG_API tg_value *tg_delayed_impure_counted(size_t nargs, const char *name,
                                            tg_graph *g, tg_fn fn, ...);
 
 #define TG__SECOND_STR(a, b, ...) #b
-#define TG__NARGS(...)                                                   \
-    TG__NARGS_(__VA_ARGS__, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24,  \
-               23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9,\
-               8, 7, 6, 5, 4, 3, 2, 1, 0)
-#define TG__NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, \
-                   _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, \
-                   _25, _26, _27, _28, _29, _30, _31, _32, _33, _34, N,   \
-                   ...)                                                   \
+#define TG__NARGS(...)                                                         \
+    TG__NARGS_(__VA_ARGS__, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23,    \
+               22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, \
+               5, 4, 3, 2, 1, 0)
+#define TG__NARGS_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13,     \
+                   _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, \
+                   _26, _27, _28, _29, _30, _31, _32, _33, _34, N, ...)        \
     N
 
 /* The function registry: names that workers resolve to code.  Code is

@@ -46,13 +46,13 @@ typedef struct tg_viz_opts {
      * graph has more tasks than this.  0 means the default,
      * TG_VIZ_SUMMARIZE_ABOVE; a negative number never summarizes. */
     long summarize_above;
-    bool plan;      /* draw the optimized plan (culled, deduped, literals
-                       inlined, chains fused) instead of the graph as
-                       built */
-    bool no_fuse;   /* with plan, or for colours: keep every call a task,
-                       as tg_compute_opts.no_fuse */
-    bool all_data;  /* a box for every task's result, as Dask does with
-                       collapse_outputs=False; default: targets only */
+    bool plan;     /* draw the optimized plan (culled, deduped, literals
+                      inlined, chains fused) instead of the graph as
+                      built */
+    bool no_fuse;  /* with plan, or for colours: keep every call a task,
+                      as tg_compute_opts.no_fuse */
+    bool all_data; /* a box for every task's result, as Dask does with
+                      collapse_outputs=False; default: targets only */
     const tg_profiler *profile; /* borrowed; its records give the state
                                    and duration of each task by key */
 } tg_viz_opts;
@@ -95,9 +95,8 @@ TG_API void tg_json_free(char *json);
 /* Writes tg_graph_to_json's text to path.  Returns 0 or a negative code
  * (TG_EIO when the file cannot be written, which is then removed).
  * Any thread, as tg_graph_to_json. */
-TG_API int tg_graph_write_json(tg_value **targets, size_t n,
-                               const char *path, const tg_viz_opts *opts)
-    TG_WARN_UNUSED;
+TG_API int tg_graph_write_json(tg_value **targets, size_t n, const char *path,
+                               const tg_viz_opts *opts) TG_WARN_UNUSED;
 /* Renders a JSON graph file (from tg_graph_write_json) to out_path, as
  * tg_visualize does; opts.plan, no_fuse and profile are ignored (colours
  * by state or duration use the file's "state"/"duration_ns").  Returns

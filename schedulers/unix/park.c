@@ -27,8 +27,8 @@ void tg__park_wait(atomic_uint *word, unsigned expected, uint64_t timeout_ns)
     }
     /* EAGAIN (the word changed), EINTR and ETIMEDOUT all just return:
      * the caller re-checks. */
-    syscall(SYS_futex, (void *)word, FUTEX_WAIT_PRIVATE, expected, tsp,
-            NULL, 0);
+    syscall(SYS_futex, (void *)word, FUTEX_WAIT_PRIVATE, expected, tsp, NULL,
+            0);
 }
 
 void tg__park_wake(atomic_uint *word, int n)
