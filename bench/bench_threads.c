@@ -238,7 +238,7 @@ static void bench_shapes(const shape *shapes, tg_scheduler **scheds,
 {
     timing t[3][3];
     printf("ns per call, graph build + compute + free (best of %d)\n", reps);
-    printf("%-6s %9s %9s %9s %11s %11s %10s\n", "shape", "calls", "plain",
+    printf("%-6s %9s %9s %9s %11s %11s %10s\n", "shape", "size", "plain",
            "sync", "threads(1)", "threads(2)", "t(2)/sync");
     for (int k = 0; k < 3; k++) {
         uint64_t t0 = tg_now_ns();
