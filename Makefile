@@ -1,10 +1,11 @@
 # A thin front for meson.  `make demo` and `make test` do all set-up on a
 # fresh Debian 12 machine (missing packages are installed with apt-get).
 
-BUILD      ?= build
-ASAN_BUILD ?= build-asan
-TSAN_BUILD ?= build-tsan
-MESON_TEST  = meson test --print-errorlogs --num-processes 2
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+BENCH_BUILD ?= build-bench
+TSAN_BUILD  ?= build-tsan
+MESON_TEST   = meson test --print-errorlogs --num-processes 2
 
 .PHONY: all setup demo test format format-check test-unit test-asan test-tsan \
         test-valgrind bench \
@@ -19,6 +20,10 @@ setup:
 $(BUILD)/build.ninja:
 	@sh scripts/setup.sh
 	meson setup $(BUILD) --buildtype=debugoptimized
+
+$(BENCH_BUILD)/build.ninja:
+	@sh scripts/setup.sh
+	meson setup $(BENCH_BUILD) --buildtype=release
 
 $(ASAN_BUILD)/build.ninja:
 	@sh scripts/setup.sh
@@ -83,11 +88,9 @@ test-valgrind: $(BUILD)/build.ninja
 	cp $(BUILD)/meson-logs/testlog-valgrind.json \
 	    $(BUILD)/valgrind/meson-logs/testlog.json
 
-bench: $(BUILD)/build.ninja
-	meson configure $(BUILD) --buildtype=release >/dev/null
-	ninja -C $(BUILD)
-	./$(BUILD)/bench/bench_sync
-	./$(BUILD)/bench/bench_threads
+bench: $(BENCH_BUILD)/build.ninja
+	ninja -C $(BENCH_BUILD)
+	./$(BENCH_BUILD)/bench/bench_schedulers
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BENCH_BUILD)

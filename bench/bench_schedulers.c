@@ -1,17 +1,19 @@
-/* bench/bench_threads.c - per-task overhead and speedup of the pool.
+/* bench/bench_schedulers.c - per-task overhead of every scheduler and
+ * the speedup of the pool.
  *
  * Three shapes, each timed as graph building + compute + free and
  * reported in ns per recorded call on sync, threads(1) and threads(2),
  * next to a plain C loop of the same arithmetic in the same run:
  *   tree  1M independent inc(i) reduced by a fan-in-8 tree of sums
  *   chain inc(inc(...inc(0))) one million deep (fuses into one task)
- *   grid  1000 x 1000 add(x[i], y[j]) reduced by fan-in-8 trees
+ *   grid  1000 x 1000 add(x[i], x[j]) over 1,000 shared inputs
+ *         x[i] = inc(i), reduced by fan-in-8 trees
  * A second table splits sync's and threads(2)'s time into build,
  * compute (compile + run) and free.
  * Then a CPU-bound case: 200 tasks of about 5 ms of arithmetic each,
  * summed, with threads(n)'s speedup over sync.
- * Usage: bench_threads [n (default 1000000; 0 = only the CPU-bound case)]
- *                      [repeats (default 3)]
+ * Usage: bench_schedulers [n (default 1000000; 0 = only the CPU-bound
+ *                         case)] [repeats (default 3)]
  */
 #include <stdio.h>
 #include <stdlib.h>
