@@ -254,6 +254,16 @@ static inline bool scan_claims(const job *j, uint32_t t)
            == 1;
 }
 
+/* True when task t could run now: its scan unit is all that is left.
+ * Relaxed: a hint for splitting; scan_claims decides for real. */
+static inline bool ready(const job *j, uint32_t t)
+{
+    const tg__plan *p = j->run->plan;
+    return p->deps_off[t] == p->deps_off[t + 1]
+           || atomic_load_explicit(&j->c[t].deps_left, memory_order_relaxed)
+                  == 1;
+}
+
 /* True when the worker waits in a nested compute that is now done: it
  * should hand back what it holds of other jobs and return to the task
  * that waits.  Relaxed: a hint; help_until_done acquires. */
@@ -266,7 +276,11 @@ static inline bool waited_for(const worker *w)
  * et al., PPoPP 2010): whenever the worker's deque is empty, so nothing
  * is left for thieves, the upper half of what remains goes onto it.  An
  * unstolen range thus costs no queueing at all, and a thief always finds
- * half of the remaining tasks in one item.  What a task queues comes
+ * half of the remaining tasks in one item.  The split waits until the
+ * upper half's first task is ready: a thief that starts on tasks whose
+ * inputs are still to come would defer them all, and their inputs'
+ * finishers would then queue them one by one (a grid of adds over shared
+ * inputs ran slower on two threads than on one).  What a task queues comes
  * before the rest of the range in static order, so it is drained before
  * the scan goes on.  A worker in a nested wait puts the rest back once
  * its own job is done. */
@@ -278,8 +292,8 @@ static void run_range(worker *w, job *j, uint32_t lo, uint32_t hi)
             tg__ec_notify(&w->pool->ec, false);
             return; /* the rest waits on the deque */
         }
-        if (hi - lo > 1 && !tg__deque_has_items(&w->dq)) {
-            uint32_t mid = lo + (hi - lo + 1) / 2;
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        if (hi - lo > 1 && !tg__deque_has_items(&w->dq) && ready(j, mid)) {
             if (TG_LIKELY(tg__deque_push(&w->dq,
                                          (tg__item){j, range_arg(mid, hi)}))) {
                 tg__ec_notify(&w->pool->ec, false);
