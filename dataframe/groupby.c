@@ -18,16 +18,6 @@
 #define SKIP UINT32_MAX
 #define NULL_HASH 0x9e3779b97f4a7c15ull
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 tg__keyview tg__keyview_col(const tg__col *c)
 {
     return (tg__keyview){c->type, c->data, c->valid, c->bytes};
@@ -58,9 +48,10 @@ static inline uint64_t key_hash(const tg__keyview *k, size_t i)
         const int64_t *off = k->data;
         return XXH3_64bits(k->bytes + off[i], (size_t)(off[i + 1] - off[i]));
     }
-    case TG_DT_FLOAT64: return mix64(float_bits(((const double *)k->data)[i]));
-    case TG_DT_BOOL: return mix64(((const uint8_t *)k->data)[i]);
-    default: return mix64((uint64_t)((const int64_t *)k->data)[i]);
+    case TG_DT_FLOAT64:
+        return tg__mix64(float_bits(((const double *)k->data)[i]));
+    case TG_DT_BOOL: return tg__mix64(((const uint8_t *)k->data)[i]);
+    default: return tg__mix64((uint64_t)((const int64_t *)k->data)[i]);
     }
 }
 
@@ -72,7 +63,7 @@ static void hash_keys(const tg__keyview *k, uint64_t *h, size_t n, bool first)
             h[i] = key_hash(k, i);
     } else {
         for (size_t i = 0; i < n; i++)
-            h[i] = mix64(h[i] * 31 + key_hash(k, i));
+            h[i] = tg__mix64(h[i] * 31 + key_hash(k, i));
     }
 }
 

@@ -60,16 +60,6 @@ void tg__distinct_free(tg__distinct *d)
     tg__free(d);
 }
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 static int distinct_rehash(tg__distinct *d)
 {
     size_t ns = d->n_slots ? d->n_slots * 2 : 64;
@@ -77,7 +67,7 @@ static int distinct_rehash(tg__distinct *d)
     if (!s)
         return TG_ENOMEM;
     for (size_t e = 0; e < d->n; e++) {
-        size_t j = mix64(d->vh[e] ^ d->gid[e]) & (ns - 1);
+        size_t j = tg__mix64(d->vh[e] ^ d->gid[e]) & (ns - 1);
         while (s[j])
             j = (j + 1) & (ns - 1);
         s[j] = (uint32_t)e + 1;
@@ -115,7 +105,7 @@ static int distinct_add(tg__distinct *d, uint32_t gid, uint64_t vh,
 {
     if ((d->n + 1) * 2 > d->n_slots && distinct_rehash(d))
         return TG_ENOMEM;
-    size_t j = mix64(vh ^ gid) & (d->n_slots - 1);
+    size_t j = tg__mix64(vh ^ gid) & (d->n_slots - 1);
     for (uint32_t e; (e = d->slots[j]); j = (j + 1) & (d->n_slots - 1)) {
         e--;
         if (d->gid[e] != gid || d->vh[e] != vh)
@@ -180,7 +170,7 @@ static int distinct_update(tg__distinct *d, const tg__col *c,
             rc = distinct_add(d, gid[i], XXH3_64bits(s, len), 0, s, len);
         } else {
             int64_t b = value_bits(c, i);
-            rc = distinct_add(d, gid[i], mix64((uint64_t)b), b, NULL, 0);
+            rc = distinct_add(d, gid[i], tg__mix64((uint64_t)b), b, NULL, 0);
         }
         if (rc)
             return rc;

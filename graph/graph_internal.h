@@ -101,11 +101,6 @@ static inline tg__node *tg__graph_node(const tg_graph *g, size_t i)
     return &g->blocks[b][off];
 }
 
-static inline tg__node *tg__node_of(const tg_value *v)
-{
-    return v->u.d.node;
-}
-
 /* The node's key, formatted on first use (thread-safe).  NULL only when
  * out of memory. */
 const char *tg__node_key(tg__node *n);

@@ -21,20 +21,9 @@ uint64_t tg__hash64(const void *data, size_t n)
     return XXH3_64bits(data, n);
 }
 
-/* splitmix64's finalizer: a bijection, so distinct 64-bit payloads get
- * distinct token halves with no collisions at all. */
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
-
 static inline tg__token word_token(uint64_t w, uint64_t seed)
 {
-    return (tg__token){mix64(w ^ seed), mix64(w + seed * 3 + 1)};
+    return (tg__token){tg__mix64(w ^ seed), tg__mix64(w + seed * 3 + 1)};
 }
 
 /* Token of a non-list value.  The type is the seed, so 1 and 1.0 and "1"

@@ -76,4 +76,15 @@ tg__token tg__value_token(const tg_value *v);
 tg__token tg__hash128(const void *data, size_t n, uint64_t seed);
 uint64_t tg__hash64(const void *data, size_t n);
 
+/* splitmix64's finalizer: a bijection with full avalanche, for tokens of
+ * machine words and for hash-table slots of already-hashed keys. */
+static inline uint64_t tg__mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
 #endif /* TG_RUNTIME_VALUE_INTERNAL_H */
