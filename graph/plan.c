@@ -235,68 +235,78 @@ static uint32_t fuse(compiler *c, bool enabled)
     return n_tasks;
 }
 
-/* Task-level CSR: a task's dependencies are its first op's (later ops
- * only take the previous op's result); dependents are the transpose. */
-static int emit_edges(const compiler *c, tg__plan *pl)
+/* The transpose of deps, from the n_users counts. */
+static int emit_dependents(tg__plan *pl)
 {
-    uint32_t nt = pl->n_tasks;
-    pl->deps_off = tg__big_alloc((nt + 1) * sizeof(uint32_t));
-    pl->dependents_off = tg__big_calloc(nt + 2, sizeof(uint32_t));
-    pl->is_target = tg__big_calloc(nt ? nt : 1, 1);
-    size_t n_edges = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        uint32_t p = pl->op_begin[t];
-        n_edges += c->tdep_off[p + 1] - c->tdep_off[p];
-    }
-    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
+    uint32_t nt = pl->n_tasks, n_edges = pl->deps_off[nt];
+    pl->dependents_off = tg__big_alloc((nt + 2) * sizeof(uint32_t));
     pl->dependents = tg__big_alloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
-    if (!pl->deps_off || !pl->dependents_off || !pl->is_target || !pl->deps
-        || !pl->dependents)
+    if (!pl->dependents_off || !pl->dependents)
         return TG_ENOMEM;
-    uint32_t k = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        pl->deps_off[t] = k;
-        uint32_t p = pl->op_begin[t];
-        for (uint32_t e = c->tdep_off[p]; e < c->tdep_off[p + 1]; e++) {
-            uint32_t d = pl->task_of[c->tdeps[e]];
-            pl->deps[k++] = d;
-            pl->dependents_off[d + 2]++;
-        }
-        uint32_t last = c->order[pl->op_begin[t + 1] - 1];
-        pl->is_target[t] = (c->st[last] & TARGET) != 0;
-    }
-    pl->deps_off[nt] = k;
+    pl->dependents_off[0] = pl->dependents_off[1] = 0;
     for (uint32_t t = 0; t < nt; t++)
-        pl->dependents_off[t + 2] += pl->dependents_off[t + 1];
+        pl->dependents_off[t + 2] = pl->dependents_off[t + 1] + pl->n_users[t];
     for (uint32_t t = 0; t < nt; t++)
         for (uint32_t e = pl->deps_off[t]; e < pl->deps_off[t + 1]; e++)
             pl->dependents[pl->dependents_off[pl->deps[e] + 1]++] = t;
     return 0;
 }
 
-static int emit(compiler *c, tg__plan *pl, bool fuse_enabled)
+/* Task-level CSR: a task's dependencies are its first op's (later ops
+ * only take the previous op's result); dependents, the transpose, only
+ * when asked for. */
+static int emit_edges(const compiler *c, tg__plan *pl, unsigned flags)
+{
+    uint32_t nt = pl->n_tasks;
+    pl->deps_off = tg__big_alloc((nt + 1) * sizeof(uint32_t));
+    pl->is_target = tg__big_alloc(nt ? nt : 1);
+    size_t n_edges = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        uint32_t p = pl->op_begin[t];
+        n_edges += c->tdep_off[p + 1] - c->tdep_off[p];
+    }
+    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
+    if (!pl->deps_off || !pl->is_target || !pl->deps)
+        return TG_ENOMEM;
+    uint32_t k = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        pl->deps_off[t] = k;
+        uint32_t p = pl->op_begin[t];
+        for (uint32_t e = c->tdep_off[p]; e < c->tdep_off[p + 1]; e++)
+            pl->deps[k++] = pl->task_of[c->tdeps[e]];
+        uint32_t last = c->order[pl->op_begin[t + 1] - 1];
+        pl->is_target[t] = (c->st[last] & TARGET) != 0;
+    }
+    pl->deps_off[nt] = k;
+    return (flags & TG__PLAN_DEPENDENTS) ? emit_dependents(pl) : 0;
+}
+
+static int emit(compiler *c, tg__plan *pl, unsigned flags)
 {
     c->task_of = tg__big_alloc((size_t)c->n * sizeof *c->task_of);
     c->fused = tg__big_alloc(c->n_order ? c->n_order : 1);
     if (!c->task_of || !c->fused)
         return TG_ENOMEM;
-    pl->n_tasks = fuse(c, fuse_enabled);
+    pl->n_tasks = fuse(c, flags & TG__PLAN_FUSE);
     pl->n_ops = c->n_order;
+    size_t nt = pl->n_tasks ? pl->n_tasks : 1;
     pl->op_begin = tg__big_alloc((pl->n_tasks + 1) * sizeof *pl->op_begin);
     pl->ops = tg__big_alloc((c->n_order ? c->n_order : 1) * sizeof *pl->ops);
-    if (!pl->op_begin || !pl->ops)
+    pl->n_users = tg__big_alloc(nt * sizeof *pl->n_users);
+    if (!pl->op_begin || !pl->ops || !pl->n_users)
         return TG_ENOMEM;
     for (uint32_t p = 0, t = 0; p < c->n_order; p++) {
         if (!c->fused[p])
             pl->op_begin[t++] = p;
         pl->ops[p].node = tg__graph_node(c->g, c->order[p]);
+        pl->n_users[t - 1] = c->n_users[c->order[p]]; /* the last op's */
     }
     pl->op_begin[pl->n_tasks] = c->n_order;
     /* The plan resolves arguments with these two maps: hand them over. */
     pl->n_nodes = c->n;
     pl->task_of = c->task_of, c->task_of = NULL;
     pl->canon = c->canon, c->canon = NULL;
-    return emit_edges(c, pl);
+    return emit_edges(c, pl, flags);
 }
 
 /* Finds the graph of the targets and checks they share it. */
@@ -332,7 +342,7 @@ static void compiler_free(compiler *c)
 }
 
 static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
-                   size_t n, bool fuse_enabled)
+                   size_t n, unsigned flags)
 {
     size_t nn = c->n ? c->n : 1;
     uint32_t *roots = tg__big_alloc((n ? n : 1) * sizeof *roots);
@@ -362,7 +372,7 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
     if (!rc)
         rc = order(c, roots, n);
     if (!rc)
-        rc = emit(c, pl, fuse_enabled);
+        rc = emit(c, pl, flags);
     for (size_t i = 0; i < n && !rc; i++) {
         pl->target_task[i] =
             roots[i] == NONE ? -1 : (int64_t)pl->task_of[roots[i]];
@@ -372,7 +382,7 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
     return rc;
 }
 
-int tg__plan_compile(tg_value *const *targets, size_t n, bool fuse,
+int tg__plan_compile(tg_value *const *targets, size_t n, unsigned flags,
                      tg__plan **out)
 {
     tg_graph *g;
@@ -397,7 +407,7 @@ int tg__plan_compile(tg_value *const *targets, size_t n, bool fuse,
             c.n = targets[i]->u.d.node->index + 1;
     rc = TG_ENOMEM;
     if (pl->target_task && pl->target_value)
-        rc = compile(&c, pl, targets, n, fuse);
+        rc = compile(&c, pl, targets, n, flags);
     compiler_free(&c);
     if (rc) {
         tg__plan_free(pl);
@@ -417,6 +427,7 @@ void tg__plan_free(tg__plan *p)
     tg__big_free(p->canon);
     tg__big_free(p->deps_off);
     tg__big_free(p->deps);
+    tg__big_free(p->n_users);
     tg__big_free(p->dependents_off);
     tg__big_free(p->dependents);
     tg__big_free(p->is_target);

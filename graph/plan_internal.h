@@ -38,8 +38,10 @@ typedef struct tg__plan {
     uint32_t *task_of;        /* n_nodes: the task of each task node */
     uint32_t *deps_off;       /* n_tasks + 1, CSR of distinct tasks */
     uint32_t *deps;           /*   that each task waits for */
+    uint32_t *n_users;        /* n_tasks: how many tasks wait for each */
     uint32_t *dependents_off; /* n_tasks + 1, CSR of the tasks that */
-    uint32_t *dependents;     /*   wait for each task */
+    uint32_t *dependents;     /*   wait for each task; NULL unless
+                                 compiled with TG__PLAN_DEPENDENTS */
     uint8_t *is_target;       /* n_tasks: result kept for the caller */
     size_t n_targets;
     int64_t *target_task;    /* per target: its task, or -1 when the
@@ -47,11 +49,16 @@ typedef struct tg__plan {
     tg_value **target_value; /* per target: the value itself when -1 */
 } tg__plan;
 
+enum {
+    TG__PLAN_FUSE = 1u << 0,      /* fuse chains; else a task per call */
+    TG__PLAN_DEPENDENTS = 1u << 1 /* also build the dependents CSR */
+};
+
 /* Compiles the graph of the targets (borrowed) into *out.  Targets must
  * be delayed values of one graph, or plain values (returned as they are).
- * fuse = false keeps every call a task of its own.  Returns 0, or a
- * negative code with tg_last_error() set and *out NULL. */
-int tg__plan_compile(tg_value *const *targets, size_t n, bool fuse,
+ * flags: TG__PLAN_*.  Returns 0, or a negative code with tg_last_error()
+ * set and *out NULL. */
+int tg__plan_compile(tg_value *const *targets, size_t n, unsigned flags,
                      tg__plan **out);
 void tg__plan_free(tg__plan *p);
 
@@ -62,7 +69,7 @@ static inline uint32_t tg__plan_n_deps(const tg__plan *p, uint32_t t)
 
 static inline uint32_t tg__plan_n_dependents(const tg__plan *p, uint32_t t)
 {
-    return p->dependents_off[t + 1] - p->dependents_off[t];
+    return p->n_users[t];
 }
 
 /* The canonical node for graph node d (its first duplicate). */

@@ -129,7 +129,9 @@ int tg_compute_with(tg_value **targets, size_t n, tg_value **out,
     if (!s)
         s = tg__scheduler_default();
     tg__plan *p;
-    int rc = tg__plan_compile(targets, n, !o->no_fuse, &p);
+    unsigned flags = (o->no_fuse ? 0 : TG__PLAN_FUSE)
+                     | (s->vt->needs_dependents ? TG__PLAN_DEPENDENTS : 0);
+    int rc = tg__plan_compile(targets, n, flags, &p);
     if (rc)
         return rc;
     rc = run_plan(p, out, s, o);

@@ -18,6 +18,7 @@ typedef struct tg__run tg__run;
 
 typedef struct tg__scheduler_vt {
     const char *name;
+    bool needs_dependents; /* run() reads the plan's dependents CSR */
     /* Runs every task of run->plan.  On success every target task's
      * result is in run->results[t] and every other slot is NULL.  On a
      * task error, stores it (with its key) via tg__run_fail and returns

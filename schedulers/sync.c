@@ -55,7 +55,7 @@ static void sync_free(tg_scheduler *s)
     tg__free(s);
 }
 
-static const tg__scheduler_vt sync_vt = {"sync", sync_run, sync_free};
+static const tg__scheduler_vt sync_vt = {"sync", false, sync_run, sync_free};
 
 tg_scheduler *tg_scheduler_sync(void)
 {

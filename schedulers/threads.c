@@ -557,7 +557,7 @@ static void threads_free(tg_scheduler *s)
     pool_destroy(p, p->n);
 }
 
-static const tg__scheduler_vt threads_vt = {"threads", threads_run,
+static const tg__scheduler_vt threads_vt = {"threads", true, threads_run,
                                             threads_free};
 
 static int cpu_count(void)

@@ -3,10 +3,13 @@
 #include "graph/plan_internal.h"
 #include "test_util.h"
 
+#define PLAN_ALL (TG__PLAN_FUSE | TG__PLAN_DEPENDENTS)
+
 static tg__plan *compile1(tg_value *target, bool fuse)
 {
     tg__plan *p = NULL;
-    assert_int_equal(tg__plan_compile(&target, 1, fuse, &p), 0);
+    unsigned flags = TG__PLAN_DEPENDENTS | (fuse ? TG__PLAN_FUSE : 0);
+    assert_int_equal(tg__plan_compile(&target, 1, flags, &p), 0);
     return p;
 }
 
@@ -131,7 +134,7 @@ static void test_plan_does_not_fuse_shared_or_target_results(void **state)
 
     tg_value *t[2] = {b, TG_DELAYED(g, tt_inc, b)}; /* b is a target */
     p = NULL;
-    assert_int_equal(tg__plan_compile(t, 2, true, &p), 0);
+    assert_int_equal(tg__plan_compile(t, 2, PLAN_ALL, &p), 0);
     /* a+b fused (c is culled: a has one user here) | inc(b), which may
      * not swallow b, a target */
     assert_int_equal(p->n_tasks, 2);
@@ -183,7 +186,7 @@ static void test_plan_of_plain_values_has_no_tasks(void **state)
     (void)state;
     tg_value *v[2] = {tg_int(3), tg_str("x")};
     tg__plan *p = NULL;
-    assert_int_equal(tg__plan_compile(v, 2, true, &p), 0);
+    assert_int_equal(tg__plan_compile(v, 2, PLAN_ALL, &p), 0);
     assert_int_equal(p->n_tasks, 0);
     assert_int_equal(p->target_task[0], -1);
     assert_ptr_equal(p->target_value[1], v[1]);
@@ -216,8 +219,8 @@ static void test_plan_random_dags_are_consistent(void **state)
         }
         tg_value *t[2] = {v[n - 1], v[(size_t)rand() % n]};
         tg__plan *p1 = NULL, *p2 = NULL;
-        assert_int_equal(tg__plan_compile(t, 2, true, &p1), 0);
-        assert_int_equal(tg__plan_compile(t, 2, false, &p2), 0);
+        assert_int_equal(tg__plan_compile(t, 2, PLAN_ALL, &p1), 0);
+        assert_int_equal(tg__plan_compile(t, 2, TG__PLAN_DEPENDENTS, &p2), 0);
         check_csr(p1);
         check_csr(p2);
         assert_int_equal(p1->n_ops, p2->n_ops);
