@@ -11,6 +11,7 @@
 
 #include "graph_internal.h"
 #include "runtime/alloc_internal.h"
+#include "runtime/hash_internal.h"
 
 struct tg__arena_chunk {
     tg__arena_chunk *next;
@@ -98,9 +99,18 @@ static void *arena_alloc(tg_graph *g, size_t n)
     return p;
 }
 
-static bool same_func(const tg__func *f, const char *s, tg_fn fn, void *ctx)
+/* Names are short; comparing them inline beats a call to strcmp. */
+static inline bool same_name(const char *a, const char *b)
 {
-    return f->fn == fn && f->ctx == ctx && strcmp(f->str, s) == 0;
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
+static inline bool same_func(const tg__func *f, const char *s, tg_fn fn,
+                             void *ctx)
+{
+    return f->fn == fn && f->ctx == ctx && same_name(f->str, s);
 }
 
 /* The graph's record for (name, fn, ctx), created on first use. */
@@ -165,22 +175,39 @@ static int side_grow(tg_graph *g)
     return 0;
 }
 
+/* Makes room for k more edges. */
+static int edges_reserve(tg_graph *g, size_t k)
+{
+    if (TG_LIKELY(g->cap_edges - g->n_edges >= k))
+        return 0;
+    size_t cap = g->cap_edges ? g->cap_edges : 4096;
+    while (cap - g->n_edges < k)
+        cap *= 2;
+    if (cap > UINT32_MAX)
+        return tg__seterr(TG_ENOMEM, "graph holds 2^32 edges");
+    uint32_t *e = tg__big_realloc(g->edges, cap * sizeof *e);
+    if (!e)
+        return TG_ENOMEM;
+    g->edges = e;
+    g->cap_edges = cap;
+    return 0;
+}
+
 /* Appends the node's dependency edges (delayed arguments and delayed list
  * items, in argument order, repeats included). */
 static int add_edges(tg_graph *g, const tg__node *n)
 {
+    if (!(n->flags & TG__NODE_LIST_DEPS) && n->nargs <= 32) {
+        uint32_t m = n->delayed_mask;
+        int rc = edges_reserve(g, n->nargs);
+        for (; m && rc == 0; m &= m - 1)
+            g->edges[g->n_edges++] = n->args[__builtin_ctz(m)]->u.d.node->index;
+        return rc;
+    }
     tg__dep_iter it = {n, 0, 0};
     for (tg__node *d; (d = tg__dep_next(&it));) {
-        if (g->n_edges == g->cap_edges) {
-            size_t cap = g->cap_edges ? g->cap_edges * 2 : 4096;
-            if (cap > UINT32_MAX)
-                return tg__seterr(TG_ENOMEM, "graph holds 2^32 edges");
-            uint32_t *e = tg__big_realloc(g->edges, cap * sizeof *e);
-            if (!e)
-                return TG_ENOMEM;
-            g->edges = e;
-            g->cap_edges = cap;
-        }
+        if (edges_reserve(g, 1) != 0)
+            return TG_ENOMEM;
         g->edges[g->n_edges++] = d->index;
     }
     return 0;
@@ -216,7 +243,7 @@ static tg__node *node_alloc(tg_graph *g)
         atomic_init(&g->keys[g->n_blocks], NULL);
         g->blocks[g->n_blocks++] = blk;
     }
-    tg__node *n = tg__graph_node(g, i);
+    tg__node *n = &g->blocks[b][off];
     n->index = (uint32_t)i;
     return n;
 }
@@ -297,50 +324,70 @@ static int check_arg(tg_graph *g, const char *name, size_t i, const tg_value *a,
     return 0;
 }
 
-/* The call's token: the name, the flags and every argument's token. */
-static tg__token call_token(const tg__func *name, unsigned flags, size_t nargs,
-                            tg_value *const *args)
+/* Checks the arguments and gathers their tokens into tok[1 .. nargs],
+ * which delayed they are (*mask, first 32) and whether a list holds
+ * delayed items (*list_deps).  A delayed argument of g is the common
+ * case and takes the short path. */
+static int scan_args(tg_graph *g, const char *name, size_t nargs,
+                     tg_value *const *args, tg__token *tok, uint32_t *mask,
+                     bool *list_deps)
 {
-    tg__token small[16], *buf = small;
-    if (nargs + 1 > 16 && !(buf = tg__malloc((nargs + 1) * sizeof *buf)))
-        return (tg__token){0, 0};
-    buf[0] = (tg__token){name->hash, flags};
-    if (flags & TG__NODE_IMPURE)
-        buf[0].hi ^=
-            atomic_fetch_add_explicit(&impure_counter, 1, memory_order_relaxed)
-            << 8;
-    for (size_t i = 0; i < nargs; i++)
-        buf[i + 1] = tg__value_token(args[i]);
-    tg__token t = tg__hash128(buf, (nargs + 1) * sizeof *buf, name->hash);
-    if (buf != small)
-        tg__free(buf);
-    return t;
+    for (size_t i = 0; i < nargs; i++) {
+        const tg_value *a = args[i];
+        if (TG_LIKELY(a && a->type == TG_DELAYED
+                      && a->u.d.node->func->graph == g)) {
+            *mask |= i < 32 ? 1u << i : 0;
+            tok[i + 1] = a->u.d.token;
+            continue;
+        }
+        int rc = check_arg(g, name, i, a, list_deps);
+        if (rc)
+            return rc;
+        tok[i + 1] = tg__value_token(a);
+    }
+    return 0;
 }
 
 static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
                         unsigned flags, size_t nargs, tg_value *const *args)
 {
+    tg__token small[16], *tok = small;
+    uint32_t mask = 0;
     bool list_deps = false;
     int rc = 0;
     if (!g || !name)
         rc = tg__seterr(TG_EINVAL, "tg_delayed: NULL %s", g ? "name" : "graph");
     else if (!fn && !(flags & TG__NODE_LITERAL))
         rc = tg__seterr(TG_EINVAL, "%s: NULL function", name);
-    else if (nargs > UINT32_MAX)
+    else if (nargs > UINT32_MAX - 1)
         rc = tg__seterr(TG_EINVAL, "%s: too many arguments", name);
-    for (size_t i = 0; i < nargs && rc == 0; i++)
-        rc = check_arg(g, name, i, args[i], &list_deps);
+    else if (nargs + 1 > 16 && !(tok = tg__malloc((nargs + 1) * sizeof *tok)))
+        rc = TG_ENOMEM;
+    if (rc == 0)
+        rc = scan_args(g, name, nargs, args, tok, &mask, &list_deps);
 
     const tg__func *nm = rc ? NULL : intern(g, name, fn, ctx);
     tg__node *n = nm ? node_alloc(g) : NULL;
     tg_value **copy = n && nargs ? arena_alloc(g, nargs * sizeof *copy) : NULL;
     if (!n || (nargs && !copy)) {
+        if (tok != small)
+            tg__free(tok);
         for (size_t i = 0; i < nargs; i++)
             tg_decref(args[i]);
         return NULL;
     }
-    if (nargs)
-        memcpy(copy, args, nargs * sizeof *copy);
+    for (size_t i = 0; i < nargs; i++)
+        copy[i] = args[i];
+    /* The call's token: the name, the flags and every argument's. */
+    tok[0] = (tg__token){nm->hash, flags};
+    if (flags & TG__NODE_IMPURE)
+        tok[0].hi ^=
+            atomic_fetch_add_explicit(&impure_counter, 1, memory_order_relaxed)
+            << 8;
+    n->self.u.d.token =
+        tg__hash128_inline(tok, (nargs + 1) * sizeof *tok, nm->hash);
+    if (tok != small)
+        tg__free(tok);
     if (list_deps)
         flags |= TG__NODE_LIST_DEPS;
     atomic_init(&n->self.refcount, 1);
@@ -348,16 +395,11 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     n->self.flags = TG__IMMORTAL;
     n->self.spare = 0;
     n->self.u.d.node = n;
-    n->self.u.d.token =
-        call_token(nm, flags & ~TG__NODE_LIST_DEPS, nargs, copy);
     n->func = nm;
     n->flags = (uint16_t)flags;
     n->nargs = (uint32_t)nargs;
     n->args = copy;
-    n->delayed_mask = 0;
-    for (size_t i = 0; i < nargs && i < 32; i++)
-        if (copy[i]->type == TG_DELAYED)
-            n->delayed_mask |= 1u << i;
+    n->delayed_mask = mask;
     size_t e0 = g->n_edges;
     if (add_edges(g, n) != 0) {
         g->n_edges = e0;

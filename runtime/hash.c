@@ -5,15 +5,13 @@
  * tokens without recursion on the C stack (an explicit work stack).
  */
 #include <string.h>
-#include <xxhash.h>
 
 #include "alloc_internal.h"
-#include "value_internal.h"
+#include "hash_internal.h"
 
 tg__token tg__hash128(const void *data, size_t n, uint64_t seed)
 {
-    XXH128_hash_t h = XXH3_128bits_withSeed(data, n, seed);
-    return (tg__token){h.low64, h.high64};
+    return tg__hash128_inline(data, n, seed);
 }
 
 uint64_t tg__hash64(const void *data, size_t n)
@@ -21,25 +19,20 @@ uint64_t tg__hash64(const void *data, size_t n)
     return XXH3_64bits(data, n);
 }
 
-static inline tg__token word_token(uint64_t w, uint64_t seed)
-{
-    return (tg__token){tg__mix64(w ^ seed), tg__mix64(w + seed * 3 + 1)};
-}
-
 /* Token of a non-list value.  The type is the seed, so 1 and 1.0 and "1"
  * differ. */
 static tg__token scalar_token(const tg_value *v)
 {
-    uint64_t seed = (uint64_t)v->type * 0x9E3779B97F4A7C15ull;
+    uint64_t seed = TG__TYPE_SEED(v->type);
     switch ((tg_type)v->type) {
     case TG_NULL: return tg__hash128(NULL, 0, seed);
-    case TG_BOOL: return word_token(v->u.b, seed);
-    case TG_INT: return word_token((uint64_t)v->u.i, seed);
+    case TG_BOOL: return tg__word_token(v->u.b, seed);
+    case TG_INT: return tg__word_token((uint64_t)v->u.i, seed);
     case TG_FLOAT: {
         double f = v->u.f == 0.0 ? 0.0 : v->u.f; /* -0.0 == 0.0 */
         uint64_t w;
         memcpy(&w, &f, sizeof w);
-        return word_token(w, seed);
+        return tg__word_token(w, seed);
     }
     case TG_STR:
     case TG_BYTES: return tg__hash128(v->u.s.data, v->u.s.len, seed);
@@ -58,7 +51,7 @@ static tg__token scalar_token(const tg_value *v)
 
 /* A list's token hashes the concatenation of its items' tokens.  Nested
  * lists are walked with an explicit stack of partially hashed lists. */
-tg__token tg__value_token(const tg_value *v)
+tg__token tg__value_token_slow(const tg_value *v)
 {
     if (v->type != TG_LIST)
         return scalar_token(v);

@@ -70,11 +70,13 @@ tg_value *tg__object_new(tg_type t, const tg__object_ops *ops, void *ptr);
 /* An error value with message msg and key key (either may be NULL). */
 tg_value *tg__error_new(const char *msg, const char *key);
 
-/* The content token of a literal value (not a delayed one). */
-tg__token tg__value_token(const tg_value *v);
 /* Hashes n bytes with a seed; used to build tokens. */
 tg__token tg__hash128(const void *data, size_t n, uint64_t seed);
 uint64_t tg__hash64(const void *data, size_t n);
+
+/* Tokens of different types differ even for equal bits: each type seeds
+ * its hash with its own constant. */
+#define TG__TYPE_SEED(t) ((uint64_t)(t)*0x9E3779B97F4A7C15ull)
 
 /* splitmix64's finalizer: a bijection with full avalanche, for tokens of
  * machine words and for hash-table slots of already-hashed keys. */
@@ -85,6 +87,25 @@ static inline uint64_t tg__mix64(uint64_t x)
     x ^= x >> 27;
     x *= 0x94d049bb133111ebull;
     return x ^ (x >> 31);
+}
+
+/* The token of a machine word w of a type whose seed is seed. */
+static inline tg__token tg__word_token(uint64_t w, uint64_t seed)
+{
+    return (tg__token){tg__mix64(w ^ seed), tg__mix64(w + seed * 3 + 1)};
+}
+
+/* The content token of a value; a delayed value's is its call's.  The
+ * common cases are inline, the rest is in runtime/hash.c. */
+tg__token tg__value_token_slow(const tg_value *v);
+
+static inline tg__token tg__value_token(const tg_value *v)
+{
+    if (v->type == TG_DELAYED)
+        return v->u.d.token;
+    if (v->type == TG_INT)
+        return tg__word_token((uint64_t)v->u.i, TG__TYPE_SEED(TG_INT));
+    return tg__value_token_slow(v);
 }
 
 #endif /* TG_RUNTIME_VALUE_INTERNAL_H */
