@@ -83,8 +83,8 @@ static int dedupe(compiler *c)
     size_t n_live = 0;
     for (uint32_t i = 0; i < c->n; i++)
         n_live += c->st[i] & LIVE;
-    size_t cap = 16;
-    while (cap < n_live * 2)
+    size_t cap = 16; /* load at most 3/4: short probes, less to clear */
+    while (cap * 3 < n_live * 4)
         cap *= 2;
     struct slot {
         uint32_t node; /* NONE: empty */
