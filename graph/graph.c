@@ -48,11 +48,9 @@ void tg_graph_free(tg_graph *g)
 {
     if (!g)
         return;
-    for (size_t i = 0; i < g->n_nodes; i++) {
-        tg__node *n = tg__graph_node(g, i);
-        for (uint32_t a = 0; a < n->nargs; a++)
-            tg_decref(n->args[a]);
-    }
+    for (size_t i = 0; i < g->n_owned; i++)
+        tg_decref(g->owned[i]);
+    tg__big_free(g->owned);
     for (size_t b = 0; b < g->n_blocks; b++) {
         _Atomic(char *) *keys =
             atomic_load_explicit(&g->keys[b], memory_order_relaxed);
@@ -190,6 +188,22 @@ static int edges_reserve(tg_graph *g, size_t k)
         return TG_ENOMEM;
     g->edges = e;
     g->cap_edges = cap;
+    return 0;
+}
+
+/* Makes room for k more owned references. */
+static int owned_reserve(tg_graph *g, size_t k)
+{
+    if (TG_LIKELY(g->cap_owned - g->n_owned >= k))
+        return 0;
+    size_t cap = g->cap_owned ? g->cap_owned : 1024;
+    while (cap - g->n_owned < k)
+        cap *= 2;
+    tg_value **o = tg__big_realloc(g->owned, cap * sizeof *o);
+    if (!o)
+        return TG_ENOMEM;
+    g->owned = o;
+    g->cap_owned = cap;
     return 0;
 }
 
@@ -366,6 +380,8 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     if (rc == 0)
         rc = scan_args(g, name, nargs, args, tok, &mask, &list_deps);
 
+    if (rc == 0)
+        rc = owned_reserve(g, nargs);
     const tg__func *nm = rc ? NULL : intern(g, name, fn, ctx);
     tg__node *n = nm ? node_alloc(g) : NULL;
     tg_value **copy = n && nargs ? arena_alloc(g, nargs * sizeof *copy) : NULL;
@@ -407,6 +423,9 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
             tg_decref(copy[i]);
         return NULL; /* the node slot stays unused: n_nodes unchanged */
     }
+    for (size_t i = 0; i < nargs; i++) /* room reserved above */
+        if (copy[i]->type != TG_DELAYED)
+            g->owned[g->n_owned++] = copy[i];
     g->edge_off[n->index] = (uint32_t)e0;
     g->edge_off[n->index + 1] = (uint32_t)g->n_edges;
     g->nflags[n->index] = (uint8_t)flags;

@@ -75,6 +75,9 @@ struct tg_graph {
     uint32_t *edges;    /*   are edges[edge_off[i] .. edge_off[i+1]) */
     size_t n_edges;
     size_t cap_edges;
+    tg_value **owned; /* every argument that is not a delayed value, */
+    size_t n_owned;   /*   in recording order: the references the graph */
+    size_t cap_owned; /*   drops when freed, without visiting nodes */
     uint8_t *nflags;  /* n_nodes: each node's TG__NODE_* flags */
     uint64_t *tags;   /* n_nodes: low half of each node's token */
     size_t cap_nodes; /* capacity of edge_off, nflags and tags */
