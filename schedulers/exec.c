@@ -22,7 +22,7 @@ typedef struct op_ctx {
 
 /* The value of the next delayed argument (borrowed); see plan_internal.h
  * for the rule. */
-static tg_value *next_dep(op_ctx *c)
+static inline tg_value *next_dep(op_ctx *c)
 {
     const tg__plan *p = c->run->plan;
     uint32_t d = tg__plan_canon(p, *c->edge++);
@@ -164,7 +164,7 @@ void tg__run_fail(tg__run *run, tg_value *err)
     atomic_store_explicit(&run->stop, true, memory_order_release);
 }
 
-bool tg__run_should_stop(tg__run *run, uint64_t tick)
+bool tg__run_should_stop_slow(tg__run *run, uint64_t tick)
 {
     if (atomic_load_explicit(&run->stop, memory_order_relaxed))
         return true;

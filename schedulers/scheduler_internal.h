@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "graph/plan_internal.h"
+#include "runtime/alloc_internal.h"
 #include "taskgraph/callbacks.h"
 #include "taskgraph/compute.h"
 
@@ -68,7 +69,14 @@ void tg__run_fail(tg__run *run, tg_value *err);
  * request or a passed deadline).  Cheap enough for every task: one
  * relaxed load, plus a clock read every 64 calls when a deadline is set.
  * `tick` is the caller's task counter. */
-bool tg__run_should_stop(tg__run *run, uint64_t tick);
+bool tg__run_should_stop_slow(tg__run *run, uint64_t tick);
+
+static inline bool tg__run_should_stop(tg__run *run, uint64_t tick)
+{
+    if (TG_LIKELY(!run->cancel && !run->deadline_ns))
+        return atomic_load_explicit(&run->stop, memory_order_relaxed);
+    return tg__run_should_stop_slow(run, tick);
+}
 
 /* The scheduler a compute given NULL uses (sync); never freed. */
 tg_scheduler *tg__scheduler_default(void);

@@ -5,6 +5,8 @@
  * needed; a per-run count of pending consumers frees each intermediate
  * result as soon as its last consumer has run.
  */
+#include <string.h>
+
 #include "runtime/alloc_internal.h"
 #include "scheduler_internal.h"
 
@@ -16,8 +18,7 @@ static int sync_run(tg_scheduler *s, tg__run *run)
         tg__big_alloc((p->n_tasks ? p->n_tasks : 1) * sizeof *pending);
     if (!pending)
         return TG_ENOMEM;
-    for (uint32_t t = 0; t < p->n_tasks; t++)
-        pending[t] = tg__plan_n_dependents(p, t);
+    memcpy(pending, p->n_users, p->n_tasks * sizeof *pending);
 
     int rc = 0;
     for (uint32_t t = 0; t < p->n_tasks; t++) {
