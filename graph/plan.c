@@ -39,7 +39,6 @@ typedef struct compiler {
     uint32_t *tdeps;    /*   each ordered node, as node indices */
     size_t n_tdeps;     /* at most the graph's edges below n */
     uint32_t *task_of;  /* n: plan task of each ordered node */
-    uint8_t *fused;     /* n_order: joins the previous op's task */
 } compiler;
 
 static inline uint32_t cmap(const compiler *c, uint32_t i)
@@ -217,24 +216,6 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
     return 0;
 }
 
-/* Marks ops that join the previous op's task and numbers the tasks.  A
- * node joins when its only dependency is the node just before it in the
- * order, which nothing else uses and which is not a target. */
-static uint32_t fuse(compiler *c, bool enabled)
-{
-    uint32_t n_tasks = 0;
-    for (uint32_t p = 0; p < c->n_order; p++) {
-        uint32_t d = c->one_dep[p];
-        bool join = enabled && p > 0 && d == c->order[p - 1]
-                    && c->n_users[d] == 1 && !(c->st[d] & TARGET);
-        c->fused[p] = join;
-        if (!join)
-            n_tasks++;
-        c->task_of[c->order[p]] = n_tasks - 1;
-    }
-    return n_tasks;
-}
-
 /* The transpose of deps, from the n_users counts. */
 static int emit_dependents(tg__plan *pl)
 {
@@ -252,61 +233,59 @@ static int emit_dependents(tg__plan *pl)
     return 0;
 }
 
-/* Task-level CSR: a task's dependencies are its first op's (later ops
- * only take the previous op's result); dependents, the transpose, only
- * when asked for. */
-static int emit_edges(const compiler *c, tg__plan *pl, unsigned flags)
-{
-    uint32_t nt = pl->n_tasks;
-    pl->deps_off = tg__big_alloc((nt + 1) * sizeof(uint32_t));
-    pl->is_target = tg__big_alloc(nt ? nt : 1);
-    size_t n_edges = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        uint32_t p = pl->op_begin[t];
-        n_edges += c->tdep_off[p + 1] - c->tdep_off[p];
-    }
-    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof(uint32_t));
-    if (!pl->deps_off || !pl->is_target || !pl->deps)
-        return TG_ENOMEM;
-    uint32_t k = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        pl->deps_off[t] = k;
-        uint32_t p = pl->op_begin[t];
-        for (uint32_t e = c->tdep_off[p]; e < c->tdep_off[p + 1]; e++)
-            pl->deps[k++] = pl->task_of[c->tdeps[e]];
-        uint32_t last = c->order[pl->op_begin[t + 1] - 1];
-        pl->is_target[t] = (c->st[last] & TARGET) != 0;
-    }
-    pl->deps_off[nt] = k;
-    return (flags & TG__PLAN_DEPENDENTS) ? emit_dependents(pl) : 0;
-}
-
+/* Fuses, numbers the tasks and writes the plan's arrays in one pass over
+ * the order.  A node joins the previous op's task when its only
+ * dependency is the node just before it in the order, which nothing else
+ * uses and which is not a target.  A task's dependencies are its first
+ * op's (later ops only take the previous op's result); the dependents
+ * CSR, their transpose, only when asked for.  Per-task arrays are sized
+ * for one task per op. */
 static int emit(compiler *c, tg__plan *pl, unsigned flags)
 {
+    uint32_t n_ops = c->n_order, cap = n_ops ? n_ops : 1;
+    size_t n_edges = c->tdep_off[n_ops];
     c->task_of = tg__big_alloc((size_t)c->n * sizeof *c->task_of);
-    c->fused = tg__big_alloc(c->n_order ? c->n_order : 1);
-    if (!c->task_of || !c->fused)
+    pl->ops = tg__big_alloc(cap * sizeof *pl->ops);
+    pl->op_begin = tg__big_alloc((cap + 1) * sizeof *pl->op_begin);
+    pl->n_users = tg__big_alloc(cap * sizeof *pl->n_users);
+    pl->deps_off = tg__big_alloc((cap + 1) * sizeof *pl->deps_off);
+    pl->is_target = tg__big_alloc(cap);
+    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *pl->deps);
+    if (!c->task_of || !pl->ops || !pl->op_begin || !pl->n_users
+        || !pl->deps_off || !pl->is_target || !pl->deps)
         return TG_ENOMEM;
-    pl->n_tasks = fuse(c, flags & TG__PLAN_FUSE);
-    pl->n_ops = c->n_order;
-    size_t nt = pl->n_tasks ? pl->n_tasks : 1;
-    pl->op_begin = tg__big_alloc((pl->n_tasks + 1) * sizeof *pl->op_begin);
-    pl->ops = tg__big_alloc((c->n_order ? c->n_order : 1) * sizeof *pl->ops);
-    pl->n_users = tg__big_alloc(nt * sizeof *pl->n_users);
-    if (!pl->op_begin || !pl->ops || !pl->n_users)
-        return TG_ENOMEM;
-    for (uint32_t p = 0, t = 0; p < c->n_order; p++) {
-        if (!c->fused[p])
-            pl->op_begin[t++] = p;
-        pl->ops[p].node = tg__graph_node(c->g, c->order[p]);
-        pl->n_users[t - 1] = c->n_users[c->order[p]]; /* the last op's */
+    const uint32_t *order = c->order, *one_dep = c->one_dep;
+    const uint32_t *users = c->n_users, *tdep_off = c->tdep_off;
+    const uint32_t *tdeps = c->tdeps;
+    const uint8_t *st = c->st;
+    uint32_t *task_of = c->task_of, *deps = pl->deps;
+    bool fuse = flags & TG__PLAN_FUSE;
+    uint32_t t = 0, k = 0;
+    for (uint32_t p = 0; p < n_ops; p++) {
+        uint32_t i = order[p], d = one_dep[p];
+        bool join = fuse && p > 0 && d == order[p - 1] && users[d] == 1
+                    && !(st[d] & TARGET);
+        if (!join) {
+            pl->op_begin[t] = p;
+            pl->deps_off[t] = k;
+            for (uint32_t e = tdep_off[p]; e < tdep_off[p + 1]; e++)
+                deps[k++] = task_of[tdeps[e]];
+            t++;
+        }
+        task_of[i] = t - 1;
+        pl->ops[p].node = tg__graph_node(c->g, i);
+        pl->n_users[t - 1] = users[i]; /* the last op's */
+        pl->is_target[t - 1] = (st[i] & TARGET) != 0;
     }
-    pl->op_begin[pl->n_tasks] = c->n_order;
+    pl->n_tasks = t;
+    pl->n_ops = n_ops;
+    pl->op_begin[t] = n_ops;
+    pl->deps_off[t] = k;
     /* The plan resolves arguments with these two maps: hand them over. */
     pl->n_nodes = c->n;
     pl->task_of = c->task_of, c->task_of = NULL;
     pl->canon = c->canon, c->canon = NULL;
-    return emit_edges(c, pl, flags);
+    return (flags & TG__PLAN_DEPENDENTS) ? emit_dependents(pl) : 0;
 }
 
 /* Finds the graph of the targets and checks they share it. */
@@ -338,7 +317,6 @@ static void compiler_free(compiler *c)
     tg__big_free(c->tdep_off);
     tg__big_free(c->tdeps);
     tg__big_free(c->task_of);
-    tg__big_free(c->fused);
 }
 
 static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
