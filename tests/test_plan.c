@@ -18,11 +18,18 @@ static const char *op_name(const tg__plan *p, uint32_t op)
     return p->ops[op].node->func->str;
 }
 
-/* Every dependency comes before its task, and dependents is exactly the
- * transpose of deps. */
+/* Every dependency comes before its task, each task's user count is how
+ * often deps name it, and dependents is exactly the transpose of deps. */
 static void check_csr(const tg__plan *p)
 {
     size_t n_dependents = 0;
+    uint32_t *named = calloc(p->n_tasks + 1, sizeof *named);
+    assert_non_null(named);
+    for (uint32_t e = 0; e < p->deps_off[p->n_tasks]; e++)
+        named[p->deps[e]]++;
+    for (uint32_t t = 0; t < p->n_tasks; t++)
+        assert_int_equal(named[t], p->n_users[t]);
+    free(named);
     for (uint32_t t = 0; t < p->n_tasks; t++) {
         for (uint32_t e = p->deps_off[t]; e < p->deps_off[t + 1]; e++) {
             uint32_t d = p->deps[e];
@@ -223,6 +230,19 @@ static void test_plan_random_dags_are_consistent(void **state)
         assert_int_equal(tg__plan_compile(t, 2, TG__PLAN_DEPENDENTS, &p2), 0);
         check_csr(p1);
         check_csr(p2);
+        /* Without TG__PLAN_DEPENDENTS: the same plan, no transpose. */
+        tg__plan *p3 = NULL;
+        assert_int_equal(tg__plan_compile(t, 2, TG__PLAN_FUSE, &p3), 0);
+        assert_null(p3->dependents_off);
+        assert_null(p3->dependents);
+        assert_int_equal(p3->n_tasks, p1->n_tasks);
+        assert_memory_equal(p3->n_users, p1->n_users,
+                            p1->n_tasks * sizeof *p1->n_users);
+        assert_memory_equal(p3->deps_off, p1->deps_off,
+                            (p1->n_tasks + 1) * sizeof *p1->deps_off);
+        assert_memory_equal(p3->deps, p1->deps,
+                            p1->deps_off[p1->n_tasks] * sizeof *p1->deps);
+        tg__plan_free(p3);
         assert_int_equal(p1->n_ops, p2->n_ops);
         assert_true(p1->n_tasks <= p2->n_tasks);
         tg__plan_free(p1);
