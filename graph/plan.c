@@ -168,6 +168,15 @@ static int emit_node(compiler *c, uint32_t i)
     return 0;
 }
 
+/* Appends node i, which has no dependencies, to the order. */
+static inline void emit_leaf(compiler *c, uint32_t i)
+{
+    uint32_t p = c->n_order++;
+    c->order[p] = i;
+    c->tdep_off[p + 1] = (uint32_t)c->n_tdeps;
+    c->one_dep[p] = NONE;
+}
+
 /* Depth-first post-order from each target in turn: a task is emitted
  * right after its last dependency, branches one at a time. */
 static int order(compiler *c, const uint32_t *roots, size_t n_roots)
@@ -199,8 +208,14 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
                 struct frame *f = &stack[sp - 1];
                 if (f->next < off[f->node + 1]) {
                     uint32_t d = cmap(c, e[f->next++]);
-                    if (dep_is_task(c, d) && !(c->st[d] & (OPEN | DONE)))
-                        push = d;
+                    if (!dep_is_task(c, d) || (c->st[d] & (OPEN | DONE)))
+                        continue;
+                    if (off[d] == off[d + 1]) { /* a leaf: no frame */
+                        c->st[d] |= DONE;
+                        emit_leaf(c, d);
+                        continue;
+                    }
+                    push = d;
                     continue;
                 }
                 c->st[f->node] |= DONE;
