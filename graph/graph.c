@@ -173,38 +173,38 @@ static int side_grow(tg_graph *g)
     return 0;
 }
 
-/* Makes room for k more edges. */
+/* Makes room for k more items in a growing array of *cap items (item
+ * bytes each) of which n are used; the first allocation holds first. */
+static int reserve(void **arr, size_t *cap, size_t n, size_t k, size_t item,
+                   size_t first)
+{
+    if (TG_LIKELY(*cap - n >= k))
+        return 0;
+    size_t c = *cap ? *cap : first;
+    while (c - n < k)
+        c *= 2;
+    void *a = tg__big_realloc(*arr, c * item);
+    if (!a)
+        return TG_ENOMEM;
+    *arr = a;
+    *cap = c;
+    return 0;
+}
+
+/* Makes room for k more edges; edge offsets are 32-bit. */
 static int edges_reserve(tg_graph *g, size_t k)
 {
-    if (TG_LIKELY(g->cap_edges - g->n_edges >= k))
-        return 0;
-    size_t cap = g->cap_edges ? g->cap_edges : 4096;
-    while (cap - g->n_edges < k)
-        cap *= 2;
-    if (cap > UINT32_MAX)
+    if (g->n_edges + k > UINT32_MAX)
         return tg__seterr(TG_ENOMEM, "graph holds 2^32 edges");
-    uint32_t *e = tg__big_realloc(g->edges, cap * sizeof *e);
-    if (!e)
-        return TG_ENOMEM;
-    g->edges = e;
-    g->cap_edges = cap;
-    return 0;
+    return reserve((void **)&g->edges, &g->cap_edges, g->n_edges, k,
+                   sizeof *g->edges, 4096);
 }
 
 /* Makes room for k more owned references. */
 static int owned_reserve(tg_graph *g, size_t k)
 {
-    if (TG_LIKELY(g->cap_owned - g->n_owned >= k))
-        return 0;
-    size_t cap = g->cap_owned ? g->cap_owned : 1024;
-    while (cap - g->n_owned < k)
-        cap *= 2;
-    tg_value **o = tg__big_realloc(g->owned, cap * sizeof *o);
-    if (!o)
-        return TG_ENOMEM;
-    g->owned = o;
-    g->cap_owned = cap;
-    return 0;
+    return reserve((void **)&g->owned, &g->cap_owned, g->n_owned, k,
+                   sizeof *g->owned, 1024);
 }
 
 /* Appends the node's dependency edges (delayed arguments and delayed list

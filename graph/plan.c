@@ -142,6 +142,16 @@ static bool seen_dep(compiler *c, uint32_t i, size_t from, uint32_t d,
     return false;
 }
 
+/* Appends node i to the order; its distinct task dependencies are
+ * tdeps[from .. n_tdeps). */
+static inline void append_order(compiler *c, uint32_t i, size_t from)
+{
+    uint32_t p = c->n_order++;
+    c->order[p] = i;
+    c->tdep_off[p + 1] = (uint32_t)c->n_tdeps;
+    c->one_dep[p] = c->n_tdeps - from == 1 ? c->tdeps[from] : NONE;
+}
+
 /* Appends node i to the order and records its distinct task deps. */
 static int emit_node(compiler *c, uint32_t i)
 {
@@ -161,20 +171,8 @@ static int emit_node(compiler *c, uint32_t i)
         c->tdeps[c->n_tdeps++] = d; /* sized for every edge: no overflow */
         c->n_users[d]++;
     }
-    uint32_t p = c->n_order++;
-    c->order[p] = i;
-    c->tdep_off[p + 1] = (uint32_t)c->n_tdeps;
-    c->one_dep[p] = c->n_tdeps - from == 1 ? c->tdeps[from] : NONE;
+    append_order(c, i, from);
     return 0;
-}
-
-/* Appends node i, which has no dependencies, to the order. */
-static inline void emit_leaf(compiler *c, uint32_t i)
-{
-    uint32_t p = c->n_order++;
-    c->order[p] = i;
-    c->tdep_off[p + 1] = (uint32_t)c->n_tdeps;
-    c->one_dep[p] = NONE;
 }
 
 /* Depth-first post-order from each target in turn: a task is emitted
@@ -212,7 +210,7 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
                         continue;
                     if (off[d] == off[d + 1]) { /* a leaf: no frame */
                         c->st[d] |= DONE;
-                        emit_leaf(c, d);
+                        append_order(c, d, c->n_tdeps);
                         continue;
                     }
                     push = d;
