@@ -400,8 +400,11 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
         tok[0].hi ^=
             atomic_fetch_add_explicit(&impure_counter, 1, memory_order_relaxed)
             << 8;
-    n->self.u.d.token =
-        tg__hash128_inline(tok, (nargs + 1) * sizeof *tok, nm->hash);
+    XXH128_hash_t h =
+        XXH3_128bits_withSeed(tok, (nargs + 1) * sizeof *tok, nm->hash);
+    /* Word by word and apart: a 16-byte copy of the two returned
+     * registers goes through the stack and stalls on store forwarding. */
+    n->self.u.d.token.lo = h.low64;
     if (tok != small)
         tg__free(tok);
     if (list_deps)
@@ -416,6 +419,7 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     n->nargs = (uint32_t)nargs;
     n->args = copy;
     n->delayed_mask = mask;
+    n->self.u.d.token.hi = h.high64;
     size_t e0 = g->n_edges;
     if (add_edges(g, n) != 0) {
         g->n_edges = e0;
@@ -429,7 +433,7 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     g->edge_off[n->index] = (uint32_t)e0;
     g->edge_off[n->index + 1] = (uint32_t)g->n_edges;
     g->nflags[n->index] = (uint8_t)flags;
-    g->tags[n->index] = n->self.u.d.token.lo;
+    g->tags[n->index] = h.low64;
     g->n_nodes++;
     return &n->self;
 }
