@@ -8,9 +8,11 @@
  *   3. order:  depth-first post-order from the targets, like dask.order:
  *              finish a branch before starting the next, so intermediates
  *              die early and memory stays low; each emitted node records
- *              its distinct task dependencies, literals inlined away;
+ *              its distinct task dependencies and counts its reads,
+ *              literals inlined away;
  *   4. fuse:   a call whose only input has no other consumer joins it;
- *   5. emit:   ops, task numbers and CSR (see plan_internal.h).
+ *   5. emit:   ops, task numbers, CSR and result slots (see
+ *              plan_internal.h).
  * The first three passes read only the graph's compact side arrays
  * (edges, flags, token tags), never the nodes themselves.
  */
@@ -21,7 +23,8 @@
 
 #define NONE UINT32_MAX
 
-enum { LIVE = 1, TARGET = 2, OPEN = 4, DONE = 8 }; /* compiler.st bits */
+/* compiler.st bits; SEEN: a literal some op reads, in compiler.lits */
+enum { LIVE = 1, TARGET = 2, OPEN = 4, DONE = 8, SEEN = 16 };
 
 typedef struct compiler {
     tg_graph *g;
@@ -30,8 +33,13 @@ typedef struct compiler {
     uint32_t *canon;   /* n: first live node with the same token; NULL
                           while no duplicate has been seen (identity) */
     uint32_t *n_users; /* n: distinct tasks that use each task */
-    uint32_t *stamp;   /* n: distinctness marks for wide calls, lazy */
-    uint32_t *order;   /* task nodes in static order */
+    uint32_t *reads;   /* n: edges that read each task node (the plan's
+                          reads, before fusion) */
+    uint32_t *lits;    /* literal nodes that ops read, first read first */
+    uint32_t n_lits;
+    uint32_t cap_lits;
+    uint32_t *stamp; /* n: distinctness marks for wide calls, lazy */
+    uint32_t *order; /* task nodes in static order */
     uint32_t n_order;
     uint32_t *one_dep;  /* per order position: the only distinct task
                            dependency, or NONE */
@@ -152,7 +160,23 @@ static inline void append_order(compiler *c, uint32_t i, size_t from)
     c->one_dep[p] = c->n_tdeps - from == 1 ? c->tdeps[from] : NONE;
 }
 
-/* Appends node i to the order and records its distinct task deps. */
+/* Records literal node d as read by some op. */
+static int add_literal(compiler *c, uint32_t d)
+{
+    if (c->n_lits == c->cap_lits) {
+        uint32_t cap = c->cap_lits ? 2 * c->cap_lits : 16;
+        uint32_t *l = tg__realloc(c->lits, cap * sizeof *l);
+        if (!l)
+            return TG_ENOMEM;
+        c->lits = l, c->cap_lits = cap;
+    }
+    c->lits[c->n_lits++] = d;
+    c->st[d] |= SEEN;
+    return 0;
+}
+
+/* Appends node i to the order and records its distinct task deps and
+ * its reads. */
 static int emit_node(compiler *c, uint32_t i)
 {
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
@@ -166,7 +190,13 @@ static int emit_node(compiler *c, uint32_t i)
     size_t from = c->n_tdeps;
     for (uint32_t k = off[i]; k < off[i + 1]; k++) {
         uint32_t d = cmap(c, e[k]);
-        if (!dep_is_task(c, d) || seen_dep(c, i, from, d, wide))
+        if (TG_UNLIKELY(!dep_is_task(c, d))) {
+            if (!(c->st[d] & SEEN) && add_literal(c, d) != 0)
+                return TG_ENOMEM;
+            continue;
+        }
+        c->reads[d]++;
+        if (seen_dep(c, i, from, d, wide))
             continue;
         c->tdeps[c->n_tdeps++] = d; /* sized for every edge: no overflow */
         c->n_users[d]++;
@@ -246,6 +276,42 @@ static int emit_dependents(tg__plan *pl)
     return 0;
 }
 
+/* The run's result slots: one per node, then one per literal that an op
+ * reads; a duplicate reads its first twin's slot.  Hands the reads
+ * counts over to the plan, literal slots made inexhaustible. */
+static int emit_slots(compiler *c, tg__plan *pl)
+{
+    uint32_t n = c->n, n_lits = c->n_lits;
+    pl->n_nodes = n;
+    pl->n_slots = n + n_lits;
+    pl->n_literals = n_lits;
+    if (n_lits) {
+        uint32_t *r = tg__big_realloc(c->reads, (size_t)(n + n_lits) * 4);
+        pl->literal = tg__big_alloc(n_lits * sizeof *pl->literal);
+        if (r)
+            c->reads = r;
+        if (!r || !pl->literal)
+            return TG_ENOMEM;
+    }
+    if (c->canon || n_lits) {
+        uint32_t *slot = tg__big_alloc((size_t)(n ? n : 1) * sizeof *slot);
+        if (!slot)
+            return TG_ENOMEM;
+        for (uint32_t i = 0; i < n; i++)
+            slot[i] = i;
+        for (uint32_t j = 0; j < n_lits; j++) {
+            slot[c->lits[j]] = n + j;
+            c->reads[n + j] = UINT32_MAX;
+            pl->literal[j] = tg__graph_node(c->g, c->lits[j])->args[0];
+        }
+        for (uint32_t i = 0; c->canon && i < n; i++)
+            slot[i] = slot[c->canon[i]]; /* canon[i] <= i: already final */
+        pl->slot = slot;
+    }
+    pl->reads = c->reads, c->reads = NULL;
+    return 0;
+}
+
 /* Fuses, numbers the tasks and writes the plan's arrays in one pass over
  * the order.  A node joins the previous op's task when its only
  * dependency is the node just before it in the order, which nothing else
@@ -262,16 +328,17 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
     pl->op_begin = tg__big_alloc((cap + 1) * sizeof *pl->op_begin);
     pl->n_users = tg__big_alloc(cap * sizeof *pl->n_users);
     pl->deps_off = tg__big_alloc((cap + 1) * sizeof *pl->deps_off);
+    pl->task_slot = tg__big_alloc(cap * sizeof *pl->task_slot);
     pl->is_target = tg__big_alloc(cap);
     pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *pl->deps);
     if (!c->task_of || !pl->ops || !pl->op_begin || !pl->n_users
-        || !pl->deps_off || !pl->is_target || !pl->deps)
+        || !pl->deps_off || !pl->task_slot || !pl->is_target || !pl->deps)
         return TG_ENOMEM;
     const uint32_t *order = c->order, *one_dep = c->one_dep;
     const uint32_t *users = c->n_users, *tdep_off = c->tdep_off;
     const uint32_t *tdeps = c->tdeps;
     const uint8_t *st = c->st;
-    uint32_t *task_of = c->task_of, *deps = pl->deps;
+    uint32_t *task_of = c->task_of, *deps = pl->deps, *reads = c->reads;
     bool fuse = flags & TG__PLAN_FUSE;
     uint32_t t = 0, k = 0;
     for (uint32_t p = 0; p < n_ops; p++) {
@@ -284,8 +351,11 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
             for (uint32_t e = tdep_off[p]; e < tdep_off[p + 1]; e++)
                 deps[k++] = task_of[tdeps[e]];
             t++;
+        } else {
+            reads[d] = 0; /* the chain frees it, not the scheduler */
         }
         task_of[i] = t - 1;
+        pl->task_slot[t - 1] = i;
         pl->ops[p].node = tg__graph_node(c->g, i);
         pl->n_users[t - 1] = users[i]; /* the last op's */
         pl->is_target[t - 1] = (st[i] & TARGET) != 0;
@@ -294,11 +364,10 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
     pl->n_ops = n_ops;
     pl->op_begin[t] = n_ops;
     pl->deps_off[t] = k;
-    /* The plan resolves arguments with these two maps: hand them over. */
-    pl->n_nodes = c->n;
-    pl->task_of = c->task_of, c->task_of = NULL;
-    pl->canon = c->canon, c->canon = NULL;
-    return (flags & TG__PLAN_DEPENDENTS) ? emit_dependents(pl) : 0;
+    int rc = emit_slots(c, pl);
+    if (rc == 0 && (flags & TG__PLAN_DEPENDENTS))
+        rc = emit_dependents(pl);
+    return rc;
 }
 
 /* Finds the graph of the targets and checks they share it. */
@@ -330,6 +399,8 @@ static void compiler_free(compiler *c)
     tg__big_free(c->tdep_off);
     tg__big_free(c->tdeps);
     tg__big_free(c->task_of);
+    tg__big_free(c->reads);
+    tg__free(c->lits);
 }
 
 static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
@@ -339,14 +410,15 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
     uint32_t *roots = tg__big_alloc((n ? n : 1) * sizeof *roots);
     c->st = tg__big_calloc(nn, 1);
     c->n_users = tg__big_calloc(nn, sizeof *c->n_users);
+    c->reads = tg__big_calloc(nn, sizeof *c->reads);
     c->order = tg__big_alloc(nn * sizeof *c->order);
     c->one_dep = tg__big_alloc(nn * sizeof *c->one_dep);
     c->tdep_off = tg__big_alloc((nn + 1) * sizeof *c->tdep_off);
     size_t n_edges = c->n ? c->g->edge_off[c->n] : 0;
     c->tdeps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *c->tdeps);
     int rc = TG_ENOMEM;
-    if (roots && c->st && c->n_users && c->order && c->one_dep && c->tdep_off
-        && c->tdeps) {
+    if (roots && c->st && c->n_users && c->reads && c->order && c->one_dep
+        && c->tdep_off && c->tdeps) {
         for (size_t i = 0; i < n; i++)
             if (targets[i]->type == TG_DELAYED)
                 c->st[targets[i]->u.d.node->index] |= LIVE;
@@ -357,6 +429,7 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
         roots[i] = NONE;
         if (targets[i]->type == TG_DELAYED) {
             roots[i] = cmap(c, targets[i]->u.d.node->index);
+            c->reads[roots[i]] += !(c->st[roots[i]] & TARGET);
             c->st[roots[i]] |= TARGET;
         }
     }
@@ -366,7 +439,7 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
         rc = emit(c, pl, flags);
     for (size_t i = 0; i < n && !rc; i++) {
         pl->target_task[i] =
-            roots[i] == NONE ? -1 : (int64_t)pl->task_of[roots[i]];
+            roots[i] == NONE ? -1 : (int64_t)c->task_of[roots[i]];
         pl->target_value[i] = roots[i] == NONE ? targets[i] : NULL;
     }
     tg__big_free(roots);
@@ -414,8 +487,10 @@ void tg__plan_free(tg__plan *p)
         return;
     tg__big_free(p->op_begin);
     tg__big_free(p->ops);
-    tg__big_free(p->task_of);
-    tg__big_free(p->canon);
+    tg__big_free(p->task_slot);
+    tg__big_free(p->slot);
+    tg__big_free(p->literal);
+    tg__big_free(p->reads);
     tg__big_free(p->deps_off);
     tg__big_free(p->deps);
     tg__big_free(p->n_users);

@@ -6,12 +6,15 @@
  * one or more ops (fused calls); each op after the first takes the
  * previous op's result.  Everything is in flat arrays, dependencies and
  * dependents in CSR form.  Arguments are not copied: an op reads its
- * node's, and a delayed argument (graph node d) means, in this order,
- * the literal value of d when d is a tg_delayed_value, the previous op's
- * result when d is the previous op's node, or the result of task
- * task_of[canon(d)].  A plan only reads its graph, which must outlive
- * it.  Read-only after tg__plan_compile, so any number of threads may
- * share it.
+ * node's.
+ *
+ * A run keeps results in slots, one per graph node plus one per literal
+ * (see scheduler_internal.h): an op's result goes to the slot of its
+ * node, and a delayed argument (graph node d) reads slot tg__plan_slot(d)
+ * - the slot of d's first twin, or of the literal when d is a
+ * tg_delayed_value.  So running an op never looks up its task.  A plan
+ * only reads its graph, which must outlive it.  Read-only after
+ * tg__plan_compile, so any number of threads may share it.
  */
 #ifndef TG_GRAPH_PLAN_INTERNAL_H
 #define TG_GRAPH_PLAN_INTERNAL_H
@@ -29,13 +32,21 @@ typedef struct tg__plan {
     tg_graph *graph;
     uint32_t n_tasks;
     uint32_t n_ops;
-    uint32_t *op_begin;       /* n_tasks + 1: task t runs ops
-                                 [op_begin[t], op_begin[t + 1]) */
-    tg__op *ops;              /* n_ops */
-    uint32_t n_nodes;         /* graph nodes [0, n_nodes) are covered */
-    uint32_t *canon;          /* n_nodes: a duplicate's first twin, or
-                                 NULL when the graph had none */
-    uint32_t *task_of;        /* n_nodes: the task of each task node */
+    uint32_t *op_begin;  /* n_tasks + 1: task t runs ops
+                            [op_begin[t], op_begin[t + 1]) */
+    tg__op *ops;         /* n_ops */
+    uint32_t *task_slot; /* n_tasks: the slot of each task's result
+                            (its last op's node) */
+    uint32_t n_nodes;    /* graph nodes [0, n_nodes) are covered */
+    uint32_t n_slots;    /* n_nodes + n_literals */
+    uint32_t *slot;      /* n_nodes: the slot each node's value is
+                            read from; NULL means identity */
+    uint32_t n_literals;
+    tg_value **literal;       /* n_literals: the value of slot n_nodes + j,
+                                 borrowed from the graph */
+    uint32_t *reads;          /* n_slots: how often the first ops of tasks
+                                 read each slot (repeats counted), plus one
+                                 for a target; UINT32_MAX for literals */
     uint32_t *deps_off;       /* n_tasks + 1, CSR of distinct tasks */
     uint32_t *deps;           /*   that each task waits for */
     uint32_t *n_users;        /* n_tasks: how many tasks wait for each */
@@ -72,10 +83,10 @@ static inline uint32_t tg__plan_n_dependents(const tg__plan *p, uint32_t t)
     return p->n_users[t];
 }
 
-/* The canonical node for graph node d (its first duplicate). */
-static inline uint32_t tg__plan_canon(const tg__plan *p, uint32_t d)
+/* The result slot that graph node d's value is read from. */
+static inline uint32_t tg__plan_slot(const tg__plan *p, uint32_t d)
 {
-    return p->canon ? p->canon[d] : d;
+    return p->slot ? p->slot[d] : d;
 }
 
 /* The op whose key and name stand for task t: its last one. */

@@ -68,10 +68,12 @@ static void collect(const tg__plan *p, tg__run *run, tg_value **out)
 {
     for (size_t i = 0; i < p->n_targets; i++) {
         int64_t t = p->target_task[i];
-        out[i] = tg_incref(t < 0 ? p->target_value[i] : run->results[t]);
+        out[i] = tg_incref(t < 0 ? p->target_value[i]
+                                 : run->results[p->task_slot[t]]);
     }
     for (uint32_t t = 0; t < p->n_tasks; t++)
-        tg_decref(run->results[t]);
+        if (p->is_target[t])
+            tg_decref(run->results[p->task_slot[t]]);
 }
 
 static int run_plan(tg__plan *p, tg_value **out, tg_scheduler *s,
@@ -83,10 +85,14 @@ static int run_plan(tg__plan *p, tg_value **out, tg_scheduler *s,
     atomic_init(&run.error, NULL);
     run.deadline_ns = o->timeout_ms ? start + o->timeout_ms * 1000000u : 0;
     run.compute_id = atomic_fetch_add(&compute_ids, 1) + 1;
+    /* Not cleared: a scheduler writes a slot before anyone reads it
+     * (see scheduler_internal.h). */
     run.results =
-        tg__big_calloc(p->n_tasks ? p->n_tasks : 1, sizeof *run.results);
+        tg__big_alloc((p->n_slots ? p->n_slots : 1) * sizeof *run.results);
     if (!run.results)
         return TG_ENOMEM;
+    for (uint32_t j = 0; j < p->n_literals; j++)
+        run.results[p->n_nodes + j] = p->literal[j];
     int rc = tg__cb_snapshot(&run.cb);
     if (rc) {
         tg__big_free(run.results);

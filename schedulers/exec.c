@@ -1,9 +1,9 @@
 /* schedulers/exec.c - run one plan task; shared by every scheduler.
  *
  * A task is a chain of ops.  Each op calls its graph node's function
- * with the node's arguments, delayed ones resolved (plan_internal.h):
- * inlined literals, results of other tasks (borrowed from run->results)
- * or the previous op's result, which is released as soon as the next op
+ * with the node's arguments, delayed ones read from the run's result
+ * slots (plan_internal.h): literals, results of other tasks, or the
+ * previous op's result, which is released as soon as the next op
  * returns.  A failing op's error gets its key here, once for all
  * schedulers.
  */
@@ -12,25 +12,17 @@
 #include "runtime/alloc_internal.h"
 #include "scheduler_internal.h"
 
-/* Where the delayed arguments of the op being run come from. */
+/* Where the delayed arguments of the op being run come from: the next
+ * of the node's edges, in graph order, read through the plan's slots. */
 typedef struct op_ctx {
     tg__run *run;
-    const uint32_t *edge;      /* next of the node's edges (graph order) */
-    const tg__node *prev_node; /* previous op of the task, or NULL */
-    tg_value *prev;            /* its result */
+    const uint32_t *edge;
 } op_ctx;
 
-/* The value of the next delayed argument (borrowed); see plan_internal.h
- * for the rule. */
+/* The value of the next delayed argument (borrowed). */
 static inline tg_value *next_dep(op_ctx *c)
 {
-    const tg__plan *p = c->run->plan;
-    uint32_t d = tg__plan_canon(p, *c->edge++);
-    if (TG_UNLIKELY(p->graph->nflags[d] & TG__NODE_LITERAL))
-        return tg__graph_node(p->graph, d)->args[0];
-    if (c->prev_node && c->prev_node->index == d)
-        return c->prev;
-    return c->run->results[p->task_of[d]];
+    return c->run->results[tg__plan_slot(c->run->plan, *c->edge++)];
 }
 
 /* A list argument holding delayed items: a new list of their values. */
@@ -50,13 +42,11 @@ static tg_value *build_list(op_ctx *c, const tg_value *l)
     return list;
 }
 
-/* Gives err the key of node's call unless it already names one (an error
- * passed up from a nested compute keeps its origin).  Steals err. */
-static tg_value *with_key(tg__node *node, tg_value *err)
+tg_value *tg__with_key(tg__node *nd, tg_value *err)
 {
     if (tg_error_key(err))
         return err;
-    const char *key = tg__node_key(node);
+    const char *key = tg__node_key(nd);
     tg_value *keyed = key ? tg__error_new(tg_error_message(err), key) : NULL;
     if (!keyed)
         return err;
@@ -64,14 +54,14 @@ static tg_value *with_key(tg__node *node, tg_value *err)
     return keyed;
 }
 
-/* Calls node's function with its arguments resolved: a new reference. */
-static tg_value *call_op(op_ctx *c, const tg__node *nd)
+/* Any call: a literal target, many arguments, lists of delayed items. */
+tg_value *tg__call_op_slow(tg__run *run, const tg__node *nd)
 {
     const tg__func *f = nd->func;
-    if (TG_UNLIKELY(!f->fn)) /* a literal target */
+    if (!f->fn) /* a literal target */
         return tg_incref(nd->args[0]);
-    c->edge =
-        &c->run->plan->graph->edges[c->run->plan->graph->edge_off[nd->index]];
+    const tg_graph *g = run->plan->graph;
+    op_ctx c = {run, &g->edges[g->edge_off[nd->index]]};
     uint32_t nargs = nd->nargs;
     tg_value *small[8], **argv = small;
     if (nargs > 8 && !(argv = tg__malloc(nargs * sizeof *argv)))
@@ -82,9 +72,9 @@ static tg_value *call_op(op_ctx *c, const tg__node *nd)
         bool delayed =
             i < 32 ? (nd->delayed_mask >> i) & 1 : a->type == TG_DELAYED;
         if (delayed) {
-            argv[i] = next_dep(c);
-        } else if (TG_UNLIKELY(lists) && a->type == TG_LIST) {
-            argv[i] = build_list(c, a);
+            argv[i] = next_dep(&c);
+        } else if (lists && a->type == TG_LIST) {
+            argv[i] = build_list(&c, a);
             ok = ok && argv[i];
         } else {
             argv[i] = a;
@@ -130,19 +120,23 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
                               false};
         notify(run, &info, false);
     }
-    op_ctx c = {run, NULL, NULL, NULL};
+    /* A chain's intermediate sits in its node's slot until the next op
+     * has read it. */
     tg_value *r = NULL;
+    const tg__node *prev = NULL;
     for (uint32_t o = p->op_begin[t]; o < p->op_begin[t + 1]; o++) {
         tg__node *nd = p->ops[o].node;
-        tg_value *next = call_op(&c, nd);
+        tg_value *next = tg__call_op(run, nd);
+        if (prev)
+            run->results[prev->index] = NULL;
         tg_decref(r);
         r = next;
         if (TG_UNLIKELY(r->type == TG_ERROR)) {
-            r = with_key(nd, r);
+            r = tg__with_key(nd, r);
             break;
         }
-        c.prev_node = nd;
-        c.prev = r;
+        run->results[nd->index] = r;
+        prev = nd;
     }
     if (TG_UNLIKELY(run->cb.n)) {
         info.end_ns = tg_now_ns();

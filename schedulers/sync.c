@@ -2,8 +2,9 @@
  *
  * Runs the plan's tasks in static order in the calling thread.  Static
  * order puts every task after its dependencies, so no ready queue is
- * needed; a per-run count of pending consumers frees each intermediate
- * result as soon as its last consumer has run.
+ * needed.  Each slot keeps a count of the reads still to come (the
+ * plan's reads), so that a result is freed as soon as its last consumer
+ * has run.  A task of one op, the common case, is called right here.
  */
 #include <string.h>
 
@@ -14,37 +15,53 @@ static int sync_run(tg_scheduler *s, tg__run *run)
 {
     (void)s;
     const tg__plan *p = run->plan;
+    const tg_graph *g = p->graph;
+    tg_value **res = run->results;
     uint32_t *pending =
-        tg__big_alloc((p->n_tasks ? p->n_tasks : 1) * sizeof *pending);
+        tg__big_alloc((p->n_slots ? p->n_slots : 1) * sizeof *pending);
     if (!pending)
         return TG_ENOMEM;
-    memcpy(pending, p->n_users, p->n_tasks * sizeof *pending);
+    memcpy(pending, p->reads, p->n_slots * sizeof *pending);
 
     int rc = 0;
-    for (uint32_t t = 0; t < p->n_tasks; t++) {
+    uint32_t t;
+    for (t = 0; t < p->n_tasks; t++) {
         if (TG_UNLIKELY(tg__run_should_stop(run, t))) {
             rc = TG_ECANCELED;
             break;
         }
-        tg_value *r = tg__exec_task(run, t, 0);
+        uint32_t o = p->op_begin[t];
+        tg__node *first = p->ops[o].node;
+        tg_value *r;
+        if (TG_LIKELY(p->op_begin[t + 1] == o + 1 && !run->cb.n)) {
+            r = tg__call_op(run, first);
+            if (TG_UNLIKELY(r->type == TG_ERROR))
+                r = tg__with_key(first, r);
+        } else {
+            r = tg__exec_task(run, t, 0);
+        }
         if (TG_UNLIKELY(r->type == TG_ERROR)) {
             tg__run_fail(run, r);
             rc = TG_ETASK;
             break;
         }
-        run->results[t] = r;
-        for (uint32_t e = p->deps_off[t]; e < p->deps_off[t + 1]; e++) {
-            uint32_t d = p->deps[e];
-            if (--pending[d] == 0 && !p->is_target[d]) {
-                tg_decref(run->results[d]);
-                run->results[d] = NULL;
+        res[p->task_slot[t]] = r;
+        /* The task's first op read its inputs; the rest of a chain read
+         * only their predecessor, which the chain has freed. */
+        const uint32_t *e = &g->edges[g->edge_off[first->index]];
+        const uint32_t *end = &g->edges[g->edge_off[first->index + 1]];
+        for (; e < end; e++) {
+            uint32_t d = tg__plan_slot(p, *e);
+            if (--pending[d] == 0) {
+                tg_decref(res[d]);
+                res[d] = NULL;
             }
         }
     }
     if (rc) {
-        for (uint32_t t = 0; t < p->n_tasks; t++) {
-            tg_decref(run->results[t]);
-            run->results[t] = NULL;
+        for (uint32_t u = 0; u < t; u++) {
+            tg_decref(res[p->task_slot[u]]);
+            res[p->task_slot[u]] = NULL;
         }
     }
     tg__big_free(pending);

@@ -18,10 +18,54 @@ static const char *op_name(const tg__plan *p, uint32_t op)
     return p->ops[op].node->func->str;
 }
 
+/* Where a run reads and writes results: a task's result goes to its last
+ * op's slot; a first op reads literal slots or the slots of earlier
+ * tasks, a later op its predecessor's; reads counts the first ops'
+ * reads of each task slot plus one for a target. */
+static void check_slots(const tg__plan *p)
+{
+    const tg_graph *g = p->graph;
+    assert_int_equal(p->n_slots, p->n_nodes + p->n_literals);
+    uint32_t *task_at = malloc((p->n_slots + 1) * sizeof *task_at);
+    uint32_t *reads = calloc(p->n_slots + 1, sizeof *reads);
+    assert_true(task_at && reads);
+    memset(task_at, 0xff, (p->n_slots + 1) * sizeof *task_at);
+    for (uint32_t t = 0; t < p->n_tasks; t++) {
+        uint32_t last = p->op_begin[t + 1] - 1;
+        assert_int_equal(p->task_slot[t], p->ops[last].node->index);
+        for (uint32_t o = p->op_begin[t]; o <= last; o++) {
+            const tg__node *nd = p->ops[o].node;
+            for (uint32_t k = g->edge_off[nd->index];
+                 k < g->edge_off[nd->index + 1]; k++) {
+                uint32_t s = tg__plan_slot(p, g->edges[k]);
+                assert_true(s < p->n_slots);
+                if (s >= p->n_nodes) { /* a literal: never counted down */
+                    assert_non_null(p->literal[s - p->n_nodes]);
+                    continue;
+                }
+                if (o > p->op_begin[t]) {
+                    assert_int_equal(s, p->ops[o - 1].node->index);
+                    continue;
+                }
+                assert_true(task_at[s] < t); /* an earlier task's */
+                reads[s]++;
+            }
+        }
+        task_at[p->task_slot[t]] = t;
+        reads[p->task_slot[t]] += p->is_target[t];
+    }
+    for (uint32_t s = 0; s < p->n_slots; s++)
+        assert_int_equal(p->reads[s], s < p->n_nodes ? reads[s] : UINT32_MAX);
+    free(task_at);
+    free(reads);
+}
+
 /* Every dependency comes before its task, each task's user count is how
- * often deps name it, and dependents is exactly the transpose of deps. */
+ * often deps name it, dependents is exactly the transpose of deps, and
+ * the result slots agree (check_slots). */
 static void check_csr(const tg__plan *p)
 {
+    check_slots(p);
     size_t n_dependents = 0;
     uint32_t *named = calloc(p->n_tasks + 1, sizeof *named);
     assert_non_null(named);
@@ -164,7 +208,39 @@ static void test_plan_inlines_delayed_literals(void **state)
     assert_int_equal(p->n_ops, 1);
     assert_int_equal(tg__plan_n_deps(p, 0), 0);
     assert_string_equal(op_name(p, 0), "tt_add");
+    assert_int_equal(p->n_literals, 1); /* read twice, one slot */
+    assert_int_equal(tg_as_int(p->literal[0]), 5);
+    check_csr(p);
     tg__plan_free(p);
+    tg_graph_free(g);
+}
+
+/* A twin of a literal reads the literal's slot; a literal that is also
+ * a target is a task of its own, with its own slot. */
+static void test_plan_literal_twins_and_targets_share_values(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *five = tg_delayed_value(g, tg_int(5));
+    tg_value *twin = tg_delayed_value(g, tg_int(5));
+    tg_value *x = TG_DELAYED(g, tt_add, five, twin);
+    tg_value *y = TG_DELAYED(g, tt_inc, x);
+    tg_value *t[] = {y, twin, x};
+    tg__plan *p = NULL;
+    assert_int_equal(tg__plan_compile(t, 3, PLAN_ALL, &p), 0);
+    assert_int_equal(p->n_literals, 1);
+    assert_int_equal(p->n_tasks, 3); /* five, x, y: x is a target */
+    assert_int_equal(tg__plan_slot(p, twin->u.d.node->index),
+                     tg__plan_slot(p, five->u.d.node->index));
+    check_csr(p);
+    tg__plan_free(p);
+    tg_value *out[3];
+    assert_int_equal(tg_compute_many(t, 3, out, NULL), 0);
+    assert_int_equal(tg_as_int(out[0]), 11);
+    assert_int_equal(tg_as_int(out[1]), 5);
+    assert_int_equal(tg_as_int(out[2]), 10);
+    for (int i = 0; i < 3; i++)
+        tg_decref(out[i]);
     tg_graph_free(g);
 }
 
@@ -270,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_plan_fuses_linear_chains),
         cmocka_unit_test(test_plan_does_not_fuse_shared_or_target_results),
         cmocka_unit_test(test_plan_inlines_delayed_literals),
+        cmocka_unit_test(test_plan_literal_twins_and_targets_share_values),
         cmocka_unit_test(test_plan_orders_depth_first),
         cmocka_unit_test(test_plan_of_plain_values_has_no_tasks),
         cmocka_unit_test(test_plan_random_dags_are_consistent),
