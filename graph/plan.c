@@ -22,31 +22,28 @@
 #include "runtime/alloc_internal.h"
 
 #define NONE UINT32_MAX
+#define ONE_NONE NONE       /* reads no task */
+#define ONE_MANY (NONE - 1) /* reads several tasks, or a literal */
 
 /* compiler.st bits; SEEN: a literal some op reads, in compiler.lits */
 enum { LIVE = 1, TARGET = 2, OPEN = 4, DONE = 8, SEEN = 16 };
 
 typedef struct compiler {
     tg_graph *g;
-    uint32_t n;        /* nodes considered: [0, n) */
-    uint8_t *st;       /* n: LIVE, TARGET, OPEN, DONE */
-    uint32_t *canon;   /* n: first live node with the same token; NULL
-                          while no duplicate has been seen (identity) */
-    uint32_t *n_users; /* n: distinct tasks that use each task */
-    uint32_t *reads;   /* n: edges that read each task node (the plan's
-                          reads, before fusion) */
-    uint32_t *lits;    /* literal nodes that ops read, first read first */
+    uint32_t n;      /* nodes considered: [0, n) */
+    uint8_t *st;     /* n: LIVE, TARGET, OPEN, DONE */
+    uint32_t *canon; /* n: first live node with the same token; NULL
+                        while no duplicate has been seen (identity) */
+    uint32_t *reads; /* n: edges that read each task node (the plan's
+                        reads, before fusion) */
+    uint32_t *lits;  /* literal nodes that ops read, first read first */
     uint32_t n_lits;
     uint32_t cap_lits;
-    uint32_t *stamp; /* n: distinctness marks for wide calls, lazy */
     uint32_t *order; /* task nodes in static order */
     uint32_t n_order;
-    uint32_t *one_dep;  /* per order position: the only distinct task
-                           dependency, or NONE */
-    uint32_t *tdep_off; /* n_order + 1: distinct task dependencies of */
-    uint32_t *tdeps;    /*   each ordered node, as node indices */
-    size_t n_tdeps;     /* at most the graph's edges below n */
-    uint32_t *task_of;  /* n: plan task of each ordered node */
+    uint32_t *one_dep; /* per order position: the one task the node
+                          reads, or ONE_NONE / ONE_MANY */
+    uint32_t *task_of; /* n: plan task of each ordered node */
 } compiler;
 
 static inline uint32_t cmap(const compiler *c, uint32_t i)
@@ -133,33 +130,6 @@ static int dedupe(compiler *c)
     return 0;
 }
 
-/* True when d already is among node i's distinct dependencies recorded
- * since tdeps[from]: a scan for narrow calls, stamps for wide ones. */
-static bool seen_dep(compiler *c, uint32_t i, size_t from, uint32_t d,
-                     bool wide)
-{
-    if (!wide) {
-        for (size_t k = from; k < c->n_tdeps; k++)
-            if (c->tdeps[k] == d)
-                return true;
-        return false;
-    }
-    if (c->stamp[d] == i)
-        return true;
-    c->stamp[d] = i;
-    return false;
-}
-
-/* Appends node i to the order; its distinct task dependencies are
- * tdeps[from .. n_tdeps). */
-static inline void append_order(compiler *c, uint32_t i, size_t from)
-{
-    uint32_t p = c->n_order++;
-    c->order[p] = i;
-    c->tdep_off[p + 1] = (uint32_t)c->n_tdeps;
-    c->one_dep[p] = c->n_tdeps - from == 1 ? c->tdeps[from] : NONE;
-}
-
 /* Records literal node d as read by some op. */
 static int add_literal(compiler *c, uint32_t d)
 {
@@ -175,48 +145,30 @@ static int add_literal(compiler *c, uint32_t d)
     return 0;
 }
 
-/* Appends node i to the order and records its distinct task deps and
- * its reads. */
-static int emit_node(compiler *c, uint32_t i)
+/* Appends node i to the order; one is its only task dependency (ONE_NONE
+ * or ONE_MANY otherwise). */
+static inline void append_order(compiler *c, uint32_t i, uint32_t one)
 {
-    const uint32_t *off = c->g->edge_off, *e = c->g->edges;
-    bool wide = off[i + 1] - off[i] > 16;
-    if (wide && !c->stamp) {
-        c->stamp = tg__big_alloc((size_t)c->n * sizeof *c->stamp);
-        if (!c->stamp)
-            return TG_ENOMEM;
-        memset(c->stamp, 0xff, (size_t)c->n * sizeof *c->stamp);
-    }
-    size_t from = c->n_tdeps;
-    for (uint32_t k = off[i]; k < off[i + 1]; k++) {
-        uint32_t d = cmap(c, e[k]);
-        if (TG_UNLIKELY(!dep_is_task(c, d))) {
-            if (!(c->st[d] & SEEN) && add_literal(c, d) != 0)
-                return TG_ENOMEM;
-            continue;
-        }
-        c->reads[d]++;
-        if (seen_dep(c, i, from, d, wide))
-            continue;
-        c->tdeps[c->n_tdeps++] = d; /* sized for every edge: no overflow */
-        c->n_users[d]++;
-    }
-    append_order(c, i, from);
-    return 0;
+    uint32_t p = c->n_order++;
+    c->order[p] = i;
+    c->one_dep[p] = one;
 }
 
 /* Depth-first post-order from each target in turn: a task is emitted
- * right after its last dependency, branches one at a time. */
+ * right after its last dependency, branches one at a time.  Each edge is
+ * looked at once: it counts a read of its dependency, and the frame
+ * notes whether the node reads one task only (a candidate for fusion). */
 static int order(compiler *c, const uint32_t *roots, size_t n_roots)
 {
     struct frame {
-        uint32_t node, next;
+        uint32_t node, next, one, pad;
     } *stack = NULL;
     size_t cap = 0;
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
-    c->tdep_off[0] = 0;
+    uint8_t *st = c->st;
+    uint32_t *reads = c->reads;
     for (size_t r = 0; r < n_roots; r++) {
-        if (roots[r] == NONE || (c->st[roots[r]] & (OPEN | DONE)))
+        if (roots[r] == NONE || (st[roots[r]] & (OPEN | DONE)))
             continue;
         size_t sp = 0;
         for (uint32_t push = roots[r]; push != NONE;) {
@@ -229,33 +181,88 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
                 }
                 stack = b, cap = nc;
             }
-            c->st[push] |= OPEN;
-            stack[sp++] = (struct frame){push, off[push]};
+            st[push] |= OPEN;
+            stack[sp++] = (struct frame){push, off[push], ONE_NONE, 0};
             push = NONE;
             while (sp && push == NONE) {
                 struct frame *f = &stack[sp - 1];
-                if (f->next < off[f->node + 1]) {
-                    uint32_t d = cmap(c, e[f->next++]);
-                    if (!dep_is_task(c, d) || (c->st[d] & (OPEN | DONE)))
-                        continue;
-                    if (off[d] == off[d + 1]) { /* a leaf: no frame */
-                        c->st[d] |= DONE;
-                        append_order(c, d, c->n_tdeps);
-                        continue;
-                    }
-                    push = d;
+                if (f->next == off[f->node + 1]) {
+                    st[f->node] |= DONE;
+                    append_order(c, f->node, f->one);
+                    sp--;
                     continue;
                 }
-                c->st[f->node] |= DONE;
-                if (emit_node(c, f->node) != 0) {
-                    tg__big_free(stack);
-                    return TG_ENOMEM;
+                uint32_t d = cmap(c, e[f->next++]);
+                if (TG_UNLIKELY(!dep_is_task(c, d))) {
+                    f->one = ONE_MANY; /* a chain op reads no literal */
+                    if (!(st[d] & SEEN) && add_literal(c, d) != 0) {
+                        tg__big_free(stack);
+                        return TG_ENOMEM;
+                    }
+                    continue;
                 }
-                sp--;
+                reads[d]++;
+                f->one = f->one == ONE_NONE || f->one == d ? d : ONE_MANY;
+                if (st[d] & (OPEN | DONE))
+                    continue;
+                if (off[d] == off[d + 1]) { /* a leaf: no frame */
+                    st[d] |= DONE;
+                    append_order(c, d, ONE_NONE);
+                    continue;
+                }
+                push = d;
             }
         }
     }
     tg__big_free(stack);
+    return 0;
+}
+
+/* The distinct tasks each task waits for (its first op's task
+ * dependencies; later ops only take the previous op's result), and how
+ * many tasks wait for each: a scan for narrow calls, stamps for wide
+ * ones. */
+static int emit_deps(compiler *c, tg__plan *pl)
+{
+    const uint32_t *off = c->g->edge_off, *e = c->g->edges;
+    uint32_t nt = pl->n_tasks, n_edges = c->n ? off[c->n] : 0, k = 0;
+    uint32_t *stamp = NULL;
+    pl->deps_off = tg__big_alloc((nt + 1) * sizeof *pl->deps_off);
+    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *pl->deps);
+    pl->n_users = tg__big_calloc(nt ? nt : 1, sizeof *pl->n_users);
+    if (!pl->deps_off || !pl->deps || !pl->n_users)
+        return TG_ENOMEM;
+    for (uint32_t t = 0; t < nt; t++) {
+        uint32_t i = pl->ops[pl->op_begin[t]].node->index, from = k;
+        bool wide = off[i + 1] - off[i] > 16;
+        if (wide && !stamp) {
+            stamp = tg__big_alloc((nt ? nt : 1) * sizeof *stamp);
+            if (!stamp)
+                return TG_ENOMEM;
+            memset(stamp, 0xff, (nt ? nt : 1) * sizeof *stamp);
+        }
+        pl->deps_off[t] = k;
+        for (uint32_t x = off[i]; x < off[i + 1]; x++) {
+            uint32_t d = cmap(c, e[x]);
+            if (!dep_is_task(c, d))
+                continue;
+            uint32_t u = c->task_of[d];
+            bool seen = false;
+            if (wide) {
+                seen = stamp[u] == t;
+                stamp[u] = t;
+            } else {
+                for (uint32_t y = from; y < k && !seen; y++)
+                    seen = pl->deps[y] == u;
+            }
+            if (!seen) {
+                pl->deps[k++] = u;
+                pl->n_users[u]++;
+            }
+        }
+    }
+    pl->deps_off[nt] = k;
+    tg__big_free(stamp);
     return 0;
 }
 
@@ -312,60 +319,48 @@ static int emit_slots(compiler *c, tg__plan *pl)
     return 0;
 }
 
-/* Fuses, numbers the tasks and writes the plan's arrays in one pass over
- * the order.  A node joins the previous op's task when its only
- * dependency is the node just before it in the order, which nothing else
- * uses and which is not a target.  A task's dependencies are its first
- * op's (later ops only take the previous op's result); the dependents
- * CSR, their transpose, only when asked for.  Per-task arrays are sized
- * for one task per op. */
+/* Fuses and numbers the tasks in one pass over the order.  A node joins
+ * the previous op's task when it reads only the node just before it in
+ * the order, and is that node's only reader (a target has one read more,
+ * so it never joins).  Per-task arrays are sized for one task per op;
+ * the task-level dependencies only when asked for. */
 static int emit(compiler *c, tg__plan *pl, unsigned flags)
 {
     uint32_t n_ops = c->n_order, cap = n_ops ? n_ops : 1;
-    size_t n_edges = c->tdep_off[n_ops];
-    c->task_of = tg__big_alloc((size_t)c->n * sizeof *c->task_of);
+    c->task_of = tg__big_alloc((size_t)(c->n ? c->n : 1) * sizeof *c->task_of);
     pl->ops = tg__big_alloc(cap * sizeof *pl->ops);
     pl->op_begin = tg__big_alloc((cap + 1) * sizeof *pl->op_begin);
-    pl->n_users = tg__big_alloc(cap * sizeof *pl->n_users);
-    pl->deps_off = tg__big_alloc((cap + 1) * sizeof *pl->deps_off);
     pl->task_slot = tg__big_alloc(cap * sizeof *pl->task_slot);
     pl->is_target = tg__big_alloc(cap);
-    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *pl->deps);
-    if (!c->task_of || !pl->ops || !pl->op_begin || !pl->n_users
-        || !pl->deps_off || !pl->task_slot || !pl->is_target || !pl->deps)
+    if (!c->task_of || !pl->ops || !pl->op_begin || !pl->task_slot
+        || !pl->is_target)
         return TG_ENOMEM;
     const uint32_t *order = c->order, *one_dep = c->one_dep;
-    const uint32_t *users = c->n_users, *tdep_off = c->tdep_off;
-    const uint32_t *tdeps = c->tdeps;
+    const uint32_t *off = c->g->edge_off;
     const uint8_t *st = c->st;
-    uint32_t *task_of = c->task_of, *deps = pl->deps, *reads = c->reads;
+    uint32_t *task_of = c->task_of, *reads = c->reads;
     bool fuse = flags & TG__PLAN_FUSE;
-    uint32_t t = 0, k = 0;
+    uint32_t t = 0;
     for (uint32_t p = 0; p < n_ops; p++) {
         uint32_t i = order[p], d = one_dep[p];
-        bool join = fuse && p > 0 && d == order[p - 1] && users[d] == 1
-                    && !(st[d] & TARGET);
-        if (!join) {
-            pl->op_begin[t] = p;
-            pl->deps_off[t] = k;
-            for (uint32_t e = tdep_off[p]; e < tdep_off[p + 1]; e++)
-                deps[k++] = task_of[tdeps[e]];
-            t++;
-        } else {
+        if (fuse && p > 0 && d == order[p - 1]
+            && reads[d] == off[i + 1] - off[i]) {
             reads[d] = 0; /* the chain frees it, not the scheduler */
+        } else {
+            pl->op_begin[t++] = p;
         }
         task_of[i] = t - 1;
         pl->task_slot[t - 1] = i;
         pl->ops[p].node = tg__graph_node(c->g, i);
-        pl->n_users[t - 1] = users[i]; /* the last op's */
         pl->is_target[t - 1] = (st[i] & TARGET) != 0;
     }
     pl->n_tasks = t;
     pl->n_ops = n_ops;
     pl->op_begin[t] = n_ops;
-    pl->deps_off[t] = k;
     int rc = emit_slots(c, pl);
-    if (rc == 0 && (flags & TG__PLAN_DEPENDENTS))
+    if (rc == 0 && (flags & TG__PLAN_DEPS))
+        rc = emit_deps(c, pl);
+    if (rc == 0 && (flags & TG__PLAN_DEPS))
         rc = emit_dependents(pl);
     return rc;
 }
@@ -392,12 +387,8 @@ static void compiler_free(compiler *c)
 {
     tg__big_free(c->st);
     tg__big_free(c->canon);
-    tg__big_free(c->n_users);
-    tg__big_free(c->stamp);
     tg__big_free(c->order);
     tg__big_free(c->one_dep);
-    tg__big_free(c->tdep_off);
-    tg__big_free(c->tdeps);
     tg__big_free(c->task_of);
     tg__big_free(c->reads);
     tg__free(c->lits);
@@ -409,16 +400,11 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
     size_t nn = c->n ? c->n : 1;
     uint32_t *roots = tg__big_alloc((n ? n : 1) * sizeof *roots);
     c->st = tg__big_calloc(nn, 1);
-    c->n_users = tg__big_calloc(nn, sizeof *c->n_users);
     c->reads = tg__big_calloc(nn, sizeof *c->reads);
     c->order = tg__big_alloc(nn * sizeof *c->order);
     c->one_dep = tg__big_alloc(nn * sizeof *c->one_dep);
-    c->tdep_off = tg__big_alloc((nn + 1) * sizeof *c->tdep_off);
-    size_t n_edges = c->n ? c->g->edge_off[c->n] : 0;
-    c->tdeps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *c->tdeps);
     int rc = TG_ENOMEM;
-    if (roots && c->st && c->n_users && c->reads && c->order && c->one_dep
-        && c->tdep_off && c->tdeps) {
+    if (roots && c->st && c->reads && c->order && c->one_dep) {
         for (size_t i = 0; i < n; i++)
             if (targets[i]->type == TG_DELAYED)
                 c->st[targets[i]->u.d.node->index] |= LIVE;

@@ -42,17 +42,18 @@ typedef struct tg__plan {
     uint32_t *slot;      /* n_nodes: the slot each node's value is
                             read from; NULL means identity */
     uint32_t n_literals;
-    tg_value **literal;       /* n_literals: the value of slot n_nodes + j,
-                                 borrowed from the graph */
-    uint32_t *reads;          /* n_slots: how often the first ops of tasks
-                                 read each slot (repeats counted), plus one
-                                 for a target; UINT32_MAX for literals */
+    tg_value **literal; /* n_literals: the value of slot n_nodes + j,
+                           borrowed from the graph */
+    uint32_t *reads;    /* n_slots: how often the first ops of tasks
+                           read each slot (repeats counted), plus one
+                           for a target; UINT32_MAX for literals */
+    /* Task-level dependencies, for schedulers that count them; NULL
+     * unless compiled with TG__PLAN_DEPS: */
     uint32_t *deps_off;       /* n_tasks + 1, CSR of distinct tasks */
     uint32_t *deps;           /*   that each task waits for */
     uint32_t *n_users;        /* n_tasks: how many tasks wait for each */
     uint32_t *dependents_off; /* n_tasks + 1, CSR of the tasks that */
-    uint32_t *dependents;     /*   wait for each task; NULL unless
-                                 compiled with TG__PLAN_DEPENDENTS */
+    uint32_t *dependents;     /*   wait for each task */
     uint8_t *is_target;       /* n_tasks: result kept for the caller */
     size_t n_targets;
     int64_t *target_task;    /* per target: its task, or -1 when the
@@ -61,8 +62,8 @@ typedef struct tg__plan {
 } tg__plan;
 
 enum {
-    TG__PLAN_FUSE = 1u << 0,      /* fuse chains; else a task per call */
-    TG__PLAN_DEPENDENTS = 1u << 1 /* also build the dependents CSR */
+    TG__PLAN_FUSE = 1u << 0, /* fuse chains; else a task per call */
+    TG__PLAN_DEPS = 1u << 1  /* also the task-level dependencies */
 };
 
 /* Compiles the graph of the targets (borrowed) into *out.  Targets must

@@ -136,7 +136,7 @@ int tg_compute_with(tg_value **targets, size_t n, tg_value **out,
         s = tg__scheduler_default();
     tg__plan *p;
     unsigned flags = (o->no_fuse ? 0 : TG__PLAN_FUSE)
-                     | (s->vt->needs_dependents ? TG__PLAN_DEPENDENTS : 0);
+                     | (s->vt->needs_deps ? TG__PLAN_DEPS : 0);
     int rc = tg__plan_compile(targets, n, flags, &p);
     if (rc)
         return rc;

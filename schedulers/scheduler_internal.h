@@ -19,7 +19,7 @@ typedef struct tg__run tg__run;
 
 typedef struct tg__scheduler_vt {
     const char *name;
-    bool needs_dependents; /* run() reads the plan's dependents CSR */
+    bool needs_deps; /* run() reads the task-level dependencies */
     /* Runs every task of run->plan.  On success every target task's
      * result is in its slot (run->results[task_slot[t]]) and no other
      * node's slot holds a reference.  On a task error, stores it (with

@@ -3,12 +3,12 @@
 #include "graph/plan_internal.h"
 #include "test_util.h"
 
-#define PLAN_ALL (TG__PLAN_FUSE | TG__PLAN_DEPENDENTS)
+#define PLAN_ALL (TG__PLAN_FUSE | TG__PLAN_DEPS)
 
 static tg__plan *compile1(tg_value *target, bool fuse)
 {
     tg__plan *p = NULL;
-    unsigned flags = TG__PLAN_DEPENDENTS | (fuse ? TG__PLAN_FUSE : 0);
+    unsigned flags = TG__PLAN_DEPS | (fuse ? TG__PLAN_FUSE : 0);
     assert_int_equal(tg__plan_compile(&target, 1, flags, &p), 0);
     return p;
 }
@@ -303,21 +303,26 @@ static void test_plan_random_dags_are_consistent(void **state)
         tg_value *t[2] = {v[n - 1], v[(size_t)rand() % n]};
         tg__plan *p1 = NULL, *p2 = NULL;
         assert_int_equal(tg__plan_compile(t, 2, PLAN_ALL, &p1), 0);
-        assert_int_equal(tg__plan_compile(t, 2, TG__PLAN_DEPENDENTS, &p2), 0);
+        assert_int_equal(tg__plan_compile(t, 2, TG__PLAN_DEPS, &p2), 0);
         check_csr(p1);
         check_csr(p2);
-        /* Without TG__PLAN_DEPENDENTS: the same plan, no transpose. */
+        /* Without TG__PLAN_DEPS: the same tasks and slots, no
+         * task-level dependencies. */
         tg__plan *p3 = NULL;
         assert_int_equal(tg__plan_compile(t, 2, TG__PLAN_FUSE, &p3), 0);
+        assert_null(p3->deps_off);
+        assert_null(p3->deps);
+        assert_null(p3->n_users);
         assert_null(p3->dependents_off);
         assert_null(p3->dependents);
+        check_slots(p3);
         assert_int_equal(p3->n_tasks, p1->n_tasks);
-        assert_memory_equal(p3->n_users, p1->n_users,
-                            p1->n_tasks * sizeof *p1->n_users);
-        assert_memory_equal(p3->deps_off, p1->deps_off,
-                            (p1->n_tasks + 1) * sizeof *p1->deps_off);
-        assert_memory_equal(p3->deps, p1->deps,
-                            p1->deps_off[p1->n_tasks] * sizeof *p1->deps);
+        assert_memory_equal(p3->op_begin, p1->op_begin,
+                            (p1->n_tasks + 1) * sizeof *p1->op_begin);
+        assert_memory_equal(p3->task_slot, p1->task_slot,
+                            p1->n_tasks * sizeof *p1->task_slot);
+        assert_memory_equal(p3->reads, p1->reads,
+                            p1->n_slots * sizeof *p1->reads);
         tg__plan_free(p3);
         assert_int_equal(p1->n_ops, p2->n_ops);
         assert_true(p1->n_tasks <= p2->n_tasks);

@@ -313,7 +313,8 @@ static int annotate_from_plan(tg_value *const *targets, size_t n, bool fuse,
                               bool set_order, tg__vgraph *vg)
 {
     tg__plan *p;
-    int rc = tg__plan_compile(targets, n, fuse ? TG__PLAN_FUSE : 0, &p);
+    int rc = tg__plan_compile(targets, n,
+                              TG__PLAN_DEPS | (fuse ? TG__PLAN_FUSE : 0), &p);
     if (rc)
         return rc;
     size_t n_idx = 0;
@@ -401,8 +402,9 @@ int tg__vgraph_build(tg_value *const *targets, size_t n,
     if (rc)
         return rc;
     if (o->plan) {
-        if (!(rc = tg__plan_compile(targets, n, o->no_fuse ? 0 : TG__PLAN_FUSE,
-                                    &p)))
+        if (!(rc = tg__plan_compile(
+                  targets, n, TG__PLAN_DEPS | (o->no_fuse ? 0 : TG__PLAN_FUSE),
+                  &p)))
             rc = build_plan_view(p, vg);
     } else {
         rc = g ? build_graph_view(targets, n, g, vg)
