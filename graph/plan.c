@@ -145,77 +145,77 @@ static int add_literal(compiler *c, uint32_t d)
     return 0;
 }
 
-/* Appends node i to the order; one is its only task dependency (ONE_NONE
- * or ONE_MANY otherwise). */
-static inline void append_order(compiler *c, uint32_t i, uint32_t one)
-{
-    uint32_t p = c->n_order++;
-    c->order[p] = i;
-    c->one_dep[p] = one;
-}
-
 /* Depth-first post-order from each target in turn: a task is emitted
  * right after its last dependency, branches one at a time.  Each edge is
- * looked at once: it counts a read of its dependency, and the frame
- * notes whether the node reads one task only (a candidate for fusion). */
+ * looked at once: it counts a read of its dependency, and notes whether
+ * the node reads one task only (a candidate for fusion).  The node being
+ * walked lives in locals; the stack holds the ones above it. */
 static int order(compiler *c, const uint32_t *roots, size_t n_roots)
 {
     struct frame {
-        uint32_t node, next, one, pad;
+        uint32_t node, next, one;
     } *stack = NULL;
-    size_t cap = 0;
+    size_t cap = 0, sp = 0;
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
+    const uint32_t *canon = c->canon;
+    const uint8_t *nflags = c->g->nflags;
     uint8_t *st = c->st;
-    uint32_t *reads = c->reads;
-    for (size_t r = 0; r < n_roots; r++) {
-        if (roots[r] == NONE || (st[roots[r]] & (OPEN | DONE)))
+    uint32_t *reads = c->reads, *ord = c->order, *one_dep = c->one_dep;
+    uint32_t n_order = c->n_order;
+    int rc = 0;
+    for (size_t r = 0; r < n_roots && rc == 0; r++) {
+        uint32_t node = roots[r];
+        if (node == NONE || (st[node] & (OPEN | DONE)))
             continue;
-        size_t sp = 0;
-        for (uint32_t push = roots[r]; push != NONE;) {
+        uint32_t next = off[node], end = off[node + 1], one = ONE_NONE;
+        st[node] |= OPEN;
+        for (;;) {
+            if (next == end) { /* every input emitted: emit the node */
+                st[node] |= DONE;
+                ord[n_order] = node;
+                one_dep[n_order++] = one;
+                if (sp == 0)
+                    break;
+                sp--;
+                node = stack[sp].node, next = stack[sp].next;
+                one = stack[sp].one, end = off[node + 1];
+                continue;
+            }
+            uint32_t d = e[next++];
+            d = canon ? canon[d] : d;
+            if (TG_UNLIKELY(nflags[d] & TG__NODE_LITERAL)) {
+                one = ONE_MANY; /* a chain op reads no literal */
+                if (!(st[d] & SEEN) && (rc = add_literal(c, d)) != 0)
+                    break;
+                continue;
+            }
+            reads[d]++;
+            one = one == ONE_NONE || one == d ? d : ONE_MANY;
+            if (st[d] & (OPEN | DONE))
+                continue;
+            if (off[d] == off[d + 1]) { /* a leaf: emitted on sight */
+                st[d] |= DONE;
+                ord[n_order] = d;
+                one_dep[n_order++] = ONE_NONE;
+                continue;
+            }
             if (sp == cap) {
                 size_t nc = cap ? cap * 2 : 256;
                 struct frame *b = tg__big_realloc(stack, nc * sizeof *b);
                 if (!b) {
-                    tg__big_free(stack);
-                    return TG_ENOMEM;
+                    rc = TG_ENOMEM;
+                    break;
                 }
                 stack = b, cap = nc;
             }
-            st[push] |= OPEN;
-            stack[sp++] = (struct frame){push, off[push], ONE_NONE, 0};
-            push = NONE;
-            while (sp && push == NONE) {
-                struct frame *f = &stack[sp - 1];
-                if (f->next == off[f->node + 1]) {
-                    st[f->node] |= DONE;
-                    append_order(c, f->node, f->one);
-                    sp--;
-                    continue;
-                }
-                uint32_t d = cmap(c, e[f->next++]);
-                if (TG_UNLIKELY(!dep_is_task(c, d))) {
-                    f->one = ONE_MANY; /* a chain op reads no literal */
-                    if (!(st[d] & SEEN) && add_literal(c, d) != 0) {
-                        tg__big_free(stack);
-                        return TG_ENOMEM;
-                    }
-                    continue;
-                }
-                reads[d]++;
-                f->one = f->one == ONE_NONE || f->one == d ? d : ONE_MANY;
-                if (st[d] & (OPEN | DONE))
-                    continue;
-                if (off[d] == off[d + 1]) { /* a leaf: no frame */
-                    st[d] |= DONE;
-                    append_order(c, d, ONE_NONE);
-                    continue;
-                }
-                push = d;
-            }
+            stack[sp++] = (struct frame){node, next, one};
+            node = d, next = off[d], end = off[d + 1], one = ONE_NONE;
+            st[d] |= OPEN;
         }
     }
+    c->n_order = n_order;
     tg__big_free(stack);
-    return 0;
+    return rc;
 }
 
 /* The distinct tasks each task waits for (its first op's task
