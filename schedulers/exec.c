@@ -126,7 +126,9 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
     const tg__node *prev = NULL;
     for (uint32_t o = p->op_begin[t]; o < p->op_begin[t + 1]; o++) {
         tg__node *nd = p->ops[o].node;
-        tg_value *next = tg__call_op(run, nd);
+        const tg_graph *g = p->graph;
+        tg_value *next = tg__call_op(run, run->results, nd,
+                                     &g->edges[g->edge_off[nd->index]]);
         if (prev)
             run->results[prev->index] = NULL;
         tg_decref(r);

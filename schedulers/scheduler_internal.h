@@ -72,25 +72,30 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker);
 /* The calls below run one op; tg__exec_task is built from them, and the
  * sync scheduler uses them directly for a task of one op. */
 
-/* Calls node nd's function: a new reference, or an error value without
- * a key.  tg__call_op takes the common case (a function of at most 8
- * arguments, no list of delayed items) inline. */
+/* Calls node nd's function, whose delayed arguments are read through
+ * the edges from e on (the node's edges in the graph): a new reference,
+ * or an error value without a key.  tg__call_op takes the common case
+ * (a function of at most 8 arguments, no list of delayed items) inline;
+ * results are run->results. */
 tg_value *tg__call_op_slow(tg__run *run, const tg__node *nd);
 
-static inline tg_value *tg__call_op(tg__run *run, const tg__node *nd)
+static inline tg_value *tg__call_op(tg__run *run, tg_value **results,
+                                    const tg__node *nd, const uint32_t *e)
 {
     const tg__func *f = nd->func;
-    uint32_t nargs = nd->nargs;
+    uint32_t nargs = nd->nargs, mask = nd->delayed_mask;
     if (TG_UNLIKELY(!f->fn || nargs > 8 || (nd->flags & TG__NODE_LIST_DEPS)))
         return tg__call_op_slow(run, nd);
-    const tg__plan *p = run->plan;
-    const tg_graph *g = p->graph;
-    const uint32_t *e = &g->edges[g->edge_off[nd->index]];
+    const uint32_t *slot = run->plan->slot;
     tg_value *argv[8];
-    for (uint32_t i = 0; i < nargs; i++)
-        argv[i] = (nd->delayed_mask >> i) & 1
-                      ? run->results[tg__plan_slot(p, *e++)]
-                      : nd->args[i];
+    for (uint32_t i = 0; i < nargs; i++) {
+        if ((mask >> i) & 1) {
+            uint32_t d = *e++;
+            argv[i] = results[slot ? slot[d] : d];
+        } else {
+            argv[i] = nd->args[i];
+        }
+    }
     tg_value *r = f->fn(argv, nargs, f->ctx);
     return TG_LIKELY(r) ? r : tg_error("%s returned NULL", f->str);
 }

@@ -11,11 +11,25 @@
 #include "runtime/alloc_internal.h"
 #include "scheduler_internal.h"
 
+/* Frees every result still held after task t failed or the run was
+ * stopped before it. */
+static void release_all(const tg__plan *p, tg_value **res, uint32_t t)
+{
+    for (uint32_t u = 0; u < t; u++) {
+        tg_decref(res[p->task_slot[u]]);
+        res[p->task_slot[u]] = NULL;
+    }
+}
+
 static int sync_run(tg_scheduler *s, tg__run *run)
 {
     (void)s;
     const tg__plan *p = run->plan;
-    const tg_graph *g = p->graph;
+    if (p->n_tasks == 0) /* plain values only: maybe no graph at all */
+        return 0;
+    const uint32_t *op_begin = p->op_begin, *slot = p->slot;
+    const uint32_t *edge_off = p->graph->edge_off, *edges = p->graph->edges;
+    const tg__op *ops = p->ops;
     tg_value **res = run->results;
     uint32_t *pending =
         tg__big_alloc((p->n_slots ? p->n_slots : 1) * sizeof *pending);
@@ -24,17 +38,20 @@ static int sync_run(tg_scheduler *s, tg__run *run)
     memcpy(pending, p->reads, p->n_slots * sizeof *pending);
 
     int rc = 0;
-    uint32_t t;
-    for (t = 0; t < p->n_tasks; t++) {
+    bool plain = run->cb.n == 0; /* no callbacks to notify */
+    for (uint32_t t = 0; t < p->n_tasks; t++) {
         if (TG_UNLIKELY(tg__run_should_stop(run, t))) {
+            release_all(p, res, t);
             rc = TG_ECANCELED;
             break;
         }
-        uint32_t o = p->op_begin[t];
-        tg__node *first = p->ops[o].node;
+        uint32_t o = op_begin[t];
+        tg__node *first = ops[o].node;
+        const uint32_t *e = &edges[edge_off[first->index]];
+        const uint32_t *end = &edges[edge_off[first->index + 1]];
         tg_value *r;
-        if (TG_LIKELY(p->op_begin[t + 1] == o + 1 && !run->cb.n)) {
-            r = tg__call_op(run, first);
+        if (TG_LIKELY(op_begin[t + 1] == o + 1 && plain)) {
+            r = tg__call_op(run, res, first, e);
             if (TG_UNLIKELY(r->type == TG_ERROR))
                 r = tg__with_key(first, r);
         } else {
@@ -42,26 +59,19 @@ static int sync_run(tg_scheduler *s, tg__run *run)
         }
         if (TG_UNLIKELY(r->type == TG_ERROR)) {
             tg__run_fail(run, r);
+            release_all(p, res, t);
             rc = TG_ETASK;
             break;
         }
         res[p->task_slot[t]] = r;
         /* The task's first op read its inputs; the rest of a chain read
          * only their predecessor, which the chain has freed. */
-        const uint32_t *e = &g->edges[g->edge_off[first->index]];
-        const uint32_t *end = &g->edges[g->edge_off[first->index + 1]];
         for (; e < end; e++) {
-            uint32_t d = tg__plan_slot(p, *e);
+            uint32_t d = slot ? slot[*e] : *e;
             if (--pending[d] == 0) {
                 tg_decref(res[d]);
                 res[d] = NULL;
             }
-        }
-    }
-    if (rc) {
-        for (uint32_t u = 0; u < t; u++) {
-            tg_decref(res[p->task_slot[u]]);
-            res[p->task_slot[u]] = NULL;
         }
     }
     tg__big_free(pending);
