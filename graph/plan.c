@@ -51,18 +51,6 @@ static inline uint32_t cmap(const compiler *c, uint32_t i)
     return c->canon ? c->canon[i] : i;
 }
 
-static inline bool is_literal(const compiler *c, uint32_t i)
-{
-    return c->g->nflags[i] & TG__NODE_LITERAL;
-}
-
-/* A dependency edge leads to a task unless it names a literal, which the
- * consumer inlines (a literal target still gets a task of its own). */
-static inline bool dep_is_task(const compiler *c, uint32_t d)
-{
-    return !is_literal(c, d);
-}
-
 static void cull(compiler *c)
 {
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
@@ -225,15 +213,19 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
 static int emit_deps(compiler *c, tg__plan *pl)
 {
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
+    const uint32_t *canon = c->canon, *task_of = c->task_of;
+    const uint32_t *op_begin = pl->op_begin, *ord = c->order;
+    const uint8_t *nflags = c->g->nflags;
     uint32_t nt = pl->n_tasks, n_edges = c->n ? off[c->n] : 0, k = 0;
     uint32_t *stamp = NULL;
-    pl->deps_off = tg__big_alloc((nt + 1) * sizeof *pl->deps_off);
-    pl->deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *pl->deps);
-    pl->n_users = tg__big_calloc(nt ? nt : 1, sizeof *pl->n_users);
-    if (!pl->deps_off || !pl->deps || !pl->n_users)
+    uint32_t *deps_off = tg__big_alloc((nt + 1) * sizeof *deps_off);
+    uint32_t *deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *deps);
+    uint32_t *users = tg__big_calloc(nt ? nt : 1, sizeof *users);
+    pl->deps_off = deps_off, pl->deps = deps, pl->n_users = users;
+    if (!deps_off || !deps || !users)
         return TG_ENOMEM;
     for (uint32_t t = 0; t < nt; t++) {
-        uint32_t i = pl->ops[pl->op_begin[t]].node->index, from = k;
+        uint32_t i = ord[op_begin[t]], from = k;
         bool wide = off[i + 1] - off[i] > 16;
         if (wide && !stamp) {
             stamp = tg__big_alloc((nt ? nt : 1) * sizeof *stamp);
@@ -241,27 +233,27 @@ static int emit_deps(compiler *c, tg__plan *pl)
                 return TG_ENOMEM;
             memset(stamp, 0xff, (nt ? nt : 1) * sizeof *stamp);
         }
-        pl->deps_off[t] = k;
+        deps_off[t] = k;
         for (uint32_t x = off[i]; x < off[i + 1]; x++) {
-            uint32_t d = cmap(c, e[x]);
-            if (!dep_is_task(c, d))
+            uint32_t d = canon ? canon[e[x]] : e[x];
+            if (nflags[d] & TG__NODE_LITERAL)
                 continue;
-            uint32_t u = c->task_of[d];
+            uint32_t u = task_of[d];
             bool seen = false;
             if (wide) {
                 seen = stamp[u] == t;
                 stamp[u] = t;
             } else {
                 for (uint32_t y = from; y < k && !seen; y++)
-                    seen = pl->deps[y] == u;
+                    seen = deps[y] == u;
             }
             if (!seen) {
-                pl->deps[k++] = u;
-                pl->n_users[u]++;
+                deps[k++] = u;
+                users[u]++;
             }
         }
     }
-    pl->deps_off[nt] = k;
+    deps_off[nt] = k;
     tg__big_free(stamp);
     return 0;
 }
