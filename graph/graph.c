@@ -153,23 +153,33 @@ static const tg__func *intern(tg_graph *g, const char *s, tg_fn fn, void *ctx)
     return g->last_func = e;
 }
 
+/* A growing array may take a cached block this many times larger than
+ * it needs (tg__big_grow): repeated builds of big graphs then copy none
+ * of their arrays, and memory the cache holds anyway is what is used. */
+#define GROW_AHEAD 64
+
 /* Grows the per-node side arrays to hold node n_nodes. */
 static int side_grow(tg_graph *g)
 {
-    size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 1024;
-    uint32_t *off = tg__big_realloc(g->edge_off, (cap + 1) * sizeof *off);
+    size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 1024, got;
+    uint32_t *off = tg__big_grow(g->edge_off, (cap + 1) * sizeof *off,
+                                 GROW_AHEAD * (cap + 1) * sizeof *off, &got);
     if (!off)
         return TG_ENOMEM;
     g->edge_off = off;
-    uint8_t *fl = tg__big_realloc(g->nflags, cap);
+    size_t fits = got / sizeof *off - 1;
+    uint8_t *fl = tg__big_grow(g->nflags, cap, GROW_AHEAD * cap, &got);
     if (!fl)
         return TG_ENOMEM;
     g->nflags = fl;
-    uint64_t *tags = tg__big_realloc(g->tags, cap * sizeof *tags);
+    fits = got < fits ? got : fits;
+    uint64_t *tags = tg__big_grow(g->tags, cap * sizeof *tags,
+                                  GROW_AHEAD * cap * sizeof *tags, &got);
     if (!tags)
         return TG_ENOMEM;
     g->tags = tags;
-    g->cap_nodes = cap;
+    fits = got / sizeof *tags < fits ? got / sizeof *tags : fits;
+    g->cap_nodes = fits;
     return 0;
 }
 
@@ -180,14 +190,14 @@ static int reserve(void **arr, size_t *cap, size_t n, size_t k, size_t item,
 {
     if (TG_LIKELY(*cap - n >= k))
         return 0;
-    size_t c = *cap ? *cap : first;
+    size_t c = *cap ? *cap : first, got;
     while (c - n < k)
         c *= 2;
-    void *a = tg__big_realloc(*arr, c * item);
+    void *a = tg__big_grow(*arr, c * item, GROW_AHEAD * c * item, &got);
     if (!a)
         return TG_ENOMEM;
     *arr = a;
-    *cap = c;
+    *cap = got / item;
     return 0;
 }
 

@@ -43,6 +43,11 @@ void *tg__big_alloc(size_t n);
 void *tg__big_calloc(size_t count, size_t size);
 void *tg__big_realloc(void *p, size_t n);
 void tg__big_free(void *p);
+/* tg__big_realloc for an array that keeps growing: when the cache holds
+ * a block of up to max bytes, takes the largest, so that the array stops
+ * being copied at every doubling (a graph like the last one built fits
+ * at once).  Sets *size to the usable bytes, at least n. */
+void *tg__big_grow(void *p, size_t n, size_t max, size_t *size);
 
 /* Test hook: the allocation `after` allocations from now fails, and so
  * do all later ones while `sticky`; -1 turns injection off.  Counts every

@@ -124,6 +124,46 @@ void *tg__big_realloc(void *p, size_t n)
     return q;
 }
 
+/* The largest cached block of at least n and at most max bytes, or
+ * NULL.  Takes the lock. */
+static block *take_largest(size_t n, size_t max)
+{
+    size_t lo = class_of(&n), hi = class_of(&max);
+    block *b = NULL;
+    pthread_mutex_lock(&lock);
+    for (size_t c = hi + 1; c-- > lo && !b;) {
+        if ((b = lists[c])) {
+            lists[c] = b->next;
+            cached_bytes -= b->size;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return b;
+}
+
+void *tg__big_grow(void *p, size_t n, size_t max, size_t *size)
+{
+    block *old = p ? (block *)((char *)p - HEADER) : NULL;
+    if (old && n <= old->size) {
+        *size = old->size;
+        return p;
+    }
+    block *b = n >= MIN_CACHED && max >= n ? take_largest(n, max) : NULL;
+    if (b && TG_UNLIKELY(tg__oom_hit())) { /* injected: give it back */
+        tg__big_free((char *)b + HEADER);
+        return tg__seterr_null(TG_ENOMEM, "out of memory (%zu bytes)", n);
+    }
+    void *q = b ? (char *)b + HEADER : tg__big_alloc(n);
+    if (!q)
+        return NULL;
+    if (old) {
+        memcpy(q, p, old->size);
+        tg__big_free(p);
+    }
+    *size = ((block *)((char *)q - HEADER))->size;
+    return q;
+}
+
 void tg__big_free(void *p)
 {
     if (!p)

@@ -61,6 +61,33 @@ static void test_alloc_big_blocks_round_trip(void **state)
     tg_memory_trim();
 }
 
+/* A growing array takes the largest cached block within its limit, and
+ * keeps its contents; without one it grows to what it asked for. */
+static void test_alloc_big_grow_takes_the_largest_cached_block(void **state)
+{
+    (void)state;
+    tg_memory_trim();
+    size_t mb = (size_t)1 << 20, got = 0;
+    tg__big_free(tg__big_alloc(8 * mb));
+    tg__big_free(tg__big_alloc(64 * mb)); /* beyond the limit below */
+    unsigned char *p = tg__big_grow(NULL, 300 << 10, 16 * mb, &got);
+    assert_non_null(p);
+    assert_true(got >= (size_t)300 << 10);
+    if (HAVE_CACHE)
+        assert_int_equal(got, 8 * mb);
+    memset(p, 0x5a, 300 << 10);
+    size_t had = got;
+    p = tg__big_grow(p, had, 16 * mb, &got); /* fits: unchanged */
+    assert_int_equal(got, had);
+    p = tg__big_grow(p, had + 1, had + 1, &got); /* nothing cached fits */
+    assert_non_null(p);
+    assert_true(got >= had + 1);
+    assert_int_equal(p[0], 0x5a);
+    assert_int_equal(p[(300 << 10) - 1], 0x5a);
+    tg__big_free(p);
+    tg_memory_trim();
+}
+
 static void test_alloc_big_calloc_overflow_fails(void **state)
 {
     (void)state;
@@ -73,6 +100,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_freed_graph_blocks_are_cached_and_trimmed),
         cmocka_unit_test(test_alloc_big_blocks_round_trip),
+        cmocka_unit_test(test_alloc_big_grow_takes_the_largest_cached_block),
         cmocka_unit_test(test_alloc_big_calloc_overflow_fails),
     };
     return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
