@@ -112,10 +112,9 @@ static inline bool same_func(const tg__func *f, const char *s, tg_fn fn,
 }
 
 /* The graph's record for (name, fn, ctx), created on first use. */
-static const tg__func *intern(tg_graph *g, const char *s, tg_fn fn, void *ctx)
+static const tg__func *intern_slow(tg_graph *g, const char *s, tg_fn fn,
+                                   void *ctx)
 {
-    if (g->last_func && same_func(g->last_func, s, fn, ctx))
-        return g->last_func;
     size_t len = strlen(s);
     uint64_t h = tg__hash64(s, len);
     size_t slot_hash = h ^ ((uintptr_t)fn >> 4) ^ ((uintptr_t)ctx << 7);
@@ -158,6 +157,16 @@ static const tg__func *intern(tg_graph *g, const char *s, tg_fn fn, void *ctx)
  * of their arrays, and memory the cache holds anyway is what is used. */
 #define GROW_AHEAD 64
 
+/* The graph's record for (name, fn, ctx); a run of calls to one
+ * function takes the first test. */
+static inline const tg__func *intern(tg_graph *g, const char *s, tg_fn fn,
+                                     void *ctx)
+{
+    if (TG_LIKELY(g->last_func && same_func(g->last_func, s, fn, ctx)))
+        return g->last_func;
+    return intern_slow(g, s, fn, ctx);
+}
+
 /* Grows the per-node side arrays to hold node n_nodes. */
 static int side_grow(tg_graph *g)
 {
@@ -179,7 +188,8 @@ static int side_grow(tg_graph *g)
         return TG_ENOMEM;
     g->tags = tags;
     fits = got / sizeof *tags < fits ? got / sizeof *tags : fits;
-    g->cap_nodes = fits;
+    /* Node indices are 32-bit: node_alloc's fast path relies on this. */
+    g->cap_nodes = fits < UINT32_MAX - 1 ? fits : UINT32_MAX - 1;
     return 0;
 }
 
@@ -237,7 +247,7 @@ static int add_edges(tg_graph *g, const tg__node *n)
     return 0;
 }
 
-static tg__node *node_alloc(tg_graph *g)
+static tg__node *node_alloc_slow(tg_graph *g)
 {
     size_t i = g->n_nodes;
     if (i > UINT32_MAX - 1)
@@ -267,6 +277,18 @@ static tg__node *node_alloc(tg_graph *g)
         atomic_init(&g->keys[g->n_blocks], NULL);
         g->blocks[g->n_blocks++] = blk;
     }
+    tg__node *n = &g->blocks[b][off];
+    n->index = (uint32_t)i;
+    return n;
+}
+
+/* The slot of the next node; the common case, inline, is a slot inside
+ * the current block with room in the side arrays. */
+static inline tg__node *node_alloc(tg_graph *g)
+{
+    size_t i = g->n_nodes, off, b = tg__block_of(i, &off);
+    if (TG_UNLIKELY(off == 0 || i >= g->cap_nodes))
+        return node_alloc_slow(g);
     tg__node *n = &g->blocks[b][off];
     n->index = (uint32_t)i;
     return n;
@@ -364,9 +386,11 @@ static int scan_args(tg_graph *g, const char *name, size_t nargs,
             tok[i + 1] = a->u.d.token;
             continue;
         }
-        int rc = check_arg(g, name, i, a, list_deps);
-        if (rc)
-            return rc;
+        if (TG_UNLIKELY(!a || a->type == TG_DELAYED || a->type == TG_LIST)) {
+            int rc = check_arg(g, name, i, a, list_deps);
+            if (rc)
+                return rc;
+        }
         tok[i + 1] = tg__value_token(a);
     }
     return 0;
