@@ -331,7 +331,11 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
     const uint32_t *off = c->g->edge_off;
     const uint8_t *st = c->st;
     uint32_t *task_of = c->task_of, *reads = c->reads;
+    uint32_t *op_begin = pl->op_begin, *task_slot = pl->task_slot;
+    uint8_t *is_target = pl->is_target;
+    tg__op *ops = pl->ops;
     bool fuse = flags & TG__PLAN_FUSE;
+    bool all = flags & TG__PLAN_DEPS; /* else task_of only for targets */
     uint32_t t = 0;
     for (uint32_t p = 0; p < n_ops; p++) {
         uint32_t i = order[p], d = one_dep[p];
@@ -339,12 +343,14 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
             && reads[d] == off[i + 1] - off[i]) {
             reads[d] = 0; /* the chain frees it, not the scheduler */
         } else {
-            pl->op_begin[t++] = p;
+            op_begin[t++] = p;
         }
-        task_of[i] = t - 1;
-        pl->task_slot[t - 1] = i;
-        pl->ops[p].node = tg__graph_node(c->g, i);
-        pl->is_target[t - 1] = (st[i] & TARGET) != 0;
+        bool target = st[i] & TARGET;
+        if (all || target)
+            task_of[i] = t - 1;
+        task_slot[t - 1] = i;
+        ops[p].node = tg__graph_node(c->g, i);
+        is_target[t - 1] = target;
     }
     pl->n_tasks = t;
     pl->n_ops = n_ops;
