@@ -43,7 +43,8 @@ typedef struct compiler {
     uint32_t n_order;
     uint32_t *one_dep; /* per order position: the one task the node
                           reads, or ONE_NONE / ONE_MANY */
-    uint32_t *task_of; /* n: plan task of each ordered node */
+    uint32_t *task_of; /* n: plan task of each ordered node (only of
+                          targets without TG__PLAN_DEPS) */
 } compiler;
 
 static inline uint32_t cmap(const compiler *c, uint32_t i)
