@@ -7,12 +7,12 @@
  *   2. dedupe: map each live node to the first live node with its token;
  *   3. order:  depth-first post-order from the targets, like dask.order:
  *              finish a branch before starting the next, so intermediates
- *              die early and memory stays low; each emitted node records
- *              its distinct task dependencies and counts its reads,
- *              literals inlined away;
- *   4. fuse:   a call whose only input has no other consumer joins it;
- *   5. emit:   ops, task numbers, CSR and result slots (see
- *              plan_internal.h).
+ *              die early and memory stays low; each edge counts a read
+ *              of its dependency, literals inlined away;
+ *   4. fuse:   a call that is the only reader of the call just before it
+ *              joins that call's task;
+ *   5. emit:   ops, task numbers and result slots, and the task-level
+ *              CSR when asked for (see plan_internal.h).
  * The first three passes read only the graph's compact side arrays
  * (edges, flags, token tags), never the nodes themselves.
  */

@@ -23,7 +23,7 @@
 
 /* One call of a task.  Its function, context and arguments are read from
  * the graph node at run time; delayed arguments resolve through
- * tg__plan_dep (see schedulers/exec.c). */
+ * tg__plan_slot (see schedulers/exec.c). */
 typedef struct tg__op {
     tg__node *node;
 } tg__op;
