@@ -306,15 +306,6 @@ static tg_value *len_task(tg_value *const *a, size_t n, void *ctx)
     return f ? tg_int((int64_t)f->nrows) : tg__df_not_frame("len", a[0]);
 }
 
-static tg_value *sum_task(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)ctx;
-    int64_t s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += tg_as_int(a[i]);
-    return tg_int(s);
-}
-
 /* ---- builders ------------------------------------------------------------ */
 
 /* A tree of combine calls over parts, then finish: a delayed frame. */
@@ -454,9 +445,9 @@ tg_value *tg_df_len(tg_dataframe *df)
     for (size_t i = 0; ok && i < df->nparts; i++)
         ok = (lens[i] = tg_delayed(df->g, "len", len_task, 1, df->parts[i]))
              != NULL;
-    tg_value *res =
-        ok ? tg__df_tree(df->g, "len-sum", sum_task, NULL, lens, df->nparts, 8)
-           : NULL;
+    tg_value *res = ok ? tg__df_tree(df->g, "len-sum", tg__df_sum_ints, NULL,
+                                     lens, df->nparts, 8)
+                       : NULL;
     tg__free(lens);
     return res;
 }

@@ -117,6 +117,15 @@ tg_dataframe *tg__df_map(tg_dataframe *df, const char *name, tg_fn fn,
     return out;
 }
 
+tg_value *tg__df_sum_ints(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)ctx;
+    int64_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += tg_as_int(a[i]);
+    return tg_int(s);
+}
+
 tg_value *tg__df_tree(tg_graph *g, const char *name, tg_fn fn, tg_value *param,
                       tg_value **vals, size_t n, size_t fan)
 {

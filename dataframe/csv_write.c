@@ -216,15 +216,6 @@ static tg_value *write_chain_task(tg_value *const *a, size_t n, void *ctx)
     return tg_int(total);
 }
 
-static tg_value *sum_task(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)ctx;
-    int64_t s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += tg_as_int(a[i]);
-    return tg_int(s);
-}
-
 tg_value *tg_to_csv(tg_dataframe *df, const char *path)
 {
     if (!df || !path)
@@ -260,7 +251,8 @@ tg_value *tg_to_csv(tg_dataframe *df, const char *path)
                    != NULL;
         }
         if (good)
-            res = tg__df_tree(g, "sum", sum_task, NULL, w, df->nparts, 8);
+            res =
+                tg__df_tree(g, "sum", tg__df_sum_ints, NULL, w, df->nparts, 8);
         tg__free(w);
     } else {
         bool good = true;

@@ -70,4 +70,7 @@ tg_dataframe *tg__df_map(tg_dataframe *df, const char *name, tg_fn fn,
 tg_value *tg__df_tree(tg_graph *g, const char *name, tg_fn fn, tg_value *param,
                       tg_value **vals, size_t n, size_t fan);
 
+/* A task adding up its integer arguments (row counts, for tg__df_tree). */
+tg_value *tg__df_sum_ints(tg_value *const *a, size_t n, void *ctx);
+
 #endif /* TG_DATAFRAME_DF_INTERNAL_H */

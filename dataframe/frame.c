@@ -390,50 +390,44 @@ tg_frame_builder *tg_frame_builder_new(size_t ncols, const char *const *names,
     return b;
 }
 
-static tg__colbuf *builder_col(tg_frame_builder *b, size_t col, tg_dtype t,
-                               size_t bytes)
+/* Column col of b, checked to be of type t, with room for one more
+ * value (and bytes of string data) in *out.  Returns 0 or an error code
+ * with tg_last_error() set. */
+static int builder_col(tg_frame_builder *b, size_t col, tg_dtype t,
+                       size_t bytes, tg__colbuf **out)
 {
-    if (!b || col >= b->ncols || b->cols[col].type != t) {
-        tg__seterr(TG_EINVAL, "frame builder: column %zu is not %s", col,
-                   tg_dtype_name(t));
-        return NULL;
-    }
-    if (tg__colbuf_reserve(&b->cols[col], 1, bytes))
-        return NULL;
-    return &b->cols[col];
+    if (!b || col >= b->ncols || b->cols[col].type != t)
+        return tg__seterr(TG_EINVAL, "frame builder: column %zu is not %s", col,
+                          tg_dtype_name(t));
+    *out = &b->cols[col];
+    return tg__colbuf_reserve(*out, 1, bytes);
 }
 
 int tg_frame_builder_int(tg_frame_builder *b, size_t col, int64_t v)
 {
-    tg__colbuf *c = builder_col(b, col, TG_DT_INT64, 0);
-    if (!c)
-        return b && col < b->ncols && b->cols[col].type == TG_DT_INT64
-                   ? TG_ENOMEM
-                   : TG_EINVAL;
-    tg__colbuf_int(c, v);
-    return 0;
+    tg__colbuf *c = NULL;
+    int rc = builder_col(b, col, TG_DT_INT64, 0, &c);
+    if (rc == 0)
+        tg__colbuf_int(c, v);
+    return rc;
 }
 
 int tg_frame_builder_float(tg_frame_builder *b, size_t col, double v)
 {
-    tg__colbuf *c = builder_col(b, col, TG_DT_FLOAT64, 0);
-    if (!c)
-        return b && col < b->ncols && b->cols[col].type == TG_DT_FLOAT64
-                   ? TG_ENOMEM
-                   : TG_EINVAL;
-    tg__colbuf_float(c, v);
-    return 0;
+    tg__colbuf *c = NULL;
+    int rc = builder_col(b, col, TG_DT_FLOAT64, 0, &c);
+    if (rc == 0)
+        tg__colbuf_float(c, v);
+    return rc;
 }
 
 int tg_frame_builder_bool(tg_frame_builder *b, size_t col, bool v)
 {
-    tg__colbuf *c = builder_col(b, col, TG_DT_BOOL, 0);
-    if (!c)
-        return b && col < b->ncols && b->cols[col].type == TG_DT_BOOL
-                   ? TG_ENOMEM
-                   : TG_EINVAL;
-    tg__colbuf_bool(c, v);
-    return 0;
+    tg__colbuf *c = NULL;
+    int rc = builder_col(b, col, TG_DT_BOOL, 0, &c);
+    if (rc == 0)
+        tg__colbuf_bool(c, v);
+    return rc;
 }
 
 int tg_frame_builder_str(tg_frame_builder *b, size_t col, const char *s,
@@ -441,13 +435,11 @@ int tg_frame_builder_str(tg_frame_builder *b, size_t col, const char *s,
 {
     if (!s && len)
         return tg__seterr(TG_EINVAL, "frame builder: NULL string");
-    tg__colbuf *c = builder_col(b, col, TG_DT_STRING, len);
-    if (!c)
-        return b && col < b->ncols && b->cols[col].type == TG_DT_STRING
-                   ? TG_ENOMEM
-                   : TG_EINVAL;
-    tg__colbuf_str(c, s ? s : "", len);
-    return 0;
+    tg__colbuf *c = NULL;
+    int rc = builder_col(b, col, TG_DT_STRING, len, &c);
+    if (rc == 0)
+        tg__colbuf_str(c, s ? s : "", len);
+    return rc;
 }
 
 int tg_frame_builder_null(tg_frame_builder *b, size_t col)

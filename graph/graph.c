@@ -167,29 +167,31 @@ static inline const tg__func *intern(tg_graph *g, const char *s, tg_fn fn,
     return intern_slow(g, s, fn, ctx);
 }
 
+/* Grows *arr to hold at least items items of item bytes, possibly more
+ * (GROW_AHEAD); returns how many it holds, 0 when out of memory. */
+static size_t grow(void **arr, size_t items, size_t item)
+{
+    size_t got;
+    void *a = tg__big_grow(*arr, items * item, GROW_AHEAD * items * item, &got);
+    if (!a)
+        return 0;
+    *arr = a;
+    return got / item;
+}
+
 /* Grows the per-node side arrays to hold node n_nodes. */
 static int side_grow(tg_graph *g)
 {
-    size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 1024, got;
-    uint32_t *off = tg__big_grow(g->edge_off, (cap + 1) * sizeof *off,
-                                 GROW_AHEAD * (cap + 1) * sizeof *off, &got);
-    if (!off)
-        return TG_ENOMEM;
-    g->edge_off = off;
-    size_t fits = got / sizeof *off - 1;
-    uint8_t *fl = tg__big_grow(g->nflags, cap, GROW_AHEAD * cap, &got);
-    if (!fl)
-        return TG_ENOMEM;
-    g->nflags = fl;
-    fits = got < fits ? got : fits;
-    uint64_t *tags = tg__big_grow(g->tags, cap * sizeof *tags,
-                                  GROW_AHEAD * cap * sizeof *tags, &got);
+    size_t cap = g->cap_nodes ? g->cap_nodes * 2 : 1024;
+    size_t off = grow((void **)&g->edge_off, cap + 1, sizeof *g->edge_off);
+    size_t fl = off ? grow((void **)&g->nflags, cap, sizeof *g->nflags) : 0;
+    size_t tags = fl ? grow((void **)&g->tags, cap, sizeof *g->tags) : 0;
     if (!tags)
         return TG_ENOMEM;
-    g->tags = tags;
-    fits = got / sizeof *tags < fits ? got / sizeof *tags : fits;
-    /* Node indices are 32-bit: node_alloc's fast path relies on this. */
-    g->cap_nodes = fits < UINT32_MAX - 1 ? fits : UINT32_MAX - 1;
+    size_t fits = off - 1 < fl ? off - 1 : fl;
+    fits = tags < fits ? tags : fits;
+    /* node_alloc's fast path relies on this bound. */
+    g->cap_nodes = fits < TG__MAX_NODES ? fits : TG__MAX_NODES;
     return 0;
 }
 
@@ -200,14 +202,12 @@ static int reserve(void **arr, size_t *cap, size_t n, size_t k, size_t item,
 {
     if (TG_LIKELY(*cap - n >= k))
         return 0;
-    size_t c = *cap ? *cap : first, got;
+    size_t c = *cap ? *cap : first;
     while (c - n < k)
         c *= 2;
-    void *a = tg__big_grow(*arr, c * item, GROW_AHEAD * c * item, &got);
-    if (!a)
+    if (!(c = grow(arr, c, item)))
         return TG_ENOMEM;
-    *arr = a;
-    *cap = got / item;
+    *cap = c;
     return 0;
 }
 
@@ -250,7 +250,7 @@ static int add_edges(tg_graph *g, const tg__node *n)
 static tg__node *node_alloc_slow(tg_graph *g)
 {
     size_t i = g->n_nodes;
-    if (i > UINT32_MAX - 1)
+    if (i >= TG__MAX_NODES)
         return tg__seterr_null(TG_ENOMEM, "graph holds 2^32 calls already");
     if (i == g->cap_nodes && side_grow(g) != 0)
         return NULL;

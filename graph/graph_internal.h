@@ -51,6 +51,10 @@ typedef struct tg__node {
 #define TG__BLOCK_FLAT_START                                                   \
     (((size_t)1 << TG__BLOCK_MIN_SHIFT) * (((size_t)1 << TG__BLOCK_GROW) - 1))
 
+/* Node indices stay below this: the two values above it are sentinels
+ * of the plan compiler, and edge offsets need n_nodes + 1 entries. */
+#define TG__MAX_NODES (UINT32_MAX - 2)
+
 typedef struct tg__arena_chunk tg__arena_chunk;
 
 struct tg_graph {

@@ -31,7 +31,7 @@ enum { LIVE = 1, TARGET = 2, OPEN = 4, DONE = 8, SEEN = 16 };
 typedef struct compiler {
     tg_graph *g;
     uint32_t n;      /* nodes considered: [0, n) */
-    uint8_t *st;     /* n: LIVE, TARGET, OPEN, DONE */
+    uint8_t *st;     /* n: LIVE, TARGET, OPEN, DONE, SEEN */
     uint32_t *canon; /* n: first live node with the same token; NULL
                         while no duplicate has been seen (identity) */
     uint32_t *reads; /* n: edges that read each task node (the plan's
@@ -286,7 +286,8 @@ static int emit_slots(compiler *c, tg__plan *pl)
     pl->n_slots = n + n_lits;
     pl->n_literals = n_lits;
     if (n_lits) {
-        uint32_t *r = tg__big_realloc(c->reads, (size_t)(n + n_lits) * 4);
+        uint32_t *r =
+            tg__big_realloc(c->reads, (size_t)(n + n_lits) * sizeof *r);
         pl->literal = tg__big_alloc(n_lits * sizeof *pl->literal);
         if (r)
             c->reads = r;
@@ -357,9 +358,7 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
     pl->n_ops = n_ops;
     pl->op_begin[t] = n_ops;
     int rc = emit_slots(c, pl);
-    if (rc == 0 && (flags & TG__PLAN_DEPS))
-        rc = emit_deps(c, pl);
-    if (rc == 0 && (flags & TG__PLAN_DEPS))
+    if (rc == 0 && all && (rc = emit_deps(c, pl)) == 0)
         rc = emit_dependents(pl);
     return rc;
 }

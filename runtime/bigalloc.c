@@ -67,35 +67,54 @@ static size_t cache_cap(void)
     return cap_bytes;
 }
 
-void *tg__big_alloc(size_t n)
+/* Takes the largest cached block of at least n and at most max bytes;
+ * NULL when there is none, or, with *failed set, when a failure is
+ * injected. */
+static block *take_cached(size_t n, size_t max, bool *failed)
 {
-    size_t size = n;
-    size_t cls = class_of(&size);
-    if (size >= MIN_CACHED) {
-        pthread_mutex_lock(&lock);
-        block *b = lists[cls];
-        if (b) {
-            lists[cls] = b->next;
+    size_t lo = class_of(&n), hi = class_of(&max);
+    block *b = NULL;
+    pthread_mutex_lock(&lock);
+    for (size_t c = hi + 1; c-- > lo && !b;) {
+        if ((b = lists[c])) {
+            lists[c] = b->next;
             cached_bytes -= b->size;
         }
-        pthread_mutex_unlock(&lock);
-        if (b) {
-            if (TG_UNLIKELY(tg__oom_hit())) { /* injected: give it back */
-                tg__big_free((char *)b + HEADER);
-                return tg__seterr_null(TG_ENOMEM,
-                                       "out of memory "
-                                       "(allocating %zu bytes)",
-                                       n);
-            }
-            return (char *)b + HEADER;
-        }
     }
-    block *b = tg__malloc(HEADER + size);
+    pthread_mutex_unlock(&lock);
+    if (b && TG_UNLIKELY(tg__oom_hit())) { /* injected: give it back */
+        tg__big_free((char *)b + HEADER);
+        *failed = true;
+        return NULL;
+    }
+    return b;
+}
+
+/* A block of at least n bytes, preferring the largest cached one of up
+ * to max bytes. */
+static void *big_alloc_upto(size_t n, size_t max)
+{
+    size_t size = n, cls = class_of(&size);
+    bool failed = false;
+    block *b = size >= MIN_CACHED
+                   ? take_cached(size, max > size ? max : size, &failed)
+                   : NULL;
+    if (failed)
+        return tg__seterr_null(TG_ENOMEM,
+                               "out of memory (allocating %zu bytes)", n);
+    if (b)
+        return (char *)b + HEADER;
+    b = tg__malloc(HEADER + size);
     if (!b)
         return NULL;
     b->cls = cls;
     b->size = size;
     return (char *)b + HEADER;
+}
+
+void *tg__big_alloc(size_t n)
+{
+    return big_alloc_upto(n, n);
 }
 
 void *tg__big_calloc(size_t count, size_t size)
@@ -109,38 +128,6 @@ void *tg__big_calloc(size_t count, size_t size)
     return p;
 }
 
-void *tg__big_realloc(void *p, size_t n)
-{
-    if (!p)
-        return tg__big_alloc(n);
-    block *b = (block *)((char *)p - HEADER);
-    if (n <= b->size)
-        return p;
-    void *q = tg__big_alloc(n);
-    if (!q)
-        return NULL;
-    memcpy(q, p, b->size);
-    tg__big_free(p);
-    return q;
-}
-
-/* The largest cached block of at least n and at most max bytes, or
- * NULL.  Takes the lock. */
-static block *take_largest(size_t n, size_t max)
-{
-    size_t lo = class_of(&n), hi = class_of(&max);
-    block *b = NULL;
-    pthread_mutex_lock(&lock);
-    for (size_t c = hi + 1; c-- > lo && !b;) {
-        if ((b = lists[c])) {
-            lists[c] = b->next;
-            cached_bytes -= b->size;
-        }
-    }
-    pthread_mutex_unlock(&lock);
-    return b;
-}
-
 void *tg__big_grow(void *p, size_t n, size_t max, size_t *size)
 {
     block *old = p ? (block *)((char *)p - HEADER) : NULL;
@@ -148,12 +135,7 @@ void *tg__big_grow(void *p, size_t n, size_t max, size_t *size)
         *size = old->size;
         return p;
     }
-    block *b = n >= MIN_CACHED && max >= n ? take_largest(n, max) : NULL;
-    if (b && TG_UNLIKELY(tg__oom_hit())) { /* injected: give it back */
-        tg__big_free((char *)b + HEADER);
-        return tg__seterr_null(TG_ENOMEM, "out of memory (%zu bytes)", n);
-    }
-    void *q = b ? (char *)b + HEADER : tg__big_alloc(n);
+    void *q = big_alloc_upto(n, max);
     if (!q)
         return NULL;
     if (old) {
@@ -162,6 +144,12 @@ void *tg__big_grow(void *p, size_t n, size_t max, size_t *size)
     }
     *size = ((block *)((char *)q - HEADER))->size;
     return q;
+}
+
+void *tg__big_realloc(void *p, size_t n)
+{
+    size_t size;
+    return tg__big_grow(p, n, n, &size);
 }
 
 void tg__big_free(void *p)

@@ -122,13 +122,13 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
     }
     /* A chain's intermediate sits in its node's slot until the next op
      * has read it. */
+    const tg_graph *g = p->graph;
     tg_value *r = NULL;
     const tg__node *prev = NULL;
     for (uint32_t o = p->op_begin[t]; o < p->op_begin[t + 1]; o++) {
         tg__node *nd = p->ops[o].node;
-        const tg_graph *g = p->graph;
-        tg_value *next = tg__call_op(run, run->results, nd,
-                                     &g->edges[g->edge_off[nd->index]]);
+        tg_value *next =
+            tg__call_op(run, nd, &g->edges[g->edge_off[nd->index]]);
         if (prev)
             run->results[prev->index] = NULL;
         tg_decref(r);

@@ -64,30 +64,30 @@ struct tg__run {
 
 /* Runs task t: its ops in order, freeing each intermediate of a fused
  * chain at once.  Borrows the results of its dependencies from
- * run->results.  Returns a new reference: the result, or an error value
- * that carries the key of the failing call.  The caller stores the
- * result in the task's slot.  Any thread. */
+ * run->results.  Returns a new reference: the result, which also sits in
+ * the task's slot, or an error value that carries the key of the
+ * failing call (and leaves the slot alone).  Any thread. */
 tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker);
 
 /* The calls below run one op; tg__exec_task is built from them, and the
  * sync scheduler uses them directly for a task of one op. */
 
-/* Calls node nd's function, whose delayed arguments are read through
- * the edges from e on (the node's edges in the graph): a new reference,
- * or an error value without a key.  tg__call_op takes the common case
- * (a function of at most 8 arguments, no list of delayed items) inline;
- * results are run->results. */
+/* Calls node nd's function, whose delayed arguments are read from
+ * run->results through the edges from e on (the node's edges in the
+ * graph): a new reference, or an error value without a key.  tg__call_op
+ * takes the common case (a function of at most 8 arguments, no list of
+ * delayed items) inline. */
 tg_value *tg__call_op_slow(tg__run *run, const tg__node *nd);
 
-static inline tg_value *tg__call_op(tg__run *run, tg_value **results,
-                                    const tg__node *nd, const uint32_t *e)
+static inline tg_value *tg__call_op(tg__run *run, const tg__node *nd,
+                                    const uint32_t *e)
 {
     const tg__func *f = nd->func;
     uint32_t nargs = nd->nargs, mask = nd->delayed_mask;
     if (TG_UNLIKELY(!f->fn || nargs > 8 || (nd->flags & TG__NODE_LIST_DEPS)))
         return tg__call_op_slow(run, nd);
     const uint32_t *slot = run->plan->slot;
-    tg_value *argv[8];
+    tg_value **results = run->results, *argv[8];
     for (uint32_t i = 0; i < nargs; i++) {
         if ((mask >> i) & 1) {
             uint32_t d = *e++;

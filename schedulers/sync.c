@@ -51,11 +51,13 @@ static int sync_run(tg_scheduler *s, tg__run *run)
         const uint32_t *end = &edges[edge_off[first->index + 1]];
         tg_value *r;
         if (TG_LIKELY(op_begin[t + 1] == o + 1 && plain)) {
-            r = tg__call_op(run, res, first, e);
-            if (TG_UNLIKELY(r->type == TG_ERROR))
+            r = tg__call_op(run, first, e);
+            if (TG_LIKELY(r->type != TG_ERROR))
+                res[first->index] = r;
+            else
                 r = tg__with_key(first, r);
         } else {
-            r = tg__exec_task(run, t, 0);
+            r = tg__exec_task(run, t, 0); /* in the task's slot */
         }
         if (TG_UNLIKELY(r->type == TG_ERROR)) {
             tg__run_fail(run, r);
@@ -63,7 +65,6 @@ static int sync_run(tg_scheduler *s, tg__run *run)
             rc = TG_ETASK;
             break;
         }
-        res[p->task_slot[t]] = r;
         /* The task's first op read its inputs; the rest of a chain read
          * only their predecessor, which the chain has freed. */
         for (; e < end; e++) {

@@ -215,13 +215,11 @@ static uint32_t run_task(worker *w, job *j, uint32_t t)
         if (TG_UNLIKELY(r->type == TG_ERROR)) {
             tg__run_fail(run, r);
         } else {
-            uint32_t slot = run->plan->task_slot[t];
-            run->results[slot] = r;
-            release_inputs(j, t);
+            release_inputs(j, t); /* r is in its slot already */
             if (TG_UNLIKELY(tg__plan_n_dependents(run->plan, t) == 0
                             && !run->plan->is_target[t])) {
                 tg_decref(r);
-                run->results[slot] = NULL;
+                run->results[run->plan->task_slot[t]] = NULL;
             }
         }
     } else if (!atomic_load_explicit(&j->skipped, memory_order_relaxed)) {
