@@ -146,7 +146,7 @@ static void frame_free_ptr(void *p)
     tg__frame_free(p);
 }
 
-static const tg__object_ops frame_ops = {"frame", frame_free_ptr, NULL};
+static const tg__object_ops frame_ops = {"frame", frame_free_ptr, NULL, NULL};
 
 tg_value *tg__frame_value(tg__frame *f)
 {

@@ -15,6 +15,7 @@
 #include "taskgraph/callbacks.h"
 #include "taskgraph/diagnostics.h"
 #include "taskgraph/viz.h"
+#include "taskgraph/dtype.h"
 #include "taskgraph/dataframe.h"
 
 #endif /* TASKGRAPH_H */

@@ -1,47 +1,71 @@
 /* runtime/registry.c - the process-wide table of named task functions.
  *
  * Workers resolve function names through this table, so only code that a
- * process registered itself can ever run there.  Lookups are rare (graph
- * building, message decoding), so one mutex guards everything.
+ * process registered itself can ever run there.  Entries live in an
+ * array indexed through the runtime hash map; they are never removed.
+ * Lookups are rare (interning a function in a graph, decoding a plan),
+ * so one mutex guards everything.
  */
 #include <pthread.h>
 #include <string.h>
 
 #include "alloc_internal.h"
-#include "taskgraph/graph.h"
-#include "value_internal.h"
+#include "map_internal.h"
+#include "registry_internal.h"
 
 typedef struct entry {
-    char *name; /* NULL: empty slot */
+    char *name;
+    uint64_t hash;
     tg_fn fn;
     void *ctx;
 } entry;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static entry *table; /* guarded by lock; open addressing */
-static size_t cap;   /* guarded by lock; power of two or 0 */
-static size_t count; /* guarded by lock */
+static entry *entries;                /* guarded by lock */
+static size_t n_entries, cap_entries; /* guarded by lock */
+static tg__map by_name;               /* guarded by lock */
 
-static size_t slot_of(const entry *t, size_t c, const char *name)
+atomic_uint_fast64_t tg__registry_gen;
+
+static uint64_t entry_hash(void *ud, uint32_t i)
 {
-    size_t j = tg__hash64(name, strlen(name)) & (c - 1);
-    while (t[j].name && strcmp(t[j].name, name) != 0)
-        j = (j + 1) & (c - 1);
-    return j;
+    (void)ud;
+    return entries[i].hash;
 }
 
-static int grow(void)
+/* The entry named name, or NULL.  Caller holds lock. */
+static entry *find(const char *name, uint64_t h, tg__map_probe *p)
 {
-    size_t c = cap ? cap * 2 : 64;
-    entry *t = tg__calloc(c, sizeof *t);
-    if (!t)
+    if (!by_name.cap)
+        return NULL;
+    *p = tg__map_begin(&by_name, h);
+    for (uint32_t i; (i = tg__map_next(&by_name, p)) != TG__MAP_NONE;)
+        if (strcmp(entries[i].name, name) == 0)
+            return &entries[i];
+    return NULL;
+}
+
+/* Adds an entry; caller holds lock and has checked name is absent. */
+static int add(const char *name, uint64_t h, tg_fn fn, void *ctx)
+{
+    if (n_entries == cap_entries) {
+        size_t cap = cap_entries ? 2 * cap_entries : 64;
+        entry *e = tg__realloc(entries, cap * sizeof *e);
+        if (!e)
+            return TG_ENOMEM;
+        entries = e, cap_entries = cap;
+    }
+    char *copy = tg__strdup(name);
+    if (!copy || tg__map_reserve(&by_name, 1, entry_hash, NULL) != 0) {
+        tg__free(copy);
         return TG_ENOMEM;
-    for (size_t i = 0; i < cap; i++)
-        if (table[i].name)
-            t[slot_of(t, c, table[i].name)] = table[i];
-    tg__free(table);
-    table = t;
-    cap = c;
+    }
+    tg__map_probe p = tg__map_begin(&by_name, h);
+    while (tg__map_next(&by_name, &p) != TG__MAP_NONE)
+        ;
+    entries[n_entries] = (entry){copy, h, fn, ctx};
+    tg__map_insert(&by_name, &p, (uint32_t)n_entries++);
+    atomic_fetch_add_explicit(&tg__registry_gen, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -50,25 +74,16 @@ int tg_register(const char *name, tg_fn fn, void *ctx)
     if (!name || !*name || !fn)
         return tg__seterr(TG_EINVAL, "tg_register: %s",
                           !fn ? "NULL function" : "empty name");
+    uint64_t h = tg__map_hash_str(name);
+    tg__map_probe p;
     pthread_mutex_lock(&lock);
+    const entry *e = find(name, h, &p);
     int rc = 0;
-    if ((count + 1) * 2 > cap)
-        rc = grow();
-    if (rc == 0) {
-        entry *e = &table[slot_of(table, cap, name)];
-        if (e->name && (e->fn != fn || e->ctx != ctx)) {
-            rc = tg__seterr(TG_EEXIST,
-                            "'%s' is registered to another "
-                            "function",
-                            name);
-        } else if (!e->name) {
-            char *copy = tg__strdup(name);
-            if (!copy)
-                rc = TG_ENOMEM;
-            else
-                *e = (entry){copy, fn, ctx}, count++;
-        }
-    }
+    if (e && (e->fn != fn || e->ctx != ctx))
+        rc = tg__seterr(TG_EEXIST, "'%s' is registered to another function",
+                        name);
+    else if (!e)
+        rc = add(name, h, fn, ctx);
     pthread_mutex_unlock(&lock);
     return rc;
 }
@@ -77,17 +92,29 @@ int tg_lookup(const char *name, tg_fn *fn, void **ctx)
 {
     if (!name)
         return tg__seterr(TG_EINVAL, "tg_lookup: NULL name");
+    uint64_t h = tg__map_hash_str(name);
+    tg__map_probe p;
     pthread_mutex_lock(&lock);
-    const entry *e = cap ? &table[slot_of(table, cap, name)] : NULL;
-    int rc = 0;
-    if (e && e->name) {
+    const entry *e = find(name, h, &p);
+    if (e) {
         if (fn)
             *fn = e->fn;
         if (ctx)
             *ctx = e->ctx;
-    } else {
-        rc = tg__seterr(TG_ENOENT, "no function registered as '%s'", name);
     }
     pthread_mutex_unlock(&lock);
-    return rc;
+    if (!e)
+        return tg__seterr(TG_ENOENT, "no function registered as '%s'", name);
+    return 0;
+}
+
+bool tg__registry_has(const char *name, tg_fn fn, void *ctx)
+{
+    uint64_t h = tg__map_hash_str(name);
+    tg__map_probe p;
+    pthread_mutex_lock(&lock);
+    const entry *e = find(name, h, &p);
+    bool has = e && e->fn == fn && e->ctx == ctx;
+    pthread_mutex_unlock(&lock);
+    return has;
 }

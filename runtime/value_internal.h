@@ -20,12 +20,17 @@ typedef struct tg__token {
     uint64_t lo, hi;
 } tg__token;
 
+struct tg__codec_type;
+
 /* Operations of an object-like value (TG_OBJECT, TG_FRAME). */
 typedef struct tg__object_ops {
     const char *type_name;
     void (*free)(void *ptr);
     /* Content token; NULL means identity (the pointer). */
     tg__token (*token)(const void *ptr);
+    /* How it crosses a wire (runtime/codec_internal.h); NULL: it
+     * cannot. */
+    const struct tg__codec_type *codec;
 } tg__object_ops;
 
 struct tg__node;

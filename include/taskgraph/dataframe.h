@@ -13,21 +13,11 @@
 #include <stdio.h>
 
 #include "compute.h"
+#include "dtype.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Column types. */
-typedef enum tg_dtype {
-    TG_DT_INT64 = 0,
-    TG_DT_FLOAT64,
-    TG_DT_BOOL,
-    TG_DT_STRING
-} tg_dtype;
-
-/* "int64", "float64", "bool", "string" ("?" for others). */
-TG_API const char *tg_dtype_name(tg_dtype t);
 
 /* ---- Frames: immutable columnar tables (TG_FRAME values) ------------ */
 
