@@ -48,6 +48,7 @@ static int read_node(json_t *t, size_t i, tg__vgraph *vg, tg__strmap *keys)
     json_t *state = json_object_get(t, "state");
     tg__vnode vn = {.name = name,
                     .key = key,
+                    .op = -1,
                     .order = -1,
                     .n_calls = 1,
                     .count = 1,
