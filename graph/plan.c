@@ -24,6 +24,7 @@
 #include "graph_internal.h"
 #include "plan_internal.h"
 #include "runtime/alloc_internal.h"
+#include "runtime/map_internal.h"
 
 #define NONE UINT32_MAX
 #define ONE_NONE NONE       /* reads no task */
@@ -76,55 +77,46 @@ static bool same_token(const compiler *c, uint32_t a, uint32_t b)
     return x.lo == y.lo && x.hi == y.hi;
 }
 
-/* Maps every live node to the first live node with its token.  Slots
- * hold a node and 32 bits of its tag; the slot of a node 16 ahead is
- * prefetched so that the table's cache misses overlap. */
+/* Maps every live node to the first live node with its token, through
+ * the runtime map keyed by each node's token tag; the slot of a node 16
+ * ahead is prefetched so that the table's cache misses overlap. */
 static int dedupe(compiler *c)
 {
     size_t n_live = 0;
     for (uint32_t i = 0; i < c->n; i++)
         n_live += c->st[i] & LIVE;
-    size_t cap = 16; /* load at most 3/4: short probes, less to clear */
-    while (cap * 3 < n_live * 4)
-        cap *= 2;
-    struct slot {
-        uint32_t node; /* NONE: empty */
-        uint32_t tag;
-    } *t = tg__big_alloc(cap * sizeof *t);
-    if (!t)
+    tg__map m;
+    if (tg__map_init(&m, n_live ? n_live : 1) != 0)
         return TG_ENOMEM;
-    memset(t, 0xff, cap * sizeof *t);
     const uint64_t *tags = c->g->tags;
-    for (uint32_t i = 0; i < c->n; i++) {
+    int rc = 0;
+    for (uint32_t i = 0; i < c->n && rc == 0; i++) {
         if (i + 16 < c->n)
-            __builtin_prefetch(&t[tags[i + 16] & (cap - 1)], 1);
+            tg__map_prefetch(&m, tags[i + 16]);
         if (!(c->st[i] & LIVE))
             continue;
-        size_t k = tags[i] & (cap - 1);
-        uint32_t tag = (uint32_t)(tags[i] >> 32);
-        for (;; k = (k + 1) & (cap - 1)) {
-            if (t[k].node == NONE) {
-                t[k] = (struct slot){i, tag};
+        tg__map_probe p = tg__map_begin(&m, tags[i]);
+        uint32_t j;
+        while ((j = tg__map_next(&m, &p)) != TG__MAP_NONE)
+            if (tags[j] == tags[i] && same_token(c, j, i))
+                break;
+        if (j == TG__MAP_NONE) {
+            tg__map_insert(&m, &p, i);
+            continue;
+        }
+        if (!c->canon) {
+            c->canon = tg__big_alloc((size_t)c->n * sizeof *c->canon);
+            if (!c->canon) {
+                rc = TG_ENOMEM;
                 break;
             }
-            if (t[k].tag != tag || tags[t[k].node] != tags[i]
-                || !same_token(c, t[k].node, i))
-                continue;
-            if (!c->canon) {
-                c->canon = tg__big_alloc((size_t)c->n * sizeof *c->canon);
-                if (!c->canon) {
-                    tg__big_free(t);
-                    return TG_ENOMEM;
-                }
-                for (uint32_t j = 0; j < c->n; j++)
-                    c->canon[j] = j;
-            }
-            c->canon[i] = t[k].node;
-            break;
+            for (uint32_t k = 0; k < c->n; k++)
+                c->canon[k] = k;
         }
+        c->canon[i] = j;
     }
-    tg__big_free(t);
-    return 0;
+    tg__map_close(&m);
+    return rc;
 }
 
 /* Records literal node d as read by some op. */

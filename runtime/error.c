@@ -13,18 +13,22 @@ static _Thread_local char last_error[512];
 const char *tg_strerror(int code)
 {
     switch (code) {
-    case TG_OK: return "success";
-    case TG_EINVAL: return "invalid argument";
-    case TG_ENOMEM: return "out of memory";
-    case TG_ENOENT: return "not found";
-    case TG_EEXIST: return "already exists";
-    case TG_EIO: return "input/output error";
-    case TG_ETASK: return "task failed";
-    case TG_ECANCELED: return "cancelled";
-    case TG_EFORMAT: return "malformed data";
-    case TG_EPROTO: return "protocol error";
-    case TG_EUNSUPPORTED: return "not supported";
+#define TG__ERR_MSG(name, value, msg)                                          \
+    case TG_##name: return msg;
+        TG_ERRNO_MAP(TG__ERR_MSG)
+#undef TG__ERR_MSG
     default: return "unknown error";
+    }
+}
+
+const char *tg_err_name(int code)
+{
+    switch (code) {
+#define TG__ERR_NAME(name, value, msg)                                         \
+    case TG_##name: return "TG_" #name;
+        TG_ERRNO_MAP(TG__ERR_NAME)
+#undef TG__ERR_NAME
+    default: return "TG_UNKNOWN";
     }
 }
 

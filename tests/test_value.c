@@ -155,6 +155,9 @@ static void test_value_type_names(void **state)
     assert_string_equal(tg_type_name((tg_type)99), "?");
     assert_string_equal(tg_strerror(TG_EINVAL), "invalid argument");
     assert_string_equal(tg_strerror(12345), "unknown error");
+    assert_string_equal(tg_err_name(TG_ECANCELED), "TG_ECANCELED");
+    assert_string_equal(tg_err_name(TG_OK), "TG_OK");
+    assert_string_equal(tg_err_name(1), "TG_UNKNOWN");
 }
 
 int main(void)
