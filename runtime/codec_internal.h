@@ -52,7 +52,8 @@ typedef struct tg__enc {
     size_t len, cap;
     tg__piece *pieces; /* in the order the head names them */
     size_t n_pieces, cap_pieces;
-    unsigned flags; /* TG__ENC_* */
+    unsigned flags; /* TG__CODEC_* */
+    size_t depth;   /* nesting of codec-type payloads being encoded */
 } tg__enc;
 
 enum {
@@ -67,8 +68,8 @@ void tg__enc_close(tg__enc *e);
 /* Appends the encoding of v (borrowed).  Pieces point into v and the
  * values it holds: keep v alive while e is used.  0, or TG_EINVAL for a
  * value that cannot be encoded (tg_last_error() names its type and, for
- * an object, its type name), or TG_ENOMEM.  Any thread (e is the
- * caller's). */
+ * an object, its type name), or TG_ENOMEM; on failure e is as it was
+ * before the call.  Any thread (e is the caller's). */
 int tg__encode(tg__enc *e, const tg_value *v);
 /* The flat form of e in one new tg__malloc buffer.  0 or TG_ENOMEM. */
 int tg__enc_flatten(const tg__enc *e, uint8_t **out, size_t *len);
@@ -85,6 +86,7 @@ int tg__enc_str(tg__enc *e, const char *s, size_t len);
 int tg__enc_piece(tg__enc *e, const void *p, size_t n);
 
 typedef struct tg__dec {
+    const uint8_t *start;   /* the head's first byte (offsets in errors) */
     const uint8_t *p, *end; /* the head not yet read */
     void **pieces;          /* n_pieces blocks (tg__malloc), owned until
                                taken; NULL once taken */
@@ -96,16 +98,18 @@ typedef struct tg__dec {
 } tg__dec;
 
 /* A decoder over a head (borrowed) and n_pieces pieces, each a
- * tg__malloc block that the decoder now owns (taken pieces pass to the
- * values built; the rest are freed by tg__dec_close).  0, or TG_EFORMAT
- * when the head does not start with TG__CODEC_VERSION, or TG_ENOMEM. */
+ * tg__malloc block that the decoder now owns, even when it fails (taken
+ * pieces pass to the values built; the rest are freed by tg__dec_close);
+ * the arrays pieces and piece_lens are borrowed.  0, or TG_EFORMAT when
+ * the head does not start with TG__CODEC_VERSION, or TG_ENOMEM.  After a
+ * failure d is empty (tg__dec_close is harmless). */
 int tg__dec_init(tg__dec *d, const void *head, size_t head_len, void **pieces,
                  const size_t *piece_lens, size_t n_pieces, unsigned flags);
-/* A decoder over the flat form (borrowed; each piece is copied into a
- * block of its own with one memcpy).  0, or TG_EFORMAT when the frame
- * table does not match len, or TG_ENOMEM. */
-int tg__dec_init_flat(tg__dec *d, const void *flat, size_t len,
-                      unsigned flags);
+/* A decoder over the flat form (borrowed, and read as the head: keep it
+ * alive while d is used; each piece is copied into a block of its own
+ * with one memcpy).  0, or TG_EFORMAT when the frame table does not
+ * match len, or TG_ENOMEM. */
+int tg__dec_init_flat(tg__dec *d, const void *flat, size_t len, unsigned flags);
 void tg__dec_close(tg__dec *d);
 /* Decodes the next value: a new reference, or NULL with tg_last_error()
  * set (TG_EFORMAT: malformed input, naming what and where; TG_ENOMEM).
