@@ -224,6 +224,8 @@ int tg__enc_str(tg__enc *e, const char *s, size_t len)
 
 int tg__enc_piece(tg__enc *e, const void *p, size_t n)
 {
+    if (!p && n)
+        return tg__seterr(TG_EINVAL, "codec: piece of %zu bytes at NULL", n);
     if (e->n_pieces == e->cap_pieces) {
         size_t cap = e->cap_pieces ? 2 * e->cap_pieces : 8;
         tg__piece *pieces = tg__realloc(e->pieces, cap * sizeof *pieces);

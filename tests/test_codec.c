@@ -357,6 +357,9 @@ static void test_codec_pieces_are_referenced_not_copied(void **state)
     assert_ptr_equal(e.pieces[1].data, tg_as_str(text));
     assert_int_equal(e.pieces[1].len, TG__CODEC_INLINE_MAX + 1);
     assert_true(e.len < 100); /* the head holds no piece's bytes */
+    assert_int_equal(tg__enc_piece(&e, NULL, 5), TG_EINVAL);
+    assert_int_equal(tg__enc_piece(&e, NULL, 0), 0);
+    assert_int_equal(e.n_pieces, 3);
     tg__enc_close(&e);
     tg_decref(l);
     free(buf);
