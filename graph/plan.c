@@ -491,6 +491,7 @@ void tg__plan_free(tg__plan *p)
     for (uint32_t o = 0; keys && o < p->n_ops; o++)
         tg__free(atomic_load_explicit(&keys[o], memory_order_relaxed));
     tg__free(keys);
+    tg__plan_owned_free(p);
     tg__big_free(p->op_begin);
     tg__big_free(p->ops);
     tg__big_free(p->in);

@@ -30,6 +30,7 @@
 
 #include <stdatomic.h>
 
+#include "runtime/codec_internal.h"
 #include "runtime/registry_internal.h"
 #include "runtime/value_internal.h"
 
@@ -88,6 +89,10 @@ typedef struct tg__plan {
     uint32_t *dependents;            /*   wait for each task */
     _Atomic(_Atomic(char *) *) keys; /* n_ops formatted keys, made on
                                         first use (tg__plan_key) */
+    struct tg__plan_owned *owned;    /* what a decoded plan owns (its
+                                        calls, functions, arguments,
+                                        literals, target values); NULL
+                                        when borrowed from a graph */
 } tg__plan;
 
 enum {
@@ -102,6 +107,20 @@ enum {
 int tg__plan_compile(tg_value *const *targets, size_t n, unsigned flags,
                      tg__plan **out);
 void tg__plan_free(tg__plan *p);
+
+/* Appends the plan to e (graph/plan_codec.c): calls by registered name,
+ * arguments and literals through the codec.  0, or TG_EUNSUPPORTED
+ * naming the first local call, or the codec's error for a value that
+ * cannot cross a wire (naming its type), or TG_ENOMEM. */
+int tg__plan_encode(const tg__plan *p, tg__enc *e);
+/* Decodes a plan written by tg__plan_encode, resolving each function
+ * name in this process's registry and checking every index, count and
+ * the static order.  0 and *out, a plan that owns everything it holds;
+ * or TG_EFORMAT (malformed), TG_ENOENT (a name not registered here) or
+ * TG_ENOMEM, with *out NULL. */
+int tg__plan_decode(tg__dec *d, tg__plan **out);
+/* Releases what a decoded plan owns (tg__plan_free calls it). */
+void tg__plan_owned_free(tg__plan *p);
 
 /* The key of op o, formatted on first use (thread-safe); borrowed, lives
  * as long as the plan.  NULL only when out of memory. */
