@@ -326,7 +326,7 @@ typedef struct decoder {
     tg__dec *d;
     tg__plan *p;
     struct tg__plan_owned *o;
-    uint32_t n_fns; /* named functions; literal refs follow them */
+    uint32_t n_fns;    /* named functions; literal refs follow them */
     uint32_t *arg_off; /* per op: its first argument in o->args */
     size_t cap_args;
 } decoder;
@@ -527,9 +527,8 @@ static int alloc_arrays(tg__plan *p)
         tg__big_alloc((p->n_targets ? p->n_targets : 1) * sizeof(int64_t));
     p->target_value =
         tg__big_calloc(p->n_targets ? p->n_targets : 1, sizeof(tg_value *));
-    bool ok = p->op_begin && p->ops && p->in && p->literal
-              && p->literal_tokens && p->reads && p->is_target
-              && p->target_task && p->target_value;
+    bool ok = p->op_begin && p->ops && p->in && p->literal && p->literal_tokens
+              && p->reads && p->is_target && p->target_task && p->target_value;
     return ok ? 0 : TG_ENOMEM;
 }
 

@@ -131,11 +131,10 @@ static int run_task(loop *l, uint32_t t)
     l->local.results[t] = NULL; /* r is ours now */
     int rc = encode_value(r, &l->blobs[t]);
     if (rc != 0 && !tg_is_error(r)) {
-        tg_value *err = tg_error("the result of %s cannot cross a wire: %s",
-                                 tg__plan_key(l->local.plan,
-                                              tg__plan_last_op(l->local.plan,
-                                                               t)),
-                                 tg_last_error());
+        tg_value *err = tg_error(
+            "the result of %s cannot cross a wire: %s",
+            tg__plan_key(l->local.plan, tg__plan_last_op(l->local.plan, t)),
+            tg_last_error());
         tg_decref(r);
         r = err;
         rc = encode_value(r, &l->blobs[t]);

@@ -132,8 +132,8 @@ static size_t random_dag(tg_graph *g, uint64_t seed, tg_value **out)
     size_t fail_at = next_rand(&s) % 6 == 0 ? next_rand(&s) % n : n;
     for (size_t i = 0; i < n; i++) {
         if (i == fail_at) {
-            nodes[i] = tg_delayed_registered(g, "lb.fail", 1,
-                                             tg_int(-1 - (int64_t)i));
+            nodes[i] =
+                tg_delayed_registered(g, "lb.fail", 1, tg_int(-1 - (int64_t)i));
             continue;
         }
         tg_value *args[5];
@@ -141,8 +141,7 @@ static size_t random_dag(tg_graph *g, uint64_t seed, tg_value **out)
         for (size_t k = 0; k < nargs; k++)
             args[k] = random_arg(g, nodes, i, &s, true);
         char name[16];
-        snprintf(name, sizeof name, "lb.mix%u",
-                 (unsigned)(next_rand(&s) % 3));
+        snprintf(name, sizeof name, "lb.mix%u", (unsigned)(next_rand(&s) % 3));
         const char *fn = next_rand(&s) % 5 == 0 ? "lb.pack" : name;
         tg_fn f;
         void *ctx;
@@ -327,8 +326,8 @@ static tg_value *sample(tg_graph *g)
 {
     tg_value *a = tg_delayed_registered(g, "lb.inc", 1, tg_int(1));
     tg_value *lit = tg_delayed_value(g, tg_float(2.5));
-    tg_value *b = tg_delayed_registered(
-        g, "lb.pack", 3, a, lit, tg_list(3, tg_str("s"), a, tg_null()));
+    tg_value *b = tg_delayed_registered(g, "lb.pack", 3, a, lit,
+                                        tg_list(3, tg_str("s"), a, tg_null()));
     return tg_delayed_registered(g, "lb.mix1", 2, b, a);
 }
 
