@@ -448,9 +448,10 @@ static int check_order(const tg__plan *p)
 {
     if (p->op_begin[0] != 0 || p->op_begin[p->n_tasks] != p->n_ops)
         return bad("task boundaries do not cover the ops");
-    for (uint32_t t = 0; t < p->n_tasks; t++) {
+    for (uint32_t t = 0; t < p->n_tasks; t++)
         if (p->op_begin[t] >= p->op_begin[t + 1])
             return bad("a task without ops");
+    for (uint32_t t = 0; t < p->n_tasks; t++) {
         for (uint32_t o = p->op_begin[t]; o < p->op_begin[t + 1]; o++) {
             if (!p->ops[o].call->fn->fn && o != p->op_begin[t])
                 return bad("a literal inside a chain");
@@ -498,8 +499,10 @@ static int get_literals_and_targets(decoder *x)
     return rc;
 }
 
-/* Reads counts: each first op's reads of task slots, plus targets. */
-static void count_reads(tg__plan *p)
+/* Reads counts: each first op's reads of task slots, plus targets.  A
+ * compiled plan is culled, so every task is read or is a target; a plan
+ * with a task nobody reads is refused (sync would never free it). */
+static int count_reads(tg__plan *p)
 {
     memset(p->reads, 0, p->n_slots * sizeof *p->reads);
     for (uint32_t t = 0; t < p->n_tasks; t++) {
@@ -508,8 +511,12 @@ static void count_reads(tg__plan *p)
             p->reads[p->in[k]]++;
         p->reads[t] += p->is_target[t];
     }
+    for (uint32_t t = 0; t < p->n_tasks; t++)
+        if (p->reads[t] == 0)
+            return bad("a task whose result nobody reads");
     for (uint32_t s = p->n_tasks; s < p->n_slots; s++)
         p->reads[s] = UINT32_MAX;
+    return 0;
 }
 
 static int alloc_arrays(tg__plan *p)
@@ -573,8 +580,7 @@ static int decode(decoder *x)
     fix_calls(x);
     if ((rc = check_order(p)) || (rc = get_literals_and_targets(x)))
         return rc;
-    count_reads(p);
-    return 0;
+    return count_reads(p);
 }
 
 int tg__plan_decode(tg__dec *d, tg__plan **out)

@@ -408,6 +408,72 @@ static void test_loopback_unknown_function_is_named(void **state)
     tg_graph_free(g);
 }
 
+/* A forged plan of leaf tasks calling lb.inc: one op each unless
+ * op_begin says otherwise, no inputs, the given targets. */
+static uint8_t *forge(uint32_t n_tasks, const uint32_t *op_begin,
+                      uint32_t n_ops, const uint64_t *targets,
+                      uint32_t n_targets, size_t *len)
+{
+    tg__enc e;
+    assert_int_equal(tg__enc_init(&e, TG__CODEC_HOLES), 0);
+    assert_int_equal(tg__enc_u8(&e, 1), 0); /* the plan format */
+    assert_int_equal(tg__enc_u64(&e, 1), 0);
+    assert_int_equal(tg__enc_str(&e, "lb.inc", 6), 0);
+    uint64_t counts[5] = {n_tasks, n_ops, 0, 0, n_targets};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(tg__enc_u64(&e, counts[i]), 0);
+    for (uint32_t t = 0; t <= n_tasks; t++) /* little-endian u32s */
+        for (int b = 0; b < 4; b++)
+            assert_int_equal(tg__enc_u8(&e, (uint8_t)(op_begin[t] >> 8 * b)),
+                             0);
+    for (uint32_t o = 0; o < n_ops; o++) {
+        uint8_t zero[8] = {0};
+        assert_int_equal(tg__enc_raw(&e, zero, 8), 0); /* fn 0, flags 0 */
+        assert_int_equal(tg__enc_u64(&e, o), 0);       /* token */
+        assert_int_equal(tg__enc_u64(&e, 7), 0);
+        assert_int_equal(tg__enc_u64(&e, 1), 0); /* one argument */
+        tg_value *v = tg_int(o);
+        assert_int_equal(tg__encode(&e, v), 0);
+        tg_decref(v);
+    }
+    for (uint32_t i = 0; i < n_targets; i++)
+        assert_int_equal(tg__enc_u64(&e, targets[i]), 0);
+    uint8_t *flat;
+    assert_int_equal(tg__enc_flatten(&e, &flat, len), 0);
+    tg__enc_close(&e);
+    return flat;
+}
+
+/* Found by fuzz_plan: task boundaries that go past the ops and back. */
+static void test_loopback_plan_with_bad_task_bounds_is_refused(void **state)
+{
+    (void)state;
+    size_t len;
+    tg__plan *p;
+    uint64_t both[2] = {0, 1};
+    uint8_t *ok = forge(2, (uint32_t[]){0, 1, 2}, 2, both, 2, &len);
+    assert_int_equal(decode_plan(ok, len, &p), 0);
+    tg__plan_free(p);
+    free(ok);
+    uint8_t *bad = forge(2, (uint32_t[]){0, 5, 2}, 2, both, 2, &len);
+    assert_int_equal(decode_plan(bad, len, &p), TG_EFORMAT);
+    assert_non_null(strstr(tg_last_error(), "task without ops"));
+    free(bad);
+}
+
+/* Found by fuzz_plan: a task nobody reads would never be freed. */
+static void test_loopback_plan_with_an_unread_task_is_refused(void **state)
+{
+    (void)state;
+    size_t len;
+    tg__plan *p;
+    uint64_t second[1] = {1};
+    uint8_t *flat = forge(2, (uint32_t[]){0, 1, 2}, 2, second, 1, &len);
+    assert_int_equal(decode_plan(flat, len, &p), TG_EFORMAT);
+    assert_non_null(strstr(tg_last_error(), "nobody reads"));
+    free(flat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +486,8 @@ int main(void)
         cmocka_unit_test(test_loopback_plan_round_trips_and_runs),
         cmocka_unit_test(test_loopback_corrupt_plans_fail_cleanly),
         cmocka_unit_test(test_loopback_unknown_function_is_named),
+        cmocka_unit_test(test_loopback_plan_with_bad_task_bounds_is_refused),
+        cmocka_unit_test(test_loopback_plan_with_an_unread_task_is_refused),
     };
     return cmocka_run_group_tests_name("loopback", tests, setup, NULL);
 }
