@@ -437,7 +437,7 @@ static void fix_calls(decoder *x)
 {
     for (uint32_t o = 0; o < x->p->n_ops; o++) {
         tg__call *c = &x->o->calls[o];
-        c->args = &x->o->args[x->arg_off[o]];
+        c->args = c->nargs ? &x->o->args[x->arg_off[o]] : NULL;
         if (!c->fn)
             c->fn = literal_ref(x, c->args[0]);
     }

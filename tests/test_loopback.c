@@ -474,6 +474,23 @@ static void test_loopback_plan_with_an_unread_task_is_refused(void **state)
     free(flat);
 }
 
+/* Found by fuzz_plan: a plan whose calls take no arguments at all. */
+static void test_loopback_plan_of_calls_without_arguments_runs(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *o = tg_delayed_registered(g, "lb.opaque", 0);
+    size_t len;
+    uint8_t *flat = encode_plan(o, &len);
+    tg__plan *p;
+    assert_int_equal(decode_plan(flat, len, &p), 0);
+    assert_int_equal(p->n_ops, 1);
+    assert_int_equal(p->ops[0].call->nargs, 0);
+    tg__plan_free(p);
+    free(flat);
+    tg_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_loopback_unknown_function_is_named),
         cmocka_unit_test(test_loopback_plan_with_bad_task_bounds_is_refused),
         cmocka_unit_test(test_loopback_plan_with_an_unread_task_is_refused),
+        cmocka_unit_test(test_loopback_plan_of_calls_without_arguments_runs),
     };
     return cmocka_run_group_tests_name("loopback", tests, setup, NULL);
 }

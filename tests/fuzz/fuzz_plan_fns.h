@@ -5,14 +5,14 @@
 
 #include <taskgraph.h>
 
-/* The sum of its int arguments (others count as 0). */
+/* The sum of its int arguments (others count as 0), wrapping. */
 static tg_value *fz_sum(tg_value *const *a, size_t n, void *ctx)
 {
     (void)ctx;
-    int64_t s = 0;
+    uint64_t s = 0;
     for (size_t i = 0; i < n; i++)
-        s += tg_as_int(a[i]);
-    return tg_int(s);
+        s += (uint64_t)tg_as_int(a[i]);
+    return tg_int((int64_t)s);
 }
 
 /* Its arguments as a list. */
