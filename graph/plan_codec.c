@@ -412,7 +412,7 @@ static int get_op(decoder *x, uint32_t o, uint32_t *n_in)
     for (uint32_t a = 0; a < nargs; a++) {
         tg_value *v = tg__decode(d);
         if (!v || (rc = add_arg(x, v)))
-            return v ? rc : TG_EFORMAT;
+            return v ? rc : tg__last_code(TG_EFORMAT);
         long k = arg_inputs(v, head[1]);
         if (k < 0 || (head[0] == LITERAL_FN && k))
             return bad("an input hole where no op fills it");
@@ -478,7 +478,7 @@ static int get_literals_and_targets(decoder *x)
     for (uint32_t j = 0; j < p->n_literals && rc == 0; j++) {
         rc = get_token(d, &p->literal_tokens[j]);
         if (rc == 0 && !(p->literal[j] = tg__decode(d)))
-            rc = TG_EFORMAT;
+            rc = tg__last_code(TG_EFORMAT);
     }
     for (size_t i = 0; i < p->n_targets && rc == 0; i++) {
         uint64_t t;
@@ -489,7 +489,7 @@ static int get_literals_and_targets(decoder *x)
         } else if (t == NO_TASK) {
             p->target_task[i] = -1;
             if (!(p->target_value[i] = tg__decode(d)))
-                rc = TG_EFORMAT;
+                rc = tg__last_code(TG_EFORMAT);
         } else {
             p->target_task[i] = (int64_t)t;
             p->is_target[t] = 1;

@@ -97,21 +97,6 @@ static const char *object_name(const tg_value *v)
     return tg_type_name((tg_type)v->type);
 }
 
-/* The code a failed hook left in tg_last_error(): tg__seterr starts each
- * message with its code's name.  A hook that returns NULL has no other
- * way to say which code it failed with. */
-static int last_code(void)
-{
-    const char *msg = tg_last_error();
-    for (int c = TG_EINVAL; c >= TG_EUNSUPPORTED; c--) {
-        const char *name = tg_strerror(c);
-        size_t n = strlen(name);
-        if (strncmp(msg, name, n) == 0 && msg[n] == ':')
-            return c;
-    }
-    return TG_EFORMAT;
-}
-
 /* Names the codec type whose hook failed, at the end of this thread's
  * last error (so that a message cut short keeps its reason), keeping the
  * code.  A message that names a codec type already (from a hook nested
@@ -776,7 +761,7 @@ static tg_value *get_ext(tg__dec *d)
     size_t unread = left(d);
     d->end = end;
     if (!v) {
-        name_type(last_code(), t->name, name_len, start);
+        name_type(tg__last_code(TG_EFORMAT), t->name, name_len, start);
         return NULL;
     }
     if (unread) {
@@ -892,7 +877,7 @@ static int get_one(tg__dec *d, dec_stack *s, tg_value **out)
                           offset(d) - 1);
     }
     if (!v)
-        return last_code();
+        return tg__last_code(TG_EFORMAT);
     *out = v;
     return 0;
 }

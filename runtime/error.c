@@ -9,6 +9,7 @@
 #include "alloc_internal.h"
 
 static _Thread_local char last_error[512];
+static _Thread_local int last_code;
 
 const char *tg_strerror(int code)
 {
@@ -42,8 +43,14 @@ const char *tg_version(void)
     return TG_VERSION;
 }
 
+int tg__last_code(int otherwise)
+{
+    return last_code < 0 ? last_code : otherwise;
+}
+
 static void vset(int code, const char *fmt, va_list ap)
 {
+    last_code = code;
     int n = snprintf(last_error, sizeof last_error, "%s: ", tg_strerror(code));
     if (n < 0 || (size_t)n >= sizeof last_error)
         return;
