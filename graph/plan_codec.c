@@ -438,8 +438,9 @@ static void fix_calls(decoder *x)
     for (uint32_t o = 0; o < x->p->n_ops; o++) {
         tg__call *c = &x->o->calls[o];
         c->args = c->nargs ? &x->o->args[x->arg_off[o]] : NULL;
-        if (!c->fn)
-            c->fn = literal_ref(x, c->args[0]);
+        if (!c->fn) /* get_op made sure a literal has its one value */
+            c->fn = literal_ref(x, TG_ALWAYS(c->nargs == 1) ? c->args[0]
+                                                            : tg_null());
     }
 }
 

@@ -131,6 +131,8 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
         }
         run->results[t] = r;
     }
+    if (TG_NEVER(!r)) /* a plan task always has an op */
+        r = tg_error("task %u of the plan has no calls", t);
     if (TG_UNLIKELY(run->cb.n)) {
         info.end_ns = tg_now_ns();
         info.failed = r->type == TG_ERROR;
