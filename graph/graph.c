@@ -514,6 +514,10 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
 tg_value *tg_delayed_v(tg_graph *g, const char *name, tg_fn fn, void *ctx,
                        unsigned flags, size_t nargs, tg_value *const *args)
 {
+    if (!args && nargs)
+        return tg__seterr_null(TG_EINVAL,
+                               "%s: NULL arguments with a count of %zu",
+                               name ? name : "tg_delayed_v", nargs);
     unsigned f = (flags & TG_IMPURE) ? TG__NODE_IMPURE : 0;
     return record(g, name, fn, ctx, f, nargs, args);
 }

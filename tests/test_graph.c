@@ -280,6 +280,18 @@ static void test_graph_registered_calls_are_keyed_by_name(void **state)
     tg_graph_free(g);
 }
 
+/* A count with no argument array is an error, not a crash. */
+static void test_graph_null_args_with_a_count_fail(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    assert_null(tg_delayed_v(g, "f", tt_inc, NULL, 0, 2, NULL));
+    assert_non_null(strstr(tg_last_error(), "NULL arguments"));
+    tg_value *ok = tg_delayed_v(g, "f", tt_sum, NULL, 0, 0, NULL);
+    assert_non_null(ok);
+    tg_graph_free(g);
+}
+
 /* Keys of registered calls over a small graph, one per line. */
 static void print_registered_keys(FILE *f)
 {
@@ -337,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_graph_delayed_value_wraps_literals),
         cmocka_unit_test(test_graph_delayed_values_ignore_refcounting),
         cmocka_unit_test(test_graph_many_arguments_use_the_array_form),
+        cmocka_unit_test(test_graph_null_args_with_a_count_fail),
         cmocka_unit_test(test_graph_keys_differ_by_function),
         cmocka_unit_test(test_graph_keys_differ_by_context),
         cmocka_unit_test(test_graph_registered_calls_are_keyed_by_name),

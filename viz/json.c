@@ -110,6 +110,23 @@ static json_t *args_json(const tg__vgraph *vg, const tg__op *op)
     return a;
 }
 
+/* The "calls" array of a plan-view task: the function names of its
+ * fused calls, in the order they run; NULL when out of memory. */
+static json_t *calls_json(const tg__vgraph *vg, const tg__vnode *vn)
+{
+    json_t *a = json_array();
+    uint32_t last = vn->op >= 0 ? (uint32_t)vn->op : 0;
+    for (uint32_t k = 0; a && vn->op >= 0 && k < vn->n_calls; k++) {
+        const char *name =
+            vg->plan->ops[last + 1 - vn->n_calls + k].call->fn->name;
+        if (json_array_append_new(a, json_string(name))) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
 /* One task object; deps are the keys of the nodes in from[0..n_from). */
 static json_t *task_json(const tg__vgraph *vg, size_t i, const uint32_t *from,
                          size_t n_from)
@@ -145,7 +162,7 @@ static json_t *task_json(const tg__vgraph *vg, size_t i, const uint32_t *from,
     if (ok && vn->kind == TG__VN_DATA)
         ok = json_object_set_new(t, "literal", json_true()) == 0;
     if (ok && vg->is_plan)
-        ok = json_object_set_new(t, "calls", json_integer(vn->n_calls)) == 0;
+        ok = json_object_set_new(t, "calls", calls_json(vg, vn)) == 0;
     if (ok && vn->label && vn->kind == TG__VN_TASK)
         ok = json_object_set_new(t, "label", json_string(vn->label)) == 0;
     if (ok && state_name(vn->state))
@@ -179,9 +196,10 @@ static int deps_csr(const tg__vgraph *vg, uint32_t **off, uint32_t **from)
 static json_t *model_json(const tg__vgraph *vg)
 {
     uint32_t *off = NULL, *from = NULL;
-    json_t *root = json_pack(
-        "{s:s, s:i, s:s, s:[], s:[]}", "format", "taskgraph", "version", 1,
-        "view", vg->is_plan ? "plan" : "graph", "targets", "tasks");
+    json_t *root =
+        json_pack("{s:s, s:i, s:s, s:[], s:[]}", "format", "taskgraph",
+                  "version", TG__JSON_VERSION, "view",
+                  vg->is_plan ? "plan" : "graph", "targets", "tasks");
     json_t *targets = json_object_get(root, "targets");
     json_t *tasks = json_object_get(root, "tasks");
     bool ok = root && !deps_csr(vg, &off, &from);

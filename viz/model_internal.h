@@ -15,6 +15,10 @@
 #include "graph/plan_internal.h"
 #include "taskgraph/viz.h"
 
+/* The version of the JSON graph format (taskgraph/viz.h) written; the
+ * reader takes this one and version 1 (where "calls" was a count). */
+#define TG__JSON_VERSION 2
+
 enum {
     TG__VN_TASK = 0, /* a call: ellipse */
     TG__VN_DATA = 1  /* a literal value: box */
