@@ -36,7 +36,8 @@ $(TSAN_BUILD)/build.ninja:
 	meson setup $(TSAN_BUILD) --buildtype=debug \
 	    -Db_sanitize=thread -Dtest_scale=quick
 
-# The fuzzers need clang's libFuzzer; this build holds nothing else.
+# The fuzzers need clang's libFuzzer; this build (clang, ASan+UBSan)
+# also runs the unit tests, since clang's UBSan checks more than gcc's.
 $(FUZZ_BUILD)/build.ninja:
 	@sh scripts/setup.sh
 	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized \
@@ -96,11 +97,14 @@ test-valgrind: $(BUILD)/build.ninja
 	cp $(BUILD)/meson-logs/testlog-valgrind.json \
 	    $(BUILD)/valgrind/meson-logs/testlog.json
 
-# Each fuzzer replays its checked-in corpus, then fuzzes for a bounded,
-# seeded run; longer runs are in tests/fuzz/README.md.
+# The unit tests under clang's ASan+UBSan; then each fuzzer replays its
+# checked-in corpus and fuzzes for a bounded, seeded run (longer runs:
+# tests/fuzz/README.md).
 test-fuzz: $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
-	$(MESON_TEST) -C $(FUZZ_BUILD) --suite fuzz
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MESON_TEST) -C $(FUZZ_BUILD) --no-suite bench --no-suite build
 
 bench: $(BENCH_BUILD)/build.ninja
 	ninja -C $(BENCH_BUILD)

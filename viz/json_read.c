@@ -131,7 +131,7 @@ static int read_deps(json_t *t, size_t i, tg__vgraph *vg,
     return 0;
 }
 
-static int read_model(json_t *root, tg__vgraph *vg)
+int tg__vgraph_read_json(json_t *root, tg__vgraph *vg)
 {
     json_t *tasks = json_object_get(root, "tasks");
     json_t *targets = json_object_get(root, "targets");
@@ -193,7 +193,7 @@ static int load(const char *path, json_t **root, tg__vgraph *vg)
     if (!*root)
         return tg__seterr(TG_EFORMAT, "%s:%d:%d: %s", path, err.line,
                           err.column, err.text);
-    int rc = read_model(*root, vg);
+    int rc = tg__vgraph_read_json(*root, vg);
     if (rc) {
         tg__vgraph_free(vg);
         json_decref(*root);

@@ -90,6 +90,13 @@ const char *tg__vnode_key(const tg__vgraph *vg, size_t i);
 int tg__vgraph_build(tg_value *const *targets, size_t n,
                      const tg_viz_opts *opts, bool want_order, tg__vgraph *vg);
 
+/* Reads a parsed JSON graph document (the format of taskgraph/viz.h,
+ * borrowed: the model borrows its strings) into vg, which must be empty.
+ * 0, or TG_EFORMAT naming the task and field at fault (vg then holds
+ * what was read so far: free it), or TG_ENOMEM. */
+struct json_t;
+int tg__vgraph_read_json(struct json_t *root, tg__vgraph *vg);
+
 /* The one-node-per-function summary of in (which must outlive out). */
 int tg__vgraph_summarize(const tg__vgraph *in, tg__vgraph *out);
 
