@@ -290,6 +290,8 @@ static int emit_literals(compiler *c, tg__plan *pl)
     uint32_t n_lits = c->n_lits, nt = pl->n_tasks;
     pl->n_literals = n_lits;
     pl->n_slots = nt + n_lits;
+    for (uint32_t j = nt; j < pl->n_slots; j++)
+        pl->reads[j] = UINT32_MAX;
     if (!n_lits)
         return 0;
     pl->literal = tg__big_alloc(n_lits * sizeof *pl->literal);
@@ -307,28 +309,14 @@ static int emit_literals(compiler *c, tg__plan *pl)
     return 0;
 }
 
-/* How often each slot is read: a task's count is its last node's; the
- * nodes inside a chain were read only by the chain. */
-static int emit_reads(compiler *c, tg__plan *pl)
-{
-    uint32_t nt = pl->n_tasks;
-    pl->reads =
-        tg__big_alloc((pl->n_slots ? pl->n_slots : 1) * sizeof(uint32_t));
-    if (!pl->reads)
-        return TG_ENOMEM;
-    for (uint32_t t = 0; t < nt; t++)
-        pl->reads[t] = c->reads[c->order[pl->op_begin[t + 1] - 1]];
-    for (uint32_t j = nt; j < pl->n_slots; j++)
-        pl->reads[j] = UINT32_MAX;
-    return 0;
-}
-
 /* Fuses and numbers the tasks in one pass over the order, pointing each
- * op at its node's call and copying its edges into the inputs as slots.  A
- * node joins the previous op's task when it reads only the node just
+ * op at its node's call and copying its edges into the inputs as slots.
+ * A node joins the previous op's task when it reads only the node just
  * before it in the order, and is that node's only reader (a target has
  * one read more, so it never joins); its inputs then name its own task's
- * slot, where the previous op's result waits. */
+ * slot, where the previous op's result waits.  A task's read count is
+ * its last node's: the nodes inside a chain were read only by the
+ * chain. */
 static int emit(compiler *c, tg__plan *pl, unsigned flags)
 {
     uint32_t n_ops = c->n_order, cap = n_ops ? n_ops : 1;
@@ -336,17 +324,17 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
     pl->op_begin = tg__big_alloc((cap + 1) * sizeof *pl->op_begin);
     pl->in = tg__big_alloc((c->n_in ? c->n_in : 1) * sizeof *pl->in);
     pl->is_target = tg__big_alloc(cap);
-    if (!pl->ops || !pl->op_begin || !pl->in || !pl->is_target)
+    pl->reads = tg__big_alloc(((size_t)cap + c->n_lits) * sizeof *pl->reads);
+    if (!pl->ops || !pl->op_begin || !pl->in || !pl->is_target || !pl->reads)
         return TG_ENOMEM;
     const uint32_t *order = c->order, *one_dep = c->one_dep;
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
     const uint32_t *canon = c->canon;
-    const uint8_t *st = c->st;
+    const uint8_t *st = c->st, *nflags = c->g->nflags;
     uint32_t *task_of = c->task_of, *reads = c->reads, *in = pl->in;
-    uint32_t *op_begin = pl->op_begin;
+    uint32_t *op_begin = pl->op_begin, *task_reads = pl->reads;
     uint8_t *is_target = pl->is_target;
     tg__op *ops = pl->ops;
-    const uint8_t *nflags = c->g->nflags;
     bool fuse = flags & TG__PLAN_FUSE;
     uint32_t t = 0, k = 0;
     for (uint32_t p = 0; p < n_ops; p++) {
@@ -358,12 +346,17 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
             op_begin[t++] = p;
         }
         task_of[i] = t - 1;
+        task_reads[t - 1] = reads[i]; /* until a later op joins */
         is_target[t - 1] = (st[i] & TARGET) != 0;
         ops[p] =
             (tg__op){&tg__graph_node(c->g, i)->call, k,
                      nflags[i] & TG__NODE_LIST_DEPS ? TG__OP_LIST_INPUTS : 0u};
-        for (uint32_t x = off[i]; x < off[i + 1]; x++)
-            in[k++] = task_of[canon ? canon[e[x]] : e[x]];
+        if (canon)
+            for (uint32_t x = off[i]; x < off[i + 1]; x++)
+                in[k++] = task_of[canon[e[x]]];
+        else
+            for (uint32_t x = off[i]; x < off[i + 1]; x++)
+                in[k++] = task_of[e[x]];
     }
     ops[n_ops] = (tg__op){.in = k};
     pl->n_tasks = t;
@@ -371,8 +364,6 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
     pl->n_in = k;
     op_begin[t] = n_ops;
     int rc = emit_literals(c, pl);
-    if (rc == 0)
-        rc = emit_reads(c, pl);
     if (rc == 0 && (flags & TG__PLAN_DEPS))
         rc = tg__plan_build_deps(pl);
     return rc;
