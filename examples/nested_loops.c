@@ -2,7 +2,8 @@
  *
  * The plain C loop
  *     for x in A: for y in B: total += x < y ? f(x, y) : g(x, y)
- * becomes one delayed call per (x, y) and a fan-in-8 tree of sums.  f and
+ * becomes one delayed call per (x, y), summed by tg_delayed_reduce with
+ * the built-in "tg.sum" as a fan-in-8 tree (Dask's delayed(sum)).  f and
  * g are ordinary C functions, delayed through TG_ADAPT.  The result is
  * checked against the plain loop.  The functions are registered under
  * their names first, so every call is a registered call: the graph could
@@ -29,31 +30,6 @@ static double g(double x, double y)
 TG_ADAPT(double, f, double, double)
 TG_ADAPT(double, g, double, double)
 
-/* sum(a0, ..., an) for the reduction tree. */
-static tg_value *sum(tg_value *const *args, size_t nargs, void *ctx)
-{
-    (void)ctx;
-    double s = 0.0;
-    for (size_t i = 0; i < nargs; i++)
-        s += tg_as_float(args[i]);
-    return tg_float(s);
-}
-
-/* Reduces n delayed values to one with calls of at most 8 arguments,
- * level by level, in place in vals[]. */
-static tg_value *tree_sum(tg_graph *g, tg_value **vals, size_t n)
-{
-    while (n > 1) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i += 8) {
-            size_t k = n - i < 8 ? n - i : 8;
-            vals[m++] = tg_delayed_v(g, "sum", sum, NULL, 0, k, &vals[i]);
-        }
-        n = m;
-    }
-    return vals[0];
-}
-
 static double input(size_t i, size_t n)
 {
     return (double)i / (double)n * 4.0;
@@ -76,8 +52,7 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    if (TG_REGISTER_ADAPTED(f) || TG_REGISTER_ADAPTED(g)
-        || tg_register("sum", sum, NULL)) {
+    if (TG_REGISTER_ADAPTED(f) || TG_REGISTER_ADAPTED(g)) {
         fprintf(stderr, "registering: %s\n", tg_last_error());
         return 1;
     }
@@ -99,10 +74,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
             double x = input(i, n), y = input(j, n);
-            zs[i * n + j] = x < y ? TG_CALL(gr, f, tg_float(x), tg_float(y))
-                                  : TG_CALL(gr, g, tg_float(x), tg_float(y));
+            zs[i * n + j] = x < y ? TG_CALL(gr, f, x, y) : TG_CALL(gr, g, x, y);
         }
-    tg_value *total = tree_sum(gr, zs, n * n);
+    tg_value *total = tg_delayed_reduce(gr, "tg.sum", n * n, zs, 8);
     if (!total) {
         fprintf(stderr, "building the graph failed: %s\n", tg_last_error());
         return 1;

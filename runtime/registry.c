@@ -4,12 +4,14 @@
  * process registered itself can ever run there.  Entries live in an
  * array indexed through the runtime hash map; they are never removed.
  * Lookups are rare (interning a function in a graph, decoding a plan),
- * so one mutex guards everything.
+ * so one mutex guards everything.  The built-in functions
+ * (runtime/builtins.c) are added before the table is first used.
  */
 #include <pthread.h>
 #include <string.h>
 
 #include "alloc_internal.h"
+#include "builtins_internal.h"
 #include "map_internal.h"
 #include "registry_internal.h"
 
@@ -69,8 +71,32 @@ static int add(const char *name, uint64_t h, tg_fn fn, void *ctx)
     return 0;
 }
 
+void tg__registry_add_builtin(const char *name, tg_fn fn)
+{
+    tg__map_probe p;
+    uint64_t h = tg__map_hash_str(name);
+    if (!find(name, h, &p))
+        add(name, h, fn, NULL); /* out of memory: it stays unregistered */
+}
+
+static pthread_once_t builtins_once = PTHREAD_ONCE_INIT;
+
+static void add_builtins(void)
+{
+    pthread_mutex_lock(&lock);
+    tg__builtins_register();
+    pthread_mutex_unlock(&lock);
+}
+
+/* Every entry point calls this first. */
+static void ensure_builtins(void)
+{
+    pthread_once(&builtins_once, add_builtins);
+}
+
 int tg_register(const char *name, tg_fn fn, void *ctx)
 {
+    ensure_builtins();
     if (!name || !*name || !fn)
         return tg__seterr(TG_EINVAL, "tg_register: %s",
                           !fn ? "NULL function" : "empty name");
@@ -92,6 +118,7 @@ int tg_lookup(const char *name, tg_fn *fn, void **ctx)
 {
     if (!name)
         return tg__seterr(TG_EINVAL, "tg_lookup: NULL name");
+    ensure_builtins();
     uint64_t h = tg__map_hash_str(name);
     tg__map_probe p;
     pthread_mutex_lock(&lock);
@@ -110,6 +137,7 @@ int tg_lookup(const char *name, tg_fn *fn, void **ctx)
 
 bool tg__registry_has(const char *name, tg_fn fn, void *ctx)
 {
+    ensure_builtins();
     uint64_t h = tg__map_hash_str(name);
     tg__map_probe p;
     pthread_mutex_lock(&lock);

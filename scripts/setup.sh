@@ -2,7 +2,7 @@
 # scripts/setup.sh - install the Debian packages taskgraph builds and tests
 # with, if any are missing.  Used by `make demo` and `make test`.
 set -eu
-PKGS="gcc make pkg-config meson ninja-build libuv1-dev libjansson-dev
+PKGS="gcc g++ make pkg-config meson ninja-build libuv1-dev libjansson-dev
 libgraphviz-dev libcmocka-dev libxxhash-dev libxml2-dev valgrind python3
 clang-format clang libclang-rt-14-dev"
 missing=""

@@ -31,6 +31,15 @@ static size_t len_of(tg_cstr s)
 {
     return strlen(s);
 }
+static uint64_t big(uint64_t x)
+{
+    return x + 1;
+}
+static int touched;
+static void touch(int x)
+{
+    touched += x;
+}
 
 TG_ADAPT(double, hyp, double, double)
 TG_ADAPT(int64_t, twice, int64_t)
@@ -39,6 +48,8 @@ TG_ADAPT(bool, is_even, long)
 TG_ADAPT(tg_cstr, pick, bool, tg_cstr, tg_cstr)
 TG_ADAPT(float, avg6, float, float, float, float, float, float)
 TG_ADAPT(size_t, len_of, tg_cstr)
+TG_ADAPT(uint64_t, big, uint64_t)
+TG_ADAPT(void, touch, int)
 
 static tg_value *run(tg_value *d)
 {
@@ -73,6 +84,59 @@ static void test_adapt_boxes_and_unboxes_plain_types(void **state)
     tg_decref(r);
     r = run(TG_CALL(g, len_of, tg_str("four")));
     assert_int_equal(tg_as_int(r), 4);
+    tg_decref(r);
+    tg_graph_free(g);
+}
+
+/* Plain C values are converted to the parameter's type and boxed, so a
+ * call with ints and one with doubles are the same call. */
+static void test_adapt_call_takes_plain_c_values(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *a = TG_CALL(g, hyp, 3, 4);
+    tg_value *b = TG_CALL(g, hyp, 3.0, 4.0f);
+    assert_string_equal(tg_key(a), tg_key(b));
+    tg_value *r = run(a);
+    assert_true(tg_as_float(r) == 5.0);
+    tg_decref(r);
+    long n = 7;
+    unsigned char c = 3;
+    r = run(TG_CALL(g, clamp, n, (short)-5, c)); /* mixed integer types */
+    assert_int_equal(tg_as_int(r), 3);
+    tg_decref(r);
+    r = run(TG_CALL(g, clamp, 2.9, 0, 10)); /* double -> int truncates */
+    assert_int_equal(tg_as_int(r), 2);
+    tg_decref(r);
+    const char *hello = "hello";
+    char buf[] = "xy";
+    r = run(TG_CALL(g, pick, true, hello, buf));
+    assert_string_equal(tg_as_str(r), "hello");
+    tg_decref(r);
+    r = run(TG_CALL(g, len_of, "four"));
+    assert_int_equal(tg_as_int(r), 4);
+    tg_decref(r);
+    /* a delayed value and a plain value in one call */
+    r = run(TG_CALL(g, hyp, TG_CALL(g, hyp, 0, 3), 4));
+    assert_true(tg_as_float(r) == 5.0);
+    tg_decref(r);
+    tg_graph_free(g);
+}
+
+/* uint64_t round-trips, values above INT64_MAX included; a void
+ * function's task returns null. */
+static void test_adapt_uint64_and_void_functions(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *r = run(TG_CALL(g, big, UINT64_MAX - 1));
+    uint64_t got = (uint64_t)tg_as_int(r);
+    assert_true(got == UINT64_MAX);
+    tg_decref(r);
+    touched = 0;
+    r = run(TG_CALL(g, touch, 5));
+    assert_int_equal(tg_typeof(r), TG_NULL);
+    assert_int_equal(touched, 5);
     tg_decref(r);
     tg_graph_free(g);
 }
@@ -121,6 +185,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adapt_boxes_and_unboxes_plain_types),
+        cmocka_unit_test(test_adapt_call_takes_plain_c_values),
+        cmocka_unit_test(test_adapt_uint64_and_void_functions),
         cmocka_unit_test(test_adapt_wrong_type_fails_the_task),
         cmocka_unit_test(test_adapt_wrong_count_fails_the_task),
         cmocka_unit_test(test_adapt_registered_adapter_resolves_by_name),

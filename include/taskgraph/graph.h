@@ -74,6 +74,28 @@ TG_API const char *tg_key(const tg_value *delayed);
 /* The function name of a delayed value, NULL for other values. */
 TG_API const char *tg_delayed_name(const tg_value *delayed);
 
+/* Reduces n values with the function registered as fn_name, as a tree
+ * of calls of at most split_every values each (0 means 8), level by
+ * level: Dask's delayed(sum)(values), with levels that run in parallel.
+ * The function must be associative.  values is the caller's array (kept);
+ * its items - delayed values of g or literals - are stolen, as
+ * tg_delayed steals arguments, even on failure.  One value gives one
+ * call of it; no values, one call without arguments.  Built-in:
+ * "tg.sum", "tg.min", "tg.max" and "tg.mean" (which sums as a tree and
+ * divides at the end) over ints, floats and bools, or lists of them: a
+ * sum of ints stays an int (an overflow fails the task), any float makes
+ * it a float; min and max keep the winner's type, and a NaN wins, as in
+ * NumPy.  Returns the root (a delayed value of g) or NULL with
+ * tg_last_error() set (TG_ENOENT: no function registered as fn_name).
+ * Caller serialises. */
+TG_API tg_value *tg_delayed_reduce(tg_graph *g, const char *fn_name, size_t n,
+                                   tg_value *const *values, size_t split_every);
+/* The same with a local function (its calls are local calls, see
+ * tg_register), named name. */
+TG_API tg_value *tg_delayed_reduce_fn(tg_graph *g, const char *name, tg_fn fn,
+                                      size_t n, tg_value *const *values,
+                                      size_t split_every);
+
 /* TG_DELAYED(g, fn, args...) - tg_delayed named after fn, with the
  * arguments counted (up to 32).  TG_DELAYED_IMPURE is the same with
  * TG_IMPURE. */
