@@ -48,8 +48,9 @@ static tg_value *reduce(tg_graph *g, const char *name, tg_fn fn, void *ctx,
                         size_t n, tg_value *const *values, size_t split)
 {
     if (!values && n)
-        return tg__seterr_null(TG_EINVAL, "%s: NULL values with a count "
-                                          "of %zu",
+        return tg__seterr_null(TG_EINVAL,
+                               "%s: NULL values with a count "
+                               "of %zu",
                                name, n);
     tg_value **vals = tg__malloc((n ? n : 1) * sizeof *vals);
     if (!vals) {
@@ -74,7 +75,9 @@ tg_value *tg_delayed_reduce_fn(tg_graph *g, const char *name, tg_fn fn,
         for (size_t i = 0; values && i < n; i++)
             tg_decref(values[i]);
         return tg__seterr_null(TG_EINVAL, "tg_delayed_reduce_fn: NULL %s",
-                               !g ? "graph" : !name ? "name" : "function");
+                               !g      ? "graph"
+                               : !name ? "name"
+                                       : "function");
     }
     return reduce(g, name, fn, NULL, n, values, split_every);
 }

@@ -154,8 +154,10 @@ static const struct {
     const char *name;
     tg_fn fn;
 } builtins[] = {
-    {"tg.sum", sum},   {"tg.min", min},
-    {"tg.max", max},   {"tg.mean", mean},
+    {"tg.sum", sum},
+    {"tg.min", min},
+    {"tg.max", max},
+    {"tg.mean", mean},
     {"tg.mean.finish", mean_finish},
 };
 

@@ -114,13 +114,15 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
                               worker,
                               tg_now_ns(),
                               0,
-                              false};
+                              false,
+                              NULL};
         notify(run, &info, false);
     }
     /* A chain's intermediate sits in the task's slot, where the next op
      * reads it, and is released once that op has returned. */
     tg_value *r = NULL;
-    for (uint32_t o = p->op_begin[t]; o < p->op_begin[t + 1]; o++) {
+    uint32_t o = p->op_begin[t];
+    for (; o < p->op_begin[t + 1]; o++) {
         tg_value *next = tg__call_op(run, &p->ops[o]);
         tg_decref(r);
         r = next;
@@ -136,6 +138,7 @@ tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker)
     if (TG_UNLIKELY(run->cb.n)) {
         info.end_ns = tg_now_ns();
         info.failed = r->type == TG_ERROR;
+        info.failed_key = info.failed ? tg__plan_key(p, o) : NULL;
         notify(run, &info, true);
     }
     return r;

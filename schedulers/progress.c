@@ -5,7 +5,8 @@
  * bump an atomic counter; a worker that finds a redraw due takes the draw
  * lock with trylock, so no worker ever waits on the bar.  On a terminal
  * the line is redrawn in place at most every 100 ms; otherwise a new line
- * is printed at each 10 %.
+ * is printed at each 10 %.  From 5 % done on, the line estimates the time
+ * left from the rate so far.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #define DEFAULT_MIN_MS 500
 #define DEFAULT_WIDTH 40
 #define MAX_WIDTH 200
+#define ETA_PERCENT 5 /* the time left is shown from this far on */
 
 /* The shown compute.  id is the publication point: start fills the other
  * fields, then stores id (release); workers load it (acquire).  Fields
@@ -54,9 +56,14 @@ static void draw(bar *b, size_t done, uint64_t now_ns, const char *tail)
     memset(fill, '#', k);
     memset(fill + k, ' ', b->width - k);
     fill[b->width] = '\0';
-    fprintf(b->out, "%s[%s] | %3zu%% | %zu/%zu tasks | %.1fs%s%s",
-            b->tty ? "\r" : "", fill, pct, done, b->n_tasks,
-            (double)(now_ns - b->start_ns) / 1e9, tail, b->tty ? "" : "\n");
+    double elapsed = (double)(now_ns - b->start_ns) / 1e9;
+    char eta[48] = "";
+    if (done < b->n_tasks && done * 100 >= ETA_PERCENT * b->n_tasks)
+        snprintf(eta, sizeof eta, ", ~%.1fs left",
+                 elapsed * (double)(b->n_tasks - done) / (double)done);
+    fprintf(b->out, "%s[%s] | %3zu%% | %zu/%zu tasks | %.1fs%s%s%s",
+            b->tty ? "\r" : "", fill, pct, done, b->n_tasks, elapsed, eta, tail,
+            b->tty ? "\x1b[K" : "\n");
     fflush(b->out);
     atomic_store_explicit(&b->last_ns, now_ns, memory_order_relaxed);
 }

@@ -18,6 +18,13 @@ libdir=$(pkg-config --variable=libdir taskgraph)
 # shellcheck disable=SC2086
 cc -std=c11 -Wall -Werror -o "$root/inc_add" "$src" $flags
 out=$(LD_LIBRARY_PATH="$libdir" "$root/inc_add")
+# The debugging suppressions are installed where pkg-config says.
+suppdir=$(pkg-config --variable=suppdir taskgraph)
+for f in valgrind.supp tsan.supp lsan.supp; do
+    [ -s "$root$suppdir/$f" ] || [ -s "$suppdir/$f" ] || {
+        echo "$f is not installed in $suppdir"; echo "0 passed, 1 failed"
+        exit 1; }
+done
 case "$out" in
 *"= 5") echo "pkg-config build runs: $out"; echo "1 passed, 0 failed" ;;
 *) echo "unexpected output: $out"; echo "0 passed, 1 failed"; exit 1 ;;

@@ -158,6 +158,25 @@ static void test_json_plan_view_and_profile_states(void **state)
         json_string_value(json_object_get(task(doc, tg_key(x)), "state")),
         "done");
     json_decref(doc);
+    /* a fused chain that fails in its middle call: the calls before it
+     * ran, it failed, the ones after it did not run */
+    tg_value *c1 = TG_DELAYED(g, tt_inc, tg_int(-9));
+    tg_value *c2 = TG_DELAYED(g, tt_fail_neg, c1);
+    tg_value *c3 = TG_DELAYED(g, tt_inc, c2);
+    tg_profiler *q = tg_profiler_new();
+    tg_profiler_start(q);
+    tg_decref(tg_compute(c3, NULL));
+    tg_profiler_stop(q);
+    tg_viz_opts oq = {.profile = q};
+    doc = export(&c3, 1, &oq);
+    const char *states[3][2] = {
+        {tg_key(c1), "done"}, {tg_key(c2), "failed"}, {tg_key(c3), "not run"}};
+    for (int k = 0; k < 3; k++)
+        assert_string_equal(json_string_value(json_object_get(
+                                task(doc, states[k][0]), "state")),
+                            states[k][1]);
+    json_decref(doc);
+    tg_profiler_free(q);
     tg_profiler_free(p);
     tg_graph_free(g);
 }

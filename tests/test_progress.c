@@ -76,7 +76,13 @@ static void test_progress_lines_every_ten_percent(void **state)
         assert_memory_equal(line, want, strlen(want));
         char *nl = strchr(line, '\n');
         assert_non_null(nl);
-        assert_non_null(strstr(line, "s\n")); /* elapsed seconds */
+        *nl = '\0';
+        /* elapsed seconds, then the time left until the end */
+        if (k < 10)
+            assert_non_null(strstr(line, "s, ~"));
+        assert_true(k < 10 ? strstr(line, "s left") == nl - 6
+                           : strstr(line, "left") == NULL);
+        assert_int_equal(nl[-1], k < 10 ? 't' : 's');
         line = nl + 1;
     }
     assert_string_equal(line, "");

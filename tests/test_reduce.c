@@ -97,21 +97,19 @@ static void test_reduce_sum_types_and_errors(void **state)
     (void)state;
     tg_graph *g = tg_graph_new();
     tg_value *r = compute_on(
-        tg_delayed_registered(g, "tg.sum", 2, tg_list(3, tg_int(1), tg_int(2),
-                                                      tg_bool(true)),
+        tg_delayed_registered(g, "tg.sum", 2,
+                              tg_list(3, tg_int(1), tg_int(2), tg_bool(true)),
                               tg_int(4)),
         0);
     assert_int_equal(tg_as_int(r), 8); /* a list's items count */
     tg_decref(r);
-    r = compute_on(tg_delayed_registered(g, "tg.sum", 2, tg_int(1),
-                                         tg_float(0.5)),
-                   0);
+    r = compute_on(
+        tg_delayed_registered(g, "tg.sum", 2, tg_int(1), tg_float(0.5)), 0);
     assert_int_equal(tg_typeof(r), TG_FLOAT);
     assert_true(tg_as_float(r) == 1.5);
     tg_decref(r);
-    r = compute_on(tg_delayed_registered(g, "tg.sum", 2, tg_int(INT64_MAX),
-                                         tg_int(1)),
-                   0);
+    r = compute_on(
+        tg_delayed_registered(g, "tg.sum", 2, tg_int(INT64_MAX), tg_int(1)), 0);
     assert_string_equal(tg_error_message(r), "tg.sum: the sum overflows int64");
     tg_decref(r);
     r = compute_on(

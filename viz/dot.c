@@ -148,11 +148,17 @@ static Agnode_t *add_result(Agraph_t *g, const attrs *a, const tg__vgraph *vg,
     if (!box || !agedge(g, task, box, NULL, 1))
         return NULL;
     escape(name, sizeof name, vn->name);
+    /* The result's key, shortened as Dask draws keys: name-8 hex. */
+    const char *key = vg->is_summary ? NULL : tg__vnode_key(vg, i);
+    const char *dash = key ? strrchr(key, '-') : NULL;
     if (vg->is_summary)
         snprintf(label, sizeof label, "%u %s", vn->n_targets,
                  vn->n_targets == 1 ? "result" : "results");
+    else if (dash && strlen(dash) > 8)
+        snprintf(label, sizeof label, "%s-%.8s", name, dash + 1);
     else
-        snprintf(label, sizeof label, "%s-#%zu", name, (*n_results)++);
+        snprintf(label, sizeof label, "%s-#%zu", name, *n_results);
+    (*n_results)++;
     agxset(box, a->label, label);
     agxset(box, a->shape, "box");
     return box;

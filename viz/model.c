@@ -117,6 +117,7 @@ static int add_value_targets(tg_value *const *targets, size_t n, tg__vgraph *vg)
             continue;
         tg__vnode vn = {.name = tg_type_name(tg_typeof(targets[i])),
                         .op = -1,
+                        .run_op = -1,
                         .order = -1,
                         .n_calls = 1,
                         .count = 1,
@@ -156,6 +157,7 @@ static int add_plan_nodes(tg__vgraph *vg, bool set_order)
         uint32_t calls = p->op_begin[t + 1] - p->op_begin[t];
         tg__vnode vn = {.name = op->fn->name,
                         .op = last,
+                        .run_op = -1,
                         .order = set_order ? (int64_t)t : -1,
                         .n_calls = calls,
                         .count = 1,
@@ -174,6 +176,7 @@ static int add_plan_nodes(tg__vgraph *vg, bool set_order)
         tg__vnode vn = {.name = tg_type_name(tg_typeof(p->literal[j])),
                         .key = tg__vgraph_own(vg, tg__strdup(key)),
                         .op = -1,
+                        .run_op = -1,
                         .order = -1,
                         .n_calls = 1,
                         .count = 1,
@@ -256,6 +259,7 @@ static int set_run_keys(tg__vgraph *vg)
             if (x.lo != tok.lo || x.hi != tok.hi)
                 continue;
             vn->run_key = tg__plan_key(f, tg__plan_last_op(f, task_of[o]));
+            vn->run_op = o;
             if (!vn->run_key)
                 rc = TG_ENOMEM;
             break;
@@ -264,6 +268,33 @@ static int set_run_keys(tg__vgraph *vg)
     tg__map_close(&m);
     tg__free(task_of);
     return rc;
+}
+
+/* The state of a graph-view node whose fused task failed: the call that
+ * failed is failed; the calls before it in the chain ran; those after it
+ * did not. */
+static uint8_t chain_state(const tg__vgraph *vg, const tg__vnode *vn,
+                           const tg__prof_rec *rec)
+{
+    const tg__plan *f = vg->fused;
+    if (!f || vn->run_op < 0 || !rec->failed_key)
+        return TG__VS_FAILED;
+    uint32_t o = (uint32_t)vn->run_op, lo = 0, hi = f->n_tasks;
+    while (lo < hi) { /* the task holding op o */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (f->op_begin[mid + 1] <= o)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (uint32_t k = f->op_begin[lo]; k < f->op_begin[lo + 1]; k++) {
+        const char *key = tg__plan_key(f, k);
+        if (key && strcmp(key, rec->failed_key) == 0)
+            return o < k    ? TG__VS_DONE
+                   : o == k ? TG__VS_FAILED
+                            : TG__VS_NOT_RUN;
+    }
+    return TG__VS_FAILED; /* failed inside a nested compute */
 }
 
 /* Looks each node's run key up in the profile. */
@@ -283,8 +314,9 @@ static int apply_profile(const tg_profiler *prof, tg__vgraph *vg)
             continue;
         }
         const tg__prof_rec *rec = &prof->recs[r];
-        vn->state = rec->failed ? TG__VS_FAILED : TG__VS_DONE;
-        vn->duration_ns = rec->end_ns - rec->begin_ns;
+        vn->state = rec->failed ? chain_state(vg, vn, rec) : TG__VS_DONE;
+        if (vn->state != TG__VS_NOT_RUN)
+            vn->duration_ns = rec->end_ns - rec->begin_ns;
     }
     tg__strmap_free(&by_key);
     vg->has_profile = true;

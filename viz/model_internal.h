@@ -38,6 +38,8 @@ typedef struct tg__vnode {
     const char *key;      /* borrowed, or NULL: see tg__vnode_key */
     int64_t op;           /* the plan op it shows (vg->plan), or -1 */
     const char *run_key;  /* key the profile records it under, or NULL */
+    int64_t run_op;       /* graph view: its call's op in vg->fused, the
+                             plan tg_compute runs; -1 when unknown */
     int64_t order;        /* static priority; -1 when unknown */
     uint64_t duration_ns; /* from a profile (summary: the group's sum) */
     uint32_t n_calls;     /* calls fused into it (plan view), >= 1 */

@@ -67,11 +67,20 @@ static void on_task_end(void *ud, const tg_task_info *info)
     }
     const char *name = intern(p, info->name ? info->name : "?");
     const char *key = arena_copy(p, info->key ? info->key : "?");
-    if (!name || !key)
+    const char *failed_key =
+        info->failed_key ? arena_copy(p, info->failed_key) : NULL;
+    if (!name || !key || (info->failed_key && !failed_key))
         goto fail;
-    p->recs[p->n_recs++] = (tg__prof_rec){
-        info->compute_id, info->begin_ns, info->end_ns, name,        key,
-        info->task,       info->n_calls,  info->worker, info->failed};
+    p->recs[p->n_recs++] = (tg__prof_rec){info->compute_id,
+                                          info->begin_ns,
+                                          info->end_ns,
+                                          name,
+                                          key,
+                                          info->task,
+                                          info->n_calls,
+                                          info->worker,
+                                          info->failed,
+                                          failed_key};
     pthread_mutex_unlock(&p->lock);
     return;
 fail:

@@ -11,7 +11,6 @@
 
 #include "strmap_internal.h"
 #include "taskgraph/diagnostics.h"
-#include "taskgraph/diagnostics.h"
 
 typedef struct tg__prof_rec {
     uint64_t compute_id;
@@ -23,6 +22,7 @@ typedef struct tg__prof_rec {
     uint32_t n_calls; /* fused calls */
     int32_t worker;
     bool failed;
+    const char *failed_key; /* the call that failed (arena), or NULL */
 } tg__prof_rec;
 
 typedef struct tg__prof_chunk tg__prof_chunk;

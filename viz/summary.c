@@ -75,6 +75,7 @@ static int group_nodes(const tg__vgraph *in, tg__vgraph *out,
         if (k == TG__STRMAP_NONE) {
             tg__vnode g = {.name = n->name,
                            .op = -1,
+                           .run_op = -1,
                            .order = -1,
                            .n_calls = 1,
                            .kind = n->kind};

@@ -17,15 +17,18 @@ extern "C" {
 /* One scheduled task.  A task may be a fused chain of several calls; it
  * is reported under the key and function name of its last call. */
 typedef struct tg_task_info {
-    uint64_t compute_id; /* which compute (unique in this process) */
-    uint32_t task;       /* index in the plan: its static priority */
-    uint32_t n_calls;    /* calls fused into this task (>= 1) */
-    const char *name;    /* function name; borrowed for the compute */
-    const char *key;     /* key of the last call; borrowed */
-    int worker;          /* 0 for sync, worker thread index otherwise */
-    uint64_t begin_ns;   /* monotonic clock at begin */
-    uint64_t end_ns;     /* monotonic clock at end (0 in task_begin) */
-    bool failed;         /* task_end: the task returned an error */
+    uint64_t compute_id;    /* which compute (unique in this process) */
+    uint32_t task;          /* index in the plan: its static priority */
+    uint32_t n_calls;       /* calls fused into this task (>= 1) */
+    const char *name;       /* function name; borrowed for the compute */
+    const char *key;        /* key of the last call; borrowed */
+    int worker;             /* 0 for sync, worker thread index otherwise */
+    uint64_t begin_ns;      /* monotonic clock at begin */
+    uint64_t end_ns;        /* monotonic clock at end (0 in task_begin) */
+    bool failed;            /* task_end: the task returned an error */
+    const char *failed_key; /* task_end of a failed task: the key of the
+                               call that failed (in a fused chain, maybe
+                               not the last); NULL otherwise; borrowed */
 } tg_task_info;
 
 typedef struct tg_callbacks {

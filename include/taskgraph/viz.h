@@ -57,7 +57,8 @@ typedef struct tg_viz_opts {
                                    and duration of each task by key */
 } tg_viz_opts;
 
-#define TG_VIZ_SUMMARIZE_ABOVE 500
+/* Above this many tasks a picture no longer reads at screen size. */
+#define TG_VIZ_SUMMARIZE_ABOVE 200
 
 /* Renders the graph of the targets (delayed values of one graph,
  * borrowed) to path.  The extension picks the format: .svg, .png, .pdf
