@@ -87,21 +87,22 @@ static int put_token(tg__enc *e, tg__token t)
 /* The distinct function references of the plan's calls, in first-use
  * order; fn_of[o] is op o's index among them (LITERAL_FN for a literal
  * target).  Fails on the first local call, naming it. */
-static int collect_fns(const tg__plan *p, const tg__fnref ***out, size_t *n,
-                       uint32_t *fn_of)
+static int collect_fns(const tg__plan *p, uint32_t first, uint32_t end,
+                       const tg__fnref ***out, size_t *n, uint32_t *fn_of)
 {
-    const tg__fnref **fns = tg__malloc((p->n_ops + 1) * sizeof *fns);
+    uint32_t n_ops = end - first;
+    const tg__fnref **fns = tg__malloc((n_ops + 1) * sizeof *fns);
     tg__map m;
-    if (!fns || tg__map_init(&m, p->n_ops ? p->n_ops : 1)) {
+    if (!fns || tg__map_init(&m, n_ops ? n_ops : 1)) {
         tg__free(fns);
         return TG_ENOMEM;
     }
     size_t k = 0;
     int rc = 0;
-    for (uint32_t o = 0; o < p->n_ops && rc == 0; o++) {
+    for (uint32_t o = first; o < end && rc == 0; o++) {
         const tg__fnref *f = p->ops[o].call->fn;
         if (!f->fn) {
-            fn_of[o] = LITERAL_FN;
+            fn_of[o - first] = LITERAL_FN;
             continue;
         }
         if (!f->registered) {
@@ -122,7 +123,7 @@ static int collect_fns(const tg__plan *p, const tg__fnref ***out, size_t *n,
             tg__map_insert(&m, &pr, (uint32_t)k);
             i = (uint32_t)k++;
         }
-        fn_of[o] = i;
+        fn_of[o - first] = i;
     }
     tg__map_close(&m);
     if (rc) {
@@ -169,33 +170,44 @@ static int put_args(tg__enc *e, const tg__op *op)
     return rc;
 }
 
+static int put_fns(tg__enc *e, const tg__fnref **fns, size_t n)
+{
+    int rc = tg__enc_u64(e, n);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = tg__enc_str(e, fns[i]->name, strlen(fns[i]->name));
+    return rc;
+}
+
+/* An op: its function's index (LITERAL_FN for a literal target), flags,
+ * token and arguments. */
+static int put_op(tg__enc *e, const tg__op *op, uint32_t fn)
+{
+    uint32_t head[2] = {fn, op->flags};
+    int rc = put_u32s(e, head, 2);
+    if (rc == 0)
+        rc = put_token(e, op->call->self.u.d.token);
+    return rc ? rc : put_args(e, op);
+}
+
 int tg__plan_encode(const tg__plan *p, tg__enc *e)
 {
     uint32_t *fn_of = tg__malloc((p->n_ops + 1) * sizeof *fn_of);
     const tg__fnref **fns = NULL;
     size_t n_fns = 0;
-    int rc = fn_of ? collect_fns(p, &fns, &n_fns, fn_of) : TG_ENOMEM;
+    int rc =
+        fn_of ? collect_fns(p, 0, p->n_ops, &fns, &n_fns, fn_of) : TG_ENOMEM;
     if (rc == 0)
         rc = tg__enc_u8(e, PLAN_FORMAT);
     if (rc == 0)
-        rc = tg__enc_u64(e, n_fns);
-    for (size_t i = 0; i < n_fns && rc == 0; i++)
-        rc = tg__enc_str(e, fns[i]->name, strlen(fns[i]->name));
+        rc = put_fns(e, fns, n_fns);
     uint64_t counts[5] = {p->n_tasks, p->n_ops, p->n_in, p->n_literals,
                           p->n_targets};
     for (int i = 0; i < 5 && rc == 0; i++)
         rc = tg__enc_u64(e, counts[i]);
     if (rc == 0)
         rc = put_u32s(e, p->op_begin, (size_t)p->n_tasks + 1);
-    for (uint32_t o = 0; o < p->n_ops && rc == 0; o++) {
-        const tg__op *op = &p->ops[o];
-        uint32_t head[2] = {fn_of[o], op->flags};
-        rc = put_u32s(e, head, 2);
-        if (rc == 0)
-            rc = put_token(e, op->call->self.u.d.token);
-        if (rc == 0)
-            rc = put_args(e, op);
-    }
+    for (uint32_t o = 0; o < p->n_ops && rc == 0; o++)
+        rc = put_op(e, &p->ops[o], fn_of[o]);
     if (rc == 0)
         rc = put_u32s(e, p->in, p->n_in);
     for (uint32_t j = 0; j < p->n_literals && rc == 0; j++) {
@@ -606,6 +618,178 @@ int tg__plan_decode(tg__dec *d, tg__plan **out)
             snprintf(why, sizeof why, "%s", tg_last_error());
             bad(why);
         }
+        tg__plan_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- task specs ---------------------------------------------------------- */
+
+/* One task as a worker receives it:
+ *
+ *   u8 TASK_FORMAT; u64 n_fns, n_fns names; u64 n_ops; the ops (as in a
+ *   plan); u64 n_inputs; per input of the first op: u8 kind
+ *   (TG__INPUT_TASK, TG__INPUT_LITERAL), u64 index.
+ *
+ * The inputs' values travel apart (results held by workers, literals
+ * sent once per worker), so a spec stays small. */
+#define TASK_FORMAT 1
+
+int tg__plan_encode_task(const tg__plan *p, uint32_t t, tg__enc *e)
+{
+    uint32_t first = p->op_begin[t], end = p->op_begin[t + 1];
+    uint32_t *fn_of = tg__malloc((end - first + 1) * sizeof *fn_of);
+    const tg__fnref **fns = NULL;
+    size_t n_fns = 0;
+    int rc =
+        fn_of ? collect_fns(p, first, end, &fns, &n_fns, fn_of) : TG_ENOMEM;
+    if (rc == 0)
+        rc = tg__enc_u8(e, TASK_FORMAT);
+    if (rc == 0)
+        rc = put_fns(e, fns, n_fns);
+    if (rc == 0)
+        rc = tg__enc_u64(e, end - first);
+    for (uint32_t o = first; o < end && rc == 0; o++)
+        rc = put_op(e, &p->ops[o], fn_of[o - first]);
+    const tg__op *op = &p->ops[first];
+    if (rc == 0)
+        rc = tg__enc_u64(e, op[1].in - op[0].in);
+    for (uint32_t k = op[0].in; k < op[1].in && rc == 0; k++) {
+        uint32_t s = p->in[k];
+        bool lit = s >= p->n_tasks;
+        rc = tg__enc_u8(e, lit ? TG__INPUT_LITERAL : TG__INPUT_TASK);
+        if (rc == 0)
+            rc = tg__enc_u64(e, lit ? s - p->n_tasks : s);
+    }
+    tg__free(fns);
+    tg__free(fn_of);
+    return rc;
+}
+
+/* The inputs of a task spec, and the first op's holes they fill. */
+static int get_inputs(decoder *x, uint32_t n_holes, tg__task_input **out)
+{
+    tg__dec *d = x->d;
+    tg__plan *p = x->p;
+    uint32_t n = 0;
+    int rc = get_count(d, 2, "input count", &n);
+    if (rc)
+        return rc;
+    if (n != n_holes)
+        return bad("the inputs do not match the first op's holes");
+    tg__task_input *in = tg__malloc((n ? n : 1) * sizeof *in);
+    if (!in)
+        return TG_ENOMEM;
+    for (uint32_t j = 0; j < n && rc == 0; j++) {
+        uint8_t kind;
+        uint64_t index;
+        if ((rc = tg__dec_u8(d, &kind)) || (rc = tg__dec_u64(d, &index)))
+            break;
+        if ((kind != TG__INPUT_TASK && kind != TG__INPUT_LITERAL)
+            || index >= MAX_COUNT)
+            rc = bad("an input of an unknown kind or out of range");
+        in[j] = (tg__task_input){kind, (uint32_t)index};
+        p->in[j] = 1 + j; /* input j is literal slot j of this plan */
+    }
+    if (rc) {
+        tg__free(in);
+        return rc;
+    }
+    *out = in;
+    return 0;
+}
+
+/* The arrays of a one-task plan of n_ops ops, n_in holes (the first op's
+ * first) and n_lit inputs. */
+static int task_arrays(tg__plan *p, uint32_t n_in, uint32_t n_lit)
+{
+    p->n_in = n_in;
+    p->n_literals = n_lit;
+    p->n_slots = 1 + n_lit;
+    p->n_targets = 1;
+    p->in = tg__big_alloc((n_in ? n_in : 1) * sizeof *p->in);
+    p->literal = tg__big_calloc(n_lit ? n_lit : 1, sizeof *p->literal);
+    p->literal_tokens =
+        tg__big_calloc(n_lit ? n_lit : 1, sizeof *p->literal_tokens);
+    p->reads = tg__big_alloc(p->n_slots * sizeof *p->reads);
+    p->is_target = tg__big_calloc(1, 1);
+    p->target_task = tg__big_calloc(1, sizeof(int64_t));
+    p->target_value = tg__big_calloc(1, sizeof(tg_value *));
+    if (!p->in || !p->literal || !p->literal_tokens || !p->reads
+        || !p->is_target || !p->target_task || !p->target_value)
+        return TG_ENOMEM;
+    p->reads[0] = 1;
+    for (uint32_t j = 0; j < n_lit; j++)
+        p->reads[1 + j] = UINT32_MAX;
+    p->is_target[0] = 1;
+    return 0;
+}
+
+static int decode_task(decoder *x, tg__task_input **inputs)
+{
+    tg__dec *d = x->d;
+    tg__plan *p = x->p;
+    uint8_t format;
+    uint32_t n_ops = 0, n_in = 0, first_holes = 0;
+    int rc = tg__dec_u8(d, &format);
+    if (rc == 0 && format != TASK_FORMAT)
+        rc = bad("unknown task format");
+    if (rc == 0)
+        rc = get_fns(x);
+    if (rc == 0)
+        rc = get_count(d, 1, "op count", &n_ops);
+    if (rc == 0 && n_ops == 0)
+        rc = bad("a task without ops");
+    if (rc)
+        return rc;
+    p->n_tasks = 1, p->n_ops = n_ops;
+    x->o->calls = tg__calloc(n_ops, sizeof *x->o->calls);
+    x->arg_off = tg__malloc(n_ops * sizeof *x->arg_off);
+    p->op_begin = tg__big_alloc(2 * sizeof *p->op_begin);
+    p->ops = tg__big_calloc((size_t)n_ops + 1, sizeof *p->ops);
+    if (!x->o->calls || !x->arg_off || !p->op_begin || !p->ops)
+        return TG_ENOMEM;
+    p->op_begin[0] = 0, p->op_begin[1] = n_ops;
+    for (uint32_t o = 0; o < n_ops && rc == 0; o++) {
+        rc = get_op(x, o, &n_in);
+        if (o == 0)
+            first_holes = n_in;
+    }
+    if (rc)
+        return rc;
+    p->ops[n_ops] = (tg__op){.in = n_in};
+    fix_calls(x);
+    if (!p->ops[0].call->fn->fn && n_ops > 1)
+        return bad("a literal inside a chain");
+    if ((rc = task_arrays(p, n_in, first_holes)))
+        return rc;
+    for (uint32_t k = first_holes; k < n_in; k++)
+        p->in[k] = 0; /* a later op reads the previous op's result */
+    return get_inputs(x, first_holes, inputs);
+}
+
+int tg__task_decode(tg__dec *d, tg__plan **out, tg__task_input **inputs)
+{
+    *out = NULL;
+    *inputs = NULL;
+    tg__plan *p = tg__calloc(1, sizeof *p);
+    struct tg__plan_owned *o = p ? tg__calloc(1, sizeof *o) : NULL;
+    if (!o) {
+        tg__free(p);
+        return TG_ENOMEM;
+    }
+    p->owned = o;
+    decoder x = {d, p, o, 0, NULL, 0};
+    unsigned flags = d->flags;
+    d->flags |= TG__CODEC_HOLES;
+    int rc = decode_task(&x, inputs);
+    d->flags = flags;
+    tg__free(x.arg_off);
+    if (rc) {
+        tg__free(*inputs);
+        *inputs = NULL;
         tg__plan_free(p);
         return rc;
     }

@@ -119,6 +119,24 @@ int tg__plan_encode(const tg__plan *p, tg__enc *e);
  * or TG_EFORMAT (malformed), TG_ENOENT (a name not registered here) or
  * TG_ENOMEM, with *out NULL. */
 int tg__plan_decode(tg__dec *d, tg__plan **out);
+/* What an input of a task spec names: a task of the same submission, or
+ * one of its literals. */
+enum { TG__INPUT_TASK = 0, TG__INPUT_LITERAL = 1 };
+typedef struct tg__task_input {
+    uint8_t kind;   /* TG__INPUT_* */
+    uint32_t index; /* the task, or the literal */
+} tg__task_input;
+
+/* Appends task t of the plan as a worker runs it: its calls (by
+ * registered name: a local call fails, naming it), their arguments, and
+ * which tasks or literals its inputs are - not their values.  0 or a
+ * code as tg__plan_encode's. */
+int tg__plan_encode_task(const tg__plan *p, uint32_t t, tg__enc *e);
+/* Decodes a task spec into a plan of one task whose literal slot j (a
+ * NULL reference in p->literal[j], for the caller to fill with a new
+ * reference before running it) is input j, described by (*inputs)[j]
+ * (tg__free it); p->n_literals inputs.  0, or as tg__plan_decode. */
+int tg__task_decode(tg__dec *d, tg__plan **out, tg__task_input **inputs);
 /* Releases what a decoded plan owns (tg__plan_free calls it). */
 void tg__plan_owned_free(tg__plan *p);
 

@@ -6,6 +6,7 @@
 
 #include "graph/plan_internal.h"
 #include "runtime/alloc_internal.h"
+#include "schedulers/scheduler_internal.h"
 #include "test_util.h"
 
 /* --- registered task functions ----------------------------------------- */
@@ -491,6 +492,62 @@ static void test_loopback_plan_of_calls_without_arguments_runs(void **state)
     tg_graph_free(g);
 }
 
+/* A task spec decodes into a plan of one task that, given its inputs,
+ * computes what the whole graph computes for that task. */
+static void test_loopback_task_spec_runs_alone(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *a = tg_delayed_registered(g, "lb.inc", 1, tg_int(1));
+    tg_value *lit = tg_delayed_value(g, tg_float(2.5));
+    tg_value *b = tg_delayed_registered(g, "lb.pack", 3, a, lit,
+                                        tg_list(2, a, tg_str("s")));
+    tg_value *c = tg_delayed_registered(g, "lb.mix0", 1, b); /* fuses */
+    tg__plan *p;
+    assert_int_equal(tg__plan_compile(&c, 1, TG__PLAN_FUSE, &p), 0);
+    assert_int_equal(p->n_tasks, 2); /* a, then b > c */
+    tg__enc e;
+    uint8_t *flat;
+    size_t len;
+    assert_int_equal(tg__enc_init(&e, TG__CODEC_HOLES), 0);
+    assert_int_equal(tg__plan_encode_task(p, 1, &e), 0);
+    assert_int_equal(tg__enc_flatten(&e, &flat, &len), 0);
+    tg__enc_close(&e);
+    tg__dec d;
+    assert_int_equal(tg__dec_init_flat(&d, flat, len, 0), 0);
+    tg__plan *q;
+    tg__task_input *in;
+    assert_int_equal(tg__task_decode(&d, &q, &in), 0);
+    assert_true(tg__dec_done(&d));
+    tg__dec_close(&d);
+    assert_int_equal(q->n_ops, 2);
+    assert_int_equal(q->n_literals, 3);
+    assert_int_equal(in[0].kind, TG__INPUT_TASK);
+    assert_int_equal(in[0].index, 0);
+    assert_int_equal(in[1].kind, TG__INPUT_LITERAL);
+    assert_int_equal(in[2].kind, TG__INPUT_TASK);
+    for (uint32_t j = 0; j < 3; j++)
+        q->literal[j] = in[j].kind == TG__INPUT_TASK
+                            ? tg_int(2)
+                            : tg_incref(p->literal[in[j].index]);
+    tg__run run = {.plan = q};
+    atomic_init(&run.stop, false);
+    atomic_init(&run.error, NULL);
+    tg_value *slots[4] = {NULL, q->literal[0], q->literal[1], q->literal[2]};
+    run.results = slots;
+    tg_value *r = tg__exec_task(&run, 0, 0);
+    tg_value *want = tg_compute(c, NULL);
+    assert_true(tg_equal(r, want));
+    assert_string_equal(tg__plan_key(q, 1), tg_key(c));
+    tg_decref(r);
+    tg_decref(want);
+    tg__free(in);
+    tg__plan_free(q);
+    tg__plan_free(p);
+    tg__free(flat);
+    tg_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_loopback_plan_with_bad_task_bounds_is_refused),
         cmocka_unit_test(test_loopback_plan_with_an_unread_task_is_refused),
         cmocka_unit_test(test_loopback_plan_of_calls_without_arguments_runs),
+        cmocka_unit_test(test_loopback_task_spec_runs_alone),
     };
     return cmocka_run_group_tests_name("loopback", tests, setup, NULL);
 }
