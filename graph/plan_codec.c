@@ -341,6 +341,8 @@ typedef struct decoder {
     uint32_t n_fns;    /* named functions; literal refs follow them */
     uint32_t *arg_off; /* per op: its first argument in o->args */
     size_t cap_args;
+    tg_fn missing; /* stands in for names not registered here (ctx: the
+                      name), or NULL to refuse them */
 } decoder;
 
 static int get_fns(decoder *x)
@@ -364,11 +366,17 @@ static int get_fns(decoder *x)
             return TG_ENOMEM;
         tg__fnref *f = &x->o->fns[x->o->n_named++];
         *f = (tg__fnref){name, NULL, NULL, true};
-        if (strlen(name) != len || tg_lookup(name, &f->fn, &f->ctx) != 0)
+        if (strlen(name) != len)
+            return bad("a function name holds a NUL byte");
+        if (tg_lookup(name, &f->fn, &f->ctx) == 0)
+            continue;
+        if (!x->missing)
             return tg__seterr(TG_ENOENT,
                               "the plan calls '%s', which is not registered "
                               "in this process",
                               name);
+        f->fn = x->missing; /* fails the task that calls it, by name */
+        f->ctx = name;
     }
     x->n_fns = n;
     return 0;
@@ -606,7 +614,7 @@ int tg__plan_decode(tg__dec *d, tg__plan **out)
         return TG_ENOMEM;
     }
     p->owned = o;
-    decoder x = {d, p, o, 0, NULL, 0};
+    decoder x = {d, p, o, 0, NULL, 0, NULL};
     unsigned flags = d->flags;
     d->flags |= TG__CODEC_HOLES;
     int rc = decode(&x);
@@ -770,7 +778,8 @@ static int decode_task(decoder *x, tg__task_input **inputs)
     return get_inputs(x, first_holes, inputs);
 }
 
-int tg__task_decode(tg__dec *d, tg__plan **out, tg__task_input **inputs)
+int tg__task_decode(tg__dec *d, tg_fn missing, tg__plan **out,
+                    tg__task_input **inputs)
 {
     *out = NULL;
     *inputs = NULL;
@@ -781,7 +790,7 @@ int tg__task_decode(tg__dec *d, tg__plan **out, tg__task_input **inputs)
         return TG_ENOMEM;
     }
     p->owned = o;
-    decoder x = {d, p, o, 0, NULL, 0};
+    decoder x = {d, p, o, 0, NULL, 0, missing};
     unsigned flags = d->flags;
     d->flags |= TG__CODEC_HOLES;
     int rc = decode_task(&x, inputs);

@@ -135,8 +135,12 @@ int tg__plan_encode_task(const tg__plan *p, uint32_t t, tg__enc *e);
 /* Decodes a task spec into a plan of one task whose literal slot j (a
  * NULL reference in p->literal[j], for the caller to fill with a new
  * reference before running it) is input j, described by (*inputs)[j]
- * (tg__free it); p->n_literals inputs.  0, or as tg__plan_decode. */
-int tg__task_decode(tg__dec *d, tg__plan **out, tg__task_input **inputs);
+ * (tg__free it); p->n_literals inputs.  A function name not registered
+ * here calls `missing` instead, with the name as its context (so that
+ * the task fails, naming it), or, if missing is NULL, fails the decode
+ * with TG_ENOENT.  0, or as tg__plan_decode. */
+int tg__task_decode(tg__dec *d, tg_fn missing, tg__plan **out,
+                    tg__task_input **inputs);
 /* Releases what a decoded plan owns (tg__plan_free calls it). */
 void tg__plan_owned_free(tg__plan *p);
 

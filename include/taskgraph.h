@@ -12,6 +12,7 @@
 #include "taskgraph/graph.h"
 #include "taskgraph/adapt.h"
 #include "taskgraph/compute.h"
+#include "taskgraph/distributed.h"
 #include "taskgraph/callbacks.h"
 #include "taskgraph/diagnostics.h"
 #include "taskgraph/viz.h"

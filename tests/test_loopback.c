@@ -517,7 +517,7 @@ static void test_loopback_task_spec_runs_alone(void **state)
     assert_int_equal(tg__dec_init_flat(&d, flat, len, 0), 0);
     tg__plan *q;
     tg__task_input *in;
-    assert_int_equal(tg__task_decode(&d, &q, &in), 0);
+    assert_int_equal(tg__task_decode(&d, NULL, &q, &in), 0);
     assert_true(tg__dec_done(&d));
     tg__dec_close(&d);
     assert_int_equal(q->n_ops, 2);

@@ -3,7 +3,7 @@
  *
  * Usage: tg-viz graph.json out.svg [--rankdir TB|LR|BT|RL]
  *              [--summarize N] [--color none|order|state|duration]
- * --summarize N draws one node per function above N tasks (default 500;
+ * --summarize N draws one node per function above N tasks (default 200;
  * 0 or negative: never).
  * Exit codes: 0 done, 1 the input or output failed, 2 bad usage.
  */
@@ -20,7 +20,7 @@ static int usage(const char *msg)
                     "[--rankdir TB|LR|BT|RL] [--summarize N]\n"
                     "              [--color none|order|state|duration]\n"
                     "--summarize N: one node per function above N tasks "
-                    "(default 500; 0: never)\n");
+                    "(default 200; 0: never)\n");
     return 2;
 }
 

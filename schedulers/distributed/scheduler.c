@@ -1,0 +1,892 @@
+/* schedulers/distributed/scheduler.c - the scheduler process.
+ *
+ * One loop thread; the state is in sched_state.h and the flow of a graph
+ * in dist_internal.h.  Invariants: a task is QUEUED only when every
+ * dependency is in MEMORY; a worker has at most `cap` tasks PROCESSING;
+ * a result is released once its last dependent has finished, unless it
+ * is a target, whose result travels to the client with S_DONE.  Entries
+ * for a worker gathered during one loop iteration become one S_RUN and
+ * one S_RELEASE message (before_flush).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sched_state.h"
+
+#define DEFAULT_WORKER_QUEUE 16
+
+static void graph_unref(void *arg);
+static void fill_worker(sched *s, sworker *w);
+
+/* ---- the queue of ready tasks ---------------------------------------- */
+
+static void q_swap(qitem *a, qitem *b)
+{
+    qitem t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static int q_push(sched *s, sgraph *g, uint32_t t)
+{
+    if (s->n_queue == s->cap_queue) {
+        size_t cap = s->cap_queue ? 2 * s->cap_queue : 1024;
+        qitem *q = tg__realloc(s->queue, cap * sizeof *q);
+        if (!q)
+            return TG_ENOMEM;
+        s->queue = q, s->cap_queue = cap;
+    }
+    size_t i = s->n_queue++;
+    s->queue[i] = (qitem){g->seq << 32 | t, g, t};
+    while (i && s->queue[(i - 1) / 2].prio > s->queue[i].prio) {
+        q_swap(&s->queue[(i - 1) / 2], &s->queue[i]);
+        i = (i - 1) / 2;
+    }
+    g->refs++;
+    return 0;
+}
+
+/* Pops the first live queued task into *out (false when none). */
+static bool q_pop(sched *s, qitem *out)
+{
+    while (s->n_queue) {
+        qitem top = s->queue[0];
+        s->queue[0] = s->queue[--s->n_queue];
+        for (size_t i = 0;;) {
+            size_t l = 2 * i + 1, r = l + 1, m = i;
+            if (l < s->n_queue && s->queue[l].prio < s->queue[m].prio)
+                m = l;
+            if (r < s->n_queue && s->queue[r].prio < s->queue[m].prio)
+                m = r;
+            if (m == i)
+                break;
+            q_swap(&s->queue[i], &s->queue[m]);
+            i = m;
+        }
+        bool live = !top.g->over && top.g->t[top.t].state == ST_QUEUED;
+        if (live) {
+            *out = top;
+            return true; /* the queue's reference passes to the caller */
+        }
+        graph_unref(top.g);
+    }
+    return false;
+}
+
+/* ---- workers ---------------------------------------------------------- */
+
+static sworker *worker_by_id(sched *s, uint32_t id)
+{
+    for (sworker *w = s->workers; w; w = w->next)
+        if (w->id == id)
+            return w;
+    return NULL;
+}
+
+/* Queues "release task t of g" for worker id. */
+static void queue_release(sched *s, sgraph *g, uint32_t t)
+{
+    g->t[t].state = ST_RELEASED;
+    sworker *w = worker_by_id(s, g->t[t].worker);
+    if (!w || !w->conn)
+        return;
+    if (w->n_rel == 0 && tg__enc_init(&w->rel, 0) == 0
+        && tg__enc_u8(&w->rel, TG__OP_S_RELEASE) != 0)
+        return;
+    if (tg__enc_u8(&w->rel, 1) == 0 && tg__enc_u64(&w->rel, g->gid) == 0
+        && tg__enc_u64(&w->rel, t) == 0)
+        w->n_rel++;
+}
+
+static bool lit_sent(sgraph *g, uint32_t wid, uint32_t j, bool mark)
+{
+    if (wid >= g->n_lit_sent) {
+        size_t n = (size_t)wid + 8;
+        uint64_t **a = tg__realloc(g->lit_sent, n * sizeof *a);
+        if (!a)
+            return false;
+        memset(a + g->n_lit_sent, 0, (n - g->n_lit_sent) * sizeof *a);
+        g->lit_sent = a, g->n_lit_sent = n;
+    }
+    if (!g->lit_sent[wid]
+        && !(g->lit_sent[wid] =
+                 tg__calloc((g->n_literals + 63) / 64 + 1, sizeof(uint64_t))))
+        return false;
+    bool was = (g->lit_sent[wid][j / 64] >> (j % 64)) & 1;
+    if (mark)
+        g->lit_sent[wid][j / 64] |= 1ull << (j % 64);
+    return was;
+}
+
+/* Queues task t of g on worker w: its spec, the literals w lacks, where
+ * its remote inputs live.  The queue's reference to g passes to w. */
+static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
+{
+    tg__enc *e = &w->run;
+    if (w->n_run == 0) {
+        int rc = tg__enc_init(e, 0);
+        if (rc == 0)
+            rc = tg__enc_u8(e, TG__OP_S_RUN);
+        if (rc)
+            return rc;
+    }
+    if (w->n_run_refs == w->cap_run_refs) {
+        size_t cap = w->cap_run_refs ? 2 * w->cap_run_refs : 16;
+        sgraph **r = tg__realloc(w->run_refs, cap * sizeof *r);
+        if (!r)
+            return TG_ENOMEM;
+        w->run_refs = r, w->cap_run_refs = cap;
+    }
+    w->run_refs[w->n_run_refs++] = g; /* the caller's reference */
+    stask *st = &g->t[t];
+    uint8_t flags = g->target_of[t] != UINT32_MAX ? TG__RUN_TARGET : 0;
+    int rc = tg__enc_u8(e, 1);
+    rc = rc ? rc : tg__enc_u64(e, g->gid);
+    rc = rc ? rc : tg__enc_u64(e, t);
+    rc = rc ? rc : tg__enc_u8(e, flags);
+    /* literals: all of the graph's this worker has not had yet, that
+     * this task reads (the spec's literal inputs, listed by the client) */
+    uint32_t lb = g->lit_off[t], le = g->lit_off[t + 1], n_new = 0;
+    for (uint32_t k = lb; k < le; k++)
+        n_new += !lit_sent(g, w->id, g->lit_idx[k], false);
+    rc = rc ? rc : tg__enc_u64(e, n_new);
+    for (uint32_t k = lb; k < le && rc == 0; k++) {
+        uint32_t j = g->lit_idx[k];
+        if (lit_sent(g, w->id, j, true))
+            continue;
+        rc = tg__enc_u64(e, j);
+        rc = rc ? rc
+                : tg__enc_piece(e, g->lits + g->lit_at[j],
+                                (size_t)(g->lit_at[j + 1] - g->lit_at[j]));
+    }
+    /* remote inputs */
+    uint32_t n_remote = 0;
+    for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1]; k++)
+        n_remote += g->t[g->deps[k]].worker != w->id;
+    rc = rc ? rc : tg__enc_u64(e, n_remote);
+    for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1] && rc == 0;
+         k++) {
+        uint32_t d = g->deps[k];
+        if (g->t[d].worker == w->id)
+            continue;
+        sworker *h = worker_by_id(s, g->t[d].worker);
+        const char *addr = h ? h->addr : "";
+        rc = tg__enc_u64(e, d);
+        rc = rc ? rc : tg__enc_str(e, addr, strlen(addr));
+    }
+    /* the spec and its pieces */
+    rc = rc ? rc
+            : tg__enc_str(e, (const char *)g->specs + g->ho[t],
+                          (size_t)(g->ho[t + 1] - g->ho[t]));
+    rc = rc ? rc : tg__enc_u64(e, g->po[t + 1] - g->po[t]);
+    for (uint64_t k = g->po[t]; k < g->po[t + 1] && rc == 0; k++)
+        rc = tg__enc_piece(e, g->pieces[k], g->piece_lens[k]);
+    if (rc)
+        return rc;
+    w->n_run++;
+    st->state = ST_PROCESSING;
+    st->worker = w->id;
+    w->in_flight++;
+    g->in_flight++;
+    return 0;
+}
+
+/* The worker to run t on: the one holding most of its inputs' bytes, if
+ * it has room; else any worker with room, the least busy; else none. */
+static sworker *place(sched *s, sgraph *g, uint32_t t)
+{
+    sworker *best = NULL;
+    uint64_t best_bytes = 0;
+    for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1]; k++) {
+        uint32_t d = g->deps[k];
+        sworker *h = worker_by_id(s, g->t[d].worker);
+        if (!h || !h->conn || h->in_flight >= h->cap)
+            continue;
+        uint64_t bytes = 0; /* all of t's inputs h holds */
+        for (uint32_t j = g->deps_off[t]; j < g->deps_off[t + 1]; j++)
+            if (g->t[g->deps[j]].worker == h->id)
+                bytes += g->t[g->deps[j]].nbytes + 1;
+        if (bytes > best_bytes)
+            best = h, best_bytes = bytes;
+    }
+    if (best)
+        return best;
+    for (sworker *w = s->workers; w; w = w->next)
+        if (w->conn && w->in_flight < w->cap
+            && (!best || w->in_flight * best->nthreads
+                             < best->in_flight * w->nthreads))
+            best = w;
+    return best;
+}
+
+/* Task t's dependencies are all in memory: run it, or queue it. */
+static void ready(sched *s, sgraph *g, uint32_t t)
+{
+    g->t[t].state = ST_QUEUED;
+    if (q_push(s, g, t) != 0) {
+        tg__node_log(&s->node, "out of memory queueing a task");
+        return;
+    }
+    sworker *w = place(s, g, t);
+    if (w)
+        fill_worker(s, w);
+}
+
+/* Gives w queued tasks, first first, while it has room. */
+static void fill_worker(sched *s, sworker *w)
+{
+    qitem it;
+    while (w->conn && w->in_flight < w->cap && q_pop(s, &it))
+        if (assign(s, w, it.g, it.t) != 0) {
+            graph_unref(it.g);
+            tg__conn_close(w->conn, "out of memory assigning tasks");
+            return;
+        }
+}
+
+static void fill_all(sched *s)
+{
+    for (sworker *w = s->workers; w && s->n_queue; w = w->next)
+        fill_worker(s, w);
+}
+
+/* ---- graphs ------------------------------------------------------------- */
+
+static void graph_free(sgraph *g)
+{
+    void *arrays[] = {g->t,        g->specs,   g->ho,       g->po,
+                      g->deps_off, g->deps,    g->users_off, g->users,
+                      g->lit_off,  g->lit_idx, g->targets,  g->target_of,
+                      g->lits,     g->lit_at,  g->piece_lens, g->res_lens};
+    for (size_t i = 0; i < g->n_pieces && g->pieces; i++)
+        tg__free(g->pieces[i]);
+    for (size_t i = 0; i < g->n_targets && g->res; i++)
+        tg__free(g->res[i]);
+    for (size_t i = 0; i < g->n_lit_sent; i++)
+        tg__free(g->lit_sent[i]);
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+        tg__free(arrays[i]);
+    tg__free(g->pieces);
+    tg__free(g->err);
+    tg__free(g->res);
+    tg__free(g->lit_sent);
+    tg__free(g);
+}
+
+static void graph_unref(void *arg)
+{
+    sgraph *g = arg;
+    if (--g->refs == 0)
+        graph_free(g);
+}
+
+/* The graph is over: every result it still holds is released, workers
+ * forget it, and it leaves the scheduler's list. */
+static void graph_end(sched *s, sgraph *g)
+{
+    if (g->over)
+        return;
+    g->over = true;
+    for (uint32_t t = 0; t < g->n_tasks; t++)
+        if (g->t[t].state == ST_MEMORY)
+            queue_release(s, g, t);
+    for (sworker *w = s->workers; w; w = w->next) {
+        if (!w->conn || g->gid == 0)
+            continue;
+        tg__enc e;
+        if (tg__enc_init(&e, 0) == 0 && tg__enc_u8(&e, TG__OP_S_FORGET) == 0
+            && tg__enc_u64(&e, g->gid) == 0)
+            tg__conn_send(w->conn, &e, NULL, NULL);
+        tg__enc_close(&e);
+    }
+    for (sgraph **p = &s->graphs; *p; p = &(*p)->next)
+        if (*p == g) {
+            *p = g->next;
+            break;
+        }
+    graph_unref(g); /* the scheduler's reference */
+}
+
+/* Tells the client how the graph ended.  blob (a flat error value, for
+ * TG__DONE_ERROR) is taken: it lives with the graph until written. */
+static void tell_client(sched *s, sgraph *g, int outcome, void *blob,
+                        size_t len)
+{
+    (void)s;
+    if (blob && !g->err) {
+        g->err = blob, g->err_len = len;
+    } else {
+        tg__free(blob);
+        blob = g->err, len = g->err_len;
+    }
+    if (!g->client)
+        return;
+    tg__enc e;
+    int rc = tg__enc_init(&e, 0);
+    rc = rc ? rc : tg__enc_u8(&e, TG__OP_S_DONE);
+    rc = rc ? rc : tg__enc_u64(&e, g->tag);
+    rc = rc ? rc : tg__enc_u8(&e, (uint8_t)outcome);
+    if (outcome == TG__DONE_OK) {
+        rc = rc ? rc : tg__enc_u64(&e, g->n_targets);
+        for (uint32_t i = 0; i < g->n_targets && rc == 0; i++)
+            rc = tg__enc_piece(&e, g->res[i], g->res_lens[i]);
+    } else if (outcome == TG__DONE_ERROR) {
+        rc = rc ? rc : tg__enc_piece(&e, blob, len);
+    }
+    if (rc == 0) {
+        g->refs++; /* the results stay until written */
+        tg__conn_send(g->client, &e, graph_unref, g);
+    }
+    tg__enc_close(&e);
+}
+
+/* Task t of g finished on worker w (ok: its result is kept there). */
+static void task_done(sched *s, sworker *w, sgraph *g, uint32_t t,
+                      uint64_t nbytes)
+{
+    stask *st = &g->t[t];
+    st->state = ST_MEMORY;
+    st->nbytes = nbytes;
+    st->worker = w->id;
+    for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1]; k++) {
+        uint32_t d = g->deps[k];
+        if (--g->t[d].users_left == 0 && g->target_of[d] == UINT32_MAX)
+            queue_release(s, g, d);
+    }
+    if (st->users_left == 0 && g->target_of[t] == UINT32_MAX)
+        queue_release(s, g, t);
+    for (uint32_t k = g->users_off[t]; k < g->users_off[t + 1]; k++) {
+        uint32_t u = g->users[k];
+        if (--g->t[u].deps_left == 0)
+            ready(s, g, u);
+    }
+}
+
+static sgraph *graph_by_gid(sched *s, uint64_t gid)
+{
+    for (sgraph *g = s->graphs; g; g = g->next)
+        if (g->gid == gid)
+            return g;
+    return NULL;
+}
+
+/* Fails g: its client hears err (a value, borrowed), the graph ends. */
+static void graph_fail(sched *s, sgraph *g, const tg_value *err)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (tg__flatten_value(err, &blob, &len) == 0)
+        tell_client(s, g, TG__DONE_ERROR, blob, len);
+    graph_end(s, g);
+}
+
+/* ---- messages from workers -------------------------------------------- */
+
+static sworker *worker_of(sched *s, tg__conn *c)
+{
+    for (sworker *w = s->workers; w; w = w->next)
+        if (w->conn == c)
+            return w;
+    return NULL;
+}
+
+static int on_w_hello(sched *s, tg__conn *c, tg__dec *d)
+{
+    const char *name, *addr;
+    size_t nlen, alen;
+    uint64_t nthreads;
+    int rc = tg__dec_str(d, &name, &nlen);
+    rc = rc ? rc : tg__dec_u64(d, &nthreads);
+    rc = rc ? rc : tg__dec_str(d, &addr, &alen);
+    if (rc || worker_of(s, c) || nthreads == 0 || nthreads > 4096
+        || nlen >= 64 || alen >= 128)
+        return rc ? rc : tg__seterr(TG_EPROTO, "a bad W_HELLO");
+    sworker *w = tg__calloc(1, sizeof *w);
+    if (!w)
+        return TG_ENOMEM;
+    w->conn = c;
+    w->id = ++s->next_worker_id;
+    memcpy(w->name, name, nlen);
+    memcpy(w->addr, addr, alen);
+    w->nthreads = (uint32_t)nthreads;
+    w->cap = w->nthreads * (uint32_t)s->worker_queue;
+    w->next = s->workers;
+    s->workers = w;
+    tg__node_log(&s->node, "worker %s joined (%u threads, peers at %s)",
+                 w->name, w->nthreads, w->addr);
+    tg__enc e;
+    rc = tg__enc_init(&e, 0);
+    rc = rc ? rc : tg__enc_u8(&e, TG__OP_S_WELCOME);
+    rc = rc ? rc : tg__enc_u64(&e, w->id);
+    if (rc == 0)
+        tg__conn_send(c, &e, NULL, NULL);
+    tg__enc_close(&e);
+    fill_worker(s, w);
+    return 0;
+}
+
+/* One W_DONE entry. */
+static int on_w_done_entry(sched *s, sworker *w, tg__dec *d)
+{
+    uint64_t gid, t, nbytes;
+    uint8_t status;
+    int rc = tg__dec_u64(d, &gid);
+    rc = rc ? rc : tg__dec_u64(d, &t);
+    rc = rc ? rc : tg__dec_u8(d, &status);
+    rc = rc ? rc : tg__dec_u64(d, &nbytes);
+    if (rc)
+        return rc;
+    sgraph *g = graph_by_gid(s, gid);
+    bool target = g && t < g->n_tasks && g->target_of[t] != UINT32_MAX;
+    void *blob = NULL;
+    size_t len = 0;
+    if ((status == 1 || (status == 0 && target))
+        && (rc = tg__dec_piece(d, &blob, &len)))
+        return rc;
+    if (!g) { /* ended meanwhile: the worker forgets its results */
+        tg__free(blob);
+        return 0;
+    }
+    if (t >= g->n_tasks || g->t[t].state != ST_PROCESSING
+        || g->t[t].worker != w->id || status > 1) {
+        tg__free(blob);
+        return tg__seterr(TG_EPROTO, "W_DONE for a task not running there");
+    }
+    w->in_flight--;
+    g->in_flight--;
+    if (status == 1) { /* the error, as the worker encoded it */
+        tell_client(s, g, TG__DONE_ERROR, blob, len);
+        graph_end(s, g);
+        return 0;
+    }
+    if (target) {
+        g->res[g->target_of[t]] = blob;
+        g->res_lens[g->target_of[t]] = len;
+        g->targets_left--;
+    }
+    task_done(s, w, g, (uint32_t)t, nbytes);
+    if (g->targets_left == 0) {
+        tell_client(s, g, TG__DONE_OK, NULL, 0);
+        graph_end(s, g);
+    }
+    return 0;
+}
+
+static int on_w_done(sched *s, tg__conn *c, tg__dec *d)
+{
+    sworker *w = worker_of(s, c);
+    if (!w)
+        return tg__seterr(TG_EPROTO, "W_DONE from a peer that is no worker");
+    int rc = 0;
+    for (uint8_t more; rc == 0 && (rc = tg__dec_u8(d, &more)) == 0 && more;)
+        rc = on_w_done_entry(s, w, d);
+    fill_worker(s, w);
+    fill_all(s);
+    return rc;
+}
+
+/* ---- submissions ------------------------------------------------------ */
+
+/* The next frame as an array of n items of size bytes (little-endian on
+ * the wire, turned into host order), or NULL with an error set. */
+static void *get_array(tg__dec *d, size_t n, size_t size, const char *what)
+{
+    void *block = NULL;
+    size_t len = 0;
+    if (tg__dec_piece(d, &block, &len) != 0)
+        return NULL;
+    if (len != n * size) {
+        tg__free(block);
+        return tg__seterr_null(TG_EPROTO, "the submission's %s has %zu "
+                                          "bytes, not %zu",
+                               what, len, n * size);
+    }
+    if (n == 0) { /* an empty frame has no block: make one */
+        tg__free(block);
+        return tg__calloc(1, size);
+    }
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    uint8_t *b = block;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = 0;
+        for (size_t k = 0; k < size; k++)
+            x |= (uint64_t)b[i * size + k] << (8 * k);
+        if (size == 8)
+            ((uint64_t *)block)[i] = x;
+        else
+            ((uint32_t *)block)[i] = (uint32_t)x;
+    }
+#endif
+    return block;
+}
+
+/* A CSR offset array of n + 1 entries: starts at 0, never decreases,
+ * ends at total. */
+static bool csr_ok(const uint32_t *off, uint32_t n, uint64_t total)
+{
+    if (off[0] != 0 || off[n] != total)
+        return false;
+    for (uint32_t t = 0; t < n; t++)
+        if (off[t] > off[t + 1])
+            return false;
+    return true;
+}
+
+/* Checks what no client should send: the invariants of a plan. */
+static int check_graph(sgraph *g, uint64_t n_deps, uint64_t n_lit_refs)
+{
+    uint32_t n = g->n_tasks;
+    if (!csr_ok(g->deps_off, n, n_deps) || !csr_ok(g->lit_off, n, n_lit_refs))
+        return tg__seterr(TG_EPROTO, "bad dependency or literal offsets");
+    if (g->ho[0] != 0 || g->ho[n] != g->specs_len || g->po[0] != 0
+        || g->po[n] != g->n_pieces)
+        return tg__seterr(TG_EPROTO, "bad spec offsets");
+    if (g->lit_at[0] != 0 || g->lit_at[g->n_literals] != g->lits_len)
+        return tg__seterr(TG_EPROTO, "bad literal offsets");
+    for (uint32_t j = 0; j < g->n_literals; j++)
+        if (g->lit_at[j] > g->lit_at[j + 1])
+            return tg__seterr(TG_EPROTO, "bad literal offsets");
+    for (uint32_t t = 0; t < n; t++) {
+        if (g->ho[t] >= g->ho[t + 1] || g->po[t] > g->po[t + 1])
+            return tg__seterr(TG_EPROTO, "bad spec offsets");
+        for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1]; k++)
+            if (g->deps[k] >= t) /* static order */
+                return tg__seterr(TG_EPROTO, "a dependency out of order");
+        for (uint32_t k = g->lit_off[t]; k < g->lit_off[t + 1]; k++)
+            if (g->lit_idx[k] >= g->n_literals)
+                return tg__seterr(TG_EPROTO, "a literal out of range");
+    }
+    for (uint32_t i = 0; i < g->n_targets; i++) {
+        uint32_t t = g->targets[i];
+        if (t >= n || g->target_of[t] != UINT32_MAX)
+            return tg__seterr(TG_EPROTO, "a bad or repeated target");
+        g->target_of[t] = i;
+    }
+    return 0;
+}
+
+/* The transpose of deps, each task's dependency and user counts; a task
+ * listed twice by one user is an error, as is a task nobody needs. */
+static int link_graph(sgraph *g)
+{
+    uint32_t n = g->n_tasks, n_deps = g->deps_off[n];
+    g->users_off = tg__calloc((size_t)n + 2, sizeof *g->users_off);
+    g->users = tg__malloc(((size_t)n_deps + 1) * sizeof *g->users);
+    if (!g->users_off || !g->users)
+        return TG_ENOMEM;
+    for (uint32_t t = 0; t < n; t++) {
+        g->t[t].deps_left = g->deps_off[t + 1] - g->deps_off[t];
+        for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1]; k++) {
+            uint32_t d = g->deps[k];
+            if (g->t[d].users_left && g->users_off[d + 2] == t + 1)
+                return tg__seterr(TG_EPROTO, "a repeated dependency");
+            g->t[d].users_left++;
+            g->users_off[d + 2] = t + 1; /* a stamp, recounted below */
+        }
+    }
+    for (uint32_t t = 0; t < n; t++) {
+        if (!g->t[t].users_left && g->target_of[t] == UINT32_MAX)
+            return tg__seterr(TG_EPROTO, "a task nobody needs");
+        g->users_off[t + 2] = g->users_off[t + 1] + g->t[t].users_left;
+    }
+    for (uint32_t t = 0; t < n; t++)
+        for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1]; k++)
+            g->users[g->users_off[g->deps[k] + 1]++] = t;
+    return 0;
+}
+
+static int read_submission(tg__dec *d, sgraph *g, uint64_t *n_deps,
+                           uint64_t *n_lit_refs)
+{
+    uint64_t c[6];
+    int rc = 0;
+    for (int i = 0; i < 6 && rc == 0; i++)
+        rc = tg__dec_u64(d, &c[i]);
+    if (rc)
+        return rc;
+    /* each count is bounded by the frames that must hold its items */
+    if (c[0] == 0 || c[0] >= UINT32_MAX / 2 || c[1] >= UINT32_MAX / 2
+        || c[2] > c[0] || c[3] >= UINT32_MAX || c[4] >= UINT32_MAX
+        || c[5] > d->n_pieces)
+        return tg__seterr(TG_EPROTO, "absurd submission counts");
+    g->n_tasks = (uint32_t)c[0], g->n_literals = (uint32_t)c[1];
+    g->n_targets = g->targets_left = (uint32_t)c[2];
+    *n_deps = c[3], *n_lit_refs = c[4];
+    g->n_pieces = (size_t)c[5];
+    size_t n = g->n_tasks;
+    if ((rc = tg__dec_piece(d, (void **)&g->specs, &g->specs_len)))
+        return rc;
+    if (!(g->ho = get_array(d, n + 1, 8, "spec offsets"))
+        || !(g->po = get_array(d, n + 1, 8, "spec piece offsets"))
+        || !(g->deps_off = get_array(d, n + 1, 4, "dependency offsets"))
+        || !(g->deps = get_array(d, *n_deps, 4, "dependencies"))
+        || !(g->lit_off = get_array(d, n + 1, 4, "literal offsets"))
+        || !(g->lit_idx = get_array(d, *n_lit_refs, 4, "literal list"))
+        || !(g->targets = get_array(d, g->n_targets, 4, "targets"))
+        || !(g->lit_at = get_array(d, (size_t)g->n_literals + 1, 8,
+                                   "literal offsets")))
+        return tg__last_code(TG_EPROTO);
+    if ((rc = tg__dec_piece(d, (void **)&g->lits, &g->lits_len)))
+        return rc;
+    g->t = tg__calloc(n, sizeof *g->t);
+    g->target_of = tg__malloc(n * sizeof *g->target_of);
+    g->pieces = tg__calloc(g->n_pieces + 1, sizeof *g->pieces);
+    g->piece_lens = tg__calloc(g->n_pieces + 1, sizeof *g->piece_lens);
+    g->res = tg__calloc(g->n_targets + 1, sizeof *g->res);
+    g->res_lens = tg__calloc(g->n_targets + 1, sizeof *g->res_lens);
+    if (!g->t || !g->target_of || !g->pieces || !g->piece_lens || !g->res
+        || !g->res_lens)
+        return TG_ENOMEM;
+    memset(g->target_of, 0xff, n * sizeof *g->target_of);
+    for (size_t k = 0; k < g->n_pieces && rc == 0; k++)
+        rc = tg__dec_piece(d, &g->pieces[k], &g->piece_lens[k]);
+    return rc;
+}
+
+static int on_c_submit(sched *s, tg__conn *c, tg__dec *d)
+{
+    uint64_t tag, n_deps = 0, n_lit_refs = 0;
+    int rc = tg__dec_u64(d, &tag);
+    sgraph *g = rc ? NULL : tg__calloc(1, sizeof *g);
+    if (!g)
+        return rc ? rc : TG_ENOMEM;
+    g->refs = 1;
+    g->tag = tag;
+    g->client = c;
+    rc = read_submission(d, g, &n_deps, &n_lit_refs);
+    rc = rc ? rc : check_graph(g, n_deps, n_lit_refs);
+    rc = rc ? rc : link_graph(g);
+    if (rc) {
+        graph_free(g);
+        return rc;
+    }
+    g->gid = ++s->next_gid;
+    g->seq = ++s->next_seq;
+    g->next = s->graphs;
+    s->graphs = g;
+    for (uint32_t t = 0; t < g->n_tasks; t++)
+        if (g->t[t].deps_left == 0 && q_push(s, g, t) == 0)
+            g->t[t].state = ST_QUEUED;
+    fill_all(s);
+    return 0;
+}
+
+static int on_c_cancel(sched *s, tg__conn *c, tg__dec *d)
+{
+    uint64_t tag;
+    int rc = tg__dec_u64(d, &tag);
+    if (rc)
+        return rc;
+    for (sgraph *g = s->graphs; g; g = g->next)
+        if (g->client == c && g->tag == tag) {
+            tell_client(s, g, TG__DONE_CANCELLED, NULL, 0);
+            graph_end(s, g);
+            break;
+        }
+    return 0;
+}
+
+static int on_c_info(sched *s, tg__conn *c)
+{
+    uint64_t n = 0, threads = 0;
+    for (sworker *w = s->workers; w; w = w->next)
+        if (w->conn)
+            n++, threads += w->nthreads;
+    tg__enc e;
+    int rc = tg__enc_init(&e, 0);
+    rc = rc ? rc : tg__enc_u8(&e, TG__OP_S_INFO);
+    rc = rc ? rc : tg__enc_u64(&e, n);
+    rc = rc ? rc : tg__enc_u64(&e, threads);
+    if (rc == 0)
+        tg__conn_send(c, &e, NULL, NULL);
+    tg__enc_close(&e);
+    return rc;
+}
+
+/* ---- the node's hooks ---------------------------------------------------- */
+
+static void on_msg(tg__conn *c, tg__msg *m)
+{
+    sched *s = c->node->ud;
+    tg__dec d;
+    uint8_t op = 0;
+    int rc = tg__msg_decoder(m, &d);
+    rc = rc ? rc : tg__dec_u8(&d, &op);
+    if (rc == 0) {
+        switch (op) {
+        case TG__OP_W_HELLO: rc = on_w_hello(s, c, &d); break;
+        case TG__OP_W_DONE: rc = on_w_done(s, c, &d); break;
+        case TG__OP_C_HELLO: rc = on_c_info(s, c); break;
+        case TG__OP_C_INFO: rc = on_c_info(s, c); break;
+        case TG__OP_C_SUBMIT: rc = on_c_submit(s, c, &d); break;
+        case TG__OP_C_CANCEL: rc = on_c_cancel(s, c, &d); break;
+        default: rc = tg__seterr(TG_EPROTO, "unknown op %u", op);
+        }
+    }
+    if (rc == 0 && !tg__dec_done(&d))
+        rc = tg__seterr(TG_EPROTO, "op %u: trailing bytes", op);
+    tg__dec_close(&d);
+    tg__msg_free(m);
+    if (rc)
+        tg__conn_close(c, tg_last_error());
+}
+
+static void on_close(tg__conn *c)
+{
+    sched *s = c->node->ud;
+    sworker *w = worker_of(s, c);
+    if (w) {
+        w->conn = NULL;
+        tg__node_log(&s->node, "worker %s left", w->name);
+        char msg[160];
+        snprintf(msg, sizeof msg, "worker %s died", w->name);
+        for (sgraph *g = s->graphs, *next; g; g = next) {
+            next = g->next;
+            bool hit = false;
+            for (uint32_t t = 0; t < g->n_tasks && !hit; t++)
+                hit = g->t[t].worker == w->id
+                      && (g->t[t].state == ST_PROCESSING
+                          || g->t[t].state == ST_MEMORY);
+            if (hit) {
+                tg_value *err = tg_error("%s", msg);
+                graph_fail(s, g, err);
+                tg_decref(err);
+            }
+        }
+        return;
+    }
+    for (sgraph *g = s->graphs, *next; g; g = next) {
+        next = g->next;
+        if (g->client == c) { /* a client left: drop its graphs */
+            g->client = NULL;
+            graph_end(s, g);
+        }
+    }
+}
+
+/* What an S_RUN message's write releases: the graphs it points into. */
+typedef struct run_refs {
+    sgraph **refs;
+    size_t n;
+} run_refs;
+
+static void release_run(void *arg)
+{
+    run_refs *r = arg;
+    for (size_t i = 0; i < r->n; i++)
+        graph_unref(r->refs[i]);
+    tg__free(r->refs);
+    tg__free(r);
+}
+
+static void before_flush(tg__node *n)
+{
+    sched *s = n->ud;
+    for (sworker *w = s->workers; w; w = w->next) {
+        if (w->n_run) {
+            run_refs *r = tg__malloc(sizeof *r);
+            if (r)
+                *r = (run_refs){w->run_refs, w->n_run_refs};
+            else
+                release_run(&(run_refs){w->run_refs, w->n_run_refs});
+            w->run_refs = NULL, w->n_run_refs = w->cap_run_refs = 0;
+            if (r && w->conn && tg__enc_u8(&w->run, 0) == 0)
+                tg__conn_send(w->conn, &w->run, release_run, r);
+            else if (r)
+                release_run(r);
+            tg__enc_close(&w->run);
+            w->n_run = 0;
+        }
+        if (w->n_rel) {
+            if (w->conn && tg__enc_u8(&w->rel, 0) == 0)
+                tg__conn_send(w->conn, &w->rel, NULL, NULL);
+            tg__enc_close(&w->rel);
+            w->n_rel = 0;
+        }
+    }
+    /* forget workers that left, once nothing refers to them */
+    for (sworker **p = &s->workers; *p;) {
+        sworker *w = *p;
+        if (!w->conn && !w->n_run && !w->n_rel) {
+            *p = w->next;
+            tg__free(w);
+        } else {
+            p = &w->next;
+        }
+    }
+}
+
+static void on_stop(tg__node *n)
+{
+    sched *s = n->ud;
+    while (s->graphs)
+        graph_end(s, s->graphs);
+    qitem it;
+    while (q_pop(s, &it))
+        graph_unref(it.g);
+}
+
+static const tg__node_ops sched_ops = {NULL, on_msg, on_close, on_stop,
+                                       before_flush};
+
+static bool is_loopback(const char *host)
+{
+    return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0
+           || strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost") == 0;
+}
+
+/* The token: from the token file, else fresh random bytes. */
+static int scheduler_token(const tg_server_opts *o, uint8_t *token)
+{
+    if (o->token_file)
+        return tg__read_token_file(o->token_file, token);
+    return tg__random(token, TG__TOKEN_BYTES);
+}
+
+int tg_serve_scheduler(const tg_server_opts *opts)
+{
+    static const tg_server_opts defaults = {0};
+    const tg_server_opts *o = opts ? opts : &defaults;
+    const char *host = o->host ? o->host : "127.0.0.1";
+    if (o->port < 0 || o->port > 65535)
+        return tg__seterr(TG_EINVAL, "port %d", o->port);
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0)
+        return tg__seterr(TG_ENOMEM, "cannot start a loop");
+    sched s = {.worker_queue = o->worker_queue > 0 ? o->worker_queue
+                                                   : DEFAULT_WORKER_QUEUE,
+               .scheduler_file = o->scheduler_file};
+    tg__node_init(&s.node, &loop, &sched_ops, &s, o, "tg-scheduler");
+    int rc = scheduler_token(o, s.node.token);
+    rc = rc ? rc : tg__node_listen(&s.node, host, o->port);
+    if (rc == 0 && o->scheduler_file)
+        rc = tg__write_scheduler_file(o->scheduler_file, s.node.address,
+                                      s.node.token);
+    if (rc == 0) {
+        if (!is_loopback(host))
+            tg__node_log(&s.node,
+                         "WARNING: listening on %s, which is not a loopback "
+                         "address: anyone who can reach it can try the "
+                         "token; keep the scheduler file private",
+                         host);
+        tg__node_log(&s.node, "tg-scheduler at %s", s.node.address);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    } else { /* closing sets no error: tg_last_error() stays the cause */
+        tg__node_close(&s.node);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    while (s.workers) {
+        sworker *w = s.workers;
+        s.workers = w->next;
+        tg__enc_close(&w->run);
+        tg__enc_close(&w->rel);
+        tg__free(w->run_refs);
+        tg__free(w);
+    }
+    tg__free(s.queue);
+    uv_loop_close(&loop);
+    if (rc == 0 && o->scheduler_file)
+        unlink(o->scheduler_file);
+    return rc;
+}

@@ -1,0 +1,1051 @@
+/* schedulers/distributed/worker.c - the worker process.
+ *
+ * The loop thread owns the store (results kept here, literals of live
+ * graphs, inputs fetched from peers), the connections (the scheduler,
+ * peers that fetch from us, peers we fetch from) and every task until
+ * all its inputs are here.  Then the task goes to the task threads'
+ * queue with references to its inputs in its plan's literal slots; a
+ * task thread runs it, measures (and for a target, encodes) its result,
+ * and hands it back through `done` and a uv_async.  Task threads touch
+ * nothing else.  Results of a graph the scheduler has forgotten are
+ * dropped, even when its tasks finish later.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dist_internal.h"
+#include "runtime/map_internal.h"
+#include "schedulers/scheduler_internal.h"
+
+/* Kinds of store entry. */
+enum { KIND_RESULT = 0, KIND_LITERAL = 1, KIND_FETCHED = 2 };
+
+typedef struct wtask wtask;
+
+/* A store entry: a value of (gid, index, kind). */
+typedef struct entry {
+    uint64_t gid;
+    uint32_t index;
+    uint8_t kind;
+    bool used;        /* a live entry (else on the free list) */
+    tg_value *v;      /* NULL while a fetch is under way */
+    uint64_t nbytes;  /* results: their size on the wire */
+    uint32_t users;   /* fetched: tasks here that need it */
+    struct peer *from; /* fetched: the peer asked for it */
+    wtask **waiting;  /* fetched, not arrived: tasks waiting for it */
+    size_t n_waiting;
+    uint32_t next_free;
+} entry;
+
+struct wtask {
+    uint64_t gid;
+    uint32_t t;
+    uint8_t flags;      /* TG__RUN_* */
+    tg__plan *plan;     /* one task; inputs in its literal slots */
+    tg__task_input *in; /* plan->n_literals */
+    char **remote;      /* per input: the holder's address, or NULL */
+    uint32_t missing;   /* inputs not here yet */
+    tg_value *fail;     /* set: fail the task with this instead */
+    /* set by the task thread: */
+    tg_value *result;
+    uint64_t nbytes;
+    uint8_t *blob; /* a target's or an error's flat encoding */
+    size_t blob_len;
+    wtask *next;
+};
+
+/* A peer we fetch from. */
+typedef struct peer {
+    char addr[128];
+    tg__conn *conn; /* NULL once closed */
+    bool ready;
+    tg__enc get; /* P_GET entries not sent yet */
+    uint32_t n_get;
+    struct peer *next;
+} peer;
+
+typedef struct worker {
+    tg__node node;
+    tg__conn *sched;
+    char name[96];
+    int nthreads;
+    pthread_t *threads;
+    int n_started;
+    /* the store */
+    entry *e;
+    uint32_t n_e, cap_e, free_e;
+    tg__map map;      /* may hold slots of dropped entries (stale) */
+    uint32_t n_used, n_stale;
+    uint64_t *live;   /* gids of graphs not forgotten */
+    size_t n_live, cap_live;
+    peer *peers;
+    /* task threads: queue and done list, guarded by lock */
+    pthread_mutex_t lock;
+    pthread_cond_t more;
+    wtask *queue, *queue_tail, *done;
+    bool quit;
+    uv_async_t wake;
+    /* W_DONE entries queued this iteration, and the blobs they carry */
+    tg__enc out;
+    uint32_t n_out;
+    uint8_t **out_blobs;
+    size_t n_out_blobs, cap_out_blobs;
+} worker;
+
+static _Thread_local const worker *task_worker;
+
+/* ---- the store ------------------------------------------------------- */
+
+static uint64_t key_hash(uint64_t gid, uint32_t index, uint8_t kind)
+{
+    return tg__mix64(gid * 0x9E3779B97F4A7C15ull ^ index ^ (uint64_t)kind << 58);
+}
+
+static uint64_t entry_hash(void *ud, uint32_t i)
+{
+    const entry *x = &((worker *)ud)->e[i];
+    return key_hash(x->gid, x->index, x->kind);
+}
+
+static entry *find(worker *w, uint64_t gid, uint32_t index, uint8_t kind,
+                   tg__map_probe *p)
+{
+    if (!w->map.cap)
+        return NULL;
+    *p = tg__map_begin(&w->map, key_hash(gid, index, kind));
+    for (uint32_t i; (i = tg__map_next(&w->map, p)) != TG__MAP_NONE;) {
+        entry *x = &w->e[i];
+        if (x->gid == gid && x->index == index && x->kind == kind)
+            return x;
+    }
+    return NULL;
+}
+
+static void rebuild(worker *w);
+
+/* A new entry (not found before); NULL when out of memory. */
+static entry *add(worker *w, uint64_t gid, uint32_t index, uint8_t kind)
+{
+    uint32_t i;
+    if (w->free_e != UINT32_MAX) {
+        i = w->free_e;
+        w->free_e = w->e[i].next_free;
+    } else {
+        if (w->n_e == w->cap_e) {
+            uint32_t cap = w->cap_e ? 2 * w->cap_e : 256;
+            entry *e = tg__realloc(w->e, cap * sizeof *e);
+            if (!e)
+                return NULL;
+            w->e = e, w->cap_e = cap;
+        }
+        i = w->n_e++;
+    }
+    w->e[i] = (entry){gid, index, kind, true, NULL, 0, 0, NULL, NULL, 0, 0};
+    w->n_used++;
+    if (tg__map_reserve(&w->map, 1, entry_hash, w) != 0) {
+        w->e[i].used = false;
+        w->e[i].next_free = w->free_e;
+        w->free_e = i;
+        return NULL;
+    }
+    tg__map_probe p = tg__map_begin(&w->map, key_hash(gid, index, kind));
+    while (tg__map_next(&w->map, &p) != TG__MAP_NONE)
+        ;
+    tg__map_insert(&w->map, &p, i);
+    return &w->e[i];
+}
+
+/* Rebuilds the map without the entries marked unused. */
+static void rebuild(worker *w)
+{
+    w->n_stale = 0;
+    tg__map_clear(&w->map);
+    for (uint32_t i = 0; i < w->n_e; i++) {
+        if (!w->e[i].used)
+            continue;
+        tg__map_probe p = tg__map_begin(&w->map, entry_hash(w, i));
+        while (tg__map_next(&w->map, &p) != TG__MAP_NONE)
+            ;
+        tg__map_insert(&w->map, &p, i);
+    }
+}
+
+/* Drops entry x.  Its map slot stays (a lookup compares the entry, so a
+ * stale slot finds nothing); the map is rebuilt once stale slots
+ * outnumber live ones. */
+static void drop(worker *w, entry *x)
+{
+    tg_decref(x->v);
+    tg__free(x->waiting);
+    x->used = false;
+    x->v = NULL;
+    x->waiting = NULL;
+    x->n_waiting = 0;
+    x->next_free = w->free_e;
+    w->free_e = (uint32_t)(x - w->e);
+    w->n_used--;
+    if (++w->n_stale > w->n_used + 64)
+        rebuild(w);
+}
+
+static bool live(const worker *w, uint64_t gid)
+{
+    for (size_t i = 0; i < w->n_live; i++)
+        if (w->live[i] == gid)
+            return true;
+    return false;
+}
+
+static void make_live(worker *w, uint64_t gid)
+{
+    if (live(w, gid))
+        return;
+    if (w->n_live == w->cap_live) {
+        size_t cap = w->cap_live ? 2 * w->cap_live : 8;
+        uint64_t *l = tg__realloc(w->live, cap * sizeof *l);
+        if (!l)
+            return;
+        w->live = l, w->cap_live = cap;
+    }
+    w->live[w->n_live++] = gid;
+}
+
+/* ---- task threads ----------------------------------------------------- */
+
+/* Stands in for a function this process has not registered. */
+static tg_value *missing_fn(tg_value *const *args, size_t nargs, void *ctx)
+{
+    (void)args, (void)nargs;
+    const worker *w = task_worker;
+    return tg_error("worker %s: no function registered as '%s' (load it "
+                    "with --preload, or register it before "
+                    "tg_cluster_local)",
+                    w ? w->name : "?", (const char *)ctx);
+}
+
+/* Runs a task whose inputs are in its plan's literal slots. */
+static void run_task(worker *w, wtask *k)
+{
+    tg_value *r = k->fail;
+    k->fail = NULL;
+    if (!r) {
+        tg__plan *p = k->plan;
+        tg_value **slots = tg__calloc(p->n_slots, sizeof *slots);
+        if (!slots) {
+            r = tg_error("worker %s: out of memory", w->name);
+        } else {
+            for (uint32_t j = 0; j < p->n_literals; j++)
+                slots[1 + j] = p->literal[j];
+            tg__run run = {.plan = p};
+            atomic_init(&run.stop, false);
+            atomic_init(&run.error, NULL);
+            run.results = slots;
+            r = tg__exec_task(&run, 0, 0);
+            tg__free(slots);
+        }
+    }
+    bool err = tg_is_error(r);
+    if (err || (k->flags & TG__RUN_TARGET)) {
+        if (tg__flatten_value(r, &k->blob, &k->blob_len) != 0) {
+            tg_value *e = tg_error("the result of a task cannot cross a "
+                                   "wire: %s",
+                                   tg_last_error());
+            tg_decref(r);
+            r = e;
+            err = true;
+            if (tg__flatten_value(r, &k->blob, &k->blob_len) != 0)
+                k->blob = NULL;
+        }
+    }
+    k->nbytes = err ? 0 : tg__wire_size(r);
+    if (!err && !k->nbytes) { /* a result only this process can hold */
+        tg_value *e = tg_error("the result of a task cannot cross a wire: "
+                               "%s",
+                               tg_last_error());
+        tg_decref(r);
+        r = e;
+        tg__free(k->blob);
+        k->blob = NULL;
+        tg__flatten_value(r, &k->blob, &k->blob_len);
+    }
+    k->result = r;
+}
+
+static void *thread_main(void *arg)
+{
+    worker *w = arg;
+    task_worker = w;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->queue && !w->quit)
+            pthread_cond_wait(&w->more, &w->lock);
+        if (w->quit && !w->queue)
+            break;
+        wtask *k = w->queue;
+        w->queue = k->next;
+        if (!w->queue)
+            w->queue_tail = NULL;
+        pthread_mutex_unlock(&w->lock);
+        run_task(w, k);
+        pthread_mutex_lock(&w->lock);
+        k->next = w->done;
+        w->done = k;
+        uv_async_send(&w->wake);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static void submit(worker *w, wtask *k)
+{
+    k->next = NULL;
+    pthread_mutex_lock(&w->lock);
+    if (w->queue_tail)
+        w->queue_tail->next = k;
+    else
+        w->queue = k;
+    w->queue_tail = k;
+    pthread_cond_signal(&w->more);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void task_free(wtask *k)
+{
+    for (uint32_t j = 0; k->remote && k->plan && j < k->plan->n_literals;
+         j++)
+        tg__free(k->remote[j]);
+    tg__free(k->remote);
+    tg__free(k->in);
+    tg__plan_free(k->plan);
+    tg_decref(k->fail);
+    tg_decref(k->result);
+    tg__free(k->blob);
+    tg__free(k);
+}
+
+/* ---- W_DONE ----------------------------------------------------------- */
+
+/* Queues W_DONE for a finished task; keeps its result. */
+static void report(worker *w, wtask *k)
+{
+    bool err = tg_is_error(k->result);
+    tg__enc *e = &w->out;
+    if (w->n_out == 0
+        && (tg__enc_init(e, 0) != 0 || tg__enc_u8(e, TG__OP_W_DONE) != 0))
+        return;
+    int rc = tg__enc_u8(e, 1);
+    rc = rc ? rc : tg__enc_u64(e, k->gid);
+    rc = rc ? rc : tg__enc_u64(e, k->t);
+    rc = rc ? rc : tg__enc_u8(e, err ? 1 : 0);
+    rc = rc ? rc : tg__enc_u64(e, k->nbytes);
+    if (rc == 0 && (err || (k->flags & TG__RUN_TARGET))) {
+        /* the blob goes with the message, which frees it once written */
+        if (w->n_out_blobs == w->cap_out_blobs) {
+            size_t cap = w->cap_out_blobs ? 2 * w->cap_out_blobs : 16;
+            uint8_t **b = tg__realloc(w->out_blobs, cap * sizeof *b);
+            if (!b)
+                rc = TG_ENOMEM;
+            else
+                w->out_blobs = b, w->cap_out_blobs = cap;
+        }
+        if (rc == 0)
+            rc = tg__enc_piece(e, k->blob, k->blob ? k->blob_len : 0);
+        if (rc == 0) {
+            w->out_blobs[w->n_out_blobs++] = k->blob;
+            k->blob = NULL;
+        }
+    }
+    if (rc == 0)
+        w->n_out++;
+    else
+        tg__node_log(&w->node, "out of memory reporting a task");
+}
+
+/* Fetched inputs of k: one user fewer each. */
+static void unuse_inputs(worker *w, wtask *k)
+{
+    tg__map_probe p;
+    for (uint32_t j = 0; k->in && j < k->plan->n_literals; j++) {
+        if (k->in[j].kind != TG__INPUT_TASK || !k->remote[j])
+            continue;
+        entry *x = find(w, k->gid, k->in[j].index, KIND_FETCHED, &p);
+        if (x && --x->users == 0)
+            drop(w, x);
+    }
+}
+
+/* What a W_DONE message's write frees: the blobs it carries. */
+typedef struct blobs {
+    uint8_t **b;
+    size_t n;
+} blobs;
+
+static void free_blobs(void *arg)
+{
+    blobs *bl = arg;
+    for (size_t i = 0; i < bl->n; i++)
+        tg__free(bl->b[i]);
+    tg__free(bl->b);
+    tg__free(bl);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    worker *w = a->data;
+    pthread_mutex_lock(&w->lock);
+    wtask *k = w->done;
+    w->done = NULL;
+    pthread_mutex_unlock(&w->lock);
+    while (k) {
+        wtask *next = k->next;
+        if (live(w, k->gid)) {
+            report(w, k);
+            tg__map_probe p;
+            entry *x = tg_is_error(k->result)
+                           ? NULL
+                           : find(w, k->gid, k->t, KIND_RESULT, &p)
+                                 ? NULL
+                                 : add(w, k->gid, k->t, KIND_RESULT);
+            if (x) { /* the result stays here for dependents and peers */
+                x->v = k->result;
+                x->nbytes = k->nbytes;
+                k->result = NULL;
+            }
+        }
+        unuse_inputs(w, k);
+        task_free(k);
+        k = next;
+    }
+}
+
+/* ---- fetching inputs from peers -------------------------------------- */
+
+static peer *peer_for(worker *w, const char *addr)
+{
+    for (peer *p = w->peers; p; p = p->next)
+        if (p->conn && strcmp(p->addr, addr) == 0)
+            return p;
+    peer *p = tg__calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    snprintf(p->addr, sizeof p->addr, "%s", addr);
+    if (!(p->conn = tg__node_connect(&w->node, addr, p))) {
+        tg__free(p);
+        return NULL;
+    }
+    p->next = w->peers;
+    w->peers = p;
+    return p;
+}
+
+/* Gives task k input j (a new reference); submits k once it has all. */
+static void give(worker *w, wtask *k, uint32_t j, tg_value *v)
+{
+    k->plan->literal[j] = v;
+    if (--k->missing == 0)
+        submit(w, k);
+}
+
+/* Fails task k with err (stolen) for its missing input j. */
+static void fail_input(worker *w, wtask *k, uint32_t j, tg_value *err)
+{
+    if (!k->fail)
+        k->fail = err;
+    else
+        tg_decref(err);
+    give(w, k, j, tg_null());
+}
+
+/* Hands a fetched value (borrowed; NULL when the peer lacks it) to the
+ * tasks waiting for entry x. */
+static void arrived(worker *w, entry *x, tg_value *v, const char *why)
+{
+    wtask **waiting = x->waiting;
+    size_t n = x->n_waiting;
+    x->waiting = NULL, x->n_waiting = 0;
+    x->v = v ? tg_incref(v) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        wtask *k = waiting[i];
+        for (uint32_t j = 0; j < k->plan->n_literals; j++) {
+            if (k->in[j].kind != TG__INPUT_TASK || k->in[j].index != x->index
+                || !k->remote[j] || k->plan->literal[j])
+                continue;
+            if (v)
+                give(w, k, j, tg_incref(v));
+            else
+                fail_input(w, k, j,
+                           tg_error("worker %s: input %u of the graph not "
+                                    "fetched from %s: %s",
+                                    w->name, x->index, k->remote[j], why));
+        }
+    }
+    tg__free(waiting);
+}
+
+/* Asks holder addr for task d of gid on behalf of k (input j). */
+static void fetch(worker *w, wtask *k, uint32_t j, uint32_t d,
+                  const char *addr)
+{
+    tg__map_probe p;
+    entry *x = find(w, k->gid, d, KIND_FETCHED, &p);
+    if (!(k->remote[j] = tg__strdup(addr))) {
+        fail_input(w, k, j, tg_error("worker %s: out of memory", w->name));
+        return;
+    }
+    if (x && x->v) {
+        x->users++;
+        give(w, k, j, tg_incref(x->v));
+        return;
+    }
+    if (!x) {
+        peer *pr = peer_for(w, addr);
+        x = pr ? add(w, k->gid, d, KIND_FETCHED) : NULL;
+        tg__enc *e = pr ? &pr->get : NULL;
+        bool ok = x && (pr->n_get || (tg__enc_init(e, 0) == 0
+                                      && tg__enc_u8(e, TG__OP_P_GET) == 0))
+                  && tg__enc_u8(e, 1) == 0 && tg__enc_u64(e, k->gid) == 0
+                  && tg__enc_u64(e, d) == 0;
+        if (!ok) {
+            if (x)
+                drop(w, x);
+            fail_input(w, k, j,
+                       tg_error("worker %s: cannot reach %s for an input",
+                                w->name, addr));
+            return;
+        }
+        pr->n_get++;
+        x->from = pr;
+    }
+    wtask **wt = tg__realloc(x->waiting, (x->n_waiting + 1) * sizeof *wt);
+    if (!wt) {
+        fail_input(w, k, j, tg_error("worker %s: out of memory", w->name));
+        return;
+    }
+    x->waiting = wt;
+    x->waiting[x->n_waiting++] = k;
+    x->users++;
+}
+
+/* ---- messages from the scheduler ------------------------------------- */
+
+/* A remote input of an S_RUN entry: task d lives at addr. */
+typedef struct remote_in {
+    uint32_t d;
+    char addr[128];
+} remote_in;
+
+/* Reads the literals and remote inputs of an S_RUN entry. */
+static int run_header(worker *w, tg__dec *d, wtask *k, remote_in **rem,
+                      uint64_t *n_rem)
+{
+    uint64_t n_lit;
+    int rc = tg__dec_u64(d, &n_lit);
+    for (uint64_t i = 0; i < n_lit && rc == 0; i++) {
+        uint64_t j;
+        void *blob = NULL;
+        size_t len = 0;
+        if ((rc = tg__dec_u64(d, &j)) || (rc = tg__dec_piece(d, &blob, &len)))
+            break;
+        tg_value *v = tg__unflatten_value(blob, len);
+        tg__free(blob);
+        tg__map_probe p;
+        entry *x = j < UINT32_MAX && !find(w, k->gid, (uint32_t)j,
+                                           KIND_LITERAL, &p)
+                       ? add(w, k->gid, (uint32_t)j, KIND_LITERAL)
+                       : NULL;
+        if (tg_is_error(v) && !k->fail)
+            k->fail = tg_error("worker %s: a literal does not decode: %s",
+                               w->name, tg_error_message(v));
+        if (x && !tg_is_error(v))
+            x->v = tg_incref(v);
+        tg_decref(v);
+    }
+    if (rc == 0)
+        rc = tg__dec_u64(d, n_rem);
+    if (rc == 0 && *n_rem > (size_t)(d->end - d->p))
+        rc = tg__seterr(TG_EPROTO, "S_RUN: absurd remote input count");
+    if (rc == 0 && !(*rem = tg__calloc(*n_rem + 1, sizeof **rem)))
+        rc = TG_ENOMEM;
+    for (uint64_t i = 0; i < *n_rem && rc == 0; i++) {
+        uint64_t dep;
+        const char *addr;
+        size_t len;
+        if ((rc = tg__dec_u64(d, &dep)) || (rc = tg__dec_str(d, &addr, &len)))
+            break;
+        if (len >= sizeof(*rem)[i].addr || dep >= UINT32_MAX)
+            return tg__seterr(TG_EPROTO, "S_RUN: a bad remote input");
+        (*rem)[i].d = (uint32_t)dep;
+        memcpy((*rem)[i].addr, addr, len);
+    }
+    return rc;
+}
+
+/* Decodes the spec of an S_RUN entry into k->plan and k->in. */
+static int run_spec(worker *w, tg__dec *d, wtask *k)
+{
+    const char *spec;
+    size_t len;
+    uint64_t n_pieces;
+    int rc = tg__dec_str(d, &spec, &len);
+    rc = rc ? rc : tg__dec_u64(d, &n_pieces);
+    if (rc == 0 && n_pieces > d->n_pieces - d->next_piece)
+        rc = tg__seterr(TG_EPROTO, "S_RUN: more spec pieces than frames");
+    if (rc)
+        return rc;
+    void **pieces = tg__calloc(n_pieces + 1, sizeof *pieces);
+    size_t *lens = tg__calloc(n_pieces + 1, sizeof *lens);
+    for (uint64_t i = 0; pieces && lens && i < n_pieces && rc == 0; i++)
+        rc = tg__dec_piece(d, &pieces[i], &lens[i]);
+    if (!pieces || !lens || rc) {
+        for (uint64_t i = 0; pieces && i < n_pieces; i++)
+            tg__free(pieces[i]);
+        tg__free(pieces);
+        tg__free(lens);
+        return rc ? rc : TG_ENOMEM;
+    }
+    tg__dec sd;
+    int src = tg__dec_init(&sd, spec, len, pieces, lens, n_pieces, 0);
+    tg__free(pieces);
+    tg__free(lens);
+    if (src == 0)
+        src = tg__task_decode(&sd, missing_fn, &k->plan, &k->in);
+    if (src == 0 && !tg__dec_done(&sd))
+        src = tg__seterr(TG_EFORMAT, "trailing bytes after a task");
+    tg__dec_close(&sd);
+    if (src && !k->fail) /* the task fails; the connection is fine */
+        k->fail = tg_error("worker %s: a task that does not decode: %s",
+                           w->name, tg_last_error());
+    return 0;
+}
+
+/* Finds where task k's inputs are; fetches the remote ones. */
+static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
+{
+    uint32_t n = k->plan ? k->plan->n_literals : 0;
+    k->remote = tg__calloc(n + 1, sizeof *k->remote);
+    k->missing = n + 1; /* one more until every input is looked at */
+    for (uint32_t j = 0; j < n; j++) {
+        tg__task_input in = k->in[j];
+        tg__map_probe p;
+        uint8_t kind = in.kind == TG__INPUT_TASK ? KIND_RESULT : KIND_LITERAL;
+        entry *x = find(w, k->gid, in.index, kind, &p);
+        if (x && x->v) {
+            give(w, k, j, tg_incref(x->v));
+            continue;
+        }
+        const char *addr = NULL;
+        for (uint64_t i = 0; in.kind == TG__INPUT_TASK && i < n_rem; i++)
+            if (rem[i].d == in.index)
+                addr = rem[i].addr;
+        if (addr && *addr && k->remote)
+            fetch(w, k, j, in.index, addr);
+        else
+            fail_input(w, k, j,
+                       tg_error("worker %s: input %u is nowhere", w->name,
+                                in.index));
+    }
+    if (--k->missing == 0)
+        submit(w, k);
+}
+
+static int on_run_entry(worker *w, tg__dec *d)
+{
+    uint64_t gid, t;
+    uint8_t flags;
+    int rc = tg__dec_u64(d, &gid);
+    rc = rc ? rc : tg__dec_u64(d, &t);
+    rc = rc ? rc : tg__dec_u8(d, &flags);
+    if (rc == 0 && t >= UINT32_MAX)
+        rc = tg__seterr(TG_EPROTO, "S_RUN: a bad task number");
+    wtask *k = rc ? NULL : tg__calloc(1, sizeof *k);
+    if (!k)
+        return rc ? rc : TG_ENOMEM;
+    *k = (wtask){.gid = gid, .t = (uint32_t)t, .flags = flags};
+    make_live(w, gid);
+    remote_in *rem = NULL;
+    uint64_t n_rem = 0;
+    rc = run_header(w, d, k, &rem, &n_rem);
+    rc = rc ? rc : run_spec(w, d, k);
+    if (rc) {
+        tg__free(rem);
+        task_free(k);
+        return rc;
+    }
+    gather_inputs(w, k, rem, n_rem);
+    tg__free(rem);
+    return 0;
+}
+
+static int on_release(worker *w, tg__dec *d)
+{
+    int rc = 0;
+    for (uint8_t more; rc == 0 && (rc = tg__dec_u8(d, &more)) == 0 && more;) {
+        uint64_t gid, t;
+        if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t)))
+            break;
+        tg__map_probe p;
+        entry *x = t < UINT32_MAX
+                       ? find(w, gid, (uint32_t)t, KIND_RESULT, &p)
+                       : NULL;
+        if (x)
+            drop(w, x);
+    }
+    return rc;
+}
+
+static int on_forget(worker *w, tg__dec *d)
+{
+    uint64_t gid;
+    int rc = tg__dec_u64(d, &gid);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < w->n_live; i++)
+        if (w->live[i] == gid)
+            w->live[i] = w->live[--w->n_live];
+    for (uint32_t i = 0; i < w->n_e; i++) {
+        entry *x = &w->e[i];
+        if (x->used && x->gid == gid
+            && (x->kind != KIND_FETCHED || x->users == 0))
+            drop(w, x);
+    }
+    return 0;
+}
+
+/* ---- messages from peers ------------------------------------------------ */
+
+/* What a P_DATA message's write releases: the values it points into. */
+typedef struct held {
+    tg_value **v;
+    size_t n;
+} held;
+
+static void release_held(void *arg)
+{
+    held *h = arg;
+    for (size_t i = 0; i < h->n; i++)
+        tg_decref(h->v[i]);
+    tg__free(h->v);
+    tg__free(h);
+}
+
+/* Serves a P_GET: every result asked for that is here, by reference
+ * (its buffers go out as frames, not copied). */
+static int on_get(worker *w, tg__conn *c, tg__dec *d)
+{
+    tg__enc e;
+    held *h = tg__calloc(1, sizeof *h);
+    int rc = h ? tg__enc_init(&e, 0) : TG_ENOMEM;
+    if (rc) {
+        tg__free(h);
+        return rc;
+    }
+    rc = tg__enc_u8(&e, TG__OP_P_DATA);
+    size_t cap = 0;
+    for (uint8_t more; rc == 0 && (rc = tg__dec_u8(d, &more)) == 0 && more;) {
+        uint64_t gid, t;
+        if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t)))
+            break;
+        tg__map_probe p;
+        entry *x = t < UINT32_MAX
+                       ? find(w, gid, (uint32_t)t, KIND_RESULT, &p)
+                       : NULL;
+        rc = tg__enc_u8(&e, 1);
+        rc = rc ? rc : tg__enc_u64(&e, gid);
+        rc = rc ? rc : tg__enc_u64(&e, t);
+        rc = rc ? rc : tg__enc_u8(&e, x && x->v ? 1 : 0);
+        if (rc || !x || !x->v)
+            continue;
+        if (h->n == cap) {
+            cap = cap ? 2 * cap : 8;
+            tg_value **v = tg__realloc(h->v, cap * sizeof *v);
+            if (!v) {
+                rc = TG_ENOMEM;
+                break;
+            }
+            h->v = v;
+        }
+        h->v[h->n++] = tg_incref(x->v);
+        rc = tg__encode(&e, x->v);
+    }
+    rc = rc ? rc : tg__enc_u8(&e, 0);
+    if (rc == 0)
+        rc = tg__conn_send(c, &e, release_held, h);
+    else
+        release_held(h);
+    tg__enc_close(&e);
+    return rc;
+}
+
+/* Takes a P_DATA: the values fetched, handed to the tasks waiting. */
+static int on_data(worker *w, tg__dec *d)
+{
+    int rc = 0;
+    for (uint8_t more; rc == 0 && (rc = tg__dec_u8(d, &more)) == 0 && more;) {
+        uint64_t gid, t;
+        uint8_t found;
+        if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t))
+            || (rc = tg__dec_u8(d, &found)))
+            break;
+        tg_value *v = found ? tg__decode(d) : NULL;
+        if (found && !v)
+            return tg__last_code(TG_EFORMAT);
+        tg__map_probe p;
+        entry *x = t < UINT32_MAX
+                       ? find(w, gid, (uint32_t)t, KIND_FETCHED, &p)
+                       : NULL;
+        if (x && !x->v)
+            arrived(w, x, v, "the peer no longer holds it");
+        tg_decref(v);
+    }
+    return rc;
+}
+
+/* ---- the node's hooks ---------------------------------------------------- */
+
+static void on_msg(tg__conn *c, tg__msg *m)
+{
+    worker *w = c->node->ud;
+    tg__dec d;
+    uint8_t op = 0;
+    int rc = tg__msg_decoder(m, &d);
+    rc = rc ? rc : tg__dec_u8(&d, &op);
+    bool from_sched = c == w->sched;
+    if (rc == 0) {
+        switch (op) {
+        case TG__OP_S_RUN:
+            for (uint8_t more; from_sched && rc == 0
+                               && (rc = tg__dec_u8(&d, &more)) == 0 && more;)
+                rc = on_run_entry(w, &d);
+            break;
+        case TG__OP_S_RELEASE: rc = from_sched ? on_release(w, &d) : 0; break;
+        case TG__OP_S_FORGET: rc = from_sched ? on_forget(w, &d) : 0; break;
+        case TG__OP_S_WELCOME: {
+            uint64_t id;
+            rc = tg__dec_u64(&d, &id);
+            break;
+        }
+        case TG__OP_P_GET: rc = on_get(w, c, &d); break;
+        case TG__OP_P_DATA: rc = on_data(w, &d); break;
+        default: rc = tg__seterr(TG_EPROTO, "unknown op %u", op);
+        }
+        if (rc == 0 && !from_sched
+            && (op == TG__OP_S_RUN || op == TG__OP_S_RELEASE
+                || op == TG__OP_S_FORGET))
+            rc = tg__seterr(TG_EPROTO, "a scheduler's message from a peer");
+    }
+    if (rc == 0 && !tg__dec_done(&d))
+        rc = tg__seterr(TG_EPROTO, "op %u: trailing bytes", op);
+    tg__dec_close(&d);
+    tg__msg_free(m);
+    if (rc)
+        tg__conn_close(c, tg_last_error());
+}
+
+static void on_ready(tg__conn *c)
+{
+    worker *w = c->node->ud;
+    if (c == w->sched) {
+        tg__enc e;
+        int rc = tg__enc_init(&e, 0);
+        rc = rc ? rc : tg__enc_u8(&e, TG__OP_W_HELLO);
+        rc = rc ? rc : tg__enc_str(&e, w->name, strlen(w->name));
+        rc = rc ? rc : tg__enc_u64(&e, (uint64_t)w->nthreads);
+        rc = rc ? rc
+                : tg__enc_str(&e, w->node.address, strlen(w->node.address));
+        if (rc == 0)
+            tg__conn_send(c, &e, NULL, NULL);
+        tg__enc_close(&e);
+    } else if (c->ud) {
+        ((peer *)c->ud)->ready = true;
+    }
+}
+
+static void on_close(tg__conn *c)
+{
+    worker *w = c->node->ud;
+    if (c == w->sched) {
+        w->sched = NULL;
+        tg__node_log(&w->node, "the scheduler is gone: stopping");
+        tg__node_close(&w->node);
+        return;
+    }
+    peer *pr = c->ud;
+    if (!pr)
+        return; /* a peer that fetched from us */
+    pr->conn = NULL;
+    for (uint32_t i = 0; i < w->n_e; i++) {
+        entry *x = &w->e[i];
+        if (x->used && x->kind == KIND_FETCHED && x->from == pr && !x->v)
+            arrived(w, x, NULL, "the connection to it closed");
+    }
+}
+
+static void before_flush(tg__node *n)
+{
+    worker *w = n->ud;
+    if (w->n_out) {
+        blobs *bl = tg__malloc(sizeof *bl);
+        if (bl)
+            *bl = (blobs){w->out_blobs, w->n_out_blobs};
+        else
+            free_blobs(&(blobs){w->out_blobs, w->n_out_blobs});
+        w->out_blobs = NULL, w->n_out_blobs = w->cap_out_blobs = 0;
+        if (bl && w->sched && tg__enc_u8(&w->out, 0) == 0)
+            tg__conn_send(w->sched, &w->out, free_blobs, bl);
+        else if (bl)
+            free_blobs(bl);
+        tg__enc_close(&w->out);
+        w->n_out = 0;
+    }
+    for (peer **pp = &w->peers; *pp;) {
+        peer *p = *pp;
+        if (p->conn && p->ready && p->n_get) {
+            if (tg__enc_u8(&p->get, 0) == 0)
+                tg__conn_send(p->conn, &p->get, NULL, NULL);
+            tg__enc_close(&p->get);
+            p->n_get = 0;
+        }
+        if (!p->conn) { /* closed: its waiters have been failed */
+            *pp = p->next;
+            if (p->n_get)
+                tg__enc_close(&p->get);
+            tg__free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+static void on_stop(tg__node *n)
+{
+    worker *w = n->ud;
+    uv_close((uv_handle_t *)&w->wake, NULL);
+}
+
+static const tg__node_ops worker_ops = {on_ready, on_msg, on_close, on_stop,
+                                        before_flush};
+
+/* ---- the worker loop ---------------------------------------------------- */
+
+static int worker_token(const tg_server_opts *o, char *address, size_t len,
+                        uint8_t *token)
+{
+    if (o->scheduler_file)
+        return tg__read_scheduler_file(o->scheduler_file, address, len,
+                                       token);
+    if (!o->address)
+        return tg__seterr(TG_EINVAL, "a worker needs the scheduler's "
+                                     "address or scheduler file");
+    if (o->token_file) {
+        if (strlen(o->address) >= len)
+            return tg__seterr(TG_EINVAL, "address too long");
+        strcpy(address, o->address);
+        return tg__read_token_file(o->token_file, token);
+    }
+    return tg__resolve_address(o->address, address, len, token);
+}
+
+static void stop_threads(worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->quit = true;
+    wtask *q = w->queue;
+    w->queue = w->queue_tail = NULL;
+    pthread_cond_broadcast(&w->more);
+    pthread_mutex_unlock(&w->lock);
+    while (q) { /* never started */
+        wtask *next = q->next;
+        task_free(q);
+        q = next;
+    }
+    for (int i = 0; i < w->n_started; i++)
+        pthread_join(w->threads[i], NULL);
+    for (wtask *k = w->done, *next; k; k = next) {
+        next = k->next;
+        task_free(k);
+    }
+    w->done = NULL;
+}
+
+static int start_threads(worker *w)
+{
+    w->threads = tg__calloc((size_t)w->nthreads, sizeof *w->threads);
+    if (!w->threads)
+        return TG_ENOMEM;
+    for (; w->n_started < w->nthreads; w->n_started++)
+        if (pthread_create(&w->threads[w->n_started], NULL, thread_main, w))
+            return tg__seterr(TG_ENOMEM, "cannot start task threads");
+    return 0;
+}
+
+static void worker_free(worker *w)
+{
+    for (uint32_t i = 0; i < w->n_e; i++)
+        if (w->e[i].used) {
+            tg_decref(w->e[i].v);
+            tg__free(w->e[i].waiting);
+        }
+    tg__free(w->e);
+    tg__map_close(&w->map);
+    tg__free(w->live);
+    tg__free(w->threads);
+    tg__free(w->out_blobs);
+    tg__enc_close(&w->out);
+    while (w->peers) {
+        peer *p = w->peers;
+        w->peers = p->next;
+        if (p->n_get)
+            tg__enc_close(&p->get);
+        tg__free(p);
+    }
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->more);
+}
+
+int tg_serve_worker(const tg_server_opts *opts)
+{
+    static const tg_server_opts defaults = {0};
+    const tg_server_opts *o = opts ? opts : &defaults;
+    char address[256];
+    uint8_t token[TG__TOKEN_BYTES];
+    int rc = worker_token(o, address, sizeof address, token);
+    if (rc)
+        return rc;
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0)
+        return tg__seterr(TG_ENOMEM, "cannot start a loop");
+    worker w = {.free_e = UINT32_MAX};
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.more, NULL);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    w.nthreads = o->nthreads > 0 ? o->nthreads : cores > 0 ? (int)cores : 1;
+    char host[200] = "?";
+    gethostname(host, sizeof host - 1);
+    if (o->name)
+        snprintf(w.name, sizeof w.name, "%s", o->name);
+    else
+        snprintf(w.name, sizeof w.name, "%.64s:%d", host, (int)getpid());
+    char role[128];
+    snprintf(role, sizeof role, "tg-worker %s", w.name);
+    tg__node_init(&w.node, &loop, &worker_ops, &w, o, role);
+    memcpy(w.node.token, token, TG__TOKEN_BYTES);
+    uv_async_init(&loop, &w.wake, on_wake);
+    w.wake.data = &w;
+    rc = tg__node_listen(&w.node, o->host ? o->host : "127.0.0.1", 0);
+    rc = rc ? rc : start_threads(&w);
+    if (rc == 0 && !(w.sched = tg__node_connect(&w.node, address, NULL)))
+        rc = tg__last_code(TG_EIO);
+    if (rc == 0)
+        tg__node_log(&w.node, "connecting to %s, peers reach me at %s",
+                     address, w.node.address);
+    else
+        tg__node_close(&w.node);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    stop_threads(&w);
+    uv_run(&loop, UV_RUN_NOWAIT); /* callbacks of the last closes */
+    worker_free(&w);
+    uv_loop_close(&loop);
+    return rc;
+}
