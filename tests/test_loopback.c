@@ -7,7 +7,7 @@
 #include "graph/plan_internal.h"
 #include "runtime/alloc_internal.h"
 #include "schedulers/scheduler_internal.h"
-#include "test_util.h"
+#include "dag_util.h"
 
 /* --- registered task functions ----------------------------------------- */
 
@@ -81,93 +81,6 @@ static int setup(void **state)
 
 /* --- random DAGs against sync ------------------------------------------ */
 
-static uint64_t next_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* A literal of any core type. */
-static tg_value *random_literal(uint64_t *s)
-{
-    switch (next_rand(s) % 6) {
-    case 0: return tg_int((int64_t)(next_rand(s) % 1000) - 500);
-    case 1: return tg_float((double)(next_rand(s) % 1000) / 7.0);
-    case 2: return tg_str(next_rand(s) % 2 ? "abc" : "");
-    case 3: return tg_bytes("\0\1\2\3", 1 + next_rand(s) % 4);
-    case 4: return tg_bool(next_rand(s) % 2);
-    default: return tg_null();
-    }
-}
-
-/* An argument for node i: an earlier node, a literal, a delayed literal,
- * or a list mixing them. */
-static tg_value *random_arg(tg_graph *g, tg_value **nodes, size_t i,
-                            uint64_t *s, bool allow_list)
-{
-    uint64_t r = next_rand(s) % 12;
-    if (i > 0 && r < 6) {
-        size_t back = 1 + next_rand(s) % (next_rand(s) % 2 ? 4 : i);
-        return nodes[back > i ? 0 : i - back];
-    }
-    if (r == 6)
-        return tg_delayed_value(g, random_literal(s));
-    if (r < 10 || !allow_list)
-        return random_literal(s);
-    size_t k = 1 + next_rand(s) % 3;
-    tg_value *items[3];
-    for (size_t m = 0; m < k; m++)
-        items[m] = random_arg(g, nodes, i, s, false);
-    return tg_list_from(k, items);
-}
-
-/* A random DAG of registered calls, maybe with one failing call; up to
- * four targets in out[], one of them maybe a plain value. */
-static size_t random_dag(tg_graph *g, uint64_t seed, tg_value **out)
-{
-    uint64_t s = seed;
-    size_t n = 1 + next_rand(&s) % 60;
-    tg_value *nodes[60];
-    size_t fail_at = next_rand(&s) % 6 == 0 ? next_rand(&s) % n : n;
-    for (size_t i = 0; i < n; i++) {
-        if (i == fail_at) {
-            nodes[i] =
-                tg_delayed_registered(g, "lb.fail", 1, tg_int(-1 - (int64_t)i));
-            continue;
-        }
-        tg_value *args[5];
-        size_t nargs = next_rand(&s) % 5;
-        for (size_t k = 0; k < nargs; k++)
-            args[k] = random_arg(g, nodes, i, &s, true);
-        char name[16];
-        snprintf(name, sizeof name, "lb.mix%u", (unsigned)(next_rand(&s) % 3));
-        const char *fn = next_rand(&s) % 5 == 0 ? "lb.pack" : name;
-        tg_fn f;
-        void *ctx;
-        assert_int_equal(tg_lookup(fn, &f, &ctx), 0);
-        nodes[i] = tg_delayed_v(g, fn, f, ctx, 0, nargs, args);
-        assert_non_null(nodes[i]);
-    }
-    size_t n_targets = 1 + next_rand(&s) % 4;
-    for (size_t k = 0; k < n_targets; k++)
-        out[k] = nodes[n - 1 - next_rand(&s) % (n < 8 ? n : 8)];
-    return n_targets;
-}
-
-static void assert_same(const tg_value *want, const tg_value *got)
-{
-    assert_non_null(got);
-    assert_int_equal(tg_is_error(want), tg_is_error(got));
-    if (tg_is_error(want)) {
-        assert_string_equal(tg_error_message(want), tg_error_message(got));
-        assert_string_equal(tg_error_key(want), tg_error_key(got));
-    } else {
-        assert_true(tg_equal(want, got));
-    }
-}
-
 static void test_loopback_matches_sync_on_random_dags(void **state)
 {
     (void)state;
@@ -177,7 +90,7 @@ static void test_loopback_matches_sync_on_random_dags(void **state)
     for (uint64_t seed = 1; seed <= n_dags; seed++) {
         tg_graph *g = tg_graph_new();
         tg_value *targets[5], *want[5], *got[5];
-        size_t n = random_dag(g, seed, targets);
+        size_t n = td_random_dag(g, "lb", "lb.pack", seed, targets);
         if (seed % 4 == 0) /* a plain value among the targets */
             targets[n++] = tg_delayed_value(g, tg_str("plain"));
         tg_compute_opts o = {.no_fuse = seed % 3 == 0};
@@ -185,7 +98,7 @@ static void test_loopback_matches_sync_on_random_dags(void **state)
         int rc_got = tg_compute_with(targets, n, got, lb, &o);
         assert_int_equal(rc_want, rc_got);
         for (size_t k = 0; k < n; k++) {
-            assert_same(want[k], got[k]);
+            td_assert_same(want[k], got[k]);
             tg_decref(want[k]);
             tg_decref(got[k]);
         }

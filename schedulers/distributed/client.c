@@ -123,8 +123,8 @@ static int send_msg(int fd, tg__enc *e)
         iov[0] = (struct iovec){prefix, plen};
         iov[1] = (struct iovec){e->head, e->len};
         for (size_t i = 0; i < e->n_pieces; i++)
-            iov[2 + i] = (struct iovec){(void *)e->pieces[i].data,
-                                        e->pieces[i].len};
+            iov[2 + i] =
+                (struct iovec){(void *)e->pieces[i].data, e->pieces[i].len};
         rc = write_iov(fd, iov, n);
     }
     tg__free(prefix);
@@ -195,8 +195,8 @@ static int connect_fd(const char *address)
         tg__seterr(TG_ENOENT, "cannot resolve '%s'", host);
         return -1;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    0);
+    int fd =
+        socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
     freeaddrinfo(ai);
     if (rc < 0 && fd >= 0 && errno == EINPROGRESS
@@ -233,14 +233,13 @@ static int handshake(int fd, const uint8_t *token)
         return rc;
     memcpy(reply, TG__HS_MAGIC, 4);
     memcpy(reply + 4, nonce, TG__NONCE_BYTES);
-    tg__hs_mac(token, "client", hello + 4, nonce,
-               reply + 4 + TG__NONCE_BYTES);
+    tg__hs_mac(token, "client", hello + 4, nonce, reply + 4 + TG__NONCE_BYTES);
     struct iovec iov = {reply, sizeof reply};
-    if ((rc = write_iov(fd, &iov, 1)) || (rc = read_all(fd, fin, sizeof fin,
-                                                        NULL)))
-        return rc == TG_EIO ? tg__seterr(TG_EPROTO,
-                                         "the scheduler refused the token")
-                            : rc;
+    if ((rc = write_iov(fd, &iov, 1))
+        || (rc = read_all(fd, fin, sizeof fin, NULL)))
+        return rc == TG_EIO
+                   ? tg__seterr(TG_EPROTO, "the scheduler refused the token")
+                   : rc;
     tg__hs_mac(token, "server", nonce, hello + 4, mac);
     if (!tg__mac_equal(mac, fin))
         return tg__seterr(TG_EPROTO, "the scheduler failed authentication");
@@ -288,14 +287,15 @@ static void give_back(dist *d, cconn *c, bool healthy)
     pthread_mutex_unlock(&d->lock);
 }
 
-/* ---- submitting a plan ----------------------------------------------------- */
+/* ---- submitting a plan -----------------------------------------------------
+ */
 
 /* A submission being built: the arrays and blobs of C_SUBMIT. */
 typedef struct submission {
-    tg__enc specs;  /* every task's spec, each after a version byte */
+    tg__enc specs; /* every task's spec, each after a version byte */
     uint64_t *ho, *po;
     uint32_t *lit_off, *lit_idx, *targets;
-    uint8_t *lits;  /* the literals' flat values, back to back */
+    uint8_t *lits; /* the literals' flat values, back to back */
     uint64_t *lit_at;
     size_t lits_len, n_lit_refs, n_targets;
 } submission;
@@ -373,9 +373,9 @@ static int build(const tg__plan *p, submission *b)
     b->ho = tg__malloc(((size_t)nt + 1) * sizeof *b->ho);
     b->po = tg__malloc(((size_t)nt + 1) * sizeof *b->po);
     b->targets = tg__malloc(((size_t)nt + 1) * sizeof *b->targets);
-    int rc = b->ho && b->po && b->targets ? tg__enc_init(&b->specs,
-                                                         TG__CODEC_HOLES)
-                                          : TG_ENOMEM;
+    int rc = b->ho && b->po && b->targets
+                 ? tg__enc_init(&b->specs, TG__CODEC_HOLES)
+                 : TG_ENOMEM;
     for (uint32_t t = 0; t < nt && rc == 0; t++) {
         b->ho[t] = b->specs.len - (t == 0); /* at its version byte */
         b->po[t] = b->specs.n_pieces;
@@ -399,9 +399,12 @@ static int submit_msg(const tg__plan *p, submission *b, uint64_t tag,
                       tg__enc *m)
 {
     uint32_t nt = p->n_tasks;
-    uint64_t counts[7] = {tag,           nt,
-                          p->n_literals, b->n_targets,
-                          p->deps_off[nt], b->n_lit_refs,
+    uint64_t counts[7] = {tag,
+                          nt,
+                          p->n_literals,
+                          b->n_targets,
+                          p->deps_off[nt],
+                          b->n_lit_refs,
                           b->specs.n_pieces};
     int rc = tg__enc_init(m, 0);
     rc = rc ? rc : tg__enc_u8(m, TG__OP_C_SUBMIT);
@@ -455,8 +458,9 @@ static int take_done(tg__dec *d, const submission *b, tg__run *run)
     if ((rc = tg__dec_u64(d, &n)))
         return rc;
     if (n != b->n_targets || outcome != TG__DONE_OK)
-        return tg__seterr(TG_EPROTO, "S_DONE with %llu results for %zu "
-                                     "targets",
+        return tg__seterr(TG_EPROTO,
+                          "S_DONE with %llu results for %zu "
+                          "targets",
                           (unsigned long long)n, b->n_targets);
     size_t got = 0;
     for (; got < n && rc == 0; got++) {
@@ -577,8 +581,7 @@ tg_scheduler *tg_scheduler_distributed(const char *address)
     d->base.vt = &dist_vt;
     d->limits = tg__limits_of(NULL);
     pthread_mutex_init(&d->lock, NULL);
-    if (tg__resolve_address(address, d->address, sizeof d->address,
-                            d->token)
+    if (tg__resolve_address(address, d->address, sizeof d->address, d->token)
         != 0) {
         dist_free(&d->base);
         return NULL;

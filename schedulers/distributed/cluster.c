@@ -258,8 +258,7 @@ static int wait_workers(tg_cluster *cl, int n, uint64_t timeout_ms)
                 return tg__seterr(TG_EIO, "a process of the cluster exited "
                                           "while starting");
         if (tg_now_ns() > deadline)
-            return tg__seterr(TG_ECANCELED,
-                              "%llu of %d workers joined in time",
+            return tg__seterr(TG_ECANCELED, "%llu of %d workers joined in time",
                               (unsigned long long)workers, n);
         nap_ms(10);
     }
@@ -272,10 +271,9 @@ static int start(tg_cluster *cl, int ord, int nworkers, int threads,
     char **argv = own_argv();
     int rc = argv ? 0 : tg__last_code(TG_ENOMEM);
     rc = rc ? rc : env_make(&es, "scheduler", ord, cl->file, 0, o->verbose);
-    rc = rc ? rc
-            : env_make(&ew, "worker", ord, cl->file, threads, o->verbose);
-    uint64_t timeout = o->start_timeout_ms ? o->start_timeout_ms
-                                           : DEFAULT_START_MS;
+    rc = rc ? rc : env_make(&ew, "worker", ord, cl->file, threads, o->verbose);
+    uint64_t timeout =
+        o->start_timeout_ms ? o->start_timeout_ms : DEFAULT_START_MS;
     if (rc == 0 && (cl->pids[0] = spawn(argv, es.env)) > 0)
         cl->n_pids = 1;
     else if (rc == 0)

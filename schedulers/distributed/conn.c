@@ -118,8 +118,7 @@ void tg__conn_close(tg__conn *c, const char *why)
         return;
     c->closing = true;
     if (why)
-        tg__node_log(c->node, "closing the connection to %s: %s", c->peer,
-                     why);
+        tg__node_log(c->node, "closing the connection to %s: %s", c->peer, why);
     unlink_conn(c);
     bool was_ready = c->state == READY || c->dialled;
     if (was_ready && c->node->ops->on_close)
@@ -128,7 +127,8 @@ void tg__conn_close(tg__conn *c, const char *why)
     uv_close((uv_handle_t *)&c->hs_timer, timer_closed);
 }
 
-/* ---- writing -------------------------------------------------------------- */
+/* ---- writing --------------------------------------------------------------
+ */
 
 static int push_out(tg__conn *c, void *base, size_t len)
 {
@@ -177,8 +177,7 @@ static int queue_owned(tg__conn *c, void *buf, size_t len)
     return push_out(c, buf, len);
 }
 
-int tg__conn_send(tg__conn *c, tg__enc *e, void (*release)(void *),
-                  void *arg)
+int tg__conn_send(tg__conn *c, tg__enc *e, void (*release)(void *), void *arg)
 {
     if (c->closing || (release && push_rel(c, release, arg) != 0)) {
         if (release)
@@ -255,7 +254,8 @@ static void on_check(uv_check_t *h)
     }
 }
 
-/* ---- the handshake ---------------------------------------------------------- */
+/* ---- the handshake ----------------------------------------------------------
+ */
 
 /* Wants n bytes of the next part into dest. */
 static void want(tg__conn *c, uint8_t *dest, size_t n)
@@ -379,14 +379,14 @@ static void on_prefix(tg__conn *c)
     char why[160];
     size_t head_len = get32(c->small), n = get32(c->small + 4);
     if (head_len == 0 || head_len > l->max_header) {
-        snprintf(why, sizeof why, "a header of %zu bytes (limit %zu)",
-                 head_len, l->max_header);
+        snprintf(why, sizeof why, "a header of %zu bytes (limit %zu)", head_len,
+                 l->max_header);
         tg__conn_close(c, why);
         return;
     }
     if (n > l->max_frames) {
-        snprintf(why, sizeof why, "%zu frames in one message (limit %zu)",
-                 n, l->max_frames);
+        snprintf(why, sizeof why, "%zu frames in one message (limit %zu)", n,
+                 l->max_frames);
         tg__conn_close(c, why);
         return;
     }
@@ -414,8 +414,7 @@ static void on_lens(tg__conn *c)
         uint64_t len = get64(c->lens + 8 * i);
         if (len > l->max_frame) {
             char why[160];
-            snprintf(why, sizeof why,
-                     "a frame of %llu bytes (limit %zu)",
+            snprintf(why, sizeof why, "a frame of %llu bytes (limit %zu)",
                      (unsigned long long)len, l->max_frame);
             tg__conn_close(c, why);
             return;
@@ -490,7 +489,8 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
 }
 
-/* ---- nodes ---------------------------------------------------------------- */
+/* ---- nodes ----------------------------------------------------------------
+ */
 
 static tg__conn *conn_new(tg__node *n, void *ud)
 {
@@ -668,8 +668,7 @@ int tg__node_listen(tg__node *n, const char *host, int port)
                     ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
                     : ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
     snprintf(n->address, sizeof n->address,
-             strchr(host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", host,
-             bound);
+             strchr(host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", host, bound);
     return 0;
 }
 

@@ -57,20 +57,20 @@
 
 /* Message ops: the first field of every head. */
 enum {
-    TG__OP_W_HELLO = 1,  /* worker: name, threads, peer address */
-    TG__OP_C_HELLO = 2,  /* client: (nothing) */
+    TG__OP_W_HELLO = 1,   /* worker: name, threads, peer address */
+    TG__OP_C_HELLO = 2,   /* client: (nothing) */
     TG__OP_S_WELCOME = 3, /* scheduler: id of the worker, or 0 */
-    TG__OP_C_SUBMIT = 4, /* client: a graph */
-    TG__OP_C_CANCEL = 5, /* client: tag */
-    TG__OP_S_DONE = 6,   /* scheduler to client: tag, outcome, results */
-    TG__OP_S_RUN = 7,    /* scheduler to worker: tasks to run */
-    TG__OP_W_DONE = 8,   /* worker: tasks finished */
+    TG__OP_C_SUBMIT = 4,  /* client: a graph */
+    TG__OP_C_CANCEL = 5,  /* client: tag */
+    TG__OP_S_DONE = 6,    /* scheduler to client: tag, outcome, results */
+    TG__OP_S_RUN = 7,     /* scheduler to worker: tasks to run */
+    TG__OP_W_DONE = 8,    /* worker: tasks finished */
     TG__OP_S_RELEASE = 9, /* scheduler to worker: results to drop */
     TG__OP_S_FORGET = 10, /* scheduler to worker: a graph is over */
-    TG__OP_P_GET = 11,   /* worker to worker: results wanted */
-    TG__OP_P_DATA = 12,  /* worker to worker: the results */
-    TG__OP_C_INFO = 13,  /* client: how many workers? */
-    TG__OP_S_INFO = 14   /* scheduler: workers and threads */
+    TG__OP_P_GET = 11,    /* worker to worker: results wanted */
+    TG__OP_P_DATA = 12,   /* worker to worker: the results */
+    TG__OP_C_INFO = 13,   /* client: how many workers? */
+    TG__OP_S_INFO = 14    /* scheduler: workers and threads */
 };
 
 /* S_DONE outcomes. */
@@ -114,8 +114,7 @@ bool tg__mac_equal(const uint8_t *a, const uint8_t *b);
 int tg__random(uint8_t *buf, size_t n);
 
 /* Parses "tcp://host:port" (or "host:port").  0 or TG_EINVAL. */
-int tg__parse_address(const char *addr, char *host, size_t host_len,
-                      int *port);
+int tg__parse_address(const char *addr, char *host, size_t host_len, int *port);
 /* Parses a token in hex (64 digits).  0 or TG_EINVAL. */
 int tg__parse_token(const char *hex, uint8_t token[TG__TOKEN_BYTES]);
 /* Reads a scheduler file: its address (tcp://host:port) and token.  0, or
@@ -152,7 +151,8 @@ void tg__msg_free(tg__msg *m);
  * must outlive the decoder).  0 or a code. */
 int tg__msg_decoder(tg__msg *m, tg__dec *d);
 
-/* ---- conn.c: connections on a libuv loop ---------------------------------- */
+/* ---- conn.c: connections on a libuv loop ----------------------------------
+ */
 
 typedef struct tg__conn tg__conn;
 typedef struct tg__node tg__node;
@@ -242,20 +242,21 @@ struct tg__conn {
  * release(arg) runs after the write (release may be NULL; it runs even
  * when sending fails).  It goes out when the loop iteration ends.  0 or
  * a negative code (the connection is then closed). */
-int tg__conn_send(tg__conn *c, tg__enc *e, void (*release)(void *),
-                  void *arg);
+int tg__conn_send(tg__conn *c, tg__enc *e, void (*release)(void *), void *arg);
 /* Closes c (once; on_close follows, for a ready or dialled connection);
  * why, if not NULL, is logged. */
 void tg__conn_close(tg__conn *c, const char *why);
 
-/* ---- client.c ----------------------------------------------------------------- */
+/* ---- client.c
+ * ----------------------------------------------------------------- */
 
 /* How many workers (and threads) the scheduler at address has: one
  * connection, C_INFO, S_INFO.  0 or a code with tg_last_error(). */
 int tg__cluster_info(const char *address, uint64_t *n_workers,
                      uint64_t *n_threads);
 
-/* ---- value sizes ---------------------------------------------------------- */
+/* ---- value sizes ----------------------------------------------------------
+ */
 
 /* The bytes v takes on the wire (head and pieces), without copying
  * anything.  0 when it cannot be encoded. */

@@ -34,37 +34,37 @@ typedef struct stask {
 typedef struct sworker sworker;
 
 typedef struct sgraph {
-    uint64_t gid;  /* the scheduler's id of the graph */
-    uint64_t tag;  /* the client's */
-    uint64_t seq;  /* submission order: lower runs first */
-    int refs;      /* see the file comment */
+    uint64_t gid;     /* the scheduler's id of the graph */
+    uint64_t tag;     /* the client's */
+    uint64_t seq;     /* submission order: lower runs first */
+    int refs;         /* see the file comment */
     tg__conn *client; /* NULL once the client is gone */
-    bool over;     /* done, failed or cancelled: nothing more runs */
+    bool over;        /* done, failed or cancelled: nothing more runs */
     uint32_t n_tasks, n_literals, n_targets, targets_left;
     uint32_t in_flight; /* tasks processing */
     stask *t;
     /* the submission's blocks, as they came */
-    uint8_t *specs;       /* every task's spec, back to back */
+    uint8_t *specs; /* every task's spec, back to back */
     size_t specs_len;
-    uint64_t *ho, *po;    /* n_tasks + 1: spec t is specs[ho[t]..ho[t+1])
-                             with pieces [po[t], po[t+1]) */
-    uint32_t *deps_off, *deps; /* the CSR of each task's dependencies */
+    uint64_t *ho, *po;           /* n_tasks + 1: spec t is specs[ho[t]..ho[t+1])
+                                    with pieces [po[t], po[t+1]) */
+    uint32_t *deps_off, *deps;   /* the CSR of each task's dependencies */
     uint32_t *lit_off, *lit_idx; /* the CSR of each task's literals */
     uint32_t *users_off, *users; /* its transpose */
-    uint32_t *targets;    /* n_targets distinct tasks */
-    uint32_t *target_of;  /* n_tasks: index among targets, or UINT32_MAX */
-    uint8_t *lits;        /* the literals' flat values, back to back: */
+    uint32_t *targets;           /* n_targets distinct tasks */
+    uint32_t *target_of; /* n_tasks: index among targets, or UINT32_MAX */
+    uint8_t *lits;       /* the literals' flat values, back to back: */
     size_t lits_len;
-    uint64_t *lit_at;     /* n_literals + 1: literal j is
-                             lits[lit_at[j]..lit_at[j + 1]) */
-    void **pieces;        /* the specs' pieces */
+    uint64_t *lit_at; /* n_literals + 1: literal j is
+                         lits[lit_at[j]..lit_at[j + 1]) */
+    void **pieces;    /* the specs' pieces */
     size_t *piece_lens;
     size_t n_pieces;
-    void *err;            /* the flat error the graph failed with */
+    void *err; /* the flat error the graph failed with */
     size_t err_len;
-    void **res;           /* n_targets flat results, as they arrive */
+    void **res; /* n_targets flat results, as they arrive */
     size_t *res_lens;
-    uint64_t **lit_sent;  /* per worker id: a bitset of literals sent */
+    uint64_t **lit_sent; /* per worker id: a bitset of literals sent */
     size_t n_lit_sent;
     struct sgraph *next;
 } sgraph;
@@ -73,15 +73,15 @@ struct sworker {
     tg__conn *conn; /* NULL once gone */
     uint32_t id;
     char name[64];
-    char addr[128];    /* where its peers reach it */
+    char addr[128]; /* where its peers reach it */
     uint32_t nthreads;
-    uint32_t cap;      /* tasks in flight at most */
+    uint32_t cap; /* tasks in flight at most */
     uint32_t in_flight;
-    tg__enc run;       /* S_RUN entries queued this iteration */
+    tg__enc run; /* S_RUN entries queued this iteration */
     uint32_t n_run;
     sgraph **run_refs; /* graphs the queued S_RUN points into */
     size_t n_run_refs, cap_run_refs;
-    tg__enc rel;       /* S_RELEASE entries queued this iteration */
+    tg__enc rel; /* S_RELEASE entries queued this iteration */
     uint32_t n_rel;
     sworker *next;
 };

@@ -165,8 +165,7 @@ static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
     for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1]; k++)
         n_remote += g->t[g->deps[k]].worker != w->id;
     rc = rc ? rc : tg__enc_u64(e, n_remote);
-    for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1] && rc == 0;
-         k++) {
+    for (uint32_t k = g->deps_off[t]; k < g->deps_off[t + 1] && rc == 0; k++) {
         uint32_t d = g->deps[k];
         if (g->t[d].worker == w->id)
             continue;
@@ -214,8 +213,9 @@ static sworker *place(sched *s, sgraph *g, uint32_t t)
         return best;
     for (sworker *w = s->workers; w; w = w->next)
         if (w->conn && w->in_flight < w->cap
-            && (!best || w->in_flight * best->nthreads
-                             < best->in_flight * w->nthreads))
+            && (!best
+                || w->in_flight * best->nthreads
+                       < best->in_flight * w->nthreads))
             best = w;
     return best;
 }
@@ -255,9 +255,9 @@ static void fill_all(sched *s)
 
 static void graph_free(sgraph *g)
 {
-    void *arrays[] = {g->t,        g->specs,   g->ho,       g->po,
-                      g->deps_off, g->deps,    g->users_off, g->users,
-                      g->lit_off,  g->lit_idx, g->targets,  g->target_of,
+    void *arrays[] = {g->t,        g->specs,   g->ho,         g->po,
+                      g->deps_off, g->deps,    g->users_off,  g->users,
+                      g->lit_off,  g->lit_idx, g->targets,    g->target_of,
                       g->lits,     g->lit_at,  g->piece_lens, g->res_lens};
     for (size_t i = 0; i < g->n_pieces && g->pieces; i++)
         tg__free(g->pieces[i]);
@@ -399,8 +399,8 @@ static int on_w_hello(sched *s, tg__conn *c, tg__dec *d)
     int rc = tg__dec_str(d, &name, &nlen);
     rc = rc ? rc : tg__dec_u64(d, &nthreads);
     rc = rc ? rc : tg__dec_str(d, &addr, &alen);
-    if (rc || worker_of(s, c) || nthreads == 0 || nthreads > 4096
-        || nlen >= 64 || alen >= 128)
+    if (rc || worker_of(s, c) || nthreads == 0 || nthreads > 4096 || nlen >= 64
+        || alen >= 128)
         return rc ? rc : tg__seterr(TG_EPROTO, "a bad W_HELLO");
     sworker *w = tg__calloc(1, sizeof *w);
     if (!w)
@@ -430,26 +430,29 @@ static int on_w_hello(sched *s, tg__conn *c, tg__dec *d)
 static int on_w_done_entry(sched *s, sworker *w, tg__dec *d)
 {
     uint64_t gid, t, nbytes;
-    uint8_t status;
+    uint8_t status, has_blob;
     int rc = tg__dec_u64(d, &gid);
     rc = rc ? rc : tg__dec_u64(d, &t);
     rc = rc ? rc : tg__dec_u8(d, &status);
     rc = rc ? rc : tg__dec_u64(d, &nbytes);
+    rc = rc ? rc : tg__dec_u8(d, &has_blob);
+    void *blob = NULL;
+    size_t len = 0;
+    if (rc == 0 && has_blob)
+        rc = tg__dec_piece(d, &blob, &len);
     if (rc)
         return rc;
     sgraph *g = graph_by_gid(s, gid);
     bool target = g && t < g->n_tasks && g->target_of[t] != UINT32_MAX;
-    void *blob = NULL;
-    size_t len = 0;
-    if ((status == 1 || (status == 0 && target))
-        && (rc = tg__dec_piece(d, &blob, &len)))
-        return rc;
     if (!g) { /* ended meanwhile: the worker forgets its results */
         tg__free(blob);
+        if (w->in_flight)
+            w->in_flight--;
         return 0;
     }
     if (t >= g->n_tasks || g->t[t].state != ST_PROCESSING
-        || g->t[t].worker != w->id || status > 1) {
+        || g->t[t].worker != w->id || status > 1
+        || (bool)has_blob != (status == 1 || target)) {
         tg__free(blob);
         return tg__seterr(TG_EPROTO, "W_DONE for a task not running there");
     }
@@ -475,6 +478,7 @@ static int on_w_done_entry(sched *s, sworker *w, tg__dec *d)
 
 static int on_w_done(sched *s, tg__conn *c, tg__dec *d)
 {
+
     sworker *w = worker_of(s, c);
     if (!w)
         return tg__seterr(TG_EPROTO, "W_DONE from a peer that is no worker");
@@ -498,8 +502,9 @@ static void *get_array(tg__dec *d, size_t n, size_t size, const char *what)
         return NULL;
     if (len != n * size) {
         tg__free(block);
-        return tg__seterr_null(TG_EPROTO, "the submission's %s has %zu "
-                                          "bytes, not %zu",
+        return tg__seterr_null(TG_EPROTO,
+                               "the submission's %s has %zu "
+                               "bytes, not %zu",
                                what, len, n * size);
     }
     if (n == 0) { /* an empty frame has no block: make one */
@@ -624,8 +629,8 @@ static int read_submission(tg__dec *d, sgraph *g, uint64_t *n_deps,
         || !(g->lit_off = get_array(d, n + 1, 4, "literal offsets"))
         || !(g->lit_idx = get_array(d, *n_lit_refs, 4, "literal list"))
         || !(g->targets = get_array(d, g->n_targets, 4, "targets"))
-        || !(g->lit_at = get_array(d, (size_t)g->n_literals + 1, 8,
-                                   "literal offsets")))
+        || !(g->lit_at =
+                 get_array(d, (size_t)g->n_literals + 1, 8, "literal offsets")))
         return tg__last_code(TG_EPROTO);
     if ((rc = tg__dec_piece(d, (void **)&g->lits, &g->lits_len)))
         return rc;
@@ -854,8 +859,8 @@ int tg_serve_scheduler(const tg_server_opts *opts)
     uv_loop_t loop;
     if (uv_loop_init(&loop) != 0)
         return tg__seterr(TG_ENOMEM, "cannot start a loop");
-    sched s = {.worker_queue = o->worker_queue > 0 ? o->worker_queue
-                                                   : DEFAULT_WORKER_QUEUE,
+    sched s = {.worker_queue =
+                   o->worker_queue > 0 ? o->worker_queue : DEFAULT_WORKER_QUEUE,
                .scheduler_file = o->scheduler_file};
     tg__node_init(&s.node, &loop, &sched_ops, &s, o, "tg-scheduler");
     int rc = scheduler_token(o, s.node.token);

@@ -64,8 +64,7 @@ int tg__random(uint8_t *buf, size_t n)
     return 0;
 }
 
-int tg__parse_address(const char *addr, char *host, size_t host_len,
-                      int *port)
+int tg__parse_address(const char *addr, char *host, size_t host_len, int *port)
 {
     if (!addr)
         return tg__seterr(TG_EINVAL, "no address");
@@ -76,9 +75,8 @@ int tg__parse_address(const char *addr, char *host, size_t host_len,
     size_t n = colon ? (size_t)(colon - a) : 0;
     if (!colon || n == 0 || n >= host_len || !end || *end || end == colon + 1
         || p < 0 || p > 65535)
-        return tg__seterr(TG_EINVAL,
-                          "'%s' is not an address (want tcp://host:port)",
-                          addr);
+        return tg__seterr(
+            TG_EINVAL, "'%s' is not an address (want tcp://host:port)", addr);
     memcpy(host, a, n);
     host[n] = '\0';
     if (host[0] == '[' && n > 2 && host[n - 1] == ']') { /* [::1] */
@@ -201,8 +199,9 @@ int tg__resolve_address(const char *arg, char *address, size_t len,
                           "give the scheduler file instead",
                           arg);
     if (tg__parse_token(env, token))
-        return tg__seterr(TG_EINVAL, "TG_TOKEN is not a token (%d hex "
-                                     "digits)",
+        return tg__seterr(TG_EINVAL,
+                          "TG_TOKEN is not a token (%d hex "
+                          "digits)",
                           2 * TG__TOKEN_BYTES);
     strcpy(address, arg);
     return 0;

@@ -29,12 +29,12 @@ typedef struct entry {
     uint64_t gid;
     uint32_t index;
     uint8_t kind;
-    bool used;        /* a live entry (else on the free list) */
-    tg_value *v;      /* NULL while a fetch is under way */
-    uint64_t nbytes;  /* results: their size on the wire */
-    uint32_t users;   /* fetched: tasks here that need it */
+    bool used;         /* a live entry (else on the free list) */
+    tg_value *v;       /* NULL while a fetch is under way */
+    uint64_t nbytes;   /* results: their size on the wire */
+    uint32_t users;    /* fetched: tasks here that need it */
     struct peer *from; /* fetched: the peer asked for it */
-    wtask **waiting;  /* fetched, not arrived: tasks waiting for it */
+    wtask **waiting;   /* fetched, not arrived: tasks waiting for it */
     size_t n_waiting;
     uint32_t next_free;
 } entry;
@@ -76,9 +76,9 @@ typedef struct worker {
     /* the store */
     entry *e;
     uint32_t n_e, cap_e, free_e;
-    tg__map map;      /* may hold slots of dropped entries (stale) */
+    tg__map map; /* may hold slots of dropped entries (stale) */
     uint32_t n_used, n_stale;
-    uint64_t *live;   /* gids of graphs not forgotten */
+    uint64_t *live; /* gids of graphs not forgotten */
     size_t n_live, cap_live;
     peer *peers;
     /* task threads: queue and done list, guarded by lock */
@@ -100,7 +100,8 @@ static _Thread_local const worker *task_worker;
 
 static uint64_t key_hash(uint64_t gid, uint32_t index, uint8_t kind)
 {
-    return tg__mix64(gid * 0x9E3779B97F4A7C15ull ^ index ^ (uint64_t)kind << 58);
+    return tg__mix64(gid * 0x9E3779B97F4A7C15ull ^ index
+                     ^ (uint64_t)kind << 58);
 }
 
 static uint64_t entry_hash(void *ud, uint32_t i)
@@ -117,7 +118,7 @@ static entry *find(worker *w, uint64_t gid, uint32_t index, uint8_t kind,
     *p = tg__map_begin(&w->map, key_hash(gid, index, kind));
     for (uint32_t i; (i = tg__map_next(&w->map, p)) != TG__MAP_NONE;) {
         entry *x = &w->e[i];
-        if (x->gid == gid && x->index == index && x->kind == kind)
+        if (x->used && x->gid == gid && x->index == index && x->kind == kind)
             return x;
     }
     return NULL;
@@ -313,8 +314,7 @@ static void submit(worker *w, wtask *k)
 
 static void task_free(wtask *k)
 {
-    for (uint32_t j = 0; k->remote && k->plan && j < k->plan->n_literals;
-         j++)
+    for (uint32_t j = 0; k->remote && k->plan && j < k->plan->n_literals; j++)
         tg__free(k->remote[j]);
     tg__free(k->remote);
     tg__free(k->in);
@@ -340,7 +340,9 @@ static void report(worker *w, wtask *k)
     rc = rc ? rc : tg__enc_u64(e, k->t);
     rc = rc ? rc : tg__enc_u8(e, err ? 1 : 0);
     rc = rc ? rc : tg__enc_u64(e, k->nbytes);
-    if (rc == 0 && (err || (k->flags & TG__RUN_TARGET))) {
+    bool blob = err || (k->flags & TG__RUN_TARGET);
+    rc = rc ? rc : tg__enc_u8(e, blob);
+    if (rc == 0 && blob) {
         /* the blob goes with the message, which frees it once written */
         if (w->n_out_blobs == w->cap_out_blobs) {
             size_t cap = w->cap_out_blobs ? 2 * w->cap_out_blobs : 16;
@@ -400,14 +402,13 @@ static void on_wake(uv_async_t *a)
     pthread_mutex_unlock(&w->lock);
     while (k) {
         wtask *next = k->next;
+        report(w, k); /* always: the scheduler counts what is in flight */
         if (live(w, k->gid)) {
-            report(w, k);
             tg__map_probe p;
-            entry *x = tg_is_error(k->result)
+            entry *x = tg_is_error(k->result) ? NULL
+                       : find(w, k->gid, k->t, KIND_RESULT, &p)
                            ? NULL
-                           : find(w, k->gid, k->t, KIND_RESULT, &p)
-                                 ? NULL
-                                 : add(w, k->gid, k->t, KIND_RESULT);
+                           : add(w, k->gid, k->t, KIND_RESULT);
             if (x) { /* the result stays here for dependents and peers */
                 x->v = k->result;
                 x->nbytes = k->nbytes;
@@ -485,8 +486,7 @@ static void arrived(worker *w, entry *x, tg_value *v, const char *why)
 }
 
 /* Asks holder addr for task d of gid on behalf of k (input j). */
-static void fetch(worker *w, wtask *k, uint32_t j, uint32_t d,
-                  const char *addr)
+static void fetch(worker *w, wtask *k, uint32_t j, uint32_t d, const char *addr)
 {
     tg__map_probe p;
     entry *x = find(w, k->gid, d, KIND_FETCHED, &p);
@@ -503,8 +503,10 @@ static void fetch(worker *w, wtask *k, uint32_t j, uint32_t d,
         peer *pr = peer_for(w, addr);
         x = pr ? add(w, k->gid, d, KIND_FETCHED) : NULL;
         tg__enc *e = pr ? &pr->get : NULL;
-        bool ok = x && (pr->n_get || (tg__enc_init(e, 0) == 0
-                                      && tg__enc_u8(e, TG__OP_P_GET) == 0))
+        bool ok = x
+                  && (pr->n_get
+                      || (tg__enc_init(e, 0) == 0
+                          && tg__enc_u8(e, TG__OP_P_GET) == 0))
                   && tg__enc_u8(e, 1) == 0 && tg__enc_u64(e, k->gid) == 0
                   && tg__enc_u64(e, d) == 0;
         if (!ok) {
@@ -551,10 +553,10 @@ static int run_header(worker *w, tg__dec *d, wtask *k, remote_in **rem,
         tg_value *v = tg__unflatten_value(blob, len);
         tg__free(blob);
         tg__map_probe p;
-        entry *x = j < UINT32_MAX && !find(w, k->gid, (uint32_t)j,
-                                           KIND_LITERAL, &p)
-                       ? add(w, k->gid, (uint32_t)j, KIND_LITERAL)
-                       : NULL;
+        entry *x =
+            j < UINT32_MAX && !find(w, k->gid, (uint32_t)j, KIND_LITERAL, &p)
+                ? add(w, k->gid, (uint32_t)j, KIND_LITERAL)
+                : NULL;
         if (tg_is_error(v) && !k->fail)
             k->fail = tg_error("worker %s: a literal does not decode: %s",
                                w->name, tg_error_message(v));
@@ -642,9 +644,9 @@ static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
         if (addr && *addr && k->remote)
             fetch(w, k, j, in.index, addr);
         else
-            fail_input(w, k, j,
-                       tg_error("worker %s: input %u is nowhere", w->name,
-                                in.index));
+            fail_input(
+                w, k, j,
+                tg_error("worker %s: input %u is nowhere", w->name, in.index));
     }
     if (--k->missing == 0)
         submit(w, k);
@@ -686,9 +688,8 @@ static int on_release(worker *w, tg__dec *d)
         if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t)))
             break;
         tg__map_probe p;
-        entry *x = t < UINT32_MAX
-                       ? find(w, gid, (uint32_t)t, KIND_RESULT, &p)
-                       : NULL;
+        entry *x =
+            t < UINT32_MAX ? find(w, gid, (uint32_t)t, KIND_RESULT, &p) : NULL;
         if (x)
             drop(w, x);
     }
@@ -748,9 +749,8 @@ static int on_get(worker *w, tg__conn *c, tg__dec *d)
         if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t)))
             break;
         tg__map_probe p;
-        entry *x = t < UINT32_MAX
-                       ? find(w, gid, (uint32_t)t, KIND_RESULT, &p)
-                       : NULL;
+        entry *x =
+            t < UINT32_MAX ? find(w, gid, (uint32_t)t, KIND_RESULT, &p) : NULL;
         rc = tg__enc_u8(&e, 1);
         rc = rc ? rc : tg__enc_u64(&e, gid);
         rc = rc ? rc : tg__enc_u64(&e, t);
@@ -792,9 +792,8 @@ static int on_data(worker *w, tg__dec *d)
         if (found && !v)
             return tg__last_code(TG_EFORMAT);
         tg__map_probe p;
-        entry *x = t < UINT32_MAX
-                       ? find(w, gid, (uint32_t)t, KIND_FETCHED, &p)
-                       : NULL;
+        entry *x =
+            t < UINT32_MAX ? find(w, gid, (uint32_t)t, KIND_FETCHED, &p) : NULL;
         if (x && !x->v)
             arrived(w, x, v, "the peer no longer holds it");
         tg_decref(v);
@@ -852,8 +851,8 @@ static void on_ready(tg__conn *c)
         rc = rc ? rc : tg__enc_u8(&e, TG__OP_W_HELLO);
         rc = rc ? rc : tg__enc_str(&e, w->name, strlen(w->name));
         rc = rc ? rc : tg__enc_u64(&e, (uint64_t)w->nthreads);
-        rc = rc ? rc
-                : tg__enc_str(&e, w->node.address, strlen(w->node.address));
+        rc =
+            rc ? rc : tg__enc_str(&e, w->node.address, strlen(w->node.address));
         if (rc == 0)
             tg__conn_send(c, &e, NULL, NULL);
         tg__enc_close(&e);
@@ -933,8 +932,7 @@ static int worker_token(const tg_server_opts *o, char *address, size_t len,
                         uint8_t *token)
 {
     if (o->scheduler_file)
-        return tg__read_scheduler_file(o->scheduler_file, address, len,
-                                       token);
+        return tg__read_scheduler_file(o->scheduler_file, address, len, token);
     if (!o->address)
         return tg__seterr(TG_EINVAL, "a worker needs the scheduler's "
                                      "address or scheduler file");
@@ -1038,8 +1036,8 @@ int tg_serve_worker(const tg_server_opts *opts)
     if (rc == 0 && !(w.sched = tg__node_connect(&w.node, address, NULL)))
         rc = tg__last_code(TG_EIO);
     if (rc == 0)
-        tg__node_log(&w.node, "connecting to %s, peers reach me at %s",
-                     address, w.node.address);
+        tg__node_log(&w.node, "connecting to %s, peers reach me at %s", address,
+                     w.node.address);
     else
         tg__node_close(&w.node);
     uv_run(&loop, UV_RUN_DEFAULT);
