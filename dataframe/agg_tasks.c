@@ -274,7 +274,7 @@ static tg_value *merge_task(tg_value *const *a, size_t n, void *ctx)
         goto fail;
     for (size_t k = 0; k < spec->n_keys; k++)
         keys[k] = tg__keyview_col(all->cols[k]);
-    idx = tg__order_rows(
+    idx = tg__order_groups(
         keys, spec->n_keys,
         spec->order == TG__ORDER_COUNTS ? all->cols[spec->n_keys]->data : NULL,
         all->nrows);

@@ -16,121 +16,16 @@
 #include "groupby_internal.h"
 
 #define SKIP UINT32_MAX
-#define NULL_HASH 0x9e3779b97f4a7c15ull
-
-tg__keyview tg__keyview_col(const tg__col *c)
-{
-    return (tg__keyview){c->type, c->data, c->valid, c->bytes};
-}
-
-static tg__keyview keyview_buf(const tg__colbuf *b)
-{
-    return (tg__keyview){b->type, b->data, b->valid, b->bytes};
-}
-
-static inline uint64_t float_bits(double x)
-{
-    uint64_t b;
-    if (x == 0)
-        x = 0;
-    if (x != x)
-        x = (double)NAN;
-    memcpy(&b, &x, 8);
-    return b;
-}
-
-static inline uint64_t key_hash(const tg__keyview *k, size_t i)
-{
-    if (!tg__valid(k->valid, i))
-        return NULL_HASH;
-    switch (k->type) {
-    case TG_DT_STRING: {
-        const int64_t *off = k->data;
-        return XXH3_64bits(k->bytes + off[i], (size_t)(off[i + 1] - off[i]));
-    }
-    case TG_DT_FLOAT64:
-        return tg__mix64(float_bits(((const double *)k->data)[i]));
-    case TG_DT_BOOL: return tg__mix64(((const uint8_t *)k->data)[i]);
-    default: return tg__mix64((uint64_t)((const int64_t *)k->data)[i]);
-    }
-}
 
 /* Mixes the hashes of rows [0, n) of k into h. */
 static void hash_keys(const tg__keyview *k, uint64_t *h, size_t n, bool first)
 {
     if (first) {
         for (size_t i = 0; i < n; i++)
-            h[i] = key_hash(k, i);
+            h[i] = tg__key_hash(k, i);
     } else {
         for (size_t i = 0; i < n; i++)
-            h[i] = tg__mix64(h[i] * 31 + key_hash(k, i));
-    }
-}
-
-/* Equality of row i of a and row j of b (nulls equal each other). */
-static inline bool key_eq(const tg__keyview *a, size_t i, const tg__keyview *b,
-                          size_t j)
-{
-    bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
-    if (!va || !vb)
-        return va == vb;
-    switch (a->type) {
-    case TG_DT_STRING: {
-        const int64_t *oa = a->data, *ob = b->data;
-        size_t la = (size_t)(oa[i + 1] - oa[i]);
-        if (la != (size_t)(ob[j + 1] - ob[j]))
-            return false;
-        const char *x = a->bytes + oa[i], *y = b->bytes + ob[j];
-        if (la > 16) /* short keys: an inline loop beats a call */
-            return memcmp(x, y, la) == 0;
-        for (size_t k = 0; k < la; k++)
-            if (x[k] != y[k])
-                return false;
-        return true;
-    }
-    case TG_DT_FLOAT64:
-        return float_bits(((const double *)a->data)[i])
-               == float_bits(((const double *)b->data)[j]);
-    case TG_DT_BOOL:
-        return ((const uint8_t *)a->data)[i] == ((const uint8_t *)b->data)[j];
-    default:
-        return ((const int64_t *)a->data)[i] == ((const int64_t *)b->data)[j];
-    }
-}
-
-/* Orders row i of a before (< 0) or after row j of b; nulls last. */
-int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j)
-{
-    bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
-    if (!va || !vb)
-        return va == vb ? 0 : va ? -1 : 1;
-    switch (a->type) {
-    case TG_DT_STRING: {
-        const int64_t *oa = a->data, *ob = b->data;
-        size_t la = (size_t)(oa[i + 1] - oa[i]);
-        size_t lb = (size_t)(ob[j + 1] - ob[j]);
-        int r = la && lb ? memcmp(a->bytes + oa[i], b->bytes + ob[j],
-                                  la < lb ? la : lb)
-                         : 0;
-        return r ? r : (la > lb) - (la < lb);
-    }
-    case TG_DT_FLOAT64: {
-        double x = ((const double *)a->data)[i];
-        double y = ((const double *)b->data)[j];
-        if (x != x || y != y) /* NaN after numbers */
-            return (x != x) - (y != y);
-        return (x > y) - (x < y);
-    }
-    case TG_DT_BOOL: {
-        int x = ((const uint8_t *)a->data)[i];
-        int y = ((const uint8_t *)b->data)[j];
-        return x - y;
-    }
-    default: {
-        int64_t x = ((const int64_t *)a->data)[i];
-        int64_t y = ((const int64_t *)b->data)[j];
-        return (x > y) - (x < y);
-    }
+            h[i] = tg__mix64(h[i] * 31 + tg__key_hash(k, i));
     }
 }
 
@@ -239,8 +134,8 @@ static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys, size_t i,
             continue;
         size_t k = 0;
         for (; k < nk; k++) {
-            tg__keyview gk = keyview_buf(&p->keys[k]);
-            if (!key_eq(&gk, g, &keys[k], i))
+            tg__keyview gk = tg__keyview_buf(&p->keys[k]);
+            if (!tg__key_eq(&gk, g, &keys[k], i))
                 break;
         }
         if (k == nk)
@@ -387,7 +282,7 @@ static int merge_some(tg__partial *dst, const tg__partial *src, size_t k,
         keys = tg__malloc(nk * sizeof *keys);
     int rc = map && keys ? 0 : TG_ENOMEM;
     for (size_t j = 0; rc == 0 && j < nk; j++)
-        keys[j] = keyview_buf(&src->keys[j]);
+        keys[j] = tg__keyview_buf(&src->keys[j]);
     for (size_t g = 0; rc == 0 && g < src->n_groups; g++) {
         map[g] = SKIP;
         if (k && (src->hash[g] >> 32) % k != bucket)
@@ -442,8 +337,8 @@ tg_value *tg__partial_finish(const tg__partial *p)
     tg_value *err = NULL;
     if (keys && cols && names) {
         for (size_t k = 0; k < nk; k++)
-            keys[k] = keyview_buf(&p->keys[k]);
-        idx = tg__order_rows(
+            keys[k] = tg__keyview_buf(&p->keys[k]);
+        idx = tg__order_groups(
             keys, nk, spec->order == TG__ORDER_COUNTS ? p->size : NULL, n);
     }
     if (!idx)

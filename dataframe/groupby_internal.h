@@ -6,18 +6,7 @@
 #define TG_DATAFRAME_GROUPBY_INTERNAL_H
 
 #include "agg_internal.h"
-
-/* A read-only view of key values: a column's or a column builder's. */
-typedef struct tg__keyview {
-    tg_dtype type;
-    const void *data;
-    const uint8_t *valid;
-    const char *bytes;
-} tg__keyview;
-
-tg__keyview tg__keyview_col(const tg__col *c);
-/* Orders row i of a against row j of b: < 0, 0, > 0; nulls last. */
-int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j);
+#include "order_internal.h"
 
 /* An empty partial for spec (with its one group when there are no
  * keys).  NULL when out of memory. */
@@ -37,10 +26,11 @@ int tg__partial_split(const tg__partial *p, size_t k, tg__partial **out);
  * spec->order.  New reference or an error value. */
 tg_value *tg__partial_finish(const tg__partial *p);
 
-/* The row order of n rows with these key columns (and counts, for
- * TG__ORDER_COUNTS), as a new array.  NULL when out of memory. */
-uint32_t *tg__order_rows(const tg__keyview *keys, size_t n_keys,
-                         const int64_t *counts, size_t n);
+/* The order of n result rows: by the n_keys keys ascending (nulls
+ * last), or for TG__ORDER_COUNTS by counts descending first.  A new
+ * array, or NULL when out of memory. */
+uint32_t *tg__order_groups(const tg__keyview *keys, size_t n_keys,
+                           const int64_t *counts, size_t n);
 
 /* tg_df_groupby with a result order (agg_tasks.c). */
 tg_dataframe *tg__df_groupby(tg_dataframe *df, size_t n_keys,

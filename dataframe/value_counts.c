@@ -7,48 +7,23 @@
  * Group keys are distinct, so the order is total and the result does
  * not depend on the partitioning.
  */
-#include <stdlib.h>
-
 #include "groupby_internal.h"
 
-typedef struct order_ctx {
-    const tg__keyview *keys;
-    size_t n_keys;
-    const int64_t *counts;
-} order_ctx;
-
-/* qsort has no context argument: the context is per thread. */
-static _Thread_local const order_ctx *current;
-
-static int cmp_rows(const void *x, const void *y)
+uint32_t *tg__order_groups(const tg__keyview *keys, size_t n_keys,
+                           const int64_t *counts, size_t n)
 {
-    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
-    const order_ctx *c = current;
-    if (c->counts && c->counts[i] != c->counts[j])
-        return c->counts[i] > c->counts[j] ? -1 : 1;
-    for (size_t k = 0; k < c->n_keys; k++) {
-        int r = tg__key_cmp(&c->keys[k], i, &c->keys[k], j);
-        if (r)
-            return r;
-    }
-    return (i > j) - (i < j);
-}
-
-uint32_t *tg__order_rows(const tg__keyview *keys, size_t n_keys,
-                         const int64_t *counts, size_t n)
-{
-    uint32_t *idx = tg__malloc((n ? n : 1) * sizeof *idx);
-    if (!idx)
+    tg__sortkey small[9], *sk = small;
+    size_t ns = n_keys + (counts != NULL);
+    if (ns > 9 && !(sk = tg__malloc(ns * sizeof *sk)))
         return NULL;
-    for (size_t i = 0; i < n; i++)
-        idx[i] = (uint32_t)i;
-    if (n_keys == 0 && !counts)
-        return idx;
-    order_ctx c = {keys, n_keys, counts};
-    const order_ctx *saved = current;
-    current = &c;
-    qsort(idx, n, sizeof *idx, cmp_rows);
-    current = saved;
+    size_t k = 0;
+    if (counts)
+        sk[k++] = (tg__sortkey){{TG_DT_INT64, counts, NULL, NULL}, true, false};
+    for (size_t j = 0; j < n_keys; j++)
+        sk[k++] = (tg__sortkey){keys[j], false, false};
+    uint32_t *idx = tg__order_rows(sk, ns, n);
+    if (sk != small)
+        tg__free(sk);
     return idx;
 }
 
