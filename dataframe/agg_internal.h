@@ -14,6 +14,7 @@
 #define TG_DATAFRAME_AGG_INTERNAL_H
 
 #include "df_internal.h"
+#include "runtime/map_internal.h"
 
 __extension__ typedef __int128 tg__i128;
 
@@ -66,11 +67,23 @@ typedef struct tg__partial {
     tg__colbuf *keys; /* n_keys distinct key columns */
     uint64_t *hash;   /* per group */
     int64_t *size;    /* rows per group */
-    uint64_t *slots;  /* open addressing: the hash's high 32 bits
-                         then group + 1; 0 = empty */
-    size_t n_slots;   /* power of two */
+    tg__map map;      /* key hash -> group */
     tg__aggstate *st; /* n_aggs */
 } tg__partial;
+
+/* Group tables (a partial's groups, nunique's distinct pairs) are runtime
+ * maps kept at most half full, which keeps probes short, and rebuilt by
+ * their owner when an insert would pass that: entries go back in index
+ * order, so their hashes are read sequentially rather than in slot
+ * order.  hash_of(ud, i) is entry i's hash. */
+static inline bool tg__group_map_full(const tg__map *m)
+{
+    return (m->n + 1) * 2 > m->cap;
+}
+
+int tg__group_map_rebuild(tg__map *m, size_t n,
+                          uint64_t (*hash_of)(const void *, uint32_t),
+                          const void *ud);
 
 /* reduce.c: per-aggregation states. */
 int tg__aggstate_grow(tg__aggstate *s, const tg__aggspec *a, size_t old,
@@ -95,8 +108,5 @@ tg__col *tg__aggstate_finish(const tg__aggstate *s, const tg__aggspec *a,
 /* Distinct (group, value) pairs for nunique. */
 typedef struct tg__distinct tg__distinct;
 void tg__distinct_free(tg__distinct *d);
-
-/* Hashes of n values of c, mixed into h (h[i] = mix(h[i], hash)). */
-void tg__hash_col(const tg__col *c, uint64_t *h, size_t n);
 
 #endif /* TG_DATAFRAME_AGG_INTERNAL_H */

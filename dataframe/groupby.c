@@ -44,7 +44,7 @@ void tg__partial_free(void *pp)
     tg__free(p->st);
     tg__free(p->hash);
     tg__free(p->size);
-    tg__free(p->slots);
+    tg__map_close(&p->map);
     tg__free(p);
 }
 
@@ -70,28 +70,10 @@ static int partial_grow(tg__partial *p, size_t need)
     return 0;
 }
 
-/* A slot: the hash's high half (compared before any key) and group+1. */
-static inline uint64_t slot_of(uint64_t h, uint32_t g)
+/* The hash of group g, for growing the group map. */
+static uint64_t group_hash(const void *ud, uint32_t g)
 {
-    return (h & 0xffffffff00000000ull) | (uint64_t)(g + 1);
-}
-
-static int rehash(tg__partial *p)
-{
-    size_t ns = p->n_slots ? p->n_slots * 2 : 64;
-    uint64_t *s = tg__calloc(ns, sizeof *s);
-    if (!s)
-        return TG_ENOMEM;
-    for (size_t g = 0; g < p->n_groups; g++) {
-        size_t j = p->hash[g] & (ns - 1);
-        while (s[j])
-            j = (j + 1) & (ns - 1);
-        s[j] = slot_of(p->hash[g], (uint32_t)g);
-    }
-    tg__free(p->slots);
-    p->slots = s;
-    p->n_slots = ns;
-    return 0;
+    return ((const tg__partial *)ud)->hash[g];
 }
 
 /* Appends row i of k to key column b. */
@@ -119,18 +101,19 @@ static int append_key(tg__colbuf *b, const tg__keyview *k, size_t i)
 }
 
 /* The group of the key at row i of keys (hash h), added if new.  SKIP
- * when out of memory. */
+ * when out of memory.  Most rows find their group: the map is checked
+ * for room only on a miss, and probed again if it was rebuilt. */
 static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys, size_t i,
                             uint64_t h)
 {
     size_t nk = p->spec->n_keys;
-    if ((p->n_groups + 1) * 2 > p->n_slots && rehash(p))
-        return SKIP;
-    size_t mask = p->n_slots - 1, j = h & mask;
-    const uint64_t tag = h & 0xffffffff00000000ull;
-    for (uint64_t e; (e = p->slots[j]); j = (j + 1) & mask) {
-        uint32_t g = (uint32_t)e - 1;
-        if ((e & 0xffffffff00000000ull) != tag || p->hash[g] != h)
+    tg__map *m = &p->map;
+    if (TG_UNLIKELY(!m->cap)
+        && tg__group_map_rebuild(m, p->n_groups, group_hash, p))
+        return SKIP; /* compacted: rebuild the table */
+    tg__map_probe pr = tg__map_begin(m, h);
+    for (uint32_t g; (g = tg__map_next(m, &pr)) != TG__MAP_NONE;) {
+        if (p->hash[g] != h)
             continue;
         size_t k = 0;
         for (; k < nk; k++) {
@@ -143,21 +126,26 @@ static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys, size_t i,
     }
     if (p->n_groups >= SKIP - 1 || partial_grow(p, p->n_groups + 1))
         return SKIP;
+    if (tg__group_map_full(m)) { /* rebuild, find the empty slot again */
+        if (tg__group_map_rebuild(m, p->n_groups, group_hash, p))
+            return SKIP;
+        pr = tg__map_begin(m, h);
+        while (tg__map_next(m, &pr) != TG__MAP_NONE)
+            ;
+    }
     for (size_t k = 0; k < nk; k++)
         if (append_key(&p->keys[k], &keys[k], i))
             return SKIP;
     uint32_t g = (uint32_t)p->n_groups++;
     p->hash[g] = h;
-    p->slots[j] = slot_of(h, g);
+    tg__map_insert(m, &pr, g);
     return g;
 }
 
 void tg__partial_compact(tg__partial *p)
 {
     size_t n = p->n_groups ? p->n_groups : 1;
-    tg__free(p->slots);
-    p->slots = NULL;
-    p->n_slots = 0; /* a later insert rebuilds the table */
+    tg__map_close(&p->map); /* a later insert rebuilds it */
     uint64_t *h = tg__realloc(p->hash, n * sizeof *h);
     int64_t *sz = h ? tg__realloc(p->size, n * sizeof *sz) : NULL;
     if (h)
@@ -181,7 +169,7 @@ tg__partial *tg__partial_new(const tg__gbspec *spec)
     bool ok = p->keys && p->st;
     for (size_t k = 0; ok && k < spec->n_keys; k++)
         ok = tg__colbuf_init(&p->keys[k], spec->key_types[k], 16) == 0;
-    if (ok && partial_grow(p, 1) == 0 && rehash(p) == 0) {
+    if (ok && partial_grow(p, 1) == 0 && tg__map_init(&p->map, 16) == 0) {
         if (spec->n_keys == 0) /* one group, even over no rows */
             ok = find_or_add(p, NULL, 0, 0) == 0;
         if (ok)

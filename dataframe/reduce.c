@@ -11,9 +11,10 @@
  */
 #include <math.h>
 #include <stdio.h>
-#include <xxhash.h>
 
 #include "agg_internal.h"
+#include "order_internal.h"
+#include "runtime/map_internal.h"
 
 #define SKIP UINT32_MAX
 
@@ -33,6 +34,27 @@ static inline void dd_add_dd(double *hi, double *lo, double bh, double bl)
     dd_add(hi, lo, bl);
 }
 
+/* ---- group maps -----------------------------------------------------------
+ */
+
+int tg__group_map_rebuild(tg__map *m, size_t n,
+                          uint64_t (*hash_of)(const void *, uint32_t),
+                          const void *ud)
+{
+    tg__map t;
+    if (tg__map_init(&t, (n + 1) * 3 / 2)) /* cap >= 2 (n + 1) */
+        return TG_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        tg__map_probe p = tg__map_begin(&t, hash_of(ud, i));
+        while (tg__map_next(&t, &p) != TG__MAP_NONE)
+            ;
+        tg__map_insert(&t, &p, i);
+    }
+    tg__map_close(m);
+    *m = t;
+    return 0;
+}
+
 /* ---- distinct sets (nunique) -------------------------------------------- */
 
 struct tg__distinct {
@@ -43,8 +65,7 @@ struct tg__distinct {
     int64_t *slen; /* strings */
     char *sbuf;
     size_t sbuf_len, sbuf_cap;
-    uint32_t *slots; /* entry + 1 */
-    size_t n_slots;
+    tg__map map; /* mix(vh ^ gid) -> entry */
 };
 
 void tg__distinct_free(tg__distinct *d)
@@ -56,26 +77,20 @@ void tg__distinct_free(tg__distinct *d)
     tg__free(d->bits);
     tg__free(d->slen);
     tg__free(d->sbuf);
-    tg__free(d->slots);
+    tg__map_close(&d->map);
     tg__free(d);
 }
 
-static int distinct_rehash(tg__distinct *d)
+static inline uint64_t entry_hash(uint64_t vh, uint32_t gid)
 {
-    size_t ns = d->n_slots ? d->n_slots * 2 : 64;
-    uint32_t *s = tg__calloc(ns, sizeof *s);
-    if (!s)
-        return TG_ENOMEM;
-    for (size_t e = 0; e < d->n; e++) {
-        size_t j = tg__mix64(d->vh[e] ^ d->gid[e]) & (ns - 1);
-        while (s[j])
-            j = (j + 1) & (ns - 1);
-        s[j] = (uint32_t)e + 1;
-    }
-    tg__free(d->slots);
-    d->slots = s;
-    d->n_slots = ns;
-    return 0;
+    return tg__mix64(vh ^ gid);
+}
+
+/* The hash of entry e, for growing the map. */
+static uint64_t distinct_hash(const void *ud, uint32_t e)
+{
+    const tg__distinct *d = ud;
+    return entry_hash(d->vh[e], d->gid[e]);
 }
 
 static int distinct_grow(tg__distinct *d)
@@ -103,17 +118,26 @@ static int distinct_grow(tg__distinct *d)
 static int distinct_add(tg__distinct *d, uint32_t gid, uint64_t vh,
                         int64_t bits, const char *s, size_t len)
 {
-    if ((d->n + 1) * 2 > d->n_slots && distinct_rehash(d))
+    uint64_t h = entry_hash(vh, gid);
+    tg__map *m = &d->map;
+    if (TG_UNLIKELY(!m->cap)
+        && tg__group_map_rebuild(m, d->n, distinct_hash, d))
         return TG_ENOMEM;
-    size_t j = tg__mix64(vh ^ gid) & (d->n_slots - 1);
-    for (uint32_t e; (e = d->slots[j]); j = (j + 1) & (d->n_slots - 1)) {
-        e--;
+    tg__map_probe p = tg__map_begin(m, h);
+    for (uint32_t e; (e = tg__map_next(m, &p)) != TG__MAP_NONE;) {
         if (d->gid[e] != gid || d->vh[e] != vh)
             continue;
         if (s ? (size_t)d->slen[e] == len
                     && (len == 0 || memcmp(d->sbuf + d->bits[e], s, len) == 0)
               : d->bits[e] == bits)
             return 0;
+    }
+    if (tg__group_map_full(m)) { /* rebuild, find the empty slot again */
+        if (tg__group_map_rebuild(m, d->n, distinct_hash, d))
+            return TG_ENOMEM;
+        p = tg__map_begin(m, h);
+        while (tg__map_next(m, &p) != TG__MAP_NONE)
+            ;
     }
     if (d->n == d->cap && distinct_grow(d))
         return TG_ENOMEM;
@@ -134,24 +158,16 @@ static int distinct_add(tg__distinct *d, uint32_t gid, uint64_t vh,
     }
     d->gid[d->n] = gid, d->vh[d->n] = vh, d->bits[d->n] = bits;
     d->slen[d->n] = (int64_t)len;
-    d->slots[j] = (uint32_t)++d->n;
+    tg__map_insert(m, &p, (uint32_t)d->n++);
     return 0;
 }
 
-/* The hash and 8-byte identity of a fixed-width value. */
+/* The 8-byte identity of a fixed-width value (tg__key_eq's rules). */
 static inline int64_t value_bits(const tg__col *c, size_t i)
 {
     switch (c->type) {
-    case TG_DT_FLOAT64: {
-        double x = ((const double *)c->data)[i];
-        int64_t b;
-        if (x == 0)
-            x = 0; /* -0.0 and 0.0 are one value */
-        if (x != x)
-            x = NAN;
-        memcpy(&b, &x, 8);
-        return b;
-    }
+    case TG_DT_FLOAT64:
+        return (int64_t)tg__float_key_bits(((const double *)c->data)[i]);
     case TG_DT_BOOL: return ((const uint8_t *)c->data)[i];
     default: return ((const int64_t *)c->data)[i];
     }
@@ -160,17 +176,18 @@ static inline int64_t value_bits(const tg__col *c, size_t i)
 static int distinct_update(tg__distinct *d, const tg__col *c,
                            const uint32_t *gid, size_t n)
 {
+    const tg__keyview kv = tg__keyview_col(c);
     for (size_t i = 0; i < n; i++) {
         if (gid[i] == SKIP || !tg__col_valid(c, i))
             continue;
         int rc;
+        uint64_t vh = tg__key_hash(&kv, i);
         if (c->type == TG_DT_STRING) {
             size_t len;
             const char *s = tg__col_str(c, i, &len);
-            rc = distinct_add(d, gid[i], XXH3_64bits(s, len), 0, s, len);
+            rc = distinct_add(d, gid[i], vh, 0, s, len);
         } else {
-            int64_t b = value_bits(c, i);
-            rc = distinct_add(d, gid[i], tg__mix64((uint64_t)b), b, NULL, 0);
+            rc = distinct_add(d, gid[i], vh, value_bits(c, i), NULL, 0);
         }
         if (rc)
             return rc;
