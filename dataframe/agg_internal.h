@@ -39,7 +39,7 @@ typedef struct tg__gbspec {
     tg_dtype *key_types;
     size_t n_aggs;
     tg__aggspec *aggs;
-    bool dropna;
+    bool keep_null_keys;
     tg__gb_order order;
     size_t split_out;
 } tg__gbspec;

@@ -110,7 +110,7 @@ static tg__gbspec *spec_new(const tg_dataframe *df, size_t n_keys,
     s->aggs = tg__calloc(n_aggs + 1, sizeof *s->aggs);
     if (!s->keys || !s->key_types || !s->aggs)
         goto fail;
-    s->dropna = o->dropna;
+    s->keep_null_keys = o->keep_null_keys;
     s->split_out = o->split_out;
     s->order = order;
     for (; s->n_keys < n_keys; s->n_keys++) {
@@ -376,7 +376,7 @@ static tg_value *reduce(tg_dataframe *df, tg__gbspec *spec, size_t fan)
     return res;
 }
 
-static const tg_groupby_opts default_opts = TG_GROUPBY_OPTS_INIT;
+static const tg_groupby_opts default_opts; /* all zero: the defaults */
 
 tg_value *tg_df_agg(tg_dataframe *df, size_t n_aggs, const tg_agg *aggs,
                     const tg_groupby_opts *opts)

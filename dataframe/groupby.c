@@ -193,7 +193,8 @@ static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
     return NULL;
 }
 
-/* Group ids of f's rows (SKIP for rows with a null key under dropna). */
+/* Group ids of f's rows (SKIP for rows with a null key, unless they
+ * are kept). */
 static tg_value *assign_groups(tg__partial *p, const tg__keyview *keys,
                                size_t n, uint32_t *gid)
 {
@@ -210,7 +211,7 @@ static tg_value *assign_groups(tg__partial *p, const tg__keyview *keys,
     tg_value *err = NULL;
     for (size_t i = 0; i < n; i++) {
         bool skip = false;
-        for (size_t k = 0; spec->dropna && k < spec->n_keys; k++)
+        for (size_t k = 0; !spec->keep_null_keys && k < spec->n_keys; k++)
             skip |= !tg__valid(keys[k].valid, i);
         if (skip) {
             gid[i] = SKIP;

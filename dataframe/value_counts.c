@@ -35,7 +35,6 @@ tg_dataframe *tg_df_value_counts(tg_dataframe *df, const char *column,
     tg_agg agg = {NULL, TG_AGG_SIZE, "count"};
     if (strcmp(column, "count") == 0)
         agg.name = "size";
-    tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
-    o.dropna = dropna;
+    tg_groupby_opts o = {.keep_null_keys = !dropna};
     return tg__df_groupby(df, 1, &column, 1, &agg, &o, TG__ORDER_COUNTS);
 }

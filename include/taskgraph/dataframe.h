@@ -242,20 +242,22 @@ typedef struct tg_agg {
 /* "count", "size", "sum", ... */
 TG_API const char *tg_agg_op_name(tg_agg_op op);
 
-/* Options of tg_df_agg and tg_df_groupby.  Start from
- * TG_GROUPBY_OPTS_INIT (a NULL opts means the same):
- *     tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
- *     o.dropna = false;                                                 */
+/* Options of tg_df_agg and tg_df_groupby; all-zero (or a NULL opts)
+ * means the defaults, so designated initialisers name only what they
+ * change:
+ *     tg_groupby_opts o = {.split_out = 4};   -- null keys still dropped */
 typedef struct tg_groupby_opts {
-    bool dropna;        /* true: drop rows with a null key (pandas);
-                           false: nulls form their own group (Spark) */
-    size_t split_every; /* fan-in of the tree reduction; 0 = 8 */
-    size_t split_out;   /* > 1: hash-partition the groups into this many
-                           reductions (for many groups); 0 or 1: one */
+    bool keep_null_keys; /* false: rows with a null key are dropped
+                            (pandas); true: they form their own group,
+                            ordered last (pandas' dropna=False) */
+    size_t split_every;  /* fan-in of the tree reduction; 0 = 8 */
+    size_t split_out;    /* > 1: hash-partition the groups into this many
+                            reductions (for many groups); 0 or 1: one */
 } tg_groupby_opts;
+/* The defaults, spelled out (all zero). */
 #define TG_GROUPBY_OPTS_INIT                                                   \
     {                                                                          \
-        true, 0, 0                                                             \
+        false, 0, 0                                                            \
     }
 
 /* Whole-column reductions as a tree: per-partition partials combined
