@@ -5,11 +5,13 @@
  * outside quotes.  In RFC 4180 every quote byte toggles the in-quotes
  * state ("" toggles twice), so the state at p is the parity of the quote
  * bytes before p.  Each block but the last gets a cheap "count" task
- * (quotes and newlines in its range, a SWAR pass); block i's parse task
- * takes the counts of blocks 0..i, which give it the exact state at s
- * and at e and the line number of its first record.  So a block boundary
- * inside a quoted field, even one holding newlines, splits correctly,
- * and every blocksize yields the same rows.  See dataframe/README.md.
+ * (quotes and newlines in its range, a SWAR pass); one "scan" task per
+ * file turns the counts into prefix sums, and block i's parse task reads
+ * entries i and i + 1 of them: the exact state at s and at e and the
+ * line number of its first record.  So a block boundary inside a quoted
+ * field, even one holding newlines, splits correctly, every blocksize
+ * yields the same rows, and planning is linear in the number of blocks.
+ * See dataframe/README.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -215,15 +217,37 @@ static int64_t find_record_end(filebuf *fb, size_t i, bool q, int64_t *nl,
     }
 }
 
-/* Sums the [quotes, newlines] lists of the list counts. */
-static void sum_counts(const tg_value *counts, int64_t *q, int64_t *nl)
+/* scan([counts...]) -> [Q0, NL0, Q1, NL1, ...]: for each block i, the
+ * quotes and newlines before it (the sums of the counts of blocks < i),
+ * for every block up to one past the counted ones. */
+static tg_value *scan_task(tg_value *const *a, size_t n, void *ctx)
 {
-    *q = *nl = 0;
-    for (size_t i = 0; i < tg_list_len(counts); i++) {
-        const tg_value *c = tg_list_get(counts, i);
-        *q += tg_as_int(tg_list_get(c, 0));
-        *nl += tg_as_int(tg_list_get(c, 1));
+    (void)n, (void)ctx;
+    size_t nc = tg_list_len(a[0]);
+    tg_value **items = tg__malloc(2 * (nc + 1) * sizeof *items);
+    if (!items)
+        return tg_error("out of memory");
+    int64_t q = 0, nl = 0;
+    for (size_t i = 0; i <= nc; i++) {
+        items[2 * i] = tg_int(q);
+        items[2 * i + 1] = tg_int(nl);
+        if (i == nc)
+            break;
+        const tg_value *c = tg_list_get(a[0], i);
+        q += tg_as_int(tg_list_get(c, 0));
+        nl += tg_as_int(tg_list_get(c, 1));
     }
+    tg_value *res = tg_list_from(2 * (nc + 1), items);
+    tg__free(items);
+    return res ? res : tg_error("out of memory");
+}
+
+/* The prefix sums before block i from a scan result (null for a file
+ * of one block): quotes in *q, newlines in *nl. */
+static void prefix_at(const tg_value *scan, size_t i, int64_t *q, int64_t *nl)
+{
+    *q = tg_as_int(tg_list_get(scan, 2 * i));
+    *nl = tg_as_int(tg_list_get(scan, 2 * i + 1));
 }
 
 /* Skips the header record at p: stores its length.  0, or a negative
@@ -270,9 +294,9 @@ static tg_value *empty_frame(const reader *r)
     return v ? v : tg_error("out of memory");
 }
 
-/* read-csv(reader, path, offset, length, size, prefix, own) -> frame.
- * prefix is the list of [quotes, newlines] of this file's earlier blocks,
- * own this block's (null for the last block). */
+/* read-csv(reader, path, offset, length, size, scan, index) -> frame.
+ * scan is the file's prefix sums (null for a file of one block) and
+ * index the block's number in the file. */
 static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
@@ -280,7 +304,8 @@ static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
     const char *path = tg_as_str(a[1]);
     int64_t s = tg_as_int(a[2]), e = s + tg_as_int(a[3]);
     int64_t size = tg_as_int(a[4]), pq, pnl;
-    sum_counts(a[5], &pq, &pnl);
+    size_t index = (size_t)tg_as_int(a[6]);
+    prefix_at(a[5], index, &pq, &pnl);
     filebuf fb;
     if (fb_open(&fb, path, s ? s - 1 : 0))
         return tg_error("%s", tg_last_error());
@@ -301,9 +326,10 @@ static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
             goto fail;
         rend = (int64_t)fb.len;
     } else {
-        int64_t oq = tg_as_int(tg_list_get(a[6], 0)), dummy = 0;
+        int64_t eq, dummy = 0; /* quotes before e */
+        prefix_at(a[5], index + 1, &eq, &dummy);
         size_t i = (size_t)(e - 1 - fb.base);
-        bool q = ((pq + oq) & 1) ^ (fb.buf[i] == '"');
+        bool q = (eq & 1) ^ (fb.buf[i] == '"');
         rend = find_record_end(&fb, i, q, &dummy, &err) + 1;
         if (err)
             goto fail;
@@ -411,13 +437,16 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
     return rc;
 }
 
-/* Adds the partitions of one file of `size` bytes. */
+/* Adds the partitions of one file of `size` bytes: a count task per
+ * block but the last, one scan task over them, and the block tasks.
+ * Each task has a constant number of arguments (the scan one list of
+ * the counts), so the graph grows linearly with the blocks. */
 static int add_file(tg_dataframe *df, tg_value *robj, const char *path,
                     int64_t size, int64_t bs, size_t *part)
 {
     tg_graph *g = df->g;
     size_t nb = (size_t)((size + bs - 1) / bs);
-    tg_value **counts = tg__calloc(nb, sizeof *counts);
+    tg_value **counts = tg__calloc(nb, sizeof *counts), *scan = NULL;
     if (!counts)
         return TG_ENOMEM;
     int rc = 0;
@@ -428,16 +457,18 @@ static int add_file(tg_dataframe *df, tg_value *robj, const char *path,
         if (!counts[i])
             rc = TG_ENOMEM;
     }
+    if (rc == 0 && nb > 1) {
+        tg_value *list = tg_list_from(nb - 1, counts);
+        if (!(scan = tg_delayed_v(g, "csv-scan", scan_task, NULL, 0, 1, &list)))
+            rc = TG_ENOMEM;
+    }
     for (size_t i = 0; i < nb && rc == 0; i++) {
         int64_t off = (int64_t)i * bs;
         int64_t len = i + 1 < nb ? bs : size - off;
-        tg_value *args[7] = {tg_incref(robj),
-                             tg_str(path),
-                             tg_int(off),
-                             tg_int(len),
-                             tg_int(size),
-                             tg_list_from(i, counts),
-                             i + 1 < nb ? counts[i] : tg_null()};
+        tg_value *args[7] = {tg_incref(robj),   tg_str(path),
+                             tg_int(off),       tg_int(len),
+                             tg_int(size),      scan ? scan : tg_null(),
+                             tg_int((int64_t)i)};
         tg_value *d = tg_delayed_v(g, "read-csv", block_task, NULL, 0, 7, args);
         if (!d)
             rc = TG_ENOMEM;

@@ -383,6 +383,43 @@ static void test_csv_parses_only_used_columns(void **state)
     td_rmdir(dir);
 }
 
+/* Planning is linear in the number of blocks: a 1-byte blocksize over
+ * a file of ~24,000 bytes makes one partition per byte, and the graph,
+ * the plan and the run stay small (each block task used to take the
+ * counts of every block before it: quadratic, gigabytes here).  A
+ * ragged row in the last block still names its exact line, counted
+ * through quoted newlines in the first blocks. */
+static void test_csv_many_partitions_plan_linearly(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    size_t rows = tt_scale(3500, 300), cap = rows * 16 + 64, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)sprintf(text, "k,v\n1,\"a\nb\"\n");
+    for (size_t i = 0; i < rows; i++)
+        len += (size_t)sprintf(text + len, "%zu,%zu\n", i, i % 7);
+    len += (size_t)sprintf(text + len, "oops\n9,9\n");
+    char path[512], want[600];
+    snprintf(path, sizeof path, "%s", td_write(dir, "many.csv", text));
+    snprintf(want, sizeof want, "%s:%zu: expected 2 fields, found 1", path,
+             rows + 4);
+    long before = tt_peak_rss_kib();
+    tg_graph *g = tg_graph_new();
+    tg_csv_opts o = {.blocksize = 1, .sample_bytes = 64};
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    assert_int_equal(tg_df_npartitions(df), len);
+    tg_value *v = tg_compute(tg_df_len(df), NULL);
+    assert_true(tg_is_error(v));
+    if (!strstr(tg_error_message(v), want))
+        fail_msg("'%s' lacks '%s'", tg_error_message(v), want);
+    tg_decref(v);
+    tg_graph_free(g);
+    if (tt_check_rss())
+        assert_true(tt_peak_rss_kib() - before < 100 * 1024);
+    free(text);
+    td_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_csv_frame_from_memory),
         cmocka_unit_test(test_csv_parses_only_used_columns),
         cmocka_unit_test(test_csv_many_quoted_newlines),
+        cmocka_unit_test(test_csv_many_partitions_plan_linearly),
     };
     return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
 }
