@@ -195,6 +195,17 @@ tg__frame *tg__frame_empty(size_t ncols, const char *const *names,
     return f;
 }
 
+bool tg__frame_same_columns(const tg__frame *a, const tg__frame *b)
+{
+    if (a->ncols != b->ncols)
+        return false;
+    for (size_t i = 0; i < a->ncols; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0
+            || a->cols[i]->type != b->cols[i]->type)
+            return false;
+    return true;
+}
+
 const char *tg__frame_check_schema(const tg__frame *f, size_t ncols,
                                    char *const *names, const tg_dtype *types)
 {

@@ -95,6 +95,8 @@ tg__col *tg__col_slice(const tg__col *c, size_t begin, size_t n);
 tg__col *tg__col_take(const tg__col *c, const uint32_t *idx, size_t n);
 /* Concatenates n frames of one schema (the first's) into one. */
 tg__frame *tg__frame_concat(tg__frame *const *frames, size_t n);
+/* True when a and b have the same column names and types, in order. */
+bool tg__frame_same_columns(const tg__frame *a, const tg__frame *b);
 /* Error text when f does not have this schema, else NULL (thread-local
  * buffer). */
 const char *tg__frame_check_schema(const tg__frame *f, size_t ncols,

@@ -236,6 +236,54 @@ static void test_df_builders_per_partition(void **state)
     }
 }
 
+/* Doubles column i of a frame into a frame with the one column "i2". */
+static tg_value *double_named(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n;
+    return double_f(a[0], ctx);
+}
+
+static void test_df_map_partitions_named(void **state)
+{
+    (void)state;
+    int calls = 0;
+    assert_int_equal(tg_register("test.double_i", double_named, &calls), 0);
+    const char *n2[] = {"i2"};
+    tg_dtype t2[] = {TG_DT_INT64};
+    for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+        tg_scheduler *s = td_schedulers[k]();
+        tg_graph *g = tg_graph_new();
+        tg_dataframe *df = two_parts(g);
+        tg_dataframe *m =
+            tg_df_map_partitions_named(df, "test.double_i", 1, n2, t2);
+        assert_non_null(m);
+        calls = 0;
+        td_assert_frame(tg_df_compute(m, s),
+                        "i2\n2\n\n6\n-8\n2\n\n6\n-8\n20\n22\n");
+        assert_int_equal(calls, 2);
+        /* The task is the registered function itself, by name. */
+        assert_string_equal(tg_delayed_name(tg_df_partition(m, 0)),
+                            "tg.df.check");
+        /* A result that does not match the schema fails its task. */
+        tg_dataframe *bad =
+            tg_df_map_partitions_named(df, "test.double_i", 0, NULL, NULL);
+        tg_value *e = tg_df_compute(bad, s);
+        assert_true(tg_is_error(e));
+        assert_non_null(strstr(tg_error_message(e), "map_partitions: "
+                                                    "partition has 1"));
+        tg_decref(e);
+        tg_graph_free(g);
+        tg_scheduler_free(s);
+    }
+    /* An unregistered name fails at build time. */
+    tg_graph *g = tg_graph_new();
+    assert_null(
+        tg_df_map_partitions_named(two_parts(g), "test.nope", 0, NULL, NULL));
+    assert_non_null(strstr(tg_last_error(), "no function registered as "
+                                            "'test.nope'"));
+    tg_graph_free(g);
+}
+
 static void test_df_build_time_errors(void **state)
 {
     (void)state;
@@ -372,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_df_write_csv_floats_round_trip),
         cmocka_unit_test(test_df_expressions_and_null_rules),
         cmocka_unit_test(test_df_builders_per_partition),
+        cmocka_unit_test(test_df_map_partitions_named),
         cmocka_unit_test(test_df_build_time_errors),
         cmocka_unit_test(test_df_out_of_memory_is_clean),
         cmocka_unit_test(test_df_out_of_memory_in_memory_pipeline),

@@ -2,10 +2,16 @@
  *
  * A frame (a TG_FRAME value) is a columnar table: int64, float64, bool and
  * string columns, each with a validity bitmap for nulls (Arrow layout).
- * A tg_dataframe is a schema plus one delayed frame per partition; every
- * operation below is a graph builder that adds tasks per partition, so a
- * large CSV file becomes many small tasks that any scheduler runs with
- * bounded memory.  Null rules and the CSV block rule: dataframe/README.md.
+ * A tg_dataframe is a lazy query: a schema, a number of partitions and
+ * the operations that produce them.  Builders (filter, assign, select,
+ * map_partitions) only record the operation; a terminal builder
+ * (agg, len, groupby, value_counts, head, concat, to_csv, partition)
+ * turns the query into tasks per partition, reading from a CSV file only
+ * the columns it needs, so a large file becomes many small tasks that
+ * any scheduler runs with bounded memory.  Every task is a registered
+ * function with plain-value arguments (map_partitions' pointer form
+ * aside), so identical queries share keys and run once.  Null rules, the
+ * CSV block rule and the plan: dataframe/README.md.
  */
 #ifndef TASKGRAPH_DATAFRAME_H
 #define TASKGRAPH_DATAFRAME_H
@@ -123,9 +129,10 @@ TG_API tg_value *tg_expr_eval(tg_expr *e, const tg_value *frame);
 /* A dataframe belongs to its graph, like a delayed value: it lives until
  * tg_graph_free, needs no freeing, and every builder returns a new one
  * (or NULL with tg_last_error() set; a NULL input makes a builder return
- * NULL too, so a chain is checked once at the end).  Building is not
- * thread-safe (caller serialises, as for the graph); the tasks it adds
- * run on any scheduler and thread. */
+ * NULL too, so a chain is checked once at the end).  Building a query
+ * never changes another: what a task reads is in its arguments, so its
+ * key.  Building is not thread-safe (caller serialises, as for the
+ * graph); the tasks it adds run on any scheduler and thread. */
 typedef struct tg_dataframe tg_dataframe;
 
 TG_API size_t tg_df_npartitions(const tg_dataframe *df);
@@ -133,7 +140,8 @@ TG_API size_t tg_df_ncols(const tg_dataframe *df);
 TG_API const char *tg_df_colname(const tg_dataframe *df, size_t col);
 TG_API tg_dtype tg_df_coltype(const tg_dataframe *df, size_t col);
 /* The delayed frame of partition i (borrowed from the graph), or NULL.
- * Its frame has every column of the schema (like tg_df_compute's). */
+ * Its frame has every column of the schema (like tg_df_compute's); the
+ * same value on every call. */
 TG_API tg_value *tg_df_partition(const tg_dataframe *df, size_t i);
 
 /* Options of tg_read_csv; all-zero means the defaults. */
@@ -159,7 +167,8 @@ typedef struct tg_csv_opts {
  * opened at build time to read headers and sizes; a missing file, a
  * ragged row or a value that does not parse as its column's type fails
  * (at build time or when the task runs) with a message naming the file
- * and line.  Only the columns a query reads are converted. */
+ * and line.  Only the columns a query reads are converted: each read
+ * task takes the columns it parses as an argument. */
 TG_API tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                                  const tg_csv_opts *opts);
 
@@ -193,12 +202,28 @@ TG_API tg_dataframe *tg_df_select(tg_dataframe *df, size_t n,
 typedef tg_value *(*tg_frame_fn)(const tg_value *frame, void *ctx);
 /* Applies fn to every partition.  The output schema is given (ncols
  * names and types; ncols = 0 means "same as the input") and checked on
- * every result.  ctx is borrowed and must outlive the graph's computes. */
+ * every result.  ctx is borrowed and must outlive the graph's computes.
+ * fn is called through its pointer, so each task is a *local* call
+ * (DESIGN.md): it runs on the single-process schedulers (sync, threads)
+ * only; a scheduler that crosses processes refuses it.  Its key is
+ * valid in this process only, and never shared with another
+ * map_partitions.  name (copied; NULL: "map-partitions") names the
+ * tasks.  Use tg_df_map_partitions_named to run anywhere. */
 TG_API tg_dataframe *tg_df_map_partitions(tg_dataframe *df, const char *name,
                                           tg_frame_fn fn, void *ctx,
                                           size_t ncols,
                                           const char *const *names,
                                           const tg_dtype *types);
+/* Applies the function registered as fn_name (tg_register) to every
+ * partition: it receives the partition's frame as args[0] (nargs 1,
+ * its registered context) and returns a new frame or an error value.
+ * The output schema is given as for tg_df_map_partitions and checked on
+ * every result.  The tasks are registered calls: they run on every
+ * scheduler, and identical maps share keys.  Fails at build time (NULL,
+ * TG_ENOENT) when nothing is registered under fn_name. */
+TG_API tg_dataframe *
+tg_df_map_partitions_named(tg_dataframe *df, const char *fn_name, size_t ncols,
+                           const char *const *names, const tg_dtype *types);
 
 /* A delayed frame of the first n rows, looking at the first npartitions
  * partitions only (0 = all of them, so the answer is always complete). */

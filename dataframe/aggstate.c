@@ -1,4 +1,4 @@
-/* dataframe/reduce.c - aggregation states: update from a column, merge,
+/* dataframe/aggstate.c - aggregation states: update from a column, merge,
  * finish into an output column.
  *
  * Every state is a set of per-group arrays updated by one flat loop per
@@ -12,9 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "agg_internal.h"
-#include "order_internal.h"
-#include "runtime/map_internal.h"
+#include "partial_internal.h"
 
 #define SKIP UINT32_MAX
 
