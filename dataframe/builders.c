@@ -1,5 +1,5 @@
 /* dataframe/builders.c - dataframe nodes and the per-partition builders:
- * from_delayed, filter, assign, select, map_partitions (by
+ * from_delayed, filter, assign, select, rename, map_partitions (by
  * pointer and by registered name), head, concat, compute, partition.
  *
  * A builder checks its arguments against the schema at build time (so a
@@ -168,7 +168,7 @@ tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n, tg_value *const *parts,
     return df;
 }
 
-/* ---- filter, assign, select -------------------------------------- */
+/* ---- filter, assign, select, rename -------------------------------------- */
 
 tg_dataframe *tg_df_filter(tg_dataframe *df, tg_expr *pred)
 {
@@ -262,6 +262,43 @@ tg_dataframe *tg_df_select(tg_dataframe *df, size_t n, const char *const *names)
     if (out && !out->param)
         out = NULL;
     tg__free(types);
+    return out;
+}
+
+tg_dataframe *tg_df_rename(tg_dataframe *df, size_t n,
+                           const char *const *old_names,
+                           const char *const *new_names)
+{
+    if (!df || (n && (!old_names || !new_names)))
+        return tg__seterr_null(TG_EINVAL, "rename: NULL argument");
+    tg_dtype *dummy = tg__calloc(n ? n : 1, sizeof *dummy);
+    const char **names = tg__calloc(df->ncols + 1, sizeof *names);
+    tg_dataframe *out = NULL;
+    int rc = dummy && names ? pick_columns("rename", df, n, old_names, dummy)
+                            : TG_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < df->ncols; i++)
+        names[i] = df->names[i];
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!new_names[i])
+            rc = tg__seterr(TG_EINVAL, "rename: NULL new name");
+        else
+            names[tg__df_find(df, old_names[i])] = new_names[i];
+    }
+    for (size_t i = 0; rc == 0 && i < df->ncols; i++)
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                rc = tg__seterr(TG_EINVAL,
+                                "rename: two columns would be named '%s'",
+                                names[i]);
+    if (rc == 0)
+        out = tg__df_node(df->g, TG__DF_RENAME, df, df->ncols, names, df->types,
+                          df->nparts,
+                          tg_list(2, tg__names_value(n, old_names),
+                                  tg__names_value(n, new_names)));
+    if (out && !out->param)
+        out = NULL;
+    tg__free(dummy);
+    tg__free(names);
     return out;
 }
 

@@ -3,7 +3,7 @@
  *
  * A tg_dataframe is a node of a logical plan, not a list of tasks: a
  * kind, its input node, its parameters as plain values, its schema and
- * its number of partitions.  Builders (filter, assign, select,
+ * its number of partitions.  Builders (filter, assign, select, rename,
  * map_partitions) check their arguments against the schema and add a
  * node; they record no task.  Terminal builders (agg, len, groupby,
  * value_counts, head, concat, to_csv, partition) *lower* their input
@@ -35,6 +35,7 @@ typedef enum tg__df_kind {
     TG__DF_FILTER,   /* param: the encoded predicate */
     TG__DF_ASSIGN,   /* param: [name, encoded expression] */
     TG__DF_SELECT,   /* param: the names kept, in order */
+    TG__DF_RENAME,   /* param: [old names, new names] */
     TG__DF_MAP,      /* a local function pointer; param: out schema */
     TG__DF_MAP_NAMED /* a registered function; param: out schema */
 } tg__df_kind;

@@ -8,7 +8,7 @@
  *             expression's - or, when the consumer does not read the
  *             assigned column, just its consumer's (the assign is
  *             dropped);
- *   select:   the consumer's columns (under their input names);
+ *   select, rename: the consumer's columns under their input names;
  *   map_partitions: every column (the function sees whole frames);
  * down to the source, where a CSV read parses exactly its need.
  * Sources of given frames (from_delayed, groupby results) and maps
@@ -117,7 +117,7 @@ static long input_col(const tg_dataframe *df, size_t i)
         return strcmp(df->names[i], assign_name(df)) == 0
                    ? -1
                    : tg__df_find(df->in, df->names[i]);
-    default: return (long)i; /* filter: the same positions */
+    default: return (long)i; /* filter, rename: the same positions */
     }
 }
 
@@ -184,7 +184,7 @@ static bool passes_through(const tg_dataframe *df, const uint8_t *need,
     return n_has == n_need;
 }
 
-/* select and a dropped assign: below's frames when they fit,
+/* select, rename and a dropped assign: below's frames when they fit,
  * else a project task per partition. */
 static int lower_project(tg_dataframe *df, const uint8_t *need,
                          const tg__df_lowered *below, tg_value **parts)
@@ -277,7 +277,8 @@ static int lower_node(tg_dataframe *df, tg__df_lowered *l,
         tg_decref(lead[2]);
         return rc;
     }
-    case TG__DF_SELECT: return lower_project(df, need, below, parts);
+    case TG__DF_SELECT:
+    case TG__DF_RENAME: return lower_project(df, need, below, parts);
     case TG__DF_MAP:
     case TG__DF_MAP_NAMED: return lower_map(df, below, parts);
     }

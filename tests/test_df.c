@@ -236,6 +236,50 @@ static void test_df_builders_per_partition(void **state)
     }
 }
 
+static void test_df_rename_keeps_order_and_checks_names(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+        tg_scheduler *s = td_schedulers[k]();
+        tg_graph *g = tg_graph_new();
+        tg_dataframe *df = two_parts(g);
+        /* A swap, and a rename to a fresh name. */
+        tg_dataframe *r = tg_df_rename(df, 3, (const char *[]){"i", "f", "b"},
+                                       (const char *[]){"f", "i", "flag"});
+        assert_non_null(r);
+        assert_string_equal(tg_df_colname(r, 0), "f");
+        assert_int_equal(tg_df_coltype(r, 0), TG_DT_INT64);
+        assert_string_equal(tg_df_colname(r, 3), "flag");
+        tg_dataframe *pos = tg_df_filter(r, tg_gt(tg_col("f"), tg_lit_int(0)));
+        td_assert_frame(tg_df_compute(pos, s),
+                        "f,i,s,flag\n1,0.5,a,true\n3,,\"a,b\",\n"
+                        "1,0.5,a,true\n3,,\"a,b\",\n10,0.0,x,false\n"
+                        "11,1.0,x,false\n");
+        td_assert_frame(tg_df_compute(tg_df_rename(df, 0, NULL, NULL), s),
+                        "i,f,s,b\n1,0.5,a,true\n,-2.25,,false\n"
+                        "3,,\"a,b\",\n-4,8.0,\"\",true\n1,0.5,a,true\n"
+                        ",-2.25,,false\n3,,\"a,b\",\n-4,8.0,\"\",true\n"
+                        "10,0.0,x,false\n11,1.0,x,false\n");
+        tg_graph_free(g);
+        tg_scheduler_free(s);
+    }
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = two_parts(g);
+    assert_null(
+        tg_df_rename(df, 1, (const char *[]){"zz"}, (const char *[]){"y"}));
+    assert_non_null(strstr(tg_last_error(), "rename: no column 'zz'"));
+    assert_null(
+        tg_df_rename(df, 1, (const char *[]){"i"}, (const char *[]){"s"}));
+    assert_non_null(strstr(tg_last_error(), "two columns would be named 's'"));
+    assert_null(tg_df_rename(df, 2, (const char *[]){"i", "i"},
+                             (const char *[]){"p", "q"}));
+    assert_non_null(strstr(tg_last_error(), "duplicate column 'i'"));
+    assert_null(
+        tg_df_rename(df, 1, (const char *[]){"i"}, (const char *[]){NULL}));
+    assert_null(tg_df_rename(NULL, 0, NULL, NULL));
+    tg_graph_free(g);
+}
+
 /* Doubles column i of a frame into a frame with the one column "i2". */
 static tg_value *double_named(tg_value *const *a, size_t n, void *ctx)
 {
@@ -420,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_df_write_csv_floats_round_trip),
         cmocka_unit_test(test_df_expressions_and_null_rules),
         cmocka_unit_test(test_df_builders_per_partition),
+        cmocka_unit_test(test_df_rename_keeps_order_and_checks_names),
         cmocka_unit_test(test_df_map_partitions_named),
         cmocka_unit_test(test_df_build_time_errors),
         cmocka_unit_test(test_df_out_of_memory_is_clean),

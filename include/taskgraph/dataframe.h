@@ -4,7 +4,7 @@
  * string columns, each with a validity bitmap for nulls (Arrow layout).
  * A tg_dataframe is a lazy query: a schema, a number of partitions and
  * the operations that produce them.  Builders (filter, assign, select,
- * map_partitions) only record the operation; a terminal builder
+ * rename, map_partitions) only record the operation; a terminal builder
  * (agg, len, groupby, value_counts, head, concat, to_csv, partition)
  * turns the query into tasks per partition, reading from a CSV file only
  * the columns it needs, so a large file becomes many small tasks that
@@ -196,6 +196,13 @@ TG_API tg_dataframe *tg_df_assign(tg_dataframe *df, const char *name,
 /* Keeps the n named columns, in that order. */
 TG_API tg_dataframe *tg_df_select(tg_dataframe *df, size_t n,
                                   const char *const *names);
+/* Renames column old_names[i] to new_names[i] (names copied), keeping
+ * the order of the columns.  Fails (NULL, TG_EINVAL) when an old name
+ * is not a column or appears twice, or when two columns would end up
+ * with one name; swapping names is fine. */
+TG_API tg_dataframe *tg_df_rename(tg_dataframe *df, size_t n,
+                                  const char *const *old_names,
+                                  const char *const *new_names);
 
 /* A user function over one partition: borrows frame, returns a new
  * frame reference (or an error value).  Runs on any thread. */
