@@ -145,8 +145,6 @@ typedef enum tg__df_op {
  * NULL context).  Steals every argument; NULL on failure. */
 tg_value *tg__df_call(tg_graph *g, tg__df_op op, size_t nargs,
                       tg_value *const *args);
-/* The registered name of op ("tg.df.filter"). */
-const char *tg__df_op_name(tg__df_op op);
 
 /* The task functions, by file. */
 tg_value *tg__task_read_csv(tg_value *const *a, size_t n, void *ctx);

@@ -47,11 +47,6 @@ __attribute__((constructor)) static void register_ops(void)
         (void)tg_register(ops[i].name, ops[i].fn, NULL);
 }
 
-const char *tg__df_op_name(tg__df_op op)
-{
-    return (unsigned)op < TG__N_OPS ? ops[op].name : "?";
-}
-
 tg_value *tg__df_call(tg_graph *g, tg__df_op op, size_t nargs,
                       tg_value *const *args)
 {
