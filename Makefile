@@ -5,10 +5,11 @@ BUILD       ?= build
 ASAN_BUILD  ?= build-asan
 BENCH_BUILD ?= build-bench
 TSAN_BUILD  ?= build-tsan
+FUZZ_BUILD  ?= build-fuzz
 MESON_TEST   = meson test --print-errorlogs --num-processes 2
 
 .PHONY: all setup demo test format format-check test-unit test-asan test-tsan \
-        test-valgrind bench \
+        test-valgrind test-fuzz bench \
 	clean
 
 all: $(BUILD)/build.ninja
@@ -35,6 +36,14 @@ $(TSAN_BUILD)/build.ninja:
 	meson setup $(TSAN_BUILD) --buildtype=debug \
 	    -Db_sanitize=thread -Dtest_scale=quick
 
+# The fuzzers need clang's libFuzzer; this build (clang, ASan+UBSan)
+# also runs the unit tests, since clang's UBSan checks more than gcc's.
+$(FUZZ_BUILD)/build.ninja:
+	@sh scripts/setup.sh
+	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized \
+	    -Dfuzz=enabled -Dviz=disabled -Db_sanitize=address,undefined \
+	    -Db_lundef=false
+
 demo: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	./$(BUILD)/examples/nested_loops 1000 threads
@@ -49,9 +58,9 @@ demo: $(BUILD)/build.ninja
 
 # Each run keeps its own log; the last line adds them all up.  The plain
 # and valgrind runs share a build, so each copies its log aside.
-test: format-check test-unit test-asan test-tsan test-valgrind
+test: format-check test-unit test-asan test-tsan test-valgrind test-fuzz
 	@python3 scripts/test_summary.py $(BUILD)/unit $(ASAN_BUILD) \
-	    $(TSAN_BUILD) $(BUILD)/valgrind
+	    $(TSAN_BUILD) $(BUILD)/valgrind $(FUZZ_BUILD)
 
 # Sources follow .clang-format (STYLE.md); `make format` applies it.
 format-check: setup
@@ -88,9 +97,18 @@ test-valgrind: $(BUILD)/build.ninja
 	cp $(BUILD)/meson-logs/testlog-valgrind.json \
 	    $(BUILD)/valgrind/meson-logs/testlog.json
 
+# The unit tests under clang's ASan+UBSan; then each fuzzer replays its
+# checked-in corpus and fuzzes for a bounded, seeded run (longer runs:
+# tests/fuzz/README.md).
+test-fuzz: $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MESON_TEST) -C $(FUZZ_BUILD) --no-suite bench --no-suite build
+
 bench: $(BENCH_BUILD)/build.ninja
 	ninja -C $(BENCH_BUILD)
 	./$(BENCH_BUILD)/bench/bench_schedulers
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BENCH_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)

@@ -506,7 +506,10 @@ static void scanner_load(scanner *sc, const char *p)
 static inline const char *scanner_next(scanner *sc, const char *p)
 {
     for (;;) {
-        if (TG_UNLIKELY(p < sc->base || p >= sc->base + 64))
+        /* No pointer arithmetic on base before the first load: it is
+         * NULL until then. */
+        if (TG_UNLIKELY(!sc->base || p < sc->base
+                        || (size_t)(p - sc->base) >= 64))
             scanner_load(sc, p);
         uint64_t m = sc->mask & (~0ull << (p - sc->base));
         if (TG_LIKELY(m))

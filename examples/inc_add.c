@@ -1,6 +1,13 @@
 /* examples/inc_add.c - the smallest graph: a = inc(1); b = inc(2);
- * c = add(a, b).  Prints 5. */
+ * c = add(a, b).  Prints 5.
+ *
+ * The functions are registered under their names, so the calls are
+ * registered calls that could run in another process too.
+ *
+ * Usage: inc_add [sync|threads|loopback]   (default sync)
+ */
 #include <stdio.h>
+#include <string.h>
 #include <taskgraph.h>
 
 static tg_value *inc(tg_value *const *args, size_t nargs, void *ctx)
@@ -15,8 +22,17 @@ static tg_value *add(tg_value *const *args, size_t nargs, void *ctx)
     return tg_int(tg_as_int(args[0]) + tg_as_int(args[1]));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    const char *which = argc > 1 ? argv[1] : "sync";
+    tg_scheduler *s = strcmp(which, "sync") == 0       ? tg_scheduler_sync()
+                      : strcmp(which, "threads") == 0  ? tg_scheduler_threads(0)
+                      : strcmp(which, "loopback") == 0 ? tg_scheduler_loopback()
+                                                       : NULL;
+    if (!s || tg_register("inc", inc, NULL) || tg_register("add", add, NULL)) {
+        fprintf(stderr, "unknown scheduler '%s'\n", which);
+        return 2;
+    }
     tg_graph *g = tg_graph_new();
     tg_value *a = TG_DELAYED(g, inc, tg_int(1));
     tg_value *b = TG_DELAYED(g, inc, tg_int(2));
@@ -25,7 +41,7 @@ int main(void)
         fprintf(stderr, "building the graph failed: %s\n", tg_last_error());
         return 1;
     }
-    tg_value *r = tg_compute(c, NULL); /* NULL: the sync scheduler */
+    tg_value *r = tg_compute(c, s);
     int rc = 0;
     if (tg_is_error(r)) {
         fprintf(stderr, "%s failed: %s\n", tg_error_key(r),
@@ -36,5 +52,6 @@ int main(void)
     }
     tg_decref(r);
     tg_graph_free(g);
+    tg_scheduler_free(s);
     return rc;
 }

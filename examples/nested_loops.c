@@ -4,11 +4,13 @@
  *     for x in A: for y in B: total += x < y ? f(x, y) : g(x, y)
  * becomes one delayed call per (x, y) and a fan-in-8 tree of sums.  f and
  * g are ordinary C functions, delayed through TG_ADAPT.  The result is
- * checked against the plain loop.
+ * checked against the plain loop.  The functions are registered under
+ * their names first, so every call is a registered call: the graph could
+ * run on a cluster, which the loopback scheduler checks.
  *
  * Usage: nested_loops [N [scheduler]]   (N x N calls, default 1000;
- *        scheduler "sync" or "threads", default threads: one worker
- *        per core)
+ *        scheduler "sync", "threads" (the default: one worker per core)
+ *        or "loopback")
  */
 #include <math.h>
 #include <stdio.h>
@@ -65,12 +67,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "N must be between 1 and 20000\n");
         return 2;
     }
-    tg_scheduler *s = strcmp(which, "sync") == 0      ? tg_scheduler_sync()
-                      : strcmp(which, "threads") == 0 ? tg_scheduler_threads(0)
-                                                      : NULL;
+    tg_scheduler *s = strcmp(which, "sync") == 0       ? tg_scheduler_sync()
+                      : strcmp(which, "threads") == 0  ? tg_scheduler_threads(0)
+                      : strcmp(which, "loopback") == 0 ? tg_scheduler_loopback()
+                                                       : NULL;
     if (!s) {
         fprintf(stderr, "unknown scheduler '%s'\n", which);
         return 2;
+    }
+
+    if (TG_REGISTER_ADAPTED(f) || TG_REGISTER_ADAPTED(g)
+        || tg_register("sum", sum, NULL)) {
+        fprintf(stderr, "registering: %s\n", tg_last_error());
+        return 1;
     }
 
     double expected = 0.0;

@@ -94,6 +94,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "N must be between 1 and 5000\n");
         return 2;
     }
+    if (TG_REGISTER_ADAPTED(f) || TG_REGISTER_ADAPTED(g)
+        || tg_register("sum", sum, NULL)) {
+        fprintf(stderr, "registering: %s\n", tg_last_error());
+        return 1;
+    }
     tg_graph *gr = tg_graph_new();
     tg_value *root = gr ? nested_loop(gr, n) : NULL;
     if (!root) {

@@ -66,6 +66,7 @@ void tg_graph_free(tg_graph *g)
         tg__big_free(c);
     }
     tg__free(g->funcs);
+    tg__map_close(&g->func_map);
     tg__big_free(g->edge_off);
     tg__big_free(g->edges);
     tg__big_free(g->nflags);
@@ -108,47 +109,83 @@ static inline bool same_name(const char *a, const char *b)
 static inline bool same_func(const tg__func *f, const char *s, tg_fn fn,
                              void *ctx)
 {
-    return f->fn == fn && f->ctx == ctx && same_name(f->str, s);
+    return f->ref.fn == fn && f->ref.ctx == ctx && same_name(f->str, s);
 }
 
-/* The graph's record for (name, fn, ctx), created on first use. */
+/* A record stays valid while it is registered (registrations are never
+ * undone) or while no function has been registered since it was found
+ * local. */
+static inline bool func_current(const tg__func *f)
+{
+    return f->ref.registered || f->gen == tg__registry_generation();
+}
+
+static uint64_t func_hash(const char *s, size_t len, tg_fn fn, void *ctx)
+{
+    return tg__hash64(s, len) ^ tg__mix64((uintptr_t)fn)
+           ^ tg__mix64((uintptr_t)ctx + 0x9E3779B97F4A7C15ull);
+}
+
+static uint64_t func_hash_of(void *ud, uint32_t i)
+{
+    return ((tg_graph *)ud)->funcs[i]->hash;
+}
+
+/* A new record for (s, fn, ctx), registered or local as the registry
+ * says now.  A literal (no function) is named by its type: registered. */
+static tg__func *func_new(tg_graph *g, const char *s, size_t len, uint64_t h,
+                          tg_fn fn, void *ctx)
+{
+    tg__func *e = arena_alloc(g, sizeof *e + len + 1);
+    if (!e)
+        return NULL;
+    uint64_t gen = tg__registry_generation();
+    bool reg = !fn || tg__registry_has(s, fn, ctx);
+    *e = (tg__func){{e->str, fn, ctx, reg}, g, h, 0, gen, len};
+    memcpy(e->str, s, len + 1); /* after: the assignment may pad */
+    uint64_t name = tg__hash64(s, len);
+    e->id = reg ? name : tg__mix64(h ^ name);
+    return e;
+}
+
+/* The graph's current record for (name, fn, ctx), created on first use.
+ * A call recorded after its function was registered gets a registered
+ * record of its own; earlier calls keep theirs (and their keys). */
 static const tg__func *intern_slow(tg_graph *g, const char *s, tg_fn fn,
                                    void *ctx)
 {
     size_t len = strlen(s);
-    uint64_t h = tg__hash64(s, len);
-    size_t slot_hash = h ^ ((uintptr_t)fn >> 4) ^ ((uintptr_t)ctx << 7);
-    if (g->n_funcs * 2 >= g->funcs_cap) {
-        size_t cap = g->funcs_cap ? g->funcs_cap * 2 : 64;
-        tg__func **t = tg__calloc(cap, sizeof *t);
-        if (!t)
+    uint64_t h = func_hash(s, len, fn, ctx);
+    if (g->n_funcs == g->cap_funcs) {
+        size_t cap = g->cap_funcs ? 2 * g->cap_funcs : 16;
+        tg__func **f = tg__realloc(g->funcs, cap * sizeof *f);
+        if (!f)
             return NULL;
-        for (size_t i = 0; i < g->funcs_cap; i++) {
-            tg__func *e = g->funcs[i];
-            if (!e)
-                continue;
-            size_t j =
-                (e->hash ^ ((uintptr_t)e->fn >> 4) ^ ((uintptr_t)e->ctx << 7))
-                & (cap - 1);
-            while (t[j])
-                j = (j + 1) & (cap - 1);
-            t[j] = e;
-        }
-        tg__free(g->funcs);
-        g->funcs = t;
-        g->funcs_cap = cap;
+        g->funcs = f, g->cap_funcs = cap;
     }
-    size_t j = slot_hash & (g->funcs_cap - 1);
-    for (tg__func *e; (e = g->funcs[j]); j = (j + 1) & (g->funcs_cap - 1))
-        if (e->hash == h && same_func(e, s, fn, ctx))
-            return g->last_func = e;
-    tg__func *e = arena_alloc(g, sizeof *e + len + 1);
+    if (tg__map_reserve(&g->func_map, 1, func_hash_of, g) != 0)
+        return NULL;
+    tg__map_probe p = tg__map_begin(&g->func_map, h);
+    for (uint32_t i; (i = tg__map_next(&g->func_map, &p)) != TG__MAP_NONE;) {
+        tg__func *e = g->funcs[i];
+        if (!same_func(e, s, fn, ctx))
+            continue;
+        if (!func_current(e)) {
+            tg__func *now = func_new(g, s, len, h, fn, ctx);
+            if (!now)
+                return NULL;
+            if (now->ref.registered)
+                g->funcs[i] = now; /* e stays with the calls it has */
+            else
+                e->gen = now->gen; /* still local: keep e */
+        }
+        return g->last_func = g->funcs[i];
+    }
+    tg__func *e = func_new(g, s, len, h, fn, ctx);
     if (!e)
         return NULL;
-    *e = (tg__func){fn, ctx, g, h, len};
-    memcpy(e->str, s, len + 1);
-    g->funcs[j] = e;
-    g->n_funcs++;
+    g->funcs[g->n_funcs] = e;
+    tg__map_insert(&g->func_map, &p, (uint32_t)g->n_funcs++);
     return g->last_func = e;
 }
 
@@ -162,8 +199,9 @@ static const tg__func *intern_slow(tg_graph *g, const char *s, tg_fn fn,
 static inline const tg__func *intern(tg_graph *g, const char *s, tg_fn fn,
                                      void *ctx)
 {
-    if (TG_LIKELY(g->last_func && same_func(g->last_func, s, fn, ctx)))
-        return g->last_func;
+    const tg__func *f = g->last_func;
+    if (TG_LIKELY(f && same_func(f, s, fn, ctx) && func_current(f)))
+        return f;
     return intern_slow(g, s, fn, ctx);
 }
 
@@ -231,11 +269,12 @@ static int owned_reserve(tg_graph *g, size_t k)
  * items, in argument order, repeats included). */
 static int add_edges(tg_graph *g, const tg__node *n)
 {
-    if (!(n->flags & TG__NODE_LIST_DEPS) && n->nargs <= 32) {
-        uint32_t m = n->delayed_mask;
-        int rc = edges_reserve(g, n->nargs);
+    if (!(n->flags & TG__NODE_LIST_DEPS) && n->call.nargs <= 32) {
+        uint32_t m = n->call.mask;
+        int rc = edges_reserve(g, n->call.nargs);
         for (; m && rc == 0; m &= m - 1)
-            g->edges[g->n_edges++] = n->args[__builtin_ctz(m)]->u.d.node->index;
+            g->edges[g->n_edges++] =
+                n->call.args[__builtin_ctz(m)]->u.d.node->index;
         return rc;
     }
     tg__dep_iter it = {n, 0, 0};
@@ -342,7 +381,7 @@ static int check_arg(tg_graph *g, const char *name, size_t i, const tg_value *a,
                           "inner call fail?)",
                           name, i);
     if (a->type == TG_DELAYED) {
-        if (a->u.d.node->func->graph != g)
+        if (tg__node_func(a->u.d.node)->graph != g)
             return tg__seterr(TG_EINVAL,
                               "%s: argument %zu belongs to "
                               "another graph",
@@ -354,7 +393,7 @@ static int check_arg(tg_graph *g, const char *name, size_t i, const tg_value *a,
     for (size_t k = 0; k < a->u.list.n; k++) {
         const tg_value *x = a->u.list.items[k];
         if (x->type == TG_DELAYED) {
-            if (x->u.d.node->func->graph != g)
+            if (tg__node_func(x->u.d.node)->graph != g)
                 return tg__seterr(TG_EINVAL,
                                   "%s: argument %zu item %zu "
                                   "belongs to another graph",
@@ -381,7 +420,7 @@ static int scan_args(tg_graph *g, const char *name, size_t nargs,
     for (size_t i = 0; i < nargs; i++) {
         const tg_value *a = args[i];
         if (TG_LIKELY(a && a->type == TG_DELAYED
-                      && a->u.d.node->func->graph == g)) {
+                      && tg__node_func(a->u.d.node)->graph == g)) {
             *mask |= i < 32 ? 1u << i : 0;
             tok[i + 1] = a->u.d.token;
             continue;
@@ -429,31 +468,31 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     for (size_t i = 0; i < nargs; i++)
         copy[i] = args[i];
     /* The call's token: the name, the flags and every argument's. */
-    tok[0] = (tg__token){nm->hash, flags};
+    tok[0] = (tg__token){nm->id, flags};
     if (flags & TG__NODE_IMPURE)
         tok[0].hi ^=
             atomic_fetch_add_explicit(&impure_counter, 1, memory_order_relaxed)
             << 8;
     XXH128_hash_t h =
-        XXH3_128bits_withSeed(tok, (nargs + 1) * sizeof *tok, nm->hash);
+        XXH3_128bits_withSeed(tok, (nargs + 1) * sizeof *tok, nm->id);
     /* Word by word and apart: a 16-byte copy of the two returned
      * registers goes through the stack and stalls on store forwarding. */
-    n->self.u.d.token.lo = h.low64;
+    n->call.self.u.d.token.lo = h.low64;
     if (tok != small)
         tg__free(tok);
     if (list_deps)
         flags |= TG__NODE_LIST_DEPS;
-    atomic_init(&n->self.refcount, 1);
-    n->self.type = TG_DELAYED;
-    n->self.flags = TG__IMMORTAL;
-    n->self.spare = 0;
-    n->self.u.d.node = n;
-    n->func = nm;
+    atomic_init(&n->call.self.refcount, 1);
+    n->call.self.type = TG_DELAYED;
+    n->call.self.flags = TG__IMMORTAL;
+    n->call.self.spare = 0;
+    n->call.self.u.d.node = n;
+    n->call.fn = &nm->ref;
     n->flags = (uint16_t)flags;
-    n->nargs = (uint32_t)nargs;
-    n->args = copy;
-    n->delayed_mask = mask;
-    n->self.u.d.token.hi = h.high64;
+    n->call.nargs = (uint32_t)nargs;
+    n->call.args = copy;
+    n->call.mask = mask;
+    n->call.self.u.d.token.hi = h.high64;
     size_t e0 = g->n_edges;
     if (add_edges(g, n) != 0) {
         g->n_edges = e0;
@@ -469,12 +508,16 @@ static tg_value *record(tg_graph *g, const char *name, tg_fn fn, void *ctx,
     g->nflags[n->index] = (uint8_t)flags;
     g->tags[n->index] = h.low64;
     g->n_nodes++;
-    return &n->self;
+    return &n->call.self;
 }
 
 tg_value *tg_delayed_v(tg_graph *g, const char *name, tg_fn fn, void *ctx,
                        unsigned flags, size_t nargs, tg_value *const *args)
 {
+    if (!args && nargs)
+        return tg__seterr_null(TG_EINVAL,
+                               "%s: NULL arguments with a count of %zu",
+                               name ? name : "tg_delayed_v", nargs);
     unsigned f = (flags & TG_IMPURE) ? TG__NODE_IMPURE : 0;
     return record(g, name, fn, ctx, f, nargs, args);
 }
@@ -551,7 +594,7 @@ tg_value *tg_delayed_registered(tg_graph *g, const char *name, size_t nargs,
 tg_value *tg_delayed_value(tg_graph *g, tg_value *v)
 {
     if (v && v->type == TG_DELAYED) {
-        if (v->u.d.node->func->graph == g)
+        if (tg__node_func(v->u.d.node)->graph == g)
             return v;
         return tg__seterr_null(TG_EINVAL, "tg_delayed_value: the value "
                                           "belongs to another graph");
@@ -565,7 +608,7 @@ tg_value *tg_delayed_value(tg_graph *g, tg_value *v)
  * threads while a graph is being computed). */
 static _Atomic(char *) *key_slot(tg__node *n)
 {
-    tg_graph *g = n->func->graph;
+    tg_graph *g = tg__node_func(n)->graph;
     size_t off, b = tg__block_of(n->index, &off);
     _Atomic(_Atomic(char *) *) *pa = &g->keys[b];
     _Atomic(char *) *keys = atomic_load_explicit(pa, memory_order_acquire);
@@ -593,13 +636,13 @@ const char *tg__node_key(tg__node *n)
     char *k = atomic_load_explicit(slot, memory_order_acquire);
     if (k)
         return k;
-    size_t len = n->func->len + 1 + 32;
+    size_t len = tg__node_func(n)->len + 1 + 32;
     k = tg__malloc(len + 1);
     if (!k)
         return NULL;
-    snprintf(k, len + 1, "%s-%016llx%016llx", n->func->str,
-             (unsigned long long)n->self.u.d.token.hi,
-             (unsigned long long)n->self.u.d.token.lo);
+    snprintf(k, len + 1, "%s-%016llx%016llx", n->call.fn->name,
+             (unsigned long long)n->call.self.u.d.token.hi,
+             (unsigned long long)n->call.self.u.d.token.lo);
     char *expected = NULL;
     /* acq_rel: publish the formatted text; on a lost race use the
      * winner's copy (acquire) and drop ours. */
@@ -622,5 +665,5 @@ const char *tg_delayed_name(const tg_value *delayed)
 {
     if (!delayed || delayed->type != TG_DELAYED)
         return NULL;
-    return delayed->u.d.node->func->str;
+    return delayed->u.d.node->call.fn->name;
 }

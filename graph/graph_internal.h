@@ -9,6 +9,9 @@
 #ifndef TG_GRAPH_GRAPH_INTERNAL_H
 #define TG_GRAPH_GRAPH_INTERNAL_H
 
+#include "plan_internal.h"
+#include "runtime/map_internal.h"
+#include "runtime/registry_internal.h"
 #include "runtime/value_internal.h"
 #include "taskgraph/graph.h"
 
@@ -18,28 +21,38 @@ enum {
     TG__NODE_LIST_DEPS = 1u << 2 /* a list argument holds delayed items */
 };
 
-/* What a call calls: a function name with its function, context and
- * graph, interned once per distinct triple per graph, so that a node
- * carries one pointer for all four. */
+/* What a call calls: a function name with its function and context, and
+ * the graph, interned once per distinct (name, fn, ctx, registered) per
+ * graph, so that a node carries one pointer for all.  `ref` is what a
+ * plan task names (plans borrow it from the graph). */
 typedef struct tg__func {
-    tg_fn fn;        /* NULL for TG__NODE_LITERAL */
-    void *ctx;       /* passed to fn */
+    tg__fnref ref;   /* name (= str), fn (NULL for a literal), ctx,
+                        registered */
     tg_graph *graph; /* owner, to reject foreign arguments */
-    uint64_t hash;   /* of the name */
+    uint64_t hash;   /* of the name, fn and ctx: the intern table's */
+    uint64_t id;     /* identity hashed into keys: the name alone when
+                        registered, else the name, fn and ctx */
+    uint64_t gen;    /* registry generation at which an unregistered
+                        ref was last checked */
     size_t len;
     char str[]; /* the name, NUL-terminated */
 } tg__func;
 
-/* One cache line per call (checked in graph.c). */
+/* One cache line per call (checked in graph.c): the call as a plan
+ * runs it, then what only the graph needs. */
 typedef struct tg__node {
-    tg_value self;        /* the TG_DELAYED value users hold; immortal */
-    const tg__func *func; /* name, function, context, graph */
-    tg_value **args;      /* owned references; in the graph's arena */
-    uint32_t nargs;
-    uint32_t delayed_mask; /* bit a: argument a (< 32) is delayed */
-    uint32_t index;        /* position in the graph: topological */
-    uint16_t flags;        /* TG__NODE_* */
+    tg__call call;  /* self (the TG_DELAYED value users hold; immortal),
+                       fn (&func->ref), args (owned references, in the
+                       graph's arena), nargs, mask of delayed arguments */
+    uint32_t index; /* position in the graph: topological */
+    uint16_t flags; /* TG__NODE_* */
 } tg__node;
+
+/* The interned function record of a node. */
+static inline const tg__func *tg__node_func(const tg__node *n)
+{
+    return (const tg__func *)n->call.fn; /* ref is its first member */
+}
 
 /* Node blocks grow: block 0 holds 256 nodes, each next block twice as
  * many up to 32,768 (about 3 MiB, eligible for huge pages), then 32,768
@@ -69,9 +82,9 @@ struct tg_graph {
     char *arena_ptr;        /* free space in the newest chunk */
     size_t arena_left;
     size_t arena_chunk; /* size of the next chunk */
-    tg__func **funcs;   /* open-addressed intern table */
-    size_t funcs_cap;   /* power of two */
-    size_t n_funcs;
+    tg__func **funcs;   /* interned functions, indexed by func_map */
+    size_t n_funcs, cap_funcs;
+    tg__map func_map;
     const tg__func *last_func; /* most recently interned: a fast path */
     /* Compact copies of what compiling a plan reads, so that its passes
      * stream small arrays instead of chasing node pointers: */
@@ -126,8 +139,8 @@ typedef struct tg__dep_iter {
 static inline tg__node *tg__dep_next(tg__dep_iter *it)
 {
     const tg__node *n = it->n;
-    while (it->arg < n->nargs) {
-        const tg_value *a = n->args[it->arg];
+    while (it->arg < n->call.nargs) {
+        const tg_value *a = n->call.args[it->arg];
         if (a->type == TG_DELAYED) {
             it->arg++;
             return a->u.d.node;

@@ -11,19 +11,27 @@
  *              of its dependency, literals inlined away;
  *   4. fuse:   a call that is the only reader of the call just before it
  *              joins that call's task;
- *   5. emit:   ops, task numbers and result slots, and the task-level
- *              CSR when asked for (see plan_internal.h).
- * The first three passes read only the graph's compact side arrays
- * (edges, flags, token tags), never the nodes themselves.
+ *   5. emit:   ops (each node's call, its inputs as slots), task
+ *              numbers and read counts, and the task-level CSR when
+ *              asked for (see plan_internal.h).
+ * Every pass reads only the graph's compact side arrays (edges, flags,
+ * token tags), never the nodes themselves: an op points at its node's
+ * embedded call, which the scheduler reads when it runs it.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "graph_internal.h"
 #include "plan_internal.h"
 #include "runtime/alloc_internal.h"
+#include "runtime/map_internal.h"
 
 #define NONE UINT32_MAX
 #define ONE_NONE NONE       /* reads no task */
 #define ONE_MANY (NONE - 1) /* reads several tasks, or a literal */
+/* task_of of a literal node: its literal number with this bit set, until
+ * emit knows n_tasks and turns it into a slot. */
+#define LIT_BIT (1u << 31)
 
 /* compiler.st bits; SEEN: a literal some op reads, in compiler.lits */
 enum { LIVE = 1, TARGET = 2, OPEN = 4, DONE = 8, SEEN = 16 };
@@ -41,10 +49,11 @@ typedef struct compiler {
     uint32_t cap_lits;
     uint32_t *order; /* task nodes in static order */
     uint32_t n_order;
+    uint32_t n_in;     /* edges of the ordered nodes: the plan's inputs */
     uint32_t *one_dep; /* per order position: the one task the node
                           reads, or ONE_NONE / ONE_MANY */
-    uint32_t *task_of; /* n: plan task of each ordered node (only of
-                          targets without TG__PLAN_DEPS) */
+    uint32_t *task_of; /* n: plan task of each ordered node; LIT_BIT | j
+                          for literal j */
 } compiler;
 
 static inline uint32_t cmap(const compiler *c, uint32_t i)
@@ -63,60 +72,51 @@ static void cull(compiler *c)
 
 static bool same_token(const compiler *c, uint32_t a, uint32_t b)
 {
-    tg__token x = tg__graph_node(c->g, a)->self.u.d.token;
-    tg__token y = tg__graph_node(c->g, b)->self.u.d.token;
+    tg__token x = tg__graph_node(c->g, a)->call.self.u.d.token;
+    tg__token y = tg__graph_node(c->g, b)->call.self.u.d.token;
     return x.lo == y.lo && x.hi == y.hi;
 }
 
-/* Maps every live node to the first live node with its token.  Slots
- * hold a node and 32 bits of its tag; the slot of a node 16 ahead is
- * prefetched so that the table's cache misses overlap. */
+/* Maps every live node to the first live node with its token, through
+ * the runtime map keyed by each node's token tag; the slot of a node 16
+ * ahead is prefetched so that the table's cache misses overlap. */
 static int dedupe(compiler *c)
 {
     size_t n_live = 0;
     for (uint32_t i = 0; i < c->n; i++)
         n_live += c->st[i] & LIVE;
-    size_t cap = 16; /* load at most 3/4: short probes, less to clear */
-    while (cap * 3 < n_live * 4)
-        cap *= 2;
-    struct slot {
-        uint32_t node; /* NONE: empty */
-        uint32_t tag;
-    } *t = tg__big_alloc(cap * sizeof *t);
-    if (!t)
+    tg__map m;
+    if (tg__map_init(&m, n_live ? n_live : 1) != 0)
         return TG_ENOMEM;
-    memset(t, 0xff, cap * sizeof *t);
     const uint64_t *tags = c->g->tags;
-    for (uint32_t i = 0; i < c->n; i++) {
+    int rc = 0;
+    for (uint32_t i = 0; i < c->n && rc == 0; i++) {
         if (i + 16 < c->n)
-            __builtin_prefetch(&t[tags[i + 16] & (cap - 1)], 1);
+            tg__map_prefetch(&m, tags[i + 16]);
         if (!(c->st[i] & LIVE))
             continue;
-        size_t k = tags[i] & (cap - 1);
-        uint32_t tag = (uint32_t)(tags[i] >> 32);
-        for (;; k = (k + 1) & (cap - 1)) {
-            if (t[k].node == NONE) {
-                t[k] = (struct slot){i, tag};
+        tg__map_probe p = tg__map_begin(&m, tags[i]);
+        uint32_t j;
+        while ((j = tg__map_next(&m, &p)) != TG__MAP_NONE)
+            if (tags[j] == tags[i] && same_token(c, j, i))
+                break;
+        if (j == TG__MAP_NONE) {
+            tg__map_insert(&m, &p, i);
+            continue;
+        }
+        if (!c->canon) {
+            c->canon = tg__big_alloc((size_t)c->n * sizeof *c->canon);
+            if (!c->canon) {
+                rc = TG_ENOMEM;
                 break;
             }
-            if (t[k].tag != tag || tags[t[k].node] != tags[i]
-                || !same_token(c, t[k].node, i))
-                continue;
-            if (!c->canon) {
-                c->canon = tg__big_alloc((size_t)c->n * sizeof *c->canon);
-                if (!c->canon) {
-                    tg__big_free(t);
-                    return TG_ENOMEM;
-                }
-                for (uint32_t j = 0; j < c->n; j++)
-                    c->canon[j] = j;
-            }
-            c->canon[i] = t[k].node;
-            break;
+            for (uint32_t k = 0; k < c->n; k++)
+                c->canon[k] = k;
         }
+        c->canon[i] = j;
     }
-    tg__big_free(t);
-    return 0;
+    tg__map_close(&m);
+    return rc;
 }
 
 /* Records literal node d as read by some op. */
@@ -129,6 +129,7 @@ static int add_literal(compiler *c, uint32_t d)
             return TG_ENOMEM;
         c->lits = l, c->cap_lits = cap;
     }
+    c->task_of[d] = LIT_BIT | c->n_lits;
     c->lits[c->n_lits++] = d;
     c->st[d] |= SEEN;
     return 0;
@@ -150,7 +151,7 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
     const uint8_t *nflags = c->g->nflags;
     uint8_t *st = c->st;
     uint32_t *reads = c->reads, *ord = c->order, *one_dep = c->one_dep;
-    uint32_t n_order = c->n_order;
+    uint32_t n_order = c->n_order, n_in = c->n_in;
     int rc = 0;
     for (size_t r = 0; r < n_roots && rc == 0; r++) {
         uint32_t node = roots[r];
@@ -161,6 +162,7 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
         for (;;) {
             if (next == end) { /* every input emitted: emit the node */
                 st[node] |= DONE;
+                n_in += end - off[node];
                 ord[n_order] = node;
                 one_dep[n_order++] = one;
                 if (sp == 0)
@@ -203,31 +205,29 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
         }
     }
     c->n_order = n_order;
+    c->n_in = n_in;
     tg__big_free(stack);
     return rc;
 }
 
-/* The distinct tasks each task waits for (its first op's task
- * dependencies; later ops only take the previous op's result), and how
+/* The distinct tasks each task waits for (the slots its first op reads
+ * that are tasks; later ops only take the previous op's result), and how
  * many tasks wait for each: a scan for narrow calls, stamps for wide
  * ones. */
-static int emit_deps(compiler *c, tg__plan *pl)
+static int emit_deps(tg__plan *pl)
 {
-    const uint32_t *off = c->g->edge_off, *e = c->g->edges;
-    const uint32_t *canon = c->canon, *task_of = c->task_of;
-    const uint32_t *op_begin = pl->op_begin, *ord = c->order;
-    const uint8_t *nflags = c->g->nflags;
-    uint32_t nt = pl->n_tasks, n_edges = c->n ? off[c->n] : 0, k = 0;
-    uint32_t *stamp = NULL;
+    uint32_t nt = pl->n_tasks, k = 0, *stamp = NULL;
+    const uint32_t *in = pl->in;
     uint32_t *deps_off = tg__big_alloc((nt + 1) * sizeof *deps_off);
-    uint32_t *deps = tg__big_alloc((n_edges ? n_edges : 1) * sizeof *deps);
+    uint32_t *deps = tg__big_alloc((pl->n_in ? pl->n_in : 1) * sizeof *deps);
     uint32_t *users = tg__big_calloc(nt ? nt : 1, sizeof *users);
     pl->deps_off = deps_off, pl->deps = deps, pl->n_users = users;
     if (!deps_off || !deps || !users)
         return TG_ENOMEM;
     for (uint32_t t = 0; t < nt; t++) {
-        uint32_t i = ord[op_begin[t]], from = k;
-        bool wide = off[i + 1] - off[i] > 16;
+        const tg__op *op = &pl->ops[pl->op_begin[t]];
+        uint32_t from = k, b = op[0].in, e = op[1].in;
+        bool wide = e - b > 16;
         if (wide && !stamp) {
             stamp = tg__big_alloc((nt ? nt : 1) * sizeof *stamp);
             if (!stamp)
@@ -235,11 +235,10 @@ static int emit_deps(compiler *c, tg__plan *pl)
             memset(stamp, 0xff, (nt ? nt : 1) * sizeof *stamp);
         }
         deps_off[t] = k;
-        for (uint32_t x = off[i]; x < off[i + 1]; x++) {
-            uint32_t d = canon ? canon[e[x]] : e[x];
-            if (nflags[d] & TG__NODE_LITERAL)
+        for (uint32_t x = b; x < e; x++) {
+            uint32_t u = in[x];
+            if (u >= nt) /* a literal */
                 continue;
-            uint32_t u = task_of[d];
             bool seen = false;
             if (wide) {
                 seen = stamp[u] == t;
@@ -276,69 +275,80 @@ static int emit_dependents(tg__plan *pl)
     return 0;
 }
 
-/* The run's result slots: one per node, then one per literal that an op
- * reads; a duplicate reads its first twin's slot.  Hands the reads
- * counts over to the plan, literal slots made inexhaustible. */
-static int emit_slots(compiler *c, tg__plan *pl)
+int tg__plan_build_deps(tg__plan *p)
 {
-    uint32_t n = c->n, n_lits = c->n_lits;
-    pl->n_nodes = n;
-    pl->n_slots = n + n_lits;
+    if (p->deps_off)
+        return 0;
+    int rc = emit_deps(p);
+    return rc ? rc : emit_dependents(p);
+}
+
+/* The literals an op reads: their values and tokens, and their slots
+ * (after the tasks) in place of the literal numbers in `in`. */
+static int emit_literals(compiler *c, tg__plan *pl)
+{
+    uint32_t n_lits = c->n_lits, nt = pl->n_tasks;
     pl->n_literals = n_lits;
-    if (n_lits) {
-        uint32_t *r =
-            tg__big_realloc(c->reads, (size_t)(n + n_lits) * sizeof *r);
-        pl->literal = tg__big_alloc(n_lits * sizeof *pl->literal);
-        if (r)
-            c->reads = r;
-        if (!r || !pl->literal)
-            return TG_ENOMEM;
+    pl->n_slots = nt + n_lits;
+    if (!n_lits)
+        return 0;
+    pl->literal = tg__big_alloc(n_lits * sizeof *pl->literal);
+    pl->literal_tokens = tg__big_alloc(n_lits * sizeof *pl->literal_tokens);
+    if (!pl->literal || !pl->literal_tokens)
+        return TG_ENOMEM;
+    for (uint32_t j = 0; j < n_lits; j++) {
+        const tg__node *nd = tg__graph_node(c->g, c->lits[j]);
+        pl->literal[j] = nd->call.args[0];
+        pl->literal_tokens[j] = nd->call.self.u.d.token;
     }
-    if (c->canon || n_lits) {
-        uint32_t *slot = tg__big_alloc((size_t)(n ? n : 1) * sizeof *slot);
-        if (!slot)
-            return TG_ENOMEM;
-        for (uint32_t i = 0; i < n; i++)
-            slot[i] = i;
-        for (uint32_t j = 0; j < n_lits; j++) {
-            slot[c->lits[j]] = n + j;
-            c->reads[n + j] = UINT32_MAX;
-            pl->literal[j] = tg__graph_node(c->g, c->lits[j])->args[0];
-        }
-        for (uint32_t i = 0; c->canon && i < n; i++)
-            slot[i] = slot[c->canon[i]]; /* canon[i] <= i: already final */
-        pl->slot = slot;
-    }
-    pl->reads = c->reads, c->reads = NULL;
+    for (uint32_t k = 0; k < pl->n_in; k++)
+        if (pl->in[k] & LIT_BIT)
+            pl->in[k] = nt + (pl->in[k] & ~LIT_BIT);
     return 0;
 }
 
-/* Fuses and numbers the tasks in one pass over the order.  A node joins
- * the previous op's task when it reads only the node just before it in
- * the order, and is that node's only reader (a target has one read more,
- * so it never joins).  Per-task arrays are sized for one task per op;
- * the task-level dependencies only when asked for. */
+/* How often each slot is read: a task's count is its last node's; the
+ * nodes inside a chain were read only by the chain. */
+static int emit_reads(compiler *c, tg__plan *pl)
+{
+    uint32_t nt = pl->n_tasks;
+    pl->reads =
+        tg__big_alloc((pl->n_slots ? pl->n_slots : 1) * sizeof(uint32_t));
+    if (!pl->reads)
+        return TG_ENOMEM;
+    for (uint32_t t = 0; t < nt; t++)
+        pl->reads[t] = c->reads[c->order[pl->op_begin[t + 1] - 1]];
+    for (uint32_t j = nt; j < pl->n_slots; j++)
+        pl->reads[j] = UINT32_MAX;
+    return 0;
+}
+
+/* Fuses and numbers the tasks in one pass over the order, pointing each
+ * op at its node's call and copying its edges into the inputs as slots.  A
+ * node joins the previous op's task when it reads only the node just
+ * before it in the order, and is that node's only reader (a target has
+ * one read more, so it never joins); its inputs then name its own task's
+ * slot, where the previous op's result waits. */
 static int emit(compiler *c, tg__plan *pl, unsigned flags)
 {
     uint32_t n_ops = c->n_order, cap = n_ops ? n_ops : 1;
-    c->task_of = tg__big_alloc((size_t)(c->n ? c->n : 1) * sizeof *c->task_of);
-    pl->ops = tg__big_alloc(cap * sizeof *pl->ops);
+    pl->ops = tg__big_alloc((cap + 1) * sizeof *pl->ops);
     pl->op_begin = tg__big_alloc((cap + 1) * sizeof *pl->op_begin);
-    pl->task_slot = tg__big_alloc(cap * sizeof *pl->task_slot);
+    pl->in = tg__big_alloc((c->n_in ? c->n_in : 1) * sizeof *pl->in);
     pl->is_target = tg__big_alloc(cap);
-    if (!c->task_of || !pl->ops || !pl->op_begin || !pl->task_slot
-        || !pl->is_target)
+    if (!pl->ops || !pl->op_begin || !pl->in || !pl->is_target)
         return TG_ENOMEM;
     const uint32_t *order = c->order, *one_dep = c->one_dep;
-    const uint32_t *off = c->g->edge_off;
+    const uint32_t *off = c->g->edge_off, *e = c->g->edges;
+    const uint32_t *canon = c->canon;
     const uint8_t *st = c->st;
-    uint32_t *task_of = c->task_of, *reads = c->reads;
-    uint32_t *op_begin = pl->op_begin, *task_slot = pl->task_slot;
+    uint32_t *task_of = c->task_of, *reads = c->reads, *in = pl->in;
+    uint32_t *op_begin = pl->op_begin;
     uint8_t *is_target = pl->is_target;
     tg__op *ops = pl->ops;
+    const uint8_t *nflags = c->g->nflags;
     bool fuse = flags & TG__PLAN_FUSE;
-    bool all = flags & TG__PLAN_DEPS; /* else task_of only for targets */
-    uint32_t t = 0;
+    uint32_t t = 0, k = 0;
     for (uint32_t p = 0; p < n_ops; p++) {
         uint32_t i = order[p], d = one_dep[p];
         if (fuse && p > 0 && d == order[p - 1]
@@ -347,19 +357,24 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
         } else {
             op_begin[t++] = p;
         }
-        bool target = st[i] & TARGET;
-        if (all || target)
-            task_of[i] = t - 1;
-        task_slot[t - 1] = i;
-        ops[p].node = tg__graph_node(c->g, i);
-        is_target[t - 1] = target;
+        task_of[i] = t - 1;
+        is_target[t - 1] = (st[i] & TARGET) != 0;
+        ops[p] =
+            (tg__op){&tg__graph_node(c->g, i)->call, k,
+                     nflags[i] & TG__NODE_LIST_DEPS ? TG__OP_LIST_INPUTS : 0u};
+        for (uint32_t x = off[i]; x < off[i + 1]; x++)
+            in[k++] = task_of[canon ? canon[e[x]] : e[x]];
     }
+    ops[n_ops] = (tg__op){.in = k};
     pl->n_tasks = t;
     pl->n_ops = n_ops;
-    pl->op_begin[t] = n_ops;
-    int rc = emit_slots(c, pl);
-    if (rc == 0 && all && (rc = emit_deps(c, pl)) == 0)
-        rc = emit_dependents(pl);
+    pl->n_in = k;
+    op_begin[t] = n_ops;
+    int rc = emit_literals(c, pl);
+    if (rc == 0)
+        rc = emit_reads(c, pl);
+    if (rc == 0 && (flags & TG__PLAN_DEPS))
+        rc = tg__plan_build_deps(pl);
     return rc;
 }
 
@@ -372,7 +387,7 @@ static int find_graph(tg_value *const *targets, size_t n, tg_graph **g)
             return tg__seterr(TG_EINVAL, "target %zu is NULL", i);
         if (targets[i]->type != TG_DELAYED)
             continue;
-        tg_graph *tg = targets[i]->u.d.node->func->graph;
+        tg_graph *tg = tg__node_func(targets[i]->u.d.node)->graph;
         if (*g && *g != tg)
             return tg__seterr(TG_EINVAL, "targets belong to different "
                                          "graphs");
@@ -401,8 +416,9 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
     c->reads = tg__big_calloc(nn, sizeof *c->reads);
     c->order = tg__big_alloc(nn * sizeof *c->order);
     c->one_dep = tg__big_alloc(nn * sizeof *c->one_dep);
+    c->task_of = tg__big_alloc(nn * sizeof *c->task_of);
     int rc = TG_ENOMEM;
-    if (roots && c->st && c->reads && c->order && c->one_dep) {
+    if (roots && c->st && c->reads && c->order && c->one_dep && c->task_of) {
         for (size_t i = 0; i < n; i++)
             if (targets[i]->type == TG_DELAYED)
                 c->st[targets[i]->u.d.node->index] |= LIVE;
@@ -443,7 +459,6 @@ int tg__plan_compile(tg_value *const *targets, size_t n, unsigned flags,
     tg__plan *pl = tg__calloc(1, sizeof *pl);
     if (!pl)
         return TG_ENOMEM;
-    pl->graph = g;
     pl->n_targets = n;
     pl->target_task = tg__big_alloc((n ? n : 1) * sizeof *pl->target_task);
     pl->target_value = tg__big_alloc((n ? n : 1) * sizeof *pl->target_value);
@@ -454,7 +469,9 @@ int tg__plan_compile(tg_value *const *targets, size_t n, unsigned flags,
             && targets[i]->u.d.node->index + 1 > c.n)
             c.n = targets[i]->u.d.node->index + 1;
     rc = TG_ENOMEM;
-    if (pl->target_task && pl->target_value)
+    if (c.n >= LIT_BIT)
+        rc = tg__seterr(TG_ENOMEM, "a plan holds fewer than 2^31 calls");
+    else if (pl->target_task && pl->target_value)
         rc = compile(&c, pl, targets, n, flags);
     compiler_free(&c);
     if (rc) {
@@ -469,11 +486,17 @@ void tg__plan_free(tg__plan *p)
 {
     if (!p)
         return;
+    _Atomic(char *) *keys =
+        atomic_load_explicit(&p->keys, memory_order_acquire);
+    for (uint32_t o = 0; keys && o < p->n_ops; o++)
+        tg__free(atomic_load_explicit(&keys[o], memory_order_relaxed));
+    tg__free(keys);
+    tg__plan_owned_free(p);
     tg__big_free(p->op_begin);
     tg__big_free(p->ops);
-    tg__big_free(p->task_slot);
-    tg__big_free(p->slot);
+    tg__big_free(p->in);
     tg__big_free(p->literal);
+    tg__big_free(p->literal_tokens);
     tg__big_free(p->reads);
     tg__big_free(p->deps_off);
     tg__big_free(p->deps);
@@ -484,4 +507,61 @@ void tg__plan_free(tg__plan *p)
     tg__big_free(p->target_task);
     tg__big_free(p->target_value);
     tg__free(p);
+}
+
+/* The array of formatted keys, allocated on first use (atomically: keys
+ * may be asked for by several workers at once). */
+static _Atomic(char *) *key_array(const tg__plan *p)
+{
+    tg__plan *mp = (tg__plan *)p; /* a cache: the plan stays logically
+                                     read-only */
+    _Atomic(char *) *keys =
+        atomic_load_explicit(&mp->keys, memory_order_acquire);
+    if (keys)
+        return keys;
+    _Atomic(char *) *fresh = tg__calloc(p->n_ops ? p->n_ops : 1, sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    _Atomic(char *) *expected = NULL;
+    /* acq_rel: publish the zeroed array; a loser adopts the winner's. */
+    if (atomic_compare_exchange_strong_explicit(&mp->keys, &expected, fresh,
+                                                memory_order_acq_rel,
+                                                memory_order_acquire))
+        return fresh;
+    tg__free(fresh);
+    return expected;
+}
+
+const char *tg__plan_key(const tg__plan *p, uint32_t o)
+{
+    _Atomic(char *) *keys = key_array(p);
+    if (!keys)
+        return NULL;
+    char *k = atomic_load_explicit(&keys[o], memory_order_acquire);
+    if (k)
+        return k;
+    const tg__call *call = p->ops[o].call;
+    size_t len = strlen(call->fn->name) + 1 + 32;
+    if (!(k = tg__malloc(len + 1)))
+        return NULL;
+    snprintf(k, len + 1, "%s-%016llx%016llx", call->fn->name,
+             (unsigned long long)call->self.u.d.token.hi,
+             (unsigned long long)call->self.u.d.token.lo);
+    char *expected = NULL;
+    /* acq_rel: publish the text; on a lost race use the winner's copy. */
+    if (!atomic_compare_exchange_strong_explicit(&keys[o], &expected, k,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        tg__free(k);
+        k = expected;
+    }
+    return k;
+}
+
+void tg__plan_literal_key(const tg__plan *p, uint32_t j, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s-%016llx%016llx",
+             tg_type_name(tg_typeof(p->literal[j])),
+             (unsigned long long)p->literal_tokens[j].hi,
+             (unsigned long long)p->literal_tokens[j].lo);
 }

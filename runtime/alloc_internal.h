@@ -64,5 +64,9 @@ bool tg__oom_hit(void);
 int tg__seterr(int code, const char *fmt, ...) TG_PRINTF(2, 3);
 /* Same, returning NULL, for pointer-returning calls. */
 void *tg__seterr_null(int code, const char *fmt, ...) TG_PRINTF(2, 3);
+/* The code of this thread's last error, for a caller of a function that
+ * returned NULL and must pass its code on; `otherwise` when the last
+ * error set on this thread is no error code (none was set). */
+int tg__last_code(int otherwise);
 
 #endif /* TG_RUNTIME_ALLOC_INTERNAL_H */

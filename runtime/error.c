@@ -9,22 +9,27 @@
 #include "alloc_internal.h"
 
 static _Thread_local char last_error[512];
+static _Thread_local int last_code;
 
 const char *tg_strerror(int code)
 {
     switch (code) {
-    case TG_OK: return "success";
-    case TG_EINVAL: return "invalid argument";
-    case TG_ENOMEM: return "out of memory";
-    case TG_ENOENT: return "not found";
-    case TG_EEXIST: return "already exists";
-    case TG_EIO: return "input/output error";
-    case TG_ETASK: return "task failed";
-    case TG_ECANCELED: return "cancelled";
-    case TG_EFORMAT: return "malformed data";
-    case TG_EPROTO: return "protocol error";
-    case TG_EUNSUPPORTED: return "not supported";
+#define TG__ERR_MSG(name, value, msg)                                          \
+    case TG_##name: return msg;
+        TG_ERRNO_MAP(TG__ERR_MSG)
+#undef TG__ERR_MSG
     default: return "unknown error";
+    }
+}
+
+const char *tg_err_name(int code)
+{
+    switch (code) {
+#define TG__ERR_NAME(name, value, msg)                                         \
+    case TG_##name: return "TG_" #name;
+        TG_ERRNO_MAP(TG__ERR_NAME)
+#undef TG__ERR_NAME
+    default: return "TG_UNKNOWN";
     }
 }
 
@@ -38,8 +43,14 @@ const char *tg_version(void)
     return TG_VERSION;
 }
 
+int tg__last_code(int otherwise)
+{
+    return last_code < 0 ? last_code : otherwise;
+}
+
 static void vset(int code, const char *fmt, va_list ap)
 {
+    last_code = code;
     int n = snprintf(last_error, sizeof last_error, "%s: ", tg_strerror(code));
     if (n < 0 || (size_t)n >= sizeof last_error)
         return;

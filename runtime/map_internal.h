@@ -76,6 +76,13 @@ static inline uint32_t tg__map_next(const tg__map *m, tg__map_probe *p)
     }
 }
 
+/* Starts fetching the slot a probe for hash begins at, so that a loop
+ * can overlap the cache misses of lookups a few items ahead. */
+static inline void tg__map_prefetch(const tg__map *m, uint64_t hash)
+{
+    __builtin_prefetch(&m->slots[(size_t)hash & (m->cap - 1)], 1);
+}
+
 /* Stores index at the empty slot a probe ended on (room reserved). */
 static inline void tg__map_insert(tg__map *m, const tg__map_probe *p,
                                   uint32_t index)

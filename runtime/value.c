@@ -160,6 +160,11 @@ tg_value *tg_bytes(const void *data, size_t len)
 
 tg_value *tg_list_from(size_t n, tg_value *const *items)
 {
+    if (!items && n)
+        return tg__seterr_null(TG_EINVAL,
+                               "tg_list_from: NULL items with "
+                               "a count of %zu",
+                               n);
     size_t bad = n;
     for (size_t i = 0; i < n && bad == n; i++)
         if (!items[i])

@@ -68,12 +68,11 @@ static void collect(const tg__plan *p, tg__run *run, tg_value **out)
 {
     for (size_t i = 0; i < p->n_targets; i++) {
         int64_t t = p->target_task[i];
-        out[i] = tg_incref(t < 0 ? p->target_value[i]
-                                 : run->results[p->task_slot[t]]);
+        out[i] = tg_incref(t < 0 ? p->target_value[i] : run->results[t]);
     }
     for (uint32_t t = 0; t < p->n_tasks; t++)
         if (p->is_target[t])
-            tg_decref(run->results[p->task_slot[t]]);
+            tg_decref(run->results[t]);
 }
 
 static int run_plan(tg__plan *p, tg_value **out, tg_scheduler *s,
@@ -92,7 +91,7 @@ static int run_plan(tg__plan *p, tg_value **out, tg_scheduler *s,
     if (!run.results)
         return TG_ENOMEM;
     for (uint32_t j = 0; j < p->n_literals; j++)
-        run.results[p->n_nodes + j] = p->literal[j];
+        run.results[p->n_tasks + j] = p->literal[j];
     int rc = tg__cb_snapshot(&run.cb);
     if (rc) {
         tg__big_free(run.results);

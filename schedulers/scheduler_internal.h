@@ -21,11 +21,11 @@ typedef struct tg__scheduler_vt {
     const char *name;
     bool needs_deps; /* run() reads the task-level dependencies */
     /* Runs every task of run->plan.  On success every target task's
-     * result is in its slot (run->results[task_slot[t]]) and no other
-     * node's slot holds a reference.  On a task error, stores it (with
-     * its key) via tg__run_fail and returns TG_ETASK; on cancellation
-     * returns TG_ECANCELED; in both cases all results are released.
-     * Must be callable from several threads. */
+     * result is in its slot (run->results[t]) and no other task's slot
+     * holds a reference.  On a task error, stores it (with its key) via
+     * tg__run_fail and returns TG_ETASK; on cancellation returns
+     * TG_ECANCELED; in both cases all results are released.  Must be
+     * callable from several threads. */
     int (*run)(tg_scheduler *s, tg__run *run);
     void (*free)(tg_scheduler *s);
 } tg__scheduler_vt;
@@ -47,13 +47,13 @@ typedef struct tg__cb_set {
 
 struct tg__run {
     const tg__plan *plan;
-    tg_value **results;        /* plan->n_slots: a node's slot holds its
-                                  op's result (a reference) once the op
-                                  has run, NULL once released; the
-                                  literal slots are borrowed.  Starts
-                                  uninitialised but for the literals: a
-                                  scheduler that may read a slot of a
-                                  task that has not run clears it */
+    tg_value **results;        /* plan->n_slots: task t's slot holds its
+                                  result (a reference) once it has run,
+                                  NULL once released; the literal slots
+                                  are borrowed.  Starts uninitialised
+                                  but for the literals: a scheduler that
+                                  may read a slot of a task that has not
+                                  run clears it */
     tg_cancel *cancel;         /* borrowed, may be NULL */
     uint64_t deadline_ns;      /* 0 = none */
     atomic_bool stop;          /* set on error or cancellation */
@@ -63,46 +63,39 @@ struct tg__run {
 };
 
 /* Runs task t: its ops in order, freeing each intermediate of a fused
- * chain at once.  Borrows the results of its dependencies from
- * run->results.  Returns a new reference: the result, which also sits in
- * the task's slot, or an error value that carries the key of the
- * failing call (and leaves the slot alone).  Any thread. */
+ * chain at once.  Borrows the results of its inputs from run->results.
+ * Returns a new reference: the result, which also sits in the task's
+ * slot, or an error value that carries the key of the failing call (the
+ * slot is then NULL).  Any thread. */
 tg_value *tg__exec_task(tg__run *run, uint32_t t, int worker);
 
 /* The calls below run one op; tg__exec_task is built from them, and the
  * sync scheduler uses them directly for a task of one op. */
 
-/* Calls node nd's function, whose delayed arguments are read from
- * run->results through the edges from e on (the node's edges in the
- * graph): a new reference, or an error value without a key.  tg__call_op
- * takes the common case (a function of at most 8 arguments, no list of
- * delayed items) inline. */
-tg_value *tg__call_op_slow(tg__run *run, const tg__node *nd);
+/* Calls op's function with its arguments, inputs read from run->results
+ * through the plan's input slots: a new reference, or an error value
+ * without a key.  tg__call_op takes the common case (a function of at
+ * most 8 arguments, no list of inputs) inline. */
+tg_value *tg__call_op_slow(tg__run *run, const tg__op *op);
 
-static inline tg_value *tg__call_op(tg__run *run, const tg__node *nd,
-                                    const uint32_t *e)
+static inline tg_value *tg__call_op(tg__run *run, const tg__op *op)
 {
-    const tg__func *f = nd->func;
-    uint32_t nargs = nd->nargs, mask = nd->delayed_mask;
-    if (TG_UNLIKELY(!f->fn || nargs > 8 || (nd->flags & TG__NODE_LIST_DEPS)))
-        return tg__call_op_slow(run, nd);
-    const uint32_t *slot = run->plan->slot;
+    const tg__call *c = op->call;
+    const tg__fnref *f = c->fn;
+    uint32_t nargs = c->nargs, mask = c->mask;
+    if (TG_UNLIKELY(!f->fn || nargs > 8 || op->flags))
+        return tg__call_op_slow(run, op);
+    const uint32_t *in = &run->plan->in[op->in];
     tg_value **results = run->results, *argv[8];
-    for (uint32_t i = 0; i < nargs; i++) {
-        if ((mask >> i) & 1) {
-            uint32_t d = *e++;
-            argv[i] = results[slot ? slot[d] : d];
-        } else {
-            argv[i] = nd->args[i];
-        }
-    }
+    for (uint32_t i = 0; i < nargs; i++)
+        argv[i] = (mask >> i) & 1 ? results[*in++] : c->args[i];
     tg_value *r = f->fn(argv, nargs, f->ctx);
-    return TG_LIKELY(r) ? r : tg_error("%s returned NULL", f->str);
+    return TG_LIKELY(r) ? r : tg_error("%s returned NULL", f->name);
 }
 
-/* Gives err the key of nd's call unless it already names one (an error
+/* Gives err the key of op o unless it already names one (an error
  * passed up from a nested compute keeps its origin).  Steals err. */
-tg_value *tg__with_key(tg__node *nd, tg_value *err);
+tg_value *tg__with_key(const tg__plan *p, uint32_t o, tg_value *err);
 
 /* Records err (stolen) as the run's failure if it is the first; sets
  * run->stop either way.  Any thread. */

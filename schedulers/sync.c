@@ -13,11 +13,11 @@
 
 /* Frees every result still held after task t failed or the run was
  * stopped before it. */
-static void release_all(const tg__plan *p, tg_value **res, uint32_t t)
+static void release_all(tg_value **res, uint32_t t)
 {
     for (uint32_t u = 0; u < t; u++) {
-        tg_decref(res[p->task_slot[u]]);
-        res[p->task_slot[u]] = NULL;
+        tg_decref(res[u]);
+        res[u] = NULL;
     }
 }
 
@@ -27,8 +27,7 @@ static int sync_run(tg_scheduler *s, tg__run *run)
     const tg__plan *p = run->plan;
     if (p->n_tasks == 0) /* plain values only: maybe no graph at all */
         return 0;
-    const uint32_t *op_begin = p->op_begin, *slot = p->slot;
-    const uint32_t *edge_off = p->graph->edge_off, *edges = p->graph->edges;
+    const uint32_t *op_begin = p->op_begin, *in = p->in;
     const tg__op *ops = p->ops;
     tg_value **res = run->results;
     uint32_t *pending =
@@ -41,34 +40,32 @@ static int sync_run(tg_scheduler *s, tg__run *run)
     bool plain = run->cb.n == 0; /* no callbacks to notify */
     for (uint32_t t = 0; t < p->n_tasks; t++) {
         if (TG_UNLIKELY(tg__run_should_stop(run, t))) {
-            release_all(p, res, t);
+            release_all(res, t);
             rc = TG_ECANCELED;
             break;
         }
         uint32_t o = op_begin[t];
-        tg__node *first = ops[o].node;
-        const uint32_t *e = &edges[edge_off[first->index]];
-        const uint32_t *end = &edges[edge_off[first->index + 1]];
+        const tg__op *first = &ops[o];
         tg_value *r;
         if (TG_LIKELY(op_begin[t + 1] == o + 1 && plain)) {
-            r = tg__call_op(run, first, e);
+            r = tg__call_op(run, first);
             if (TG_LIKELY(r->type != TG_ERROR))
-                res[first->index] = r;
+                res[t] = r;
             else
-                r = tg__with_key(first, r);
+                r = tg__with_key(p, o, r);
         } else {
             r = tg__exec_task(run, t, 0); /* in the task's slot */
         }
         if (TG_UNLIKELY(r->type == TG_ERROR)) {
             tg__run_fail(run, r);
-            release_all(p, res, t);
+            release_all(res, t);
             rc = TG_ETASK;
             break;
         }
         /* The task's first op read its inputs; the rest of a chain read
          * only their predecessor, which the chain has freed. */
-        for (; e < end; e++) {
-            uint32_t d = slot ? slot[*e] : *e;
+        for (uint32_t k = first[0].in, end = first[1].in; k < end; k++) {
+            uint32_t d = in[k];
             if (--pending[d] == 0) {
                 tg_decref(res[d]);
                 res[d] = NULL;

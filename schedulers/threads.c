@@ -171,8 +171,8 @@ static void release_inputs(job *j, uint32_t t)
                    != 1)
             continue;
         if (!p->is_target[d]) {
-            tg_decref(results[p->task_slot[d]]);
-            results[p->task_slot[d]] = NULL;
+            tg_decref(results[d]);
+            results[d] = NULL;
         }
     }
 }
@@ -219,7 +219,7 @@ static uint32_t run_task(worker *w, job *j, uint32_t t)
             if (TG_UNLIKELY(tg__plan_n_dependents(run->plan, t) == 0
                             && !run->plan->is_target[t])) {
                 tg_decref(r);
-                run->results[run->plan->task_slot[t]] = NULL;
+                run->results[t] = NULL;
             }
         }
     } else if (!atomic_load_explicit(&j->skipped, memory_order_relaxed)) {
@@ -437,7 +437,7 @@ static int job_init(job *j, pool *p, tg__run *run)
     for (uint32_t t = 0; t < n; t++) {
         atomic_init(&j->c[t].deps_left, tg__plan_n_deps(pl, t) + 1);
         atomic_init(&j->c[t].users_left, tg__plan_n_dependents(pl, t));
-        run->results[pl->task_slot[t]] = NULL; /* read by job_close */
+        run->results[t] = NULL; /* read by job_close */
     }
     atomic_init(&j->todo, n);
     atomic_init(&j->done, 0);
@@ -457,8 +457,8 @@ static int job_close(job *j)
         rc = TG_ECANCELED;
     if (rc) {
         for (uint32_t t = 0; t < run->plan->n_tasks; t++) {
-            tg_decref(run->results[run->plan->task_slot[t]]);
-            run->results[run->plan->task_slot[t]] = NULL;
+            tg_decref(run->results[t]);
+            run->results[t] = NULL;
         }
     }
     tg__big_free(j->c);

@@ -1,6 +1,7 @@
 /* tests/test_graph.c - recording delayed calls: keys, dedupe, ownership,
  * bad arguments. */
 #include <ctype.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -206,8 +207,134 @@ static void test_graph_many_arguments_use_the_array_form(void **state)
     tg_graph_free(g);
 }
 
+static tg_value *dec(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    return tg_int(tg_as_int(a[0]) - 1);
+}
+
+static tg_value *scale(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n;
+    return tg_int(tg_as_int(a[0]) * *(const int *)ctx);
+}
+
+/* Same name and arguments, different functions: two calls, not one. */
+static void test_graph_keys_differ_by_function(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *a = tg_delayed(g, "f", tt_inc, 1, tg_int(5));
+    tg_value *b = tg_delayed(g, "f", dec, 1, tg_int(5));
+    assert_string_not_equal(tg_key(a), tg_key(b));
+    tg_value *r = TG_DELAYED(g, tt_add, a, b);
+    tg_value *v = tg_compute(r, NULL);
+    assert_int_equal(tg_as_int(v), 10); /* 6 + 4, not 6 + 6 */
+    tg_decref(v);
+    tg_graph_free(g);
+}
+
+/* Same function, different contexts: two calls, not one. */
+static void test_graph_keys_differ_by_context(void **state)
+{
+    (void)state;
+    static const int two = 2, three = 3;
+    tg_graph *g = tg_graph_new();
+    tg_value *x = tg_delayed_value(g, tg_int(10));
+    tg_value *a = tg_delayed_v(g, "scale", scale, (void *)&two, 0, 1, &x);
+    tg_value *b = tg_delayed_v(g, "scale", scale, (void *)&three, 0, 1, &x);
+    assert_string_not_equal(tg_key(a), tg_key(b));
+    tg_value *v = tg_compute(TG_DELAYED(g, tt_add, a, b), NULL);
+    assert_int_equal(tg_as_int(v), 50); /* 10*2 + 10*3, not 40 */
+    tg_decref(v);
+    tg_graph_free(g);
+}
+
+/* A registered call's key hashes its name only: the same whether it was
+ * recorded by name or through its pointer; a call recorded before the
+ * function was registered keeps its local key. */
+static void test_graph_registered_calls_are_keyed_by_name(void **state)
+{
+    (void)state;
+    static const int four = 4;
+    tg_graph *g = tg_graph_new();
+    tg_value *before = tg_delayed_v(g, "keys.scale4", scale, (void *)&four, 0,
+                                    1, (tg_value *[]){tg_int(3)});
+    char *local = strdup(tg_key(before));
+    assert_int_equal(tg_register("keys.scale4", scale, (void *)&four), 0);
+    tg_value *by_ptr = tg_delayed_v(g, "keys.scale4", scale, (void *)&four, 0,
+                                    1, (tg_value *[]){tg_int(3)});
+    tg_value *by_name = tg_delayed_registered(g, "keys.scale4", 1, tg_int(3));
+    assert_string_equal(tg_key(by_ptr), tg_key(by_name));
+    assert_string_not_equal(tg_key(by_ptr), local);
+    assert_string_equal(tg_key(before), local); /* unchanged */
+    /* The same name with another context is a local call. */
+    static const int five = 5;
+    tg_value *other = tg_delayed_v(g, "keys.scale4", scale, (void *)&five, 0, 1,
+                                   (tg_value *[]){tg_int(3)});
+    assert_string_not_equal(tg_key(other), tg_key(by_name));
+    tg_value *v = tg_compute(other, NULL);
+    assert_int_equal(tg_as_int(v), 15);
+    tg_decref(v);
+    free(local);
+    tg_graph_free(g);
+}
+
+/* A count with no argument array is an error, not a crash. */
+static void test_graph_null_args_with_a_count_fail(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    assert_null(tg_delayed_v(g, "f", tt_inc, NULL, 0, 2, NULL));
+    assert_non_null(strstr(tg_last_error(), "NULL arguments"));
+    tg_value *ok = tg_delayed_v(g, "f", tt_sum, NULL, 0, 0, NULL);
+    assert_non_null(ok);
+    tg_graph_free(g);
+}
+
+/* Keys of registered calls over a small graph, one per line. */
+static void print_registered_keys(FILE *f)
+{
+    static const int seven = 7;
+    tg_register("keys.inc", tt_inc, NULL);
+    tg_register("keys.scale7", scale, (void *)&seven);
+    tg_graph *g = tg_graph_new();
+    tg_value *a = tg_delayed_registered(g, "keys.inc", 1, tg_int(41));
+    tg_value *b = tg_delayed_registered(g, "keys.scale7", 1,
+                                        tg_list(2, tg_str("x"), tg_float(1.5)));
+    tg_value *c = tg_delayed_registered(g, "keys.inc", 1, a);
+    fprintf(f, "%s\n%s\n%s\n", tg_key(a), tg_key(b), tg_key(c));
+    tg_graph_free(g);
+}
+
+/* The keys of registered calls are the same in another process (this
+ * test binary run again, which prints them). */
+static void test_graph_registered_keys_match_across_processes(void **state)
+{
+    (void)state;
+    char exe[4096], cmd[4200], mine[1024] = "", theirs[1024] = "";
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = '\0';
+    snprintf(cmd, sizeof cmd, "TG_TEST_PRINT_KEYS=1 '%s'", exe);
+    FILE *child = popen(cmd, "r");
+    assert_non_null(child);
+    size_t got = fread(theirs, 1, sizeof theirs - 1, child);
+    assert_int_equal(pclose(child), 0);
+    theirs[got] = '\0';
+    FILE *f = fmemopen(mine, sizeof mine, "w");
+    print_registered_keys(f);
+    fclose(f);
+    assert_true(strlen(mine) > 3 * 32);
+    assert_string_equal(mine, theirs);
+}
+
 int main(void)
 {
+    if (getenv("TG_TEST_PRINT_KEYS")) {
+        print_registered_keys(stdout);
+        return 0;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_graph_key_has_name_and_32_hex_digits),
         cmocka_unit_test(test_graph_keys_are_deterministic_across_graphs),
@@ -222,6 +349,11 @@ int main(void)
         cmocka_unit_test(test_graph_delayed_value_wraps_literals),
         cmocka_unit_test(test_graph_delayed_values_ignore_refcounting),
         cmocka_unit_test(test_graph_many_arguments_use_the_array_form),
+        cmocka_unit_test(test_graph_null_args_with_a_count_fail),
+        cmocka_unit_test(test_graph_keys_differ_by_function),
+        cmocka_unit_test(test_graph_keys_differ_by_context),
+        cmocka_unit_test(test_graph_registered_calls_are_keyed_by_name),
+        cmocka_unit_test(test_graph_registered_keys_match_across_processes),
     };
     return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
 }

@@ -155,11 +155,26 @@ static void test_value_type_names(void **state)
     assert_string_equal(tg_type_name((tg_type)99), "?");
     assert_string_equal(tg_strerror(TG_EINVAL), "invalid argument");
     assert_string_equal(tg_strerror(12345), "unknown error");
+    assert_string_equal(tg_err_name(TG_ECANCELED), "TG_ECANCELED");
+    assert_string_equal(tg_err_name(TG_OK), "TG_OK");
+    assert_string_equal(tg_err_name(1), "TG_UNKNOWN");
+}
+
+/* A count with no array is an error, not a crash. */
+static void test_value_list_from_null_items_with_a_count_fails(void **state)
+{
+    (void)state;
+    assert_null(tg_list_from(2, NULL));
+    assert_non_null(strstr(tg_last_error(), "NULL items"));
+    tg_value *empty = tg_list_from(0, NULL);
+    assert_int_equal(tg_list_len(empty), 0);
+    tg_decref(empty);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_value_list_from_null_items_with_a_count_fails),
         cmocka_unit_test(test_value_scalars_round_trip),
         cmocka_unit_test(test_value_singletons_are_immortal),
         cmocka_unit_test(test_value_bytes_and_strings_own_copies),

@@ -127,7 +127,7 @@ static Agnode_t *add_node(Agraph_t *g, const attrs *a, const tg__vgraph *vg,
     if (vn->kind == TG__VN_DATA)
         agxset(n, a->shape, "box");
     const char *key = vg->is_summary ? NULL : tg__vnode_key(vg, i);
-    if (!key && vn->gnode && !vg->is_summary)
+    if (!key && vn->op >= 0 && !vg->is_summary)
         return NULL; /* out of memory formatting it */
     if (key) {
         escape(text, sizeof text, key);

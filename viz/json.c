@@ -25,13 +25,22 @@ static json_t *described(const char *type, size_t len)
     return json_pack("{s:s, s:I}", "type", type, "len", (json_int_t)len);
 }
 
-/* A literal argument as JSON: a new reference, NULL when out of memory.
+/* The keys of an op's inputs, in argument order. */
+typedef struct inputs {
+    const tg__vgraph *vg;
+    const uint32_t *next; /* the next input slot: a model node */
+} inputs;
+
+/* An argument as JSON: a new reference, NULL when out of memory.  An
+ * input placeholder is {"key": k} with the key of the input it reads.
  * Recursion is bounded by MAX_DEPTH. */
-static json_t *arg_json(const tg_value *v, int depth)
+static json_t *arg_json(const tg_value *v, int depth, inputs *in)
 {
     switch (tg_typeof(v)) {
     case TG_DELAYED: {
-        const char *key = tg_key(v);
+        if (!in) /* inside a literal: not an input of any call */
+            return json_pack("{s:s}", "type", "delayed");
+        const char *key = tg__vnode_key(in->vg, *in->next++);
         return key ? json_pack("{s:s}", "key", key) : NULL;
     }
     case TG_NULL: return json_null();
@@ -59,12 +68,15 @@ static json_t *arg_json(const tg_value *v, int depth)
     }
     case TG_LIST: {
         size_t n = tg_list_len(v);
-        if (n > MAX_LIST || depth >= MAX_DEPTH)
+        if (n > MAX_LIST || depth >= MAX_DEPTH) {
+            for (size_t i = 0; in && i < n; i++) /* skip its inputs */
+                in->next += tg_typeof(tg_list_get(v, i)) == TG_DELAYED;
             return described("list", n);
+        }
         json_t *a = json_array();
         for (size_t i = 0; a && i < n; i++)
-            if (json_array_append_new(a,
-                                      arg_json(tg_list_get(v, i), depth + 1))) {
+            if (json_array_append_new(
+                    a, arg_json(tg_list_get(v, i), depth + 1, in))) {
                 json_decref(a);
                 a = NULL;
             }
@@ -84,15 +96,34 @@ static const char *state_name(int state)
     }
 }
 
-/* The "args" array of a graph-view node, or NULL when out of memory. */
-static json_t *args_json(const tg__node *nd)
+/* The "args" array of a graph-view node's call, or NULL when out of
+ * memory. */
+static json_t *args_json(const tg__vgraph *vg, const tg__op *op)
 {
     json_t *a = json_array();
-    for (uint32_t i = 0; a && i < nd->nargs; i++)
-        if (json_array_append_new(a, arg_json(nd->args[i], 0))) {
+    inputs in = {vg, &vg->plan->in[op->in]};
+    for (uint32_t i = 0; a && i < op->call->nargs; i++)
+        if (json_array_append_new(a, arg_json(op->call->args[i], 0, &in))) {
             json_decref(a);
             a = NULL;
         }
+    return a;
+}
+
+/* The "calls" array of a plan-view task: the function names of its
+ * fused calls, in the order they run; NULL when out of memory. */
+static json_t *calls_json(const tg__vgraph *vg, const tg__vnode *vn)
+{
+    json_t *a = json_array();
+    uint32_t last = vn->op >= 0 ? (uint32_t)vn->op : 0;
+    for (uint32_t k = 0; a && vn->op >= 0 && k < vn->n_calls; k++) {
+        const char *name =
+            vg->plan->ops[last + 1 - vn->n_calls + k].call->fn->name;
+        if (json_array_append_new(a, json_string(name))) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
     return a;
 }
 
@@ -116,12 +147,22 @@ static json_t *task_json(const tg__vgraph *vg, size_t i, const uint32_t *from,
         json_decref(deps);
     if (ok && vn->order >= 0)
         ok = json_object_set_new(t, "order", json_integer(vn->order)) == 0;
-    if (ok && vn->gnode && !vg->is_plan)
-        ok = json_object_set_new(t, "args", args_json(vn->gnode)) == 0;
+    if (ok && vn->op >= 0 && !vg->is_plan)
+        ok = json_object_set_new(t, "args",
+                                 args_json(vg, &vg->plan->ops[vn->op]))
+             == 0;
+    else if (ok && vg->plan && !vg->is_plan && i >= vg->plan->n_tasks
+             && i < vg->plan->n_slots) /* a literal: its value */
+        ok = json_object_set_new(
+                 t, "args",
+                 json_pack("[o]",
+                           arg_json(vg->plan->literal[i - vg->plan->n_tasks], 0,
+                                    NULL)))
+             == 0;
     if (ok && vn->kind == TG__VN_DATA)
         ok = json_object_set_new(t, "literal", json_true()) == 0;
     if (ok && vg->is_plan)
-        ok = json_object_set_new(t, "calls", json_integer(vn->n_calls)) == 0;
+        ok = json_object_set_new(t, "calls", calls_json(vg, vn)) == 0;
     if (ok && vn->label && vn->kind == TG__VN_TASK)
         ok = json_object_set_new(t, "label", json_string(vn->label)) == 0;
     if (ok && state_name(vn->state))
@@ -155,14 +196,15 @@ static int deps_csr(const tg__vgraph *vg, uint32_t **off, uint32_t **from)
 static json_t *model_json(const tg__vgraph *vg)
 {
     uint32_t *off = NULL, *from = NULL;
-    json_t *root = json_pack(
-        "{s:s, s:i, s:s, s:[], s:[]}", "format", "taskgraph", "version", 1,
-        "view", vg->is_plan ? "plan" : "graph", "targets", "tasks");
+    json_t *root =
+        json_pack("{s:s, s:i, s:s, s:[], s:[]}", "format", "taskgraph",
+                  "version", TG__JSON_VERSION, "view",
+                  vg->is_plan ? "plan" : "graph", "targets", "tasks");
     json_t *targets = json_object_get(root, "targets");
     json_t *tasks = json_object_get(root, "tasks");
     bool ok = root && !deps_csr(vg, &off, &from);
     for (size_t i = 0; ok && i < vg->n_nodes; i++) {
-        if (!vg->nodes[i].gnode && !vg->nodes[i].key)
+        if (vg->nodes[i].op < 0 && !vg->nodes[i].key)
             continue; /* a plain-value target: nothing to compute */
         json_t *t = task_json(vg, i, &from[off[i]], off[i + 1] - off[i]);
         ok = json_array_append_new(tasks, t) == 0;

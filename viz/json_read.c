@@ -31,8 +31,34 @@ static int parse_state(const char *s, uint8_t *state)
     return -1;
 }
 
-/* Reads task object t (index i) into a model node. */
-static int read_node(json_t *t, size_t i, tg__vgraph *vg, tg__strmap *keys)
+/* The number of fused calls of a plan-view task: version 1 wrote a
+ * count, version 2 writes the calls' names.  0, or -1 when malformed. */
+static int read_calls(json_t *calls, int version, uint32_t *n)
+{
+    if (version == 1) {
+        if (!json_is_integer(calls) || json_integer_value(calls) < 1
+            || json_integer_value(calls) > UINT32_MAX)
+            return -1;
+        *n = (uint32_t)json_integer_value(calls);
+        return 0;
+    }
+    size_t k, len = json_array_size(calls);
+    json_t *c;
+    if (!json_is_array(calls) || len == 0 || len > UINT32_MAX)
+        return -1;
+    json_array_foreach(calls, k, c)
+    {
+        if (!json_is_string(c))
+            return -1;
+    }
+    *n = (uint32_t)len;
+    return 0;
+}
+
+/* Reads task object t (index i) of a file of the given version into a
+ * model node. */
+static int read_node(json_t *t, size_t i, int version, tg__vgraph *vg,
+                     tg__strmap *keys)
 {
     if (!json_is_object(t))
         return bad(i, "not an object");
@@ -48,6 +74,7 @@ static int read_node(json_t *t, size_t i, tg__vgraph *vg, tg__strmap *keys)
     json_t *state = json_object_get(t, "state");
     tg__vnode vn = {.name = name,
                     .key = key,
+                    .op = -1,
                     .order = -1,
                     .n_calls = 1,
                     .count = 1,
@@ -59,10 +86,10 @@ static int read_node(json_t *t, size_t i, tg__vgraph *vg, tg__strmap *keys)
         return bad(i, "\"order\" must be a non-negative integer");
     if (order)
         vn.order = json_integer_value(order);
-    if (calls && (!json_is_integer(calls) || json_integer_value(calls) < 1))
-        return bad(i, "\"calls\" must be a positive integer");
-    if (calls)
-        vn.n_calls = (uint32_t)json_integer_value(calls);
+    if (calls && read_calls(calls, version, &vn.n_calls))
+        return bad(i, version == 1 ? "\"calls\" must be a positive integer"
+                                   : "\"calls\" must be a non-empty array "
+                                     "of function names");
     if (dur && (!json_is_integer(dur) || json_integer_value(dur) < 0))
         return bad(i, "\"duration_ns\" must be a non-negative integer");
     if (dur)
@@ -104,7 +131,7 @@ static int read_deps(json_t *t, size_t i, tg__vgraph *vg,
     return 0;
 }
 
-static int read_model(json_t *root, tg__vgraph *vg)
+int tg__vgraph_read_json(json_t *root, tg__vgraph *vg)
 {
     json_t *tasks = json_object_get(root, "tasks");
     json_t *targets = json_object_get(root, "targets");
@@ -113,6 +140,14 @@ static int read_model(json_t *root, tg__vgraph *vg)
                                       "\"tasks\" array");
     if (targets && !json_is_array(targets))
         return tg__seterr(TG_EFORMAT, "\"targets\" must be an array");
+    json_t *ver = json_object_get(root, "version");
+    json_int_t version = ver ? json_integer_value(ver) : 1;
+    if (ver
+        && (!json_is_integer(ver) || version < 1 || version > TG__JSON_VERSION))
+        return tg__seterr(TG_EFORMAT,
+                          "unsupported \"version\" (this reader takes 1 to "
+                          "%d)",
+                          TG__JSON_VERSION);
     const char *view = json_string_value(json_object_get(root, "view"));
     vg->is_plan = view && strcmp(view, "plan") == 0;
     tg__strmap keys = {0};
@@ -121,7 +156,7 @@ static int read_model(json_t *root, tg__vgraph *vg)
     int rc = 0;
     json_array_foreach(tasks, i, t)
     {
-        if ((rc = read_node(t, i, vg, &keys)))
+        if ((rc = read_node(t, i, (int)version, vg, &keys)))
             goto fail;
     }
     json_array_foreach(tasks, i, t)
@@ -158,7 +193,7 @@ static int load(const char *path, json_t **root, tg__vgraph *vg)
     if (!*root)
         return tg__seterr(TG_EFORMAT, "%s:%d:%d: %s", path, err.line,
                           err.column, err.text);
-    int rc = read_model(*root, vg);
+    int rc = tg__vgraph_read_json(*root, vg);
     if (rc) {
         tg__vgraph_free(vg);
         json_decref(*root);

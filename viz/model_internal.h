@@ -15,6 +15,10 @@
 #include "graph/plan_internal.h"
 #include "taskgraph/viz.h"
 
+/* The version of the JSON graph format (taskgraph/viz.h) written; the
+ * reader takes this one and version 1 (where "calls" was a count). */
+#define TG__JSON_VERSION 2
+
 enum {
     TG__VN_TASK = 0, /* a call: ellipse */
     TG__VN_DATA = 1  /* a literal value: box */
@@ -32,7 +36,7 @@ typedef struct tg__vnode {
     const char *name;     /* function name; borrowed */
     const char *label;    /* text drawn instead of name, or NULL */
     const char *key;      /* borrowed, or NULL: see tg__vnode_key */
-    tg__node *gnode;      /* the graph node it shows, or NULL */
+    int64_t op;           /* the plan op it shows (vg->plan), or -1 */
     const char *run_key;  /* key the profile records it under, or NULL */
     int64_t order;        /* static priority; -1 when unknown */
     uint64_t duration_ns; /* from a profile (summary: the group's sum) */
@@ -56,8 +60,11 @@ typedef struct tg__vgraph {
     size_t n_edges, cap_edges;
     char **owned; /* strings freed with the model */
     size_t n_owned, cap_owned;
-    size_t n_tasks; /* nodes of kind TASK (summary: tasks) */
-    bool is_plan;   /* built from a plan */
+    size_t n_tasks;  /* nodes of kind TASK (summary: tasks) */
+    tg__plan *plan;  /* the plan nodes show (owned), or NULL */
+    tg__plan *fused; /* the plan tg_compute runs, whose keys are the
+                        profile's run keys (owned), or NULL */
+    bool is_plan;    /* the plan view (else the graph as built) */
     bool is_summary;
     bool has_profile; /* states/durations are set */
 } tg__vgraph;
@@ -71,16 +78,24 @@ int tg__vgraph_add_edge(tg__vgraph *vg, uint32_t from, uint32_t to,
 char *tg__vgraph_own(tg__vgraph *vg, char *s);
 void tg__vgraph_free(tg__vgraph *vg);
 
-/* The key of node i: stored, or formatted from its graph node; NULL
- * when it has none (out of memory, or a JSON node without a key). */
+/* The key of node i: stored, or formatted from its plan op; NULL when it
+ * has none (out of memory, or a JSON node without a key). */
 const char *tg__vnode_key(const tg__vgraph *vg, size_t i);
 
-/* Builds the model of the targets (borrowed): the graph as built (one
- * node per distinct call reachable from them) or, with opts->plan, the
- * plan.  Sets order when want_order, and states and durations from
+/* Builds the model of the targets (borrowed) from a plan: the graph as
+ * built (a plan without fusion: one node per distinct call reachable from
+ * them, literals as data nodes) or, with opts->plan, the plan tg_compute
+ * would run.  Sets order when want_order, and states and durations from
  * opts->profile.  Returns 0 or a negative code; *vg is then empty. */
 int tg__vgraph_build(tg_value *const *targets, size_t n,
                      const tg_viz_opts *opts, bool want_order, tg__vgraph *vg);
+
+/* Reads a parsed JSON graph document (the format of taskgraph/viz.h,
+ * borrowed: the model borrows its strings) into vg, which must be empty.
+ * 0, or TG_EFORMAT naming the task and field at fault (vg then holds
+ * what was read so far: free it), or TG_ENOMEM. */
+struct json_t;
+int tg__vgraph_read_json(struct json_t *root, tg__vgraph *vg);
 
 /* The one-node-per-function summary of in (which must outlive out). */
 int tg__vgraph_summarize(const tg__vgraph *in, tg__vgraph *out);

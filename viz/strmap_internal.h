@@ -1,8 +1,9 @@
 /* viz/strmap_internal.h - a string -> index map for the viz layer.
  *
- * Open addressing with linear probing over borrowed NUL-terminated keys:
- * the map never copies or frees a key, so keys must outlive it.  Used to
- * find tasks by key (JSON import, profiles) and groups by name.
+ * Entries (borrowed NUL-terminated keys, their values and hashes) live in
+ * arrays indexed through the runtime hash map: the map never copies or
+ * frees a key, so keys must outlive it.  Used to find tasks by key (JSON
+ * import, profiles) and groups by name.
  */
 #ifndef TG_VIZ_STRMAP_INTERNAL_H
 #define TG_VIZ_STRMAP_INTERNAL_H
@@ -10,11 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/map_internal.h"
+
 typedef struct tg__strmap {
-    const char **keys; /* cap slots; NULL = empty; borrowed */
-    uint32_t *vals;    /* cap slots */
-    size_t cap;        /* power of two, or 0 before the first put */
-    size_t n;
+    const char **keys; /* n entries; borrowed */
+    uint32_t *vals;    /* n entries */
+    uint64_t *hashes;  /* n entries: each key's hash, for growing */
+    size_t n, cap;
+    tg__map map; /* hash -> entry */
 } tg__strmap;
 
 #define TG__STRMAP_NONE UINT32_MAX

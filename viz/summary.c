@@ -73,8 +73,11 @@ static int group_nodes(const tg__vgraph *in, tg__vgraph *out,
         tg__strmap *m = &by_name[n->kind == TG__VN_DATA];
         uint32_t k = tg__strmap_get(m, n->name);
         if (k == TG__STRMAP_NONE) {
-            tg__vnode g = {
-                .name = n->name, .order = -1, .n_calls = 1, .kind = n->kind};
+            tg__vnode g = {.name = n->name,
+                           .op = -1,
+                           .order = -1,
+                           .n_calls = 1,
+                           .kind = n->kind};
             long idx = tg__vgraph_add_node(out, &g);
             if (idx < 0 || tg__strmap_put(m, n->name, (uint32_t)idx))
                 goto fail;

@@ -29,23 +29,34 @@ extern "C" {
 #define TG_PRINTF(f, a)
 #endif
 
-/* Error codes, all negative.  tg_strerror() names each one. */
+/* Error codes: one table of (name, value, message), as libuv's
+ * UV_ERRNO_MAP; every code but TG_OK is negative.  tg_strerror() gives
+ * the message, tg_err_name() the name. */
+#define TG_ERRNO_MAP(X)                                                        \
+    X(OK, 0, "success")                                                        \
+    X(EINVAL, -1, "invalid argument")                                          \
+    X(ENOMEM, -2, "out of memory")                                             \
+    X(ENOENT, -3, "not found")      /* no such name, key or file */            \
+    X(EEXIST, -4, "already exists") /* name already registered */              \
+    X(EIO, -5, "input/output error")                                           \
+    X(ETASK, -6, "task failed")   /* see the error value */                    \
+    X(ECANCELED, -7, "cancelled") /* cancelled or timed out */                 \
+    X(EFORMAT, -8, "malformed data")                                           \
+    X(EPROTO, -9, "protocol error")                                            \
+    X(EUNSUPPORTED, -10, "not supported") /* not here */
+
 typedef enum tg_errcode {
-    TG_OK = 0,
-    TG_EINVAL = -1,       /* invalid argument */
-    TG_ENOMEM = -2,       /* out of memory */
-    TG_ENOENT = -3,       /* no such name, key or file */
-    TG_EEXIST = -4,       /* name already registered */
-    TG_EIO = -5,          /* input/output error */
-    TG_ETASK = -6,        /* a task failed: see the error value */
-    TG_ECANCELED = -7,    /* the compute was cancelled or timed out */
-    TG_EFORMAT = -8,      /* malformed input data */
-    TG_EPROTO = -9,       /* protocol violation */
-    TG_EUNSUPPORTED = -10 /* operation not supported here */
+#define TG__ERR_ENUM(name, value, msg) TG_##name = value,
+    TG_ERRNO_MAP(TG__ERR_ENUM)
+#undef TG__ERR_ENUM
 } tg_errcode;
 
-/* Name of an error code ("invalid argument").  Never NULL.  Any thread. */
+/* The message of an error code ("invalid argument"), or "unknown error".
+ * Never NULL.  Any thread. */
 TG_API const char *tg_strerror(int code);
+/* The name of an error code ("TG_EINVAL"), or "TG_UNKNOWN".  Never NULL.
+ * Any thread. */
+TG_API const char *tg_err_name(int code);
 
 /* Detail of the last failed call on this thread, or "" if none failed.
  * Borrowed: valid until the next failing call on the same thread.

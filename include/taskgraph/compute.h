@@ -37,6 +37,16 @@ TG_API tg_scheduler *tg_scheduler_sync(void);
  * timeout_ms) stops new tasks from starting on every worker; running
  * tasks finish.  Any thread. */
 TG_API tg_scheduler *tg_scheduler_threads(int nthreads);
+/* The loopback scheduler: a cluster's rules in one process, to check
+ * that a graph can run on the distributed scheduler before one exists.
+ * It runs tasks one at a time as sync does, but sends the plan, every
+ * task's inputs and every result through the wire codec, and resolves
+ * every function by its registered name: a graph holding a local call
+ * (a function not registered under its call's name with the same
+ * context) or a value that cannot be encoded fails with an error naming
+ * it.  Results and errors are otherwise those of sync.  Slow: for tests.
+ * NULL when out of memory.  Any thread. */
+TG_API tg_scheduler *tg_scheduler_loopback(void);
 /* Frees a scheduler.  NULL does nothing.  No compute may be running. */
 TG_API void tg_scheduler_free(tg_scheduler *s);
 /* The scheduler's name ("sync", "threads", ...).  Borrowed. */

@@ -75,17 +75,20 @@ TG_API int tg_visualize(tg_value **targets, size_t n, const char *path,
  * opts.profile adds each task's state and duration.  Returns a new
  * string to release with tg_json_free, or NULL with tg_last_error().
  *
- *   {"format": "taskgraph", "version": 1, "view": "graph" | "plan",
+ *   {"format": "taskgraph", "version": 2, "view": "graph" | "plan",
  *    "targets": [key, ...],
- *    "tasks": [{"key": k, "name": "f", "order": 3, "deps": [key, ...],
+ *    "tasks": [{"key": k, "name": "g", "order": 3, "deps": [key, ...],
  *               "args": [1.5, {"key": k}, {"type": "bytes", "len": 9}],
  *               "literal": true,         (a data node, graph view)
- *               "calls": ["f", "g"],     (fused calls, plan view)
+ *               "calls": ["f", "g"],     (the fused calls, in the order
+ *                                         they run: plan view)
+ *               "label": "f > g",        (a fused task's picture label)
  *               "state": "done", "duration_ns": 1200}, ...]}
  *
  * Literal arguments appear as JSON values when small (numbers, booleans,
  * null, strings up to 64 bytes, short lists); others as {"type", "len"}.
- * "order" is the static priority, absent for inlined literals.  Any
+ * "order" is the static priority, absent for inlined literals.  (Version
+ * 1 wrote "calls" as a count; tg_visualize_json reads both.)  Any
  * thread, as long as nobody builds on the graph meanwhile. */
 TG_API char *tg_graph_to_json(tg_value **targets, size_t n,
                               const tg_viz_opts *opts);
