@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "partial_internal.h"
+#include "runtime/codec_internal.h"
 
 #define SKIP UINT32_MAX
 
@@ -54,17 +55,6 @@ int tg__group_map_rebuild(tg__map *m, size_t n,
 }
 
 /* ---- distinct sets (nunique) -------------------------------------------- */
-
-struct tg__distinct {
-    size_t n, cap;
-    uint32_t *gid;
-    uint64_t *vh;  /* value hash */
-    int64_t *bits; /* int/bool value or double bits; string: offset */
-    int64_t *slen; /* strings */
-    char *sbuf;
-    size_t sbuf_len, sbuf_cap;
-    tg__map map; /* mix(vh ^ gid) -> entry */
-};
 
 void tg__distinct_free(tg__distinct *d)
 {
@@ -590,4 +580,131 @@ tg__col *tg__aggstate_finish(const tg__aggstate *s, const tg__aggspec *a,
         return NULL;
     }
     return c;
+}
+
+/* ---- on the wire --------------------------------------------------------- */
+
+/* The per-group arrays of a state, in wire order, with their element
+ * sizes; those an op does not use are NULL. */
+typedef struct arrays {
+    void **p[11];
+    size_t w[11];
+} arrays;
+
+static arrays arrays_of(tg__aggstate *s)
+{
+    return (arrays){{(void **)&s->count, (void **)&s->isum, (void **)&s->hi,
+                     (void **)&s->lo, (void **)&s->hi2, (void **)&s->lo2,
+                     (void **)&s->imin, (void **)&s->fmin, (void **)&s->soff,
+                     (void **)&s->slen, (void **)&s->has},
+                    {8, sizeof(tg__i128), 8, 8, 8, 8, 8, 8, 8, 8, 1}};
+}
+
+int tg__aggstate_encode(struct tg__enc *e, const tg__aggstate *s,
+                        size_t n_groups)
+{
+    arrays a = arrays_of((tg__aggstate *)s);
+    for (size_t i = 0; i < 11; i++)
+        if (*a.p[i] && tg__enc_piece(e, *a.p[i], n_groups * a.w[i]))
+            return TG_ENOMEM;
+    if (s->soff && tg__enc_piece(e, s->sbuf, s->sbuf_len))
+        return TG_ENOMEM;
+    const tg__distinct *d = s->set;
+    if (d
+        && (tg__enc_u64(e, d->n) || tg__enc_piece(e, d->gid, d->n * 4)
+            || tg__enc_piece(e, d->vh, d->n * 8)
+            || tg__enc_piece(e, d->bits, d->n * 8)
+            || tg__enc_piece(e, d->slen, d->n * 8)
+            || tg__enc_piece(e, d->sbuf, d->sbuf_len)))
+        return TG_ENOMEM;
+    return 0;
+}
+
+static int bad_state(const char *what)
+{
+    return tg__seterr(TG_EFORMAT, "partial: %s", what);
+}
+
+/* Replaces *slot (n elements of w bytes, allocated by grow) with the
+ * next piece, which must hold exactly that many. */
+static int adopt(tg__dec *d, void **slot, size_t n, size_t w)
+{
+    void *block;
+    size_t len;
+    if (tg__dec_piece(d, &block, &len))
+        return TG_EFORMAT;
+    if (len != n * w) {
+        tg__free(block);
+        return bad_state("a state array has the wrong length");
+    }
+    if (block) {
+        tg__free(*slot);
+        *slot = block;
+    }
+    return 0;
+}
+
+/* A string span [off, off + len) that must lie in a buffer of size. */
+static bool span_ok(int64_t off, int64_t len, size_t size)
+{
+    return off >= 0 && len >= 0 && (uint64_t)off <= size
+           && (uint64_t)len <= size - (uint64_t)off;
+}
+
+static int decode_set(tg__dec *d, tg__distinct *set, bool strings,
+                      size_t n_groups)
+{
+    uint64_t n;
+    if (tg__dec_u64(d, &n))
+        return TG_EFORMAT;
+    if (n > (SIZE_MAX >> 4))
+        return bad_state("a distinct set is too large");
+    void *block = NULL;
+    size_t len;
+    int rc = 0;
+    void **slots[4] = {(void **)&set->gid, (void **)&set->vh,
+                       (void **)&set->bits, (void **)&set->slen};
+    size_t w[4] = {4, 8, 8, 8};
+    for (size_t i = 0; i < 4 && rc == 0; i++) {
+        if ((rc = tg__dec_piece(d, &block, &len)))
+            break;
+        *slots[i] = block;
+        if (len != n * w[i])
+            rc = bad_state("a distinct set has the wrong length");
+    }
+    set->n = set->cap = (size_t)n;
+    if (rc == 0 && (rc = tg__dec_piece(d, &block, &len)) == 0)
+        set->sbuf = block, set->sbuf_len = set->sbuf_cap = len;
+    for (size_t e = 0; rc == 0 && e < n; e++)
+        if (set->gid[e] >= n_groups
+            || (strings && !span_ok(set->bits[e], set->slen[e], len)))
+            rc = bad_state("a distinct entry is out of range");
+    return rc;
+}
+
+int tg__aggstate_decode(struct tg__dec *d, tg__aggstate *s,
+                        const tg__aggspec *a, size_t n_groups)
+{
+    if (tg__aggstate_grow(s, a, 0, n_groups ? n_groups : 1))
+        return tg__seterr(TG_ENOMEM, "partial: out of memory");
+    arrays ar = arrays_of(s);
+    for (size_t i = 0; i < 11; i++)
+        if (*ar.p[i] && adopt(d, ar.p[i], n_groups, ar.w[i]))
+            return TG_EFORMAT;
+    for (size_t g = 0; s->has && g < n_groups; g++)
+        if (s->has[g] > 1)
+            return bad_state("a min/max flag is neither 0 nor 1");
+    if (s->soff) {
+        void *block;
+        size_t len;
+        if (tg__dec_piece(d, &block, &len))
+            return TG_EFORMAT;
+        s->sbuf = block, s->sbuf_len = s->sbuf_cap = len;
+        for (size_t g = 0; g < n_groups; g++)
+            if (s->has[g] && !span_ok(s->soff[g], s->slen[g], len))
+                return bad_state("a min/max string is out of range");
+    }
+    if (s->set)
+        return decode_set(d, s->set, a->in == TG_DT_STRING, n_groups);
+    return 0;
 }

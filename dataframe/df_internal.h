@@ -141,6 +141,16 @@ typedef enum tg__df_op {
     TG__N_OPS
 } tg__df_op;
 
+/* Registers every op under its name and the dataframe's codec types
+ * ("tg.frame", "tg.df.partial").  Called once, by the constructor in
+ * frame.c. */
+void tg__df_register(void);
+
+/* The codec types of frames (frame_codec.c) and partials (partial.c). */
+struct tg__codec_type;
+extern const struct tg__codec_type tg__frame_codec;
+extern const struct tg__codec_type tg__partial_codec;
+
 /* Records a registered call of op (the registry's name, function and a
  * NULL context).  Steals every argument; NULL on failure. */
 tg_value *tg__df_call(tg_graph *g, tg__df_op op, size_t nargs,

@@ -9,6 +9,7 @@
  * (aggstate.c).  Tasks and builders live in groupby.c.
  */
 #include "partial_internal.h"
+#include "runtime/codec_internal.h"
 
 #define SKIP UINT32_MAX
 
@@ -285,9 +286,9 @@ static void partial_free_ptr(void *p)
     tg__partial_free(p);
 }
 
-/* How partials cross tasks (a codec comes with the wire). */
+/* How partials cross tasks, and the wire. */
 static const tg__object_ops partial_ops = {"tg.df.partial", partial_free_ptr,
-                                           NULL, NULL};
+                                           NULL, &tg__partial_codec};
 
 tg_value *tg__partial_value(tg__partial *p)
 {
@@ -538,3 +539,142 @@ tg_value *tg__partial_finish(const tg__partial *p, tg__gb_order order)
     tg_value *v = tg__frame_value(f);
     return v ? v : tg_error("out of memory");
 }
+
+/* ---- on the wire ------------------------------------------------------------
+ *
+ * A partial is its spec (a nested value), its number of groups, each key
+ * column in the column form of frames (frame_codec.c), the row count of
+ * each group, then each aggregation's state (aggstate.c).  Group hashes
+ * are not sent: the decoder recomputes them from the keys, so they
+ * always agree with the keys.  The key columns are copied into column
+ * builders; the other arrays adopt their pieces. */
+
+static int partial_encode(tg__enc *e, const tg_value *v)
+{
+    const tg__partial *p = tg__partial_of(v);
+    if (!p)
+        return tg__seterr(TG_EINVAL, "partial: not a partial");
+    const tg__gbspec *s = p->spec;
+    int rc = tg__encode(e, s->value);
+    if (rc)
+        return rc;
+    if (tg__enc_u64(e, p->n_groups))
+        return TG_ENOMEM;
+    for (size_t k = 0; k < s->n_keys; k++) {
+        const tg__colbuf *b = &p->keys[k];
+        tg__col view = {.type = b->type,
+                        .n = b->n,
+                        .n_null = b->n_null,
+                        .valid = b->valid,
+                        .data = b->data,
+                        .bytes = b->bytes,
+                        .n_bytes = b->n_bytes};
+        if (tg__col_encode(e, &view))
+            return TG_ENOMEM;
+    }
+    if (tg__enc_piece(e, p->size, p->n_groups * 8))
+        return TG_ENOMEM;
+    for (size_t a = 0; a < s->n_aggs; a++)
+        if (tg__aggstate_encode(e, &p->st[a], p->n_groups))
+            return TG_ENOMEM;
+    return 0;
+}
+
+/* The key columns of a decoded partial: copied into p's builders, with
+ * the hash of each group computed from them. */
+static int decode_keys(tg__dec *d, tg__partial *p, size_t n)
+{
+    const tg__gbspec *s = p->spec;
+    tg__keyview small[8], *views = small;
+    if (s->n_keys > 8 && !(views = tg__malloc(s->n_keys * sizeof *views)))
+        return TG_ENOMEM;
+    int rc = 0;
+    for (size_t k = 0; k < s->n_keys && rc == 0; k++) {
+        tg__col *c = NULL;
+        if ((rc = tg__col_decode(d, n, &c)))
+            break;
+        if (c->type != s->key_types[k])
+            rc = tg__seterr(TG_EFORMAT, "partial: key %zu is not %s", k,
+                            tg_dtype_name(s->key_types[k]));
+        else
+            rc = tg__colbuf_copy_col(&p->keys[k], c);
+        tg__col_unref(c);
+        views[k] = tg__keyview_buf(&p->keys[k]);
+    }
+    for (size_t k = 0; k < s->n_keys && rc == 0; k++)
+        hash_keys(&views[k], p->hash, n, k == 0);
+    if (views != small)
+        tg__free(views);
+    return rc;
+}
+
+/* The rest of a partial of spec s after its spec. */
+static tg__partial *decode_partial(tg__dec *d, tg__gbspec *s)
+{
+    uint64_t n;
+    if (tg__dec_u64(d, &n))
+        return NULL;
+    if (s->n_keys == 0 ? n != 1 : n > (SIZE_MAX >> 5))
+        return tg__seterr_null(TG_EFORMAT, "partial: %llu groups",
+                               (unsigned long long)n);
+    tg__partial *p = tg__calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->spec = tg__gbspec_ref(s);
+    size_t cap = n ? (size_t)n : 1;
+    p->keys = tg__calloc(s->n_keys + 1, sizeof *p->keys);
+    p->st = tg__calloc(s->n_aggs + 1, sizeof *p->st);
+    p->hash = tg__calloc(cap, sizeof *p->hash);
+    p->size = tg__calloc(cap, sizeof *p->size);
+    int rc = p->keys && p->st && p->hash && p->size ? 0 : TG_ENOMEM;
+    if (rc == 0)
+        rc = decode_keys(d, p, (size_t)n);
+    void *block = NULL;
+    size_t len;
+    if (rc == 0 && (rc = tg__dec_piece(d, &block, &len)) == 0) {
+        if (len != n * 8)
+            rc = tg__seterr(TG_EFORMAT, "partial: sizes of the wrong length");
+        else if (block)
+            tg__free(p->size), p->size = block, block = NULL;
+        tg__free(block);
+    }
+    for (size_t a = 0; rc == 0 && a < s->n_aggs; a++)
+        rc = tg__aggstate_decode(d, &p->st[a], &s->aggs[a], (size_t)n);
+    for (size_t g = 0; rc == 0 && g < n; g++)
+        if (p->size[g] < 0)
+            rc = tg__seterr(TG_EFORMAT, "partial: a negative row count");
+    p->n_groups = (size_t)n;
+    p->cap = cap;
+    if (rc) {
+        if (rc == TG_ENOMEM)
+            tg__seterr(TG_ENOMEM, "partial: out of memory");
+        tg__partial_free(p);
+        return NULL;
+    }
+    return p; /* its map is built when a group is first looked up */
+}
+
+static tg_value *partial_decode(tg__dec *d)
+{
+    tg_value *sv = tg__decode(d);
+    if (!sv)
+        return NULL;
+    const char *why = NULL;
+    tg__gbspec *s = tg__gbspec_decode(sv, &why);
+    tg_decref(sv);
+    if (!s)
+        return tg__seterr_null(TG_EFORMAT, "partial: spec: %s", why);
+    tg__partial *p = decode_partial(d, s);
+    tg__gbspec_unref(s);
+    if (!p)
+        return NULL;
+    tg_value *v = tg__object_new(TG_OBJECT, &partial_ops, p);
+    if (!v) {
+        tg__partial_free(p);
+        tg__seterr(TG_ENOMEM, "partial: out of memory");
+    }
+    return v;
+}
+
+const tg__codec_type tg__partial_codec = {"tg.df.partial", TG_OBJECT,
+                                          partial_encode, partial_decode};

@@ -129,8 +129,31 @@ tg__col *tg__aggstate_finish(const tg__aggstate *s, const tg__aggspec *a,
                              const int64_t *size, size_t n_groups,
                              const uint32_t *idx, size_t n, tg_value **err);
 
-/* Distinct (group, value) pairs for nunique. */
-typedef struct tg__distinct tg__distinct;
+/* A state's arrays for n_groups groups on the wire: each array the op
+ * uses as a piece, then string min/max bytes and nunique's set.  0 or
+ * TG_ENOMEM. */
+struct tg__enc;
+struct tg__dec;
+int tg__aggstate_encode(struct tg__enc *e, const tg__aggstate *s,
+                        size_t n_groups);
+/* Reads what encode wrote into an empty (zeroed) state for a, adopting
+ * the pieces; checks lengths, flags and every string span.  0 or a
+ * negative code with tg_last_error() set; s is then freed by
+ * tg__aggstate_free as usual. */
+int tg__aggstate_decode(struct tg__dec *d, tg__aggstate *s,
+                        const tg__aggspec *a, size_t n_groups);
+
+/* Distinct (group, value) pairs for nunique (aggstate.c). */
+typedef struct tg__distinct {
+    size_t n, cap;
+    uint32_t *gid;
+    uint64_t *vh;  /* value hash */
+    int64_t *bits; /* int/bool value or double bits; string: offset */
+    int64_t *slen; /* strings */
+    char *sbuf;
+    size_t sbuf_len, sbuf_cap;
+    tg__map map; /* mix(vh ^ gid) -> entry */
+} tg__distinct;
 void tg__distinct_free(tg__distinct *d);
 
 /* ---- partials (partial.c) ------------------------------------------------ */

@@ -1,15 +1,15 @@
 /* dataframe/tasks.c - the registry of the dataframe's task functions.
  *
- * Every task the dataframe records is a registered call: one
- * constructor registers each function under "tg.df.<op>" with a NULL
- * context when the library loads, and tg__df_call records exactly that
- * name, function and context, so a call's key hashes the name and a
- * worker resolves it from the name alone.  Every builder records
- * through tg__df_call, so this file (and its constructor) is linked
- * into every program that uses a dataframe, even from the static
- * library.  DESIGN.md: "registered vs local calls".
+ * Every task the dataframe records is a registered call: when the
+ * library loads, tg__df_register (run by the one constructor, in
+ * frame.c) registers each function under "tg.df.<op>" with a NULL
+ * context, and the codec types of frames and partials; tg__df_call
+ * records exactly that name, function and context, so a call's key
+ * hashes the name and a worker resolves it from the name alone.
+ * DESIGN.md: "registered vs local calls".
  */
 #include "df_internal.h"
+#include "runtime/codec_internal.h"
 
 static const struct {
     const char *name;
@@ -37,14 +37,15 @@ static const struct {
     [TG__OP_WRITE_CHAIN] = {"tg.df.write_csv", tg__task_write_chain},
 };
 
-/* Runs when the library loads.  A failure (out of memory, or a program
- * that registered one of these names first) leaves that op a local
- * call: it still runs here, and a scheduler that crosses processes
- * refuses it by name. */
-__attribute__((constructor)) static void register_ops(void)
+/* A failure (out of memory, or a program that registered one of these
+ * names first) leaves that op a local call: it still runs here, and a
+ * scheduler that crosses processes refuses it by name. */
+void tg__df_register(void)
 {
     for (size_t i = 0; i < TG__N_OPS; i++)
         (void)tg_register(ops[i].name, ops[i].fn, NULL);
+    (void)tg__codec_register(&tg__frame_codec);
+    (void)tg__codec_register(&tg__partial_codec);
 }
 
 tg_value *tg__df_call(tg_graph *g, tg__df_op op, size_t nargs,

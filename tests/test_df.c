@@ -221,16 +221,27 @@ static void test_df_builders_per_partition(void **state)
         tg_dtype t2[] = {TG_DT_INT64};
         tg_dataframe *m =
             tg_df_map_partitions(df, "double", double_f, &calls, 1, n2, t2);
-        td_assert_frame(tg_df_compute(m, s),
-                        "i2\n2\n\n6\n-8\n2\n\n6\n-8\n20\n22\n");
-        assert_int_equal(calls, 2);
         tg_dataframe *bad =
             tg_df_map_partitions(df, NULL, wrong_schema, NULL, 1, n2, t2);
         tg_value *e = tg_df_compute(bad, s);
         assert_true(tg_is_error(e));
+        if (strcmp(tg_scheduler_name(s), "loopback") == 0) {
+            /* A function pointer is a local call: no wire takes it. */
+            assert_non_null(strstr(tg_error_message(e), "is a local call"));
+            tg_decref(e);
+            e = tg_df_compute(m, s);
+            assert_non_null(strstr(tg_error_message(e), "double-"));
+            tg_decref(e);
+            tg_graph_free(g);
+            tg_scheduler_free(s);
+            continue;
+        }
         assert_non_null(strstr(tg_error_message(e), "map_partitions: "
                                                     "partition has 4"));
         tg_decref(e);
+        td_assert_frame(tg_df_compute(m, s),
+                        "i2\n2\n\n6\n-8\n2\n\n6\n-8\n20\n22\n");
+        assert_int_equal(calls, 2);
         tg_graph_free(g);
         tg_scheduler_free(s);
     }
