@@ -7,8 +7,6 @@
  * (df_internal.h); head, concat and partition lower their input with
  * every column (lower.c) and record their own tasks on top.
  */
-#include <stdatomic.h>
-
 #include "csv_internal.h"
 #include "df_internal.h"
 #include "expr_internal.h"
@@ -331,7 +329,6 @@ tg_dataframe *tg_df_map_partitions(tg_dataframe *df, const char *name,
                                    const char *const *names,
                                    const tg_dtype *types)
 {
-    static atomic_uint_fast64_t serial;
     if (!df || !fn)
         return tg__seterr_null(TG_EINVAL, "map_partitions: NULL %s",
                                df ? "function" : "dataframe");
@@ -340,9 +337,6 @@ tg_dataframe *tg_df_map_partitions(tg_dataframe *df, const char *name,
     if (out) {
         out->map_fn = fn;
         out->map_ctx = ctx;
-        /* Relaxed: only distinctness matters. */
-        out->map_serial =
-            atomic_fetch_add_explicit(&serial, 1, memory_order_relaxed);
     }
     return out;
 }

@@ -59,7 +59,6 @@ struct tg_dataframe {
                                 schema (from_delayed) */
     tg_frame_fn map_fn;      /* TG__DF_MAP: the user's function ... */
     void *map_ctx;           /* ... and context */
-    uint64_t map_serial;     /* TG__DF_MAP: this node's number */
     char *fn_name;           /* MAP: the call's name; MAP_NAMED: the
                                 registered name ... */
     tg_fn fn;                /* ... its function and context */

@@ -217,18 +217,12 @@ static int lower_map(tg_dataframe *df, const tg__df_lowered *below,
 {
     for (size_t i = 0; i < df->nparts; i++) {
         tg_value *r;
-        if (df->kind == TG__DF_MAP) {
-            /* A local call: its context is this node.  Its key must
-             * tell nodes apart, so the node's number is an argument
-             * (keys of local calls do not hash the context yet). */
-            tg_value *args[2] = {below->parts[i],
-                                 tg_int((int64_t)df->map_serial)};
-            r = tg_delayed_v(df->g, df->fn_name, tg__task_map_local, df, 0, 2,
-                             args);
-        } else {
+        if (df->kind == TG__DF_MAP) /* local: its context is this node */
+            r = tg_delayed_v(df->g, df->fn_name, tg__task_map_local, df, 0, 1,
+                             &below->parts[i]);
+        else
             r = tg_delayed_v(df->g, df->fn_name, df->fn, df->fn_ctx, 0, 1,
                              &below->parts[i]);
-        }
         tg_value *args[3] = {r, tg_incref(df->param), tg_str("map_partitions")};
         if (!(parts[i] = tg__df_call(df->g, TG__OP_CHECK, 3, args)))
             return TG_ENOMEM;

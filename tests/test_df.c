@@ -247,6 +247,39 @@ static void test_df_builders_per_partition(void **state)
     }
 }
 
+static tg_value *negate_i(const tg_value *frame, void *ctx)
+{
+    (void)ctx;
+    return tg_expr_eval(tg_sub(tg_lit_int(0), tg_col("i")), frame);
+}
+
+static tg_value *square_i(const tg_value *frame, void *ctx)
+{
+    (void)ctx;
+    return tg_expr_eval(tg_mul(tg_col("i"), tg_col("i")), frame);
+}
+
+/* Two pointer maps under one name are two calls: a local call's key
+ * hashes its function and context, never only its name. */
+static void test_df_local_maps_under_one_name_stay_apart(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = two_parts(g);
+    const char *n1[] = {"value"};
+    tg_dtype t1[] = {TG_DT_INT64};
+    tg_value *t[2] = {
+        tg_df_concat(tg_df_map_partitions(df, NULL, negate_i, NULL, 1, n1, t1)),
+        tg_df_concat(
+            tg_df_map_partitions(df, NULL, square_i, NULL, 1, n1, t1))};
+    assert_string_not_equal(tg_key(t[0]), tg_key(t[1]));
+    tg_value *out[2];
+    assert_int_equal(tg_compute_many(t, 2, out, NULL), 0);
+    td_assert_frame(out[0], "value\n-1\n\n-3\n4\n-1\n\n-3\n4\n-10\n-11\n");
+    td_assert_frame(out[1], "value\n1\n\n9\n16\n1\n\n9\n16\n100\n121\n");
+    tg_graph_free(g);
+}
+
 static void test_df_rename_keeps_order_and_checks_names(void **state)
 {
     (void)state;
@@ -475,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_df_write_csv_floats_round_trip),
         cmocka_unit_test(test_df_expressions_and_null_rules),
         cmocka_unit_test(test_df_builders_per_partition),
+        cmocka_unit_test(test_df_local_maps_under_one_name_stay_apart),
         cmocka_unit_test(test_df_rename_keeps_order_and_checks_names),
         cmocka_unit_test(test_df_map_partitions_named),
         cmocka_unit_test(test_df_build_time_errors),
