@@ -5,10 +5,10 @@
  * outside quotes.  In RFC 4180 every quote byte toggles the in-quotes
  * state ("" toggles twice), so the state at p is the parity of the quote
  * bytes before p.  Each block but the last gets a cheap "count" task
- * (quotes and newlines in its range, a SWAR pass); one "scan" task per
- * file turns the counts into prefix sums, and block i's parse task reads
- * entries i and i + 1 of them: the exact state at s and at e and the
- * line number of its first record.  So a block boundary inside a quoted
+ * (quotes and newlines in its range, a SWAR pass); a chain of "prefix"
+ * tasks adds them up, and block i's parse task takes the sums before
+ * it and before its end: the exact state at s and at e and the line
+ * number of its first record.  So a block boundary inside a quoted
  * field, even one holding newlines, splits correctly, every blocksize
  * yields the same rows, and planning is linear in the number of blocks.
  * See dataframe/README.md.
@@ -226,50 +226,26 @@ static int64_t find_record_end(filebuf *fb, size_t i, bool q, int64_t *nl,
     }
 }
 
-/* scan([counts...]) -> [Q0, NL0, Q1, NL1, ...]: for each block i, the
- * quotes and newlines before it (the sums of the counts of blocks < i),
- * for every block up to one past the counted ones. */
-tg_value *tg__task_csv_scan(tg_value *const *a, size_t n, void *ctx)
+/* A [quotes, newlines] pair: false when v is not one. */
+static bool counts_of(const tg_value *v, int64_t *q, int64_t *nl)
 {
-    (void)n, (void)ctx;
-    size_t nc = tg_list_len(a[0]);
-    for (size_t i = 0; i < nc; i++) {
-        const tg_value *c = tg_list_get(a[0], i);
-        if (tg_list_len(c) != 2 || tg_typeof(tg_list_get(c, 0)) != TG_INT
-            || tg_typeof(tg_list_get(c, 1)) != TG_INT)
-            return tg__df_bad_param("csv_scan", "counts",
-                                    "not a list of [quotes, newlines]");
-    }
-    tg_value **items = tg__malloc(2 * (nc + 1) * sizeof *items);
-    if (!items)
-        return tg_error("out of memory");
-    int64_t q = 0, nl = 0;
-    for (size_t i = 0; i <= nc; i++) {
-        items[2 * i] = tg_int(q);
-        items[2 * i + 1] = tg_int(nl);
-        if (i == nc)
-            break;
-        const tg_value *c = tg_list_get(a[0], i);
-        q += tg_as_int(tg_list_get(c, 0));
-        nl += tg_as_int(tg_list_get(c, 1));
-    }
-    tg_value *res = tg_list_from(2 * (nc + 1), items);
-    tg__free(items);
-    return res ? res : tg_error("out of memory");
+    const tg_value *x = tg_list_get(v, 0), *y = tg_list_get(v, 1);
+    *q = tg_as_int(x), *nl = tg_as_int(y);
+    return tg_list_len(v) == 2 && tg_typeof(x) == TG_INT
+           && tg_typeof(y) == TG_INT && *q >= 0 && *nl >= 0;
 }
 
-/* The prefix sums before block i from a scan result (null for a file
- * of one block, where they are 0): quotes in *q, newlines in *nl.
- * False when the scan has no such entry. */
-static bool prefix_at(const tg_value *scan, size_t i, int64_t *q, int64_t *nl)
+/* csv_prefix(before, count) -> before + count: the quotes and newlines
+ * before the next block, from those before this one and its own. */
+tg_value *tg__task_csv_prefix(tg_value *const *a, size_t n, void *ctx)
 {
-    *q = *nl = 0;
-    if (tg_typeof(scan) == TG_NULL && i == 0)
-        return true;
-    const tg_value *x = tg_list_get(scan, 2 * i);
-    const tg_value *y = tg_list_get(scan, 2 * i + 1);
-    *q = tg_as_int(x), *nl = tg_as_int(y);
-    return tg_typeof(x) == TG_INT && tg_typeof(y) == TG_INT;
+    (void)n, (void)ctx;
+    int64_t q, nl, cq, cnl;
+    if (!counts_of(a[0], &q, &nl) || !counts_of(a[1], &cq, &cnl)
+        || cq > INT64_MAX - q || cnl > INT64_MAX - nl)
+        return tg__df_bad_param("csv_prefix", "counts",
+                                "not two [quotes, newlines] pairs");
+    return tg_list(2, tg_int(q + cq), tg_int(nl + cnl));
 }
 
 /* Skips the header record at p: stores its length.  0, or a negative
@@ -446,11 +422,12 @@ fail:
     return tg_error("reading %s: %s", path, err);
 }
 
-/* read_csv(path, offset, length, size, options, columns, scan, index)
+/* read_csv(path, offset, length, size, options, columns, before, after)
  * -> the frame of the kept columns of the records that start in
  * [offset, offset + length).  options is [delimiter, names, dtypes],
- * columns the numbers of the columns to parse, scan the file's prefix
- * sums (null for a file of one block) and index the block's number. */
+ * columns the numbers of the columns to parse, before the [quotes,
+ * newlines] of the file before the block and after those before its end
+ * (null for the file's last block). */
 tg_value *tg__task_read_csv(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
@@ -458,14 +435,13 @@ tg_value *tg__task_read_csv(tg_value *const *a, size_t n, void *ctx)
     int64_t s, len, pq, pnl, eq = 0, dummy;
     tg_value *res = range_param("read_csv", a, &path, &s, &len);
     int64_t e = s + len, size = tg_as_int(a[3]);
-    size_t index = (size_t)tg_as_int(a[7]);
     if (!res
-        && (tg_typeof(a[3]) != TG_INT || tg_typeof(a[7]) != TG_INT
-            || tg_as_int(a[7]) < 0 || len == 0 || e > size
-            || !prefix_at(a[6], index, &pq, &pnl)
-            || (e < size && !prefix_at(a[6], index + 1, &eq, &dummy))))
+        && (tg_typeof(a[3]) != TG_INT || len == 0 || e > size
+            || !counts_of(a[6], &pq, &pnl)
+            || (e < size ? !counts_of(a[7], &eq, &dummy)
+                         : tg_typeof(a[7]) != TG_NULL)))
         res = tg__df_bad_param("read_csv", "block",
-                               "offsets or scan out of range");
+                               "offsets or counts out of range");
     if (res)
         return res;
     tg__csv_schema sc;
@@ -545,17 +521,58 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
 }
 
 /* What a CSV source node holds: its files and their sizes, the
- * options its read tasks take, and per file the scan task, recorded the
- * first time the source is lowered and shared by every lowering. */
+ * options its read tasks take, and for each block the [quotes,
+ * newlines] before it - a literal for a file's first block, else a
+ * prefix task - recorded the first time the source is lowered and
+ * shared by every lowering. */
 struct tg__csv_source {
-    tg_value *opts;   /* [delimiter, names, dtypes] */
-    int64_t bs;       /* bytes per block */
-    size_t n_files;   /* non-empty files */
-    char **paths;     /* n_files, owned */
-    int64_t *sizes;   /* n_files */
-    tg_value **scans; /* n_files: the file's scan task, or NULL */
-    bool planned;     /* counts and scans recorded */
+    tg_value *opts;    /* [delimiter, names, dtypes] */
+    int64_t bs;        /* bytes per block */
+    size_t n_files;    /* non-empty files */
+    char **paths;      /* n_files, owned */
+    int64_t *sizes;    /* n_files */
+    tg_value **before; /* one per partition once planned: borrowed
+                          delayed values, or owned [0, 0] literals */
+    size_t n_parts;
 };
+
+static size_t n_blocks(int64_t size, int64_t bs)
+{
+    return (size_t)((size + bs - 1) / bs);
+}
+
+/* Records, for the blocks of file f from partition p on, a count task
+ * per block but the last and a chain of prefix tasks over them: block
+ * i's is prefix(block i - 1's, count i - 1).  Each task has a fixed
+ * number of arguments, so the graph grows linearly with the blocks, and
+ * block i waits only for the counts of blocks up to i. */
+static int plan_file(tg_graph *g, tg__csv_source *c, size_t f, size_t p)
+{
+    size_t nb = n_blocks(c->sizes[f], c->bs);
+    if (!(c->before[p] = tg_list(2, tg_int(0), tg_int(0))))
+        return TG_ENOMEM;
+    for (size_t i = 0; i + 1 < nb; i++) {
+        tg_value *args[3] = {tg_str(c->paths[f]), tg_int((int64_t)i * c->bs),
+                             tg_int(c->bs)};
+        tg_value *sum[2] = {tg_incref(c->before[p + i]),
+                            tg__df_call(g, TG__OP_CSV_COUNT, 3, args)};
+        if (!(c->before[p + i + 1] = tg__df_call(g, TG__OP_CSV_PREFIX, 2, sum)))
+            return TG_ENOMEM;
+    }
+    return 0;
+}
+
+/* Drops what plan_file recorded (after a failure; the graph keeps the
+ * tasks, unused). */
+static void forget_plan(tg__csv_source *c)
+{
+    for (size_t i = 0; c->before && i < c->n_parts; i++)
+        if (tg_typeof(c->before[i]) != TG_DELAYED)
+            tg_decref(c->before[i]);
+    tg__free(c->before);
+    c->before = NULL;
+    c->n_parts = 0;
+}
 
 void tg__csv_source_free(tg__csv_source *c)
 {
@@ -565,49 +582,26 @@ void tg__csv_source_free(tg__csv_source *c)
         tg__free(c->paths[i]);
     tg__free(c->paths);
     tg__free(c->sizes);
-    tg__free(c->scans);
+    forget_plan(c);
     tg_decref(c->opts);
     tg__free(c);
-}
-
-static size_t n_blocks(int64_t size, int64_t bs)
-{
-    return (size_t)((size + bs - 1) / bs);
-}
-
-/* Records a count task per block but the last of file f, and one scan
- * task over them (none for a file of one block).  Each task has a fixed
- * number of arguments (the scan one list of the counts), so the graph
- * grows linearly with the blocks. */
-static int plan_file(tg_graph *g, tg__csv_source *c, size_t f)
-{
-    size_t nb = n_blocks(c->sizes[f], c->bs);
-    if (nb < 2)
-        return 0;
-    tg_value **counts = tg__calloc(nb, sizeof *counts);
-    if (!counts)
-        return TG_ENOMEM;
-    int rc = 0;
-    for (size_t i = 0; i + 1 < nb && rc == 0; i++) {
-        tg_value *args[3] = {tg_str(c->paths[f]), tg_int((int64_t)i * c->bs),
-                             tg_int(c->bs)};
-        if (!(counts[i] = tg__df_call(g, TG__OP_CSV_COUNT, 3, args)))
-            rc = TG_ENOMEM;
-    }
-    tg_value *list = rc == 0 ? tg_list_from(nb - 1, counts) : NULL;
-    if (rc == 0 && !(c->scans[f] = tg__df_call(g, TG__OP_CSV_SCAN, 1, &list)))
-        rc = TG_ENOMEM;
-    tg__free(counts);
-    return rc;
 }
 
 int tg__csv_lower(tg_dataframe *df, const uint8_t *need, tg_value **parts)
 {
     tg__csv_source *c = df->csv;
-    for (size_t f = 0; !c->planned && f < c->n_files; f++)
-        if (plan_file(df->g, c, f))
+    if (!c->before) {
+        if (!(c->before = tg__calloc(df->nparts + 1, sizeof *c->before)))
             return TG_ENOMEM;
-    c->planned = true;
+        c->n_parts = df->nparts;
+        for (size_t f = 0, p = 0; f < c->n_files; f++) {
+            if (plan_file(df->g, c, f, p)) {
+                forget_plan(c);
+                return TG_ENOMEM;
+            }
+            p += n_blocks(c->sizes[f], c->bs);
+        }
+    }
     tg_value **items = tg__malloc((df->ncols + 1) * sizeof *items);
     if (!items)
         return TG_ENOMEM;
@@ -632,10 +626,11 @@ int tg__csv_lower(tg_dataframe *df, const uint8_t *need, tg_value **parts)
                                  tg_int(c->sizes[f]),
                                  tg_incref(c->opts),
                                  tg_incref(cols),
-                                 c->scans[f] ? c->scans[f] : tg_null(),
-                                 tg_int((int64_t)i)};
-            if (!(parts[part++] = tg__df_call(df->g, TG__OP_READ_CSV, 8, args)))
+                                 tg_incref(c->before[part]),
+                                 i + 1 < nb ? c->before[part + 1] : tg_null()};
+            if (!(parts[part] = tg__df_call(df->g, TG__OP_READ_CSV, 8, args)))
                 rc = TG_ENOMEM;
+            part++;
         }
     }
     tg_decref(cols);
@@ -693,8 +688,7 @@ static tg__csv_source *source_new(const csv_files *f, const tg__csv_schema *s,
     tg__csv_source *c = tg__calloc(1, sizeof *c);
     size_t n = f->gl.gl_pathc;
     if (!c || !(c->paths = tg__calloc(n + 1, sizeof *c->paths))
-        || !(c->sizes = tg__calloc(n + 1, sizeof *c->sizes))
-        || !(c->scans = tg__calloc(n + 1, sizeof *c->scans)))
+        || !(c->sizes = tg__calloc(n + 1, sizeof *c->sizes)))
         goto fail;
     c->bs = bs;
     for (size_t i = 0; i < n; i++) {

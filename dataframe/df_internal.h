@@ -117,9 +117,9 @@ void tg__params_close(tg__params *p);
 
 typedef enum tg__df_op {
     TG__OP_READ_CSV,    /* (path, offset, length, size, options, columns,
-                           scan, index) -> frame */
+                           before, after) -> frame */
     TG__OP_CSV_COUNT,   /* (path, offset, length) -> [quotes, newlines] */
-    TG__OP_CSV_SCAN,    /* ([counts...]) -> prefix sums */
+    TG__OP_CSV_PREFIX,  /* (before, count) -> before + count */
     TG__OP_CHECK,       /* (frame, schema, who) -> frame */
     TG__OP_FILTER,      /* (frame, predicate, out names) -> frame */
     TG__OP_ASSIGN,      /* (frame, name, expression, out names) -> frame */
@@ -158,7 +158,7 @@ tg_value *tg__df_call(tg_graph *g, tg__df_op op, size_t nargs,
 /* The task functions, by file. */
 tg_value *tg__task_read_csv(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_csv_count(tg_value *const *a, size_t n, void *ctx);
-tg_value *tg__task_csv_scan(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_csv_prefix(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_check(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_filter(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_assign(tg_value *const *a, size_t n, void *ctx);

@@ -17,7 +17,7 @@ static const struct {
 } ops[TG__N_OPS] = {
     [TG__OP_READ_CSV] = {"tg.df.read_csv", tg__task_read_csv},
     [TG__OP_CSV_COUNT] = {"tg.df.csv_count", tg__task_csv_count},
-    [TG__OP_CSV_SCAN] = {"tg.df.csv_scan", tg__task_csv_scan},
+    [TG__OP_CSV_PREFIX] = {"tg.df.csv_prefix", tg__task_csv_prefix},
     [TG__OP_CHECK] = {"tg.df.check", tg__task_check},
     [TG__OP_FILTER] = {"tg.df.filter", tg__task_filter},
     [TG__OP_ASSIGN] = {"tg.df.assign", tg__task_assign},

@@ -128,7 +128,7 @@ static void test_lower_tasks_are_registered_functions(void **state)
 {
     (void)state;
     const char *ops[] = {
-        "read_csv",  "csv_count", "csv_scan",    "check",          "filter",
+        "read_csv",  "csv_count", "csv_prefix",  "check",          "filter",
         "assign",    "project",   "head",        "concat",         "empty",
         "len",       "sum",       "agg_partial", "agg_combine",    "agg_finish",
         "agg_split", "pick",      "agg_merge",   "write_csv_part", "write_csv"};
@@ -224,9 +224,10 @@ static void test_lower_malformed_parameters_fail_cleanly(void **state)
                                   tg_int(4), tg_null(), tg_null(), tg_null(),
                                   tg_int(0)},
                    "malformed byte range parameter");
-    check_bad_call("tg.df.csv_scan", 1,
-                   (tg_value *[]){tg_list(1, tg_list(1, tg_int(2)))},
-                   "malformed counts parameter");
+    check_bad_call(
+        "tg.df.csv_prefix", 2,
+        (tg_value *[]){tg_list(2, tg_int(0), tg_int(0)), tg_list(1, tg_int(2))},
+        "malformed counts parameter");
     check_bad_call(
         "tg.df.concat", 2,
         (tg_value *[]){tg_incref(f), tg_frame_from_csv("y\n1\n", 4, NULL)},
