@@ -12,6 +12,9 @@
 #include "runtime/codec_internal.h"
 
 #define SKIP UINT32_MAX
+/* Rows ahead whose group slot is fetched while this row is looked up,
+ * so that the cache misses of a large group table overlap. */
+#define PREFETCH_AHEAD 16
 
 /* ---- specs --------------------------------------------------------------- */
 
@@ -220,11 +223,37 @@ static int append_key(tg__colbuf *b, const tg__keyview *k, size_t i)
     return 0;
 }
 
+/* Adds the key at row i of keys (hash h) as a new group, whose slot
+ * the probe pr ended on.  SKIP when out of memory.  Out of line: most
+ * rows find their group, and the lookup loop stays small. */
+static __attribute__((noinline)) uint32_t add_group(tg__partial *p,
+                                                    const tg__keyview *keys,
+                                                    size_t i, uint64_t h,
+                                                    tg__map_probe pr)
+{
+    tg__map *m = &p->map;
+    if (p->n_groups >= SKIP - 1 || partial_grow(p, p->n_groups + 1))
+        return SKIP;
+    if (tg__group_map_full(m)) { /* rebuild, find the empty slot again */
+        if (tg__group_map_rebuild(m, p->n_groups, group_hash, p))
+            return SKIP;
+        pr = tg__map_begin(m, h);
+        while (tg__map_next(m, &pr) != TG__MAP_NONE)
+            ;
+    }
+    for (size_t k = 0; k < p->spec->n_keys; k++)
+        if (append_key(&p->keys[k], &keys[k], i))
+            return SKIP;
+    uint32_t g = (uint32_t)p->n_groups++;
+    p->hash[g] = h;
+    tg__map_insert(m, &pr, g);
+    return g;
+}
+
 /* The group of the key at row i of keys (hash h), added if new.  SKIP
- * when out of memory.  Most rows find their group: the map is checked
- * for room only on a miss, and probed again if it was rebuilt. */
-static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys, size_t i,
-                            uint64_t h)
+ * when out of memory. */
+static inline uint32_t find_or_add(tg__partial *p, const tg__keyview *keys,
+                                   size_t i, uint64_t h)
 {
     size_t nk = p->spec->n_keys;
     tg__map *m = &p->map;
@@ -244,22 +273,7 @@ static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys, size_t i,
         if (k == nk)
             return g;
     }
-    if (p->n_groups >= SKIP - 1 || partial_grow(p, p->n_groups + 1))
-        return SKIP;
-    if (tg__group_map_full(m)) { /* rebuild, find the empty slot again */
-        if (tg__group_map_rebuild(m, p->n_groups, group_hash, p))
-            return SKIP;
-        pr = tg__map_begin(m, h);
-        while (tg__map_next(m, &pr) != TG__MAP_NONE)
-            ;
-    }
-    for (size_t k = 0; k < nk; k++)
-        if (append_key(&p->keys[k], &keys[k], i))
-            return SKIP;
-    uint32_t g = (uint32_t)p->n_groups++;
-    p->hash[g] = h;
-    tg__map_insert(m, &pr, g);
-    return g;
+    return add_group(p, keys, i, h, pr);
 }
 
 /* Frees p's lookup table and shrinks its arrays to its groups: for a
@@ -362,6 +376,8 @@ static tg_value *assign_groups(tg__partial *p, const tg__keyview *keys,
         hash_keys(&keys[k], h, n, k == 0);
     tg_value *err = NULL;
     for (size_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n && p->map.cap)
+            tg__map_prefetch(&p->map, h[i + PREFETCH_AHEAD]);
         bool skip = false;
         for (size_t k = 0; !spec->keep_null_keys && k < spec->n_keys; k++)
             skip |= !tg__valid(keys[k].valid, i);
