@@ -1,17 +1,17 @@
-/* dataframe/builders.c - per-partition graph builders: from_delayed,
- * filter, assign, select, map_partitions, head, concat and compute.
+/* dataframe/builders.c - dataframe nodes and the per-partition builders:
+ * from_delayed, filter, assign, select, rename, map_partitions (by
+ * pointer and by registered name), head, concat, compute, partition.
  *
- * Each builder checks its arguments against the schema at build time
- * (so a typo fails before anything runs), then records one task per
- * partition whose first argument is a shared parameter object (owned by
- * the graph) and whose second is the partition's delayed frame.  Linear
- * chains (read -> filter -> partial) are fused by the planner into one
- * task per partition, so intermediates die at once.
+ * A builder checks its arguments against the schema at build time (so a
+ * typo fails before anything runs) and adds a node of the logical plan
+ * (df_internal.h); head, concat and partition lower their input with
+ * every column (lower.c) and record their own tasks on top.
  */
+#include "csv_internal.h"
 #include "df_internal.h"
 #include "expr_internal.h"
 
-/* ---- the dataframe object and shared helpers -------------------------- */
+/* ---- nodes ------------------------------------------------------------- */
 
 static void df_free(void *p)
 {
@@ -20,29 +20,31 @@ static void df_free(void *p)
         tg__free(df->names[i]);
     tg__free(df->names);
     tg__free(df->types);
-    tg__free(df->parts);
+    tg_decref(df->param);
+    tg_expr_free(df->expr);
+    tg__csv_source_free(df->csv);
+    tg__free(df->given);
+    tg__free(df->fn_name);
+    tg__df_lowered_free(df->lowered);
     tg__free(df);
 }
 
-tg_value *tg__df_param(void *p, void (*free_fn)(void *), const char *name)
-{
-    tg_value *v = tg_object(p, free_fn, name);
-    if (!v && free_fn)
-        free_fn(p);
-    return v;
-}
-
-tg_dataframe *tg__df_new(tg_graph *g, size_t ncols, const char *const *names,
-                         const tg_dtype *types, size_t nparts)
+tg_dataframe *tg__df_node(tg_graph *g, tg__df_kind kind, tg_dataframe *in,
+                          size_t ncols, const char *const *names,
+                          const tg_dtype *types, size_t nparts, tg_value *param)
 {
     tg_dataframe *df = tg__calloc(1, sizeof *df);
-    if (!df)
+    if (!df) {
+        tg_decref(param);
         return NULL;
+    }
     df->g = g;
+    df->kind = kind;
+    df->in = in;
+    df->param = param;
     df->names = tg__calloc(ncols ? ncols : 1, sizeof *df->names);
     df->types = tg__calloc(ncols ? ncols : 1, sizeof *df->types);
-    df->parts = tg__calloc(nparts ? nparts : 1, sizeof *df->parts);
-    if (!df->names || !df->types || !df->parts)
+    if (!df->names || !df->types)
         goto fail;
     for (; df->ncols < ncols; df->ncols++) {
         size_t i = df->ncols;
@@ -51,39 +53,17 @@ tg_dataframe *tg__df_new(tg_graph *g, size_t ncols, const char *const *names,
             goto fail;
     }
     df->nparts = nparts;
-    /* The graph owns the dataframe from here on: a literal node holding
-     * it is released by tg_graph_free (and freed now on failure). */
-    tg_value *obj = tg__df_param(df, df_free, "dataframe");
-    if (!obj || !tg_delayed_value(g, obj))
+    /* The graph owns the node from here on: a literal node holding it
+     * releases it in tg_graph_free (and a failed one releases it now). */
+    tg_value *obj = tg_object(df, df_free, "dataframe");
+    if (!obj)
+        goto fail;
+    if (!tg_delayed_value(g, obj))
         return NULL;
     return df;
 fail:
     df_free(df);
     return NULL;
-}
-
-void tg__df_need(const tg_dataframe *df, const char *name)
-{
-    tg__demand *d = df ? df->src : NULL;
-    for (size_t i = 0; d && i < d->ncols; i++)
-        if (strcmp(d->names[i], name) == 0)
-            d->needed[i] = 1;
-}
-
-void tg__df_need_all(const tg_dataframe *df)
-{
-    for (size_t i = 0; df && df->src && i < df->ncols; i++)
-        tg__df_need(df, df->names[i]);
-}
-
-static void need_one(const char *name, void *df)
-{
-    tg__df_need(df, name);
-}
-
-void tg__df_need_expr(const tg_dataframe *df, const tg_expr *e)
-{
-    tg__expr_columns(e, need_one, (void *)df);
 }
 
 long tg__df_find(const tg_dataframe *df, const char *name)
@@ -94,64 +74,17 @@ long tg__df_find(const tg_dataframe *df, const char *name)
     return -1;
 }
 
-tg_value *tg__df_not_frame(const char *task, const tg_value *v)
+tg_dataframe *tg__df_of_part(tg_graph *g, tg_value *part, size_t ncols,
+                             const char *const *names, const tg_dtype *types)
 {
-    return tg_error("%s: expected a frame, got %s", task,
-                    tg_type_name(tg_typeof(v)));
-}
-
-tg_dataframe *tg__df_map(tg_dataframe *df, const char *name, tg_fn fn,
-                         tg_value *param, size_t ncols,
-                         const char *const *names, const tg_dtype *types)
-{
-    tg_dataframe *out =
-        param ? tg__df_new(df->g, ncols, names, types, df->nparts) : NULL;
-    if (out)
-        out->src = df->src;
-    for (size_t i = 0; out && i < df->nparts; i++) {
-        tg_value *args[2] = {tg_incref(param), df->parts[i]};
-        if (!(out->parts[i] = tg_delayed_v(df->g, name, fn, NULL, 0, 2, args)))
-            out = NULL;
-    }
-    tg_decref(param);
-    return out;
-}
-
-tg_value *tg__df_sum_ints(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)ctx;
-    int64_t s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += tg_as_int(a[i]);
-    return tg_int(s);
-}
-
-tg_value *tg__df_tree(tg_graph *g, const char *name, tg_fn fn, tg_value *param,
-                      tg_value **vals, size_t n, size_t fan)
-{
-    tg_value *small[33], **args = small;
-    if (fan < 2)
-        fan = 2;
-    if (fan + 1 > 33 && !(args = tg__malloc((fan + 1) * sizeof *args)))
-        return NULL;
-    while (n > 1) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i += fan) {
-            size_t k = n - i < fan ? n - i : fan, a = 0;
-            if (param)
-                args[a++] = tg_incref(param);
-            memcpy(args + a, vals + i, k * sizeof *args);
-            vals[m++] = tg_delayed_v(g, name, fn, NULL, 0, a + k, args);
-            if (!vals[m - 1]) {
-                n = 0;
-                break;
-            }
-        }
-        n = m;
-    }
-    if (args != small)
-        tg__free(args);
-    return n ? vals[0] : NULL;
+    tg_dataframe *df =
+        part ? tg__df_node(g, TG__DF_PARTS, NULL, ncols, names, types, 1, NULL)
+             : NULL;
+    if (df && !(df->given = tg__malloc(sizeof *df->given)))
+        return NULL; /* the graph frees df */
+    if (df)
+        df->given[0] = part;
+    return df;
 }
 
 size_t tg_df_npartitions(const tg_dataframe *df)
@@ -178,75 +111,11 @@ tg_value *tg_df_partition(const tg_dataframe *df, size_t i)
 {
     if (!df || i >= df->nparts)
         return NULL;
-    tg__df_need_all(df);
-    return df->parts[i];
+    tg_value **parts = tg__df_lower((tg_dataframe *)df, 0, NULL, true);
+    return parts ? parts[i] : NULL;
 }
 
-/* ---- parameters shared by the tasks of one builder call --------------- */
-
-typedef struct df_param {
-    tg_expr *expr;
-    char *name; /* assign: the target column */
-    size_t n;   /* schema or selection */
-    char **names;
-    tg_dtype *types;
-    tg_frame_fn fn; /* map_partitions */
-    void *ctx;
-    size_t count; /* head */
-} df_param;
-
-static void param_free(void *p)
-{
-    df_param *pm = p;
-    tg_expr_free(pm->expr);
-    tg__free(pm->name);
-    for (size_t i = 0; pm->names && i < pm->n; i++)
-        tg__free(pm->names[i]);
-    tg__free(pm->names);
-    tg__free(pm->types);
-    tg__free(pm);
-}
-
-/* A parameter holding a copy of a schema (types may be NULL). */
-static df_param *param_new(size_t n, const char *const *names,
-                           const tg_dtype *types)
-{
-    df_param *pm = tg__calloc(1, sizeof *pm);
-    if (!pm)
-        return NULL;
-    pm->names = tg__calloc(n ? n : 1, sizeof *pm->names);
-    pm->types = tg__calloc(n ? n : 1, sizeof *pm->types);
-    if (!pm->names || !pm->types)
-        goto fail;
-    for (; pm->n < n; pm->n++) {
-        if (!(pm->names[pm->n] = tg__strdup(names[pm->n])))
-            goto fail;
-        if (types)
-            pm->types[pm->n] = types[pm->n];
-    }
-    return pm;
-fail:
-    param_free(pm);
-    return NULL;
-}
-
-static tg_value *param_value(df_param *pm, const char *name)
-{
-    return pm ? tg__df_param(pm, param_free, name) : NULL;
-}
-
-/* ---- from_delayed and map_partitions ----------------------------------- */
-
-static tg_value *check_task(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)n, (void)ctx;
-    const df_param *pm = tg_as_object(a[0]);
-    const tg__frame *f = tg__arg_frame(a[1]);
-    if (!f)
-        return tg__df_not_frame("from_delayed", a[1]);
-    const char *bad = tg__frame_check_schema(f, pm->n, pm->names, pm->types);
-    return bad ? tg_error("from_delayed: %s", bad) : tg_incref(a[1]);
-}
+/* ---- from_delayed -------------------------------------------------------- */
 
 static bool schema_ok(size_t ncols, const char *const *names,
                       const tg_dtype *types)
@@ -268,7 +137,6 @@ tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n, tg_value *const *parts,
                                  const tg_dtype *types)
 {
     tg_dataframe *df = NULL;
-    tg_value *pv = NULL;
     bool ok = g && (parts || !n) && schema_ok(ncols, names, types);
     for (size_t i = 0; i < n && parts; i++)
         ok = ok && parts[i];
@@ -276,106 +144,29 @@ tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n, tg_value *const *parts,
         tg__seterr(TG_EINVAL,
                    "from_delayed: NULL or bad argument "
                    "(a NULL part, or a schema with a duplicate name)");
-    else if ((pv = param_value(param_new(ncols, names, types), "schema")))
-        df = tg__df_new(g, ncols, names, types, n);
+    else
+        df = tg__df_node(g, TG__DF_PARTS, NULL, ncols, names, types, n,
+                         tg__schema_value(ncols, names, types));
+    if (df && !(df->given = tg__calloc(n ? n : 1, sizeof *df->given)))
+        df = NULL;
+    if (df && !df->param)
+        df = NULL;
     for (size_t i = 0; i < n && parts; i++) {
-        tg_value *p = parts[i];
         if (!df) { /* steal what is left */
-            tg_decref(p);
+            tg_decref(parts[i]);
             continue;
         }
-        if (tg_typeof(p) != TG_DELAYED)
-            p = tg_delayed_value(g, p); /* steals the literal frame */
-        tg_value *args[2] = {tg_incref(pv), p};
-        if (!(df->parts[i] = tg_delayed_v(g, "from-delayed", check_task, NULL,
-                                          0, 2, args)))
+        /* A literal frame becomes a literal node (stolen); a delayed
+         * value must be g's. */
+        if (!(df->given[i] = tg_delayed_value(g, parts[i])))
             df = NULL;
     }
-    tg_decref(pv);
+    if (df)
+        df->check_given = true;
     return df;
 }
 
-static tg_value *map_task(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)n, (void)ctx;
-    const df_param *pm = tg_as_object(a[0]);
-    if (!tg__arg_frame(a[1]))
-        return tg__df_not_frame("map_partitions", a[1]);
-    tg_value *r = pm->fn(a[1], pm->ctx);
-    if (!r || tg_is_error(r))
-        return r;
-    const tg__frame *f = tg__arg_frame(r);
-    const char *bad = f ? tg__frame_check_schema(f, pm->n, pm->names, pm->types)
-                        : "the function returned no frame";
-    if (!bad)
-        return r;
-    tg_decref(r);
-    return tg_error("map_partitions: %s", bad);
-}
-
-tg_dataframe *tg_df_map_partitions(tg_dataframe *df, const char *name,
-                                   tg_frame_fn fn, void *ctx, size_t ncols,
-                                   const char *const *names,
-                                   const tg_dtype *types)
-{
-    if (!df || !fn)
-        return tg__seterr_null(TG_EINVAL, "map_partitions: NULL %s",
-                               df ? "function" : "dataframe");
-    if (ncols == 0) {
-        ncols = df->ncols;
-        names = (const char *const *)df->names;
-        types = df->types;
-    } else if (!schema_ok(ncols, names, types)) {
-        return tg__seterr_null(TG_EINVAL, "map_partitions: bad schema");
-    }
-    tg__df_need_all(df);
-    df_param *pm = param_new(ncols, names, types);
-    if (pm)
-        pm->fn = fn, pm->ctx = ctx;
-    return tg__df_map(df, name ? name : "map-partitions", map_task,
-                      param_value(pm, "map"), ncols, names, types);
-}
-
-/* ---- filter, assign, select ---------------------------------------------- */
-
-static tg_value *filter_task(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)n, (void)ctx;
-    const df_param *pm = tg_as_object(a[0]);
-    const tg__frame *f = tg__arg_frame(a[1]);
-    if (!f)
-        return tg__df_not_frame("filter", a[1]);
-    tg__col *m = NULL;
-    tg_value *err = tg__expr_eval(pm->expr, f, &m);
-    if (err)
-        return err;
-    uint8_t *mask = m->data;
-    size_t kept = 0;
-    for (size_t i = 0; i < f->nrows; i++) {
-        mask[i] = mask[i] && tg__col_valid(m, i); /* m is ours alone */
-        kept += mask[i];
-    }
-    if (kept == f->nrows) {
-        tg__col_unref(m);
-        return tg_incref(a[1]);
-    }
-    tg__col **cols = tg__calloc(f->ncols ? f->ncols : 1, sizeof *cols);
-    size_t made = 0;
-    for (; cols && made < f->ncols; made++)
-        if (!(cols[made] = tg__col_filter(f->cols[made], mask, kept)))
-            break;
-    tg__col_unref(m);
-    tg__frame *out = NULL;
-    if (cols && made == f->ncols)
-        out =
-            tg__frame_new(f->ncols, (const char *const *)f->names, cols, kept);
-    else
-        for (size_t i = 0; cols && i < made; i++)
-            tg__col_unref(cols[i]);
-    tg__free(cols);
-    tg_value *v = tg__frame_value(out);
-    return v ? v : tg_error("out of memory");
-}
+/* ---- filter, assign, select, rename -------------------------------------- */
 
 tg_dataframe *tg_df_filter(tg_dataframe *df, tg_expr *pred)
 {
@@ -386,56 +177,20 @@ tg_dataframe *tg_df_filter(tg_dataframe *df, tg_expr *pred)
                                df ? "predicate" : "dataframe");
     }
     int rc = tg__expr_type(pred, df->ncols, df->names, df->types, &t);
-    if (rc || t != TG_DT_BOOL) {
+    if (rc == 0 && t != TG_DT_BOOL)
+        rc = tg__seterr(TG_EINVAL, "filter: the predicate is %s, not bool",
+                        tg_dtype_name(t));
+    tg_value *pv = rc == 0 ? tg__expr_encode(pred) : NULL;
+    tg_dataframe *out = pv ? tg__df_node(df->g, TG__DF_FILTER, df, df->ncols,
+                                         (const char *const *)df->names,
+                                         df->types, df->nparts, pv)
+                           : NULL;
+    if (!out) {
         tg_expr_free(pred);
-        if (rc == 0)
-            tg__seterr(TG_EINVAL, "filter: the predicate is %s, not bool",
-                       tg_dtype_name(t));
         return NULL;
     }
-    tg__df_need_expr(df, pred);
-    df_param *pm = param_new(0, NULL, NULL);
-    if (pm)
-        pm->expr = pred;
-    else
-        tg_expr_free(pred);
-    return tg__df_map(df, "filter", filter_task, param_value(pm, "filter"),
-                      df->ncols, (const char *const *)df->names, df->types);
-}
-
-static tg_value *assign_task(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)n, (void)ctx;
-    const df_param *pm = tg_as_object(a[0]);
-    const tg__frame *f = tg__arg_frame(a[1]);
-    if (!f)
-        return tg__df_not_frame("assign", a[1]);
-    tg__col *c = NULL;
-    tg_value *err = tg__expr_eval(pm->expr, f, &c);
-    if (err)
-        return err;
-    long at = tg__frame_find(f, pm->name);
-    size_t ncols = f->ncols + (at < 0);
-    tg__col **cols = tg__calloc(ncols, sizeof *cols);
-    const char **names = tg__calloc(ncols, sizeof *names);
-    tg__frame *out = NULL;
-    if (cols && names) {
-        for (size_t i = 0; i < f->ncols; i++) {
-            cols[i] = tg__col_ref(f->cols[i]);
-            names[i] = f->names[i];
-        }
-        size_t k = at < 0 ? f->ncols : (size_t)at;
-        tg__col_unref(cols[k]);
-        cols[k] = c;
-        names[k] = pm->name;
-        c = NULL;
-        out = tg__frame_new(ncols, names, cols, f->nrows);
-    }
-    tg__col_unref(c);
-    tg__free(cols);
-    tg__free(names);
-    tg_value *v = tg__frame_value(out);
-    return v ? v : tg_error("out of memory");
+    out->expr = pred;
+    return out;
 }
 
 tg_dataframe *tg_df_assign(tg_dataframe *df, const char *name, tg_expr *e)
@@ -449,59 +204,48 @@ tg_dataframe *tg_df_assign(tg_dataframe *df, const char *name, tg_expr *e)
         tg_expr_free(e);
         return NULL;
     }
-    tg__df_need_expr(df, e);
     long at = tg__df_find(df, name);
     size_t ncols = df->ncols + (at < 0);
     const char **names = tg__calloc(ncols, sizeof *names);
     tg_dtype *types = tg__calloc(ncols, sizeof *types);
-    df_param *pm = names && types ? param_new(0, NULL, NULL) : NULL;
-    if (!pm || !(pm->name = tg__strdup(name))) {
-        tg_expr_free(e);
-        if (pm)
-            param_free(pm);
-        tg__free(names);
-        tg__free(types);
-        return NULL;
+    tg_value *ev = names && types ? tg__expr_encode(e) : NULL;
+    tg_value *pv = ev ? tg_list(2, tg_str(name), ev) : NULL;
+    tg_dataframe *out = NULL;
+    if (pv) {
+        for (size_t i = 0; i < df->ncols; i++)
+            names[i] = df->names[i], types[i] = df->types[i];
+        size_t k = at < 0 ? df->ncols : (size_t)at;
+        names[k] = name;
+        types[k] = t;
+        out = tg__df_node(df->g, TG__DF_ASSIGN, df, ncols, names, types,
+                          df->nparts, pv);
     }
-    pm->expr = e;
-    for (size_t i = 0; i < df->ncols; i++)
-        names[i] = df->names[i], types[i] = df->types[i];
-    size_t k = at < 0 ? df->ncols : (size_t)at;
-    names[k] = pm->name;
-    types[k] = t;
-    tg_dataframe *out =
-        tg__df_map(df, "assign", assign_task, param_value(pm, "assign"), ncols,
-                   names, types);
     tg__free(names);
     tg__free(types);
+    if (!out)
+        tg_expr_free(e);
+    else
+        out->expr = e;
     return out;
 }
 
-static tg_value *select_task(tg_value *const *a, size_t n, void *ctx)
+/* The types of the n named columns of df into types; checks that each
+ * exists and appears once.  0 or TG_EINVAL naming the problem. */
+static int pick_columns(const char *who, const tg_dataframe *df, size_t n,
+                        const char *const *names, tg_dtype *types)
 {
-    (void)n, (void)ctx;
-    const df_param *pm = tg_as_object(a[0]);
-    const tg__frame *f = tg__arg_frame(a[1]);
-    if (!f)
-        return tg__df_not_frame("select", a[1]);
-    tg__col **cols = tg__calloc(pm->n ? pm->n : 1, sizeof *cols);
-    if (!cols)
-        return tg_error("out of memory");
-    for (size_t i = 0; i < pm->n; i++) {
-        long k = tg__frame_find(f, pm->names[i]);
-        if (k < 0) {
-            for (size_t j = 0; j < i; j++)
-                tg__col_unref(cols[j]);
-            tg__free(cols);
-            return tg_error("select: no column '%s'", pm->names[i]);
-        }
-        cols[i] = tg__col_ref(f->cols[k]);
+    for (size_t i = 0; i < n; i++) {
+        long k = names[i] ? tg__df_find(df, names[i]) : -1;
+        for (size_t j = 0; k >= 0 && j < i; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                k = -2;
+        if (k < 0)
+            return tg__seterr(TG_EINVAL, "%s: %s column '%s'", who,
+                              k == -2 ? "duplicate" : "no",
+                              names[i] ? names[i] : "(null)");
+        types[i] = df->types[k];
     }
-    tg__frame *out =
-        tg__frame_new(pm->n, (const char *const *)pm->names, cols, f->nrows);
-    tg__free(cols);
-    tg_value *v = tg__frame_value(out);
-    return v ? v : tg_error("out of memory");
+    return 0;
 }
 
 tg_dataframe *tg_df_select(tg_dataframe *df, size_t n, const char *const *names)
@@ -509,101 +253,139 @@ tg_dataframe *tg_df_select(tg_dataframe *df, size_t n, const char *const *names)
     if (!df || (n && !names))
         return tg__seterr_null(TG_EINVAL, "select: NULL argument");
     tg_dtype *types = tg__calloc(n ? n : 1, sizeof *types);
-    if (!types)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        long k = names[i] ? tg__df_find(df, names[i]) : -1;
-        for (size_t j = 0; k >= 0 && j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                k = -2;
-        if (k < 0) {
-            tg__free(types);
-            return tg__seterr_null(TG_EINVAL, "select: %s column '%s'",
-                                   k == -2 ? "duplicate" : "no",
-                                   names[i] ? names[i] : "(null)");
-        }
-        types[i] = df->types[k];
-    }
-    for (size_t i = 0; i < n; i++)
-        tg__df_need(df, names[i]);
-    tg_dataframe *out = tg__df_map(
-        df, "select", select_task,
-        param_value(param_new(n, names, types), "select"), n, names, types);
+    tg_dataframe *out = NULL;
+    if (types && pick_columns("select", df, n, names, types) == 0)
+        out = tg__df_node(df->g, TG__DF_SELECT, df, n, names, types, df->nparts,
+                          tg__names_value(n, names));
+    if (out && !out->param)
+        out = NULL;
     tg__free(types);
+    return out;
+}
+
+tg_dataframe *tg_df_rename(tg_dataframe *df, size_t n,
+                           const char *const *old_names,
+                           const char *const *new_names)
+{
+    if (!df || (n && (!old_names || !new_names)))
+        return tg__seterr_null(TG_EINVAL, "rename: NULL argument");
+    tg_dtype *dummy = tg__calloc(n ? n : 1, sizeof *dummy);
+    const char **names = tg__calloc(df->ncols + 1, sizeof *names);
+    tg_dataframe *out = NULL;
+    int rc = dummy && names ? pick_columns("rename", df, n, old_names, dummy)
+                            : TG_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < df->ncols; i++)
+        names[i] = df->names[i];
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!new_names[i])
+            rc = tg__seterr(TG_EINVAL, "rename: NULL new name");
+        else
+            names[tg__df_find(df, old_names[i])] = new_names[i];
+    }
+    for (size_t i = 0; rc == 0 && i < df->ncols; i++)
+        for (size_t j = 0; rc == 0 && j < i; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                rc = tg__seterr(TG_EINVAL,
+                                "rename: two columns would be named '%s'",
+                                names[i]);
+    if (rc == 0)
+        out = tg__df_node(df->g, TG__DF_RENAME, df, df->ncols, names, df->types,
+                          df->nparts,
+                          tg_list(2, tg__names_value(n, old_names),
+                                  tg__names_value(n, new_names)));
+    if (out && !out->param)
+        out = NULL;
+    tg__free(dummy);
+    tg__free(names);
+    return out;
+}
+
+/* ---- map_partitions ------------------------------------------------------ */
+
+/* A map node over df with the given output schema (ncols = 0: df's). */
+static tg_dataframe *map_node(tg_dataframe *df, tg__df_kind kind,
+                              const char *fn_name, size_t ncols,
+                              const char *const *names, const tg_dtype *types)
+{
+    if (ncols == 0) {
+        ncols = df->ncols;
+        names = (const char *const *)df->names;
+        types = df->types;
+    } else if (!schema_ok(ncols, names, types)) {
+        return tg__seterr_null(TG_EINVAL, "map_partitions: bad schema "
+                                          "(a NULL name or type out of "
+                                          "range, or a duplicate name)");
+    }
+    tg_dataframe *out =
+        tg__df_node(df->g, kind, df, ncols, names, types, df->nparts,
+                    tg__schema_value(ncols, names, types));
+    if (out && (!out->param || !(out->fn_name = tg__strdup(fn_name))))
+        return NULL;
+    return out;
+}
+
+tg_dataframe *tg_df_map_partitions(tg_dataframe *df, const char *name,
+                                   tg_frame_fn fn, void *ctx, size_t ncols,
+                                   const char *const *names,
+                                   const tg_dtype *types)
+{
+    if (!df || !fn)
+        return tg__seterr_null(TG_EINVAL, "map_partitions: NULL %s",
+                               df ? "function" : "dataframe");
+    tg_dataframe *out = map_node(df, TG__DF_MAP, name ? name : "map-partitions",
+                                 ncols, names, types);
+    if (out) {
+        out->map_fn = fn;
+        out->map_ctx = ctx;
+    }
+    return out;
+}
+
+tg_dataframe *tg_df_map_partitions_named(tg_dataframe *df, const char *fn_name,
+                                         size_t ncols, const char *const *names,
+                                         const tg_dtype *types)
+{
+    tg_fn fn = NULL;
+    void *ctx = NULL;
+    if (!df || !fn_name)
+        return tg__seterr_null(TG_EINVAL, "map_partitions_named: NULL %s",
+                               df ? "function name" : "dataframe");
+    if (tg_lookup(fn_name, &fn, &ctx) != 0)
+        return tg__seterr_null(TG_ENOENT,
+                               "map_partitions_named: no function "
+                               "registered as '%s'",
+                               fn_name);
+    tg_dataframe *out =
+        map_node(df, TG__DF_MAP_NAMED, fn_name, ncols, names, types);
+    if (out) {
+        out->fn = fn;
+        out->fn_ctx = ctx;
+    }
     return out;
 }
 
 /* ---- head, concat, compute ----------------------------------------------- */
 
-/* concat(frames...) -> one frame, in argument order. */
-static tg_value *concat_task(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)ctx;
-    tg__frame *small[16] = {0}, **fs = small;
-    if (n == 0)
-        return tg_error("concat: no frames");
-    if (n > 16 && !(fs = tg__malloc(n * sizeof *fs)))
-        return tg_error("out of memory");
-    tg_value *res = NULL;
-    for (size_t i = 0; i < n && !res; i++)
-        if (!(fs[i] = tg__arg_frame(a[i])))
-            res = tg__df_not_frame("concat", a[i]);
-    if (!res && n == 1)
-        res = tg_incref(a[0]);
-    if (!res) {
-        res = tg__frame_value(tg__frame_concat(fs, n));
-        if (!res)
-            res = tg_error("out of memory");
-    }
-    if (fs != small)
-        tg__free(fs);
-    return res;
-}
-
-/* head(param, frame) -> the first param->count rows of frame. */
-static tg_value *head_task(tg_value *const *a, size_t n, void *ctx)
-{
-    (void)ctx;
-    const df_param *pm = tg_as_object(a[0]);
-    tg__frame *fs[1] = {tg__arg_frame(a[1])};
-    if (n != 2 || !fs[0])
-        return tg__df_not_frame("head", a[1]);
-    if (fs[0]->nrows <= pm->count)
-        return tg_incref(a[1]);
-    tg__col **cols = tg__calloc(fs[0]->ncols + 1, sizeof *cols);
-    size_t made = 0;
-    for (; cols && made < fs[0]->ncols; made++)
-        if (!(cols[made] = tg__col_slice(fs[0]->cols[made], 0, pm->count)))
-            break;
-    tg__frame *out = NULL;
-    if (cols && made == fs[0]->ncols)
-        out = tg__frame_new(made, (const char *const *)fs[0]->names, cols,
-                            pm->count);
-    else
-        for (size_t i = 0; cols && i < made; i++)
-            tg__col_unref(cols[i]);
-    tg__free(cols);
-    tg_value *v = tg__frame_value(out);
-    return v ? v : tg_error("out of memory");
-}
-
-/* A delayed concat of parts (or an empty frame of df's schema). */
+/* A delayed concat of parts (the one part itself, or an empty frame of
+ * df's schema for none). */
 static tg_value *concat_of(tg_dataframe *df, tg_value **parts, size_t n)
 {
+    if (n == 1)
+        return parts[0];
     if (n == 0) {
-        tg__frame *f = tg__frame_empty(
+        tg_value *s = tg__schema_value(
             df->ncols, (const char *const *)df->names, df->types);
-        return tg_delayed_value(df->g, tg__frame_value(f));
+        return tg__df_call(df->g, TG__OP_EMPTY, 1, &s);
     }
-    return tg_delayed_v(df->g, "concat", concat_task, NULL, 0, n, parts);
+    return tg__df_call(df->g, TG__OP_CONCAT, n, parts);
 }
 
 tg_value *tg_df_concat(tg_dataframe *df)
 {
     if (!df)
         return tg__seterr_null(TG_EINVAL, "concat: NULL dataframe");
-    tg__df_need_all(df);
-    return concat_of(df, df->parts, df->nparts);
+    tg_value **parts = tg__df_lower(df, 0, NULL, true);
+    return parts ? concat_of(df, parts, df->nparts) : NULL;
 }
 
 tg_value *tg_df_head(tg_dataframe *df, size_t n, size_t npartitions)
@@ -612,27 +394,20 @@ tg_value *tg_df_head(tg_dataframe *df, size_t n, size_t npartitions)
         return tg__seterr_null(TG_EINVAL, "head: NULL dataframe");
     size_t k =
         npartitions && npartitions < df->nparts ? npartitions : df->nparts;
-    tg__df_need_all(df);
-    df_param *pm = param_new(0, NULL, NULL);
-    if (pm)
-        pm->count = n;
-    tg_value *pv = param_value(pm, "head");
+    tg_value **parts = tg__df_lower(df, 0, NULL, true);
     tg_value **heads = tg__calloc(k ? k : 1, sizeof *heads);
     tg_value *res = NULL;
-    bool ok = pv && heads;
+    bool ok = parts && heads;
     for (size_t i = 0; ok && i < k; i++) {
-        tg_value *args[2] = {tg_incref(pv), df->parts[i]};
-        ok = (heads[i] =
-                  tg_delayed_v(df->g, "head", head_task, NULL, 0, 2, args))
-             != NULL;
+        tg_value *args[2] = {parts[i], tg_int((int64_t)n)};
+        ok = (heads[i] = tg__df_call(df->g, TG__OP_HEAD, 2, args)) != NULL;
     }
     tg_value *all = ok ? concat_of(df, heads, k) : NULL;
     if (all) {
-        tg_value *args[2] = {tg_incref(pv), all};
-        res = tg_delayed_v(df->g, "head", head_task, NULL, 0, 2, args);
+        tg_value *args[2] = {all, tg_int((int64_t)n)};
+        res = tg__df_call(df->g, TG__OP_HEAD, 2, args);
     }
     tg__free(heads);
-    tg_decref(pv);
     return res;
 }
 

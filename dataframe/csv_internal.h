@@ -8,7 +8,7 @@
 #ifndef TG_DATAFRAME_CSV_INTERNAL_H
 #define TG_DATAFRAME_CSV_INTERNAL_H
 
-#include "frame_internal.h"
+#include "df_internal.h"
 
 typedef struct tg__csv_schema {
     char delim;
@@ -72,5 +72,11 @@ size_t tg__count_byte(const char *p, size_t n, char c);
 /* Counts the bytes equal to a and to b in one pass. */
 void tg__count_bytes2(const char *p, size_t n, char a, char b, size_t *na,
                       size_t *nb);
+
+/* The tasks reading a CSV source node (df->csv, csv_read.c) into
+ * parts: one block task per partition parsing the columns marked in
+ * need, on top of the source's count and scan tasks.  0 or TG_ENOMEM. */
+int tg__csv_lower(tg_dataframe *df, const uint8_t *need, tg_value **parts);
+void tg__csv_source_free(tg__csv_source *c);
 
 #endif /* TG_DATAFRAME_CSV_INTERNAL_H */

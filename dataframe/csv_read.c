@@ -5,11 +5,13 @@
  * outside quotes.  In RFC 4180 every quote byte toggles the in-quotes
  * state ("" toggles twice), so the state at p is the parity of the quote
  * bytes before p.  Each block but the last gets a cheap "count" task
- * (quotes and newlines in its range, a SWAR pass); block i's parse task
- * takes the counts of blocks 0..i, which give it the exact state at s
- * and at e and the line number of its first record.  So a block boundary
- * inside a quoted field, even one holding newlines, splits correctly,
- * and every blocksize yields the same rows.  See dataframe/README.md.
+ * (quotes and newlines in its range, a SWAR pass); a chain of "prefix"
+ * tasks adds them up, and block i's parse task takes the sums before
+ * it and before its end: the exact state at s and at e and the line
+ * number of its first record.  So a block boundary inside a quoted
+ * field, even one holding newlines, splits correctly, every blocksize
+ * yields the same rows, and planning is linear in the number of blocks.
+ * See dataframe/README.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -135,15 +137,37 @@ static void fb_close(filebuf *fb)
 
 /* ---- the count task ---------------------------------------------------- */
 
+/* Reads a byte range parameter: path, offset >= 0, length >= 0.  NULL,
+ * or the task's error. */
+static tg_value *range_param(const char *task, tg_value *const *a,
+                             const char **path, int64_t *off, int64_t *len)
+{
+    *path = tg_as_str(a[0]);
+    *off = tg_as_int(a[1]), *len = tg_as_int(a[2]);
+    if (!*path || tg_typeof(a[1]) != TG_INT || tg_typeof(a[2]) != TG_INT
+        || *off < 0 || *len < 0 || *len > INT64_MAX - *off)
+        return tg__df_bad_param(task, "byte range",
+                                "not a path, an offset and a length");
+    return NULL;
+}
+
 /* count(path, offset, length) -> [quotes, newlines] in that range. */
-static tg_value *count_task(tg_value *const *a, size_t n, void *ctx)
+tg_value *tg__task_csv_count(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
-    const char *path = tg_as_str(a[0]);
-    int64_t off = tg_as_int(a[1]), len = tg_as_int(a[2]);
+    const char *path;
+    int64_t off, len;
+    tg_value *bad = range_param("csv_count", a, &path, &off, &len);
+    if (bad)
+        return bad;
     filebuf fb;
     if (fb_open(&fb, path, off))
         return tg_error("%s", tg_last_error());
+    if (off + len > fb.size) {
+        fb_close(&fb);
+        return tg_error("reading %s: the file shrank since it was planned",
+                        path);
+    }
     size_t quotes = 0, lines = 0;
     const char *err = NULL;
     if (fb_map(&fb) == 0) {
@@ -180,19 +204,6 @@ static tg_value *count_task(tg_value *const *a, size_t n, void *ctx)
 
 /* ---- the block task ---------------------------------------------------- */
 
-typedef struct reader {
-    tg__csv_schema s;
-    tg__demand demand; /* columns to parse (projection pushdown) */
-} reader;
-
-static void reader_free(void *p)
-{
-    reader *r = p;
-    tg__csv_schema_close(&r->s);
-    tg__free(r->demand.needed);
-    tg__free(r);
-}
-
 /* Scans buf from index i with in-quotes state q for the first newline
  * outside quotes, reading more of the file as needed.  Returns its index,
  * or -1 at end of file; counts newlines passed in *nl. */
@@ -215,21 +226,32 @@ static int64_t find_record_end(filebuf *fb, size_t i, bool q, int64_t *nl,
     }
 }
 
-/* Sums the [quotes, newlines] lists of the list counts. */
-static void sum_counts(const tg_value *counts, int64_t *q, int64_t *nl)
+/* A [quotes, newlines] pair: false when v is not one. */
+static bool counts_of(const tg_value *v, int64_t *q, int64_t *nl)
 {
-    *q = *nl = 0;
-    for (size_t i = 0; i < tg_list_len(counts); i++) {
-        const tg_value *c = tg_list_get(counts, i);
-        *q += tg_as_int(tg_list_get(c, 0));
-        *nl += tg_as_int(tg_list_get(c, 1));
-    }
+    const tg_value *x = tg_list_get(v, 0), *y = tg_list_get(v, 1);
+    *q = tg_as_int(x), *nl = tg_as_int(y);
+    return tg_list_len(v) == 2 && tg_typeof(x) == TG_INT
+           && tg_typeof(y) == TG_INT && *q >= 0 && *nl >= 0;
+}
+
+/* csv_prefix(before, count) -> before + count: the quotes and newlines
+ * before the next block, from those before this one and its own. */
+tg_value *tg__task_csv_prefix(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    int64_t q, nl, cq, cnl;
+    if (!counts_of(a[0], &q, &nl) || !counts_of(a[1], &cq, &cnl)
+        || cq > INT64_MAX - q || cnl > INT64_MAX - nl)
+        return tg__df_bad_param("csv_prefix", "counts",
+                                "not two [quotes, newlines] pairs");
+    return tg_list(2, tg_int(q + cq), tg_int(nl + cnl));
 }
 
 /* Skips the header record at p: stores its length.  0, or a negative
  * code (a malformed header was refused at build time, so the file has
  * changed since). */
-static int skip_header(const reader *r, const char *p, const char *end,
+static int skip_header(const tg__csv_schema *sc, const char *p, const char *end,
                        int64_t *line, size_t *len)
 {
     tg__csv_fields f = {0};
@@ -237,7 +259,7 @@ static int skip_header(const reader *r, const char *p, const char *end,
     int64_t lines = 1;
     char err[64];
     int rc =
-        tg__csv_split(p, end, r->s.delim, &f, &next, &lines, err, sizeof err);
+        tg__csv_split(p, end, sc->delim, &f, &next, &lines, err, sizeof err);
     tg__csv_fields_close(&f);
     if (rc)
         return rc;
@@ -263,28 +285,83 @@ static int64_t first_record(filebuf *fb, int64_t s, int64_t e, int64_t pq,
     return term + 1;
 }
 
-static tg_value *empty_frame(const reader *r)
+/* A frame of no rows with the kept columns of sc. */
+static tg_value *empty_frame(const tg__csv_schema *sc, const uint8_t *keep)
 {
-    tg_value *v = tg__frame_value(tg__frame_empty(
-        r->s.ncols, (const char *const *)r->s.names, r->s.types));
+    const char **names = tg__malloc((sc->ncols + 1) * sizeof *names);
+    tg_dtype *types = tg__malloc((sc->ncols + 1) * sizeof *types);
+    tg_value *v = NULL;
+    if (names && types) {
+        size_t n = 0;
+        for (size_t i = 0; i < sc->ncols; i++)
+            if (keep[i])
+                names[n] = sc->names[i], types[n++] = sc->types[i];
+        v = tg__frame_value(tg__frame_empty(n, names, types));
+    }
+    tg__free(names);
+    tg__free(types);
     return v ? v : tg_error("out of memory");
 }
 
-/* read-csv(reader, path, offset, length, size, prefix, own) -> frame.
- * prefix is the list of [quotes, newlines] of this file's earlier blocks,
- * own this block's (null for the last block). */
-static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
+/* The parse parameters of a block task: the file's schema from the
+ * options [delimiter, names, dtypes] (names borrowed from the value)
+ * and the columns to keep.  NULL, or the task's error. */
+static tg_value *block_params(const tg_value *opts, const tg_value *columns,
+                              tg__csv_schema *sc, uint8_t **keep)
 {
-    (void)n, (void)ctx;
-    const reader *r = tg_as_object(a[0]);
-    const char *path = tg_as_str(a[1]);
-    int64_t s = tg_as_int(a[2]), e = s + tg_as_int(a[3]);
-    int64_t size = tg_as_int(a[4]), pq, pnl;
-    sum_counts(a[5], &pq, &pnl);
+    tg__params p;
+    const char *why = NULL, *delim = tg_as_str(tg_list_get(opts, 0));
+    tg_value *sv = tg_list_len(opts) == 3
+                       ? tg_list(2, tg_incref(tg_list_get(opts, 1)),
+                                 tg_incref(tg_list_get(opts, 2)))
+                       : NULL;
+    int rc = sv ? tg__schema_decode(sv, &p, &why) : -1;
+    tg_decref(sv);
+    if (rc || !delim || strlen(delim) != 1)
+        return tg__df_bad_param("read_csv", "options",
+                                why ? why : "not [delimiter, names, dtypes]");
+    if (!(*keep = tg__calloc(p.n + 1, 1))) {
+        tg__params_close(&p);
+        return tg_error("out of memory");
+    }
+    for (size_t i = 0; i < tg_list_len(columns); i++) {
+        const tg_value *c = tg_list_get(columns, i);
+        if (tg_typeof(c) != TG_INT || tg_as_int(c) < 0
+            || (uint64_t)tg_as_int(c) >= p.n) {
+            tg__params_close(&p);
+            tg__free(*keep);
+            return tg__df_bad_param("read_csv", "columns",
+                                    "not a list of column numbers");
+        }
+        (*keep)[tg_as_int(c)] = 1;
+    }
+    if (tg_typeof(columns) != TG_LIST) {
+        tg__params_close(&p);
+        tg__free(*keep);
+        return tg__df_bad_param("read_csv", "columns", "not a list");
+    }
+    sc->delim = delim[0];
+    sc->ncols = p.n;
+    sc->names = (char **)p.names; /* borrowed strings, owned array */
+    sc->types = p.types;
+    return NULL;
+}
+
+/* Parses the records that start in [s, e) of the file at path, of
+ * `size` bytes: pq quotes and pnl newlines come before s, eq quotes
+ * before e (when e < size). */
+static tg_value *read_block(const char *path, int64_t s, int64_t e,
+                            int64_t size, int64_t pq, int64_t pnl, int64_t eq,
+                            const tg__csv_schema *sc, const uint8_t *keep)
+{
     filebuf fb;
     if (fb_open(&fb, path, s ? s - 1 : 0))
         return tg_error("%s", tg_last_error());
-    tg_value *res = NULL;
+    if (fb.size != size) {
+        fb_close(&fb);
+        return tg_error("reading %s: the file changed since it was planned",
+                        path);
+    }
     char *copy = NULL;
     fb_map(&fb);
     const char *err = fb_fill(&fb, (size_t)(e - fb.base) + 65536);
@@ -294,16 +371,16 @@ static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
         goto fail;
     if (rstart < 0) {
         fb_close(&fb);
-        return empty_frame(r);
+        return empty_frame(sc, keep);
     }
     if (e >= size) {
         if ((err = fb_fill(&fb, (size_t)(size - fb.base))))
             goto fail;
         rend = (int64_t)fb.len;
     } else {
-        int64_t oq = tg_as_int(tg_list_get(a[6], 0)), dummy = 0;
+        int64_t dummy = 0;
         size_t i = (size_t)(e - 1 - fb.base);
-        bool q = ((pq + oq) & 1) ^ (fb.buf[i] == '"');
+        bool q = (eq & 1) ^ (fb.buf[i] == '"');
         rend = find_record_end(&fb, i, q, &dummy, &err) + 1;
         if (err)
             goto fail;
@@ -327,7 +404,7 @@ static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
     }
     size_t hlen = 0;
     int hrc = s == 0 && rend > 0
-                  ? skip_header(r, fb.buf, fb.buf + rend, &line, &hlen)
+                  ? skip_header(sc, fb.buf, fb.buf + rend, &line, &hlen)
                   : 0;
     if (hrc) {
         err = hrc == TG_ENOMEM ? "out of memory"
@@ -336,8 +413,8 @@ static tg_value *block_task(tg_value *const *a, size_t n, void *ctx)
     }
     rstart += (int64_t)hlen;
     tg__csv_release rel = {fb_release, &fb};
-    res = tg__csv_parse(&r->s, r->demand.needed, fb.buf + rstart, fb.buf + rend,
-                        path, line, fb.map ? &rel : NULL);
+    tg_value *res = tg__csv_parse(sc, keep, fb.buf + rstart, fb.buf + rend,
+                                  path, line, fb.map ? &rel : NULL);
     fb_close(&fb);
     return res;
 fail:
@@ -345,6 +422,38 @@ fail:
     return tg_error("reading %s: %s", path, err);
 }
 
+/* read_csv(path, offset, length, size, options, columns, before, after)
+ * -> the frame of the kept columns of the records that start in
+ * [offset, offset + length).  options is [delimiter, names, dtypes],
+ * columns the numbers of the columns to parse, before the [quotes,
+ * newlines] of the file before the block and after those before its end
+ * (null for the file's last block). */
+tg_value *tg__task_read_csv(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    const char *path;
+    int64_t s, len, pq, pnl, eq = 0, dummy;
+    tg_value *res = range_param("read_csv", a, &path, &s, &len);
+    int64_t e = s + len, size = tg_as_int(a[3]);
+    if (!res
+        && (tg_typeof(a[3]) != TG_INT || len == 0 || e > size
+            || !counts_of(a[6], &pq, &pnl)
+            || (e < size ? !counts_of(a[7], &eq, &dummy)
+                         : tg_typeof(a[7]) != TG_NULL)))
+        res = tg__df_bad_param("read_csv", "block",
+                               "offsets or counts out of range");
+    if (res)
+        return res;
+    tg__csv_schema sc;
+    uint8_t *keep = NULL;
+    if ((res = block_params(a[4], a[5], &sc, &keep)))
+        return res;
+    res = read_block(path, s, e, size, pq, pnl, eq, &sc, keep);
+    tg__free(sc.names); /* the array; the strings are the options' */
+    tg__free(sc.types);
+    tg__free(keep);
+    return res;
+}
 /* ---- build time -------------------------------------------------------- */
 
 /* Reads the header of an open file; *data_off is where data starts. */
@@ -411,40 +520,120 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
     return rc;
 }
 
-/* Adds the partitions of one file of `size` bytes. */
-static int add_file(tg_dataframe *df, tg_value *robj, const char *path,
-                    int64_t size, int64_t bs, size_t *part)
+/* What a CSV source node holds: its files and their sizes, the
+ * options its read tasks take, and for each block the [quotes,
+ * newlines] before it - a literal for a file's first block, else a
+ * prefix task - recorded the first time the source is lowered and
+ * shared by every lowering. */
+struct tg__csv_source {
+    tg_value *opts;    /* [delimiter, names, dtypes] */
+    int64_t bs;        /* bytes per block */
+    size_t n_files;    /* non-empty files */
+    char **paths;      /* n_files, owned */
+    int64_t *sizes;    /* n_files */
+    tg_value **before; /* one per partition once planned: borrowed
+                          delayed values, or owned [0, 0] literals */
+    size_t n_parts;
+};
+
+static size_t n_blocks(int64_t size, int64_t bs)
 {
-    tg_graph *g = df->g;
-    size_t nb = (size_t)((size + bs - 1) / bs);
-    tg_value **counts = tg__calloc(nb, sizeof *counts);
-    if (!counts)
+    return (size_t)((size + bs - 1) / bs);
+}
+
+/* Records, for the blocks of file f from partition p on, a count task
+ * per block but the last and a chain of prefix tasks over them: block
+ * i's is prefix(block i - 1's, count i - 1).  Each task has a fixed
+ * number of arguments, so the graph grows linearly with the blocks, and
+ * block i waits only for the counts of blocks up to i. */
+static int plan_file(tg_graph *g, tg__csv_source *c, size_t f, size_t p)
+{
+    size_t nb = n_blocks(c->sizes[f], c->bs);
+    if (!(c->before[p] = tg_list(2, tg_int(0), tg_int(0))))
         return TG_ENOMEM;
+    for (size_t i = 0; i + 1 < nb; i++) {
+        tg_value *args[3] = {tg_str(c->paths[f]), tg_int((int64_t)i * c->bs),
+                             tg_int(c->bs)};
+        tg_value *sum[2] = {tg_incref(c->before[p + i]),
+                            tg__df_call(g, TG__OP_CSV_COUNT, 3, args)};
+        if (!(c->before[p + i + 1] = tg__df_call(g, TG__OP_CSV_PREFIX, 2, sum)))
+            return TG_ENOMEM;
+    }
+    return 0;
+}
+
+/* Drops what plan_file recorded (after a failure; the graph keeps the
+ * tasks, unused). */
+static void forget_plan(tg__csv_source *c)
+{
+    for (size_t i = 0; c->before && i < c->n_parts; i++)
+        if (tg_typeof(c->before[i]) != TG_DELAYED)
+            tg_decref(c->before[i]);
+    tg__free(c->before);
+    c->before = NULL;
+    c->n_parts = 0;
+}
+
+void tg__csv_source_free(tg__csv_source *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; c->paths && i < c->n_files; i++)
+        tg__free(c->paths[i]);
+    tg__free(c->paths);
+    tg__free(c->sizes);
+    forget_plan(c);
+    tg_decref(c->opts);
+    tg__free(c);
+}
+
+int tg__csv_lower(tg_dataframe *df, const uint8_t *need, tg_value **parts)
+{
+    tg__csv_source *c = df->csv;
+    if (!c->before) {
+        if (!(c->before = tg__calloc(df->nparts + 1, sizeof *c->before)))
+            return TG_ENOMEM;
+        c->n_parts = df->nparts;
+        for (size_t f = 0, p = 0; f < c->n_files; f++) {
+            if (plan_file(df->g, c, f, p)) {
+                forget_plan(c);
+                return TG_ENOMEM;
+            }
+            p += n_blocks(c->sizes[f], c->bs);
+        }
+    }
+    tg_value **items = tg__malloc((df->ncols + 1) * sizeof *items);
+    if (!items)
+        return TG_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < df->ncols; i++)
+        if (need[i])
+            items[k++] = tg_int((int64_t)i);
+    tg_value *cols = tg_list_from(k, items);
+    tg__free(items);
+    if (!cols)
+        return TG_ENOMEM;
+    size_t part = 0;
     int rc = 0;
-    for (size_t i = 0; i + 1 < nb && rc == 0; i++) {
-        int64_t off = (int64_t)i * bs;
-        tg_value *args[3] = {tg_str(path), tg_int(off), tg_int(bs)};
-        counts[i] = tg_delayed_v(g, "csv-count", count_task, NULL, 0, 3, args);
-        if (!counts[i])
-            rc = TG_ENOMEM;
+    for (size_t f = 0; f < c->n_files && rc == 0; f++) {
+        size_t nb = n_blocks(c->sizes[f], c->bs);
+        for (size_t i = 0; i < nb && rc == 0; i++) {
+            int64_t off = (int64_t)i * c->bs;
+            int64_t len = i + 1 < nb ? c->bs : c->sizes[f] - off;
+            tg_value *args[8] = {tg_str(c->paths[f]),
+                                 tg_int(off),
+                                 tg_int(len),
+                                 tg_int(c->sizes[f]),
+                                 tg_incref(c->opts),
+                                 tg_incref(cols),
+                                 tg_incref(c->before[part]),
+                                 i + 1 < nb ? c->before[part + 1] : tg_null()};
+            if (!(parts[part] = tg__df_call(df->g, TG__OP_READ_CSV, 8, args)))
+                rc = TG_ENOMEM;
+            part++;
+        }
     }
-    for (size_t i = 0; i < nb && rc == 0; i++) {
-        int64_t off = (int64_t)i * bs;
-        int64_t len = i + 1 < nb ? bs : size - off;
-        tg_value *args[7] = {tg_incref(robj),
-                             tg_str(path),
-                             tg_int(off),
-                             tg_int(len),
-                             tg_int(size),
-                             tg_list_from(i, counts),
-                             i + 1 < nb ? counts[i] : tg_null()};
-        tg_value *d = tg_delayed_v(g, "read-csv", block_task, NULL, 0, 7, args);
-        if (!d)
-            rc = TG_ENOMEM;
-        else
-            df->parts[(*part)++] = d;
-    }
-    tg__free(counts);
+    tg_decref(cols);
     return rc;
 }
 
@@ -492,6 +681,37 @@ static int scan_files(const char *pattern, const tg_csv_opts *o,
     return rc;
 }
 
+/* The source of the non-empty files of f, with options for schema s. */
+static tg__csv_source *source_new(const csv_files *f, const tg__csv_schema *s,
+                                  int64_t bs)
+{
+    tg__csv_source *c = tg__calloc(1, sizeof *c);
+    size_t n = f->gl.gl_pathc;
+    if (!c || !(c->paths = tg__calloc(n + 1, sizeof *c->paths))
+        || !(c->sizes = tg__calloc(n + 1, sizeof *c->sizes)))
+        goto fail;
+    c->bs = bs;
+    for (size_t i = 0; i < n; i++) {
+        if (f->sizes[i] == 0)
+            continue;
+        if (!(c->paths[c->n_files] = tg__strdup(f->gl.gl_pathv[i])))
+            goto fail;
+        c->sizes[c->n_files++] = f->sizes[i];
+    }
+    char delim[2] = {s->delim, 0};
+    tg_value *sv =
+        tg__schema_value(s->ncols, (const char *const *)s->names, s->types);
+    c->opts = sv ? tg_list(3, tg_str(delim), tg_incref(tg_list_get(sv, 0)),
+                           tg_incref(tg_list_get(sv, 1)))
+                 : NULL;
+    tg_decref(sv);
+    if (c->opts)
+        return c;
+fail:
+    tg__csv_source_free(c);
+    return NULL;
+}
+
 tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                           const tg_csv_opts *opts)
 {
@@ -499,41 +719,19 @@ tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
     if (!g || !path_or_glob)
         return tg__seterr_null(TG_EINVAL, "read_csv: NULL argument");
     int64_t bs = o.blocksize ? (int64_t)o.blocksize : DEFAULT_BLOCKSIZE;
-    reader *r = tg__calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    r->s.delim = o.delimiter ? o.delimiter : ',';
+    tg__csv_schema s = {o.delimiter ? o.delimiter : ',', 0, NULL, NULL};
     csv_files f = {0};
     tg_dataframe *df = NULL;
-    int rc = scan_files(path_or_glob, &o, &r->s, &f, bs);
-    if (rc == 0)
-        df = tg__df_new(g, r->s.ncols, (const char *const *)r->s.names,
-                        r->s.types, f.nparts);
-    if (df && !(r->demand.needed = tg__calloc(r->s.ncols + 1, 1)))
-        df = NULL;
-    if (!df)
-        goto fail;
-    r->demand.ncols = r->s.ncols;
-    r->demand.names = r->s.names;
-    df->src = &r->demand;
-    /* tg__df_param owns r from here, and frees it if it fails. */
-    tg_value *robj = tg__df_param(r, reader_free, "csv-reader");
-    r = NULL;
-    if (!robj)
-        goto fail;
-    size_t part = 0;
-    for (size_t i = 0; i < f.gl.gl_pathc && rc == 0; i++)
-        if (f.sizes[i] > 0)
-            rc = add_file(df, robj, f.gl.gl_pathv[i], f.sizes[i], bs, &part);
-    tg_decref(robj);
-    if (rc)
-        df = NULL;
-    goto done;
-fail:
-    if (r)
-        reader_free(r);
-    df = NULL;
-done:
+    tg__csv_source *c = NULL;
+    if (scan_files(path_or_glob, &o, &s, &f, bs) == 0
+        && (c = source_new(&f, &s, bs)))
+        df = tg__df_node(g, TG__DF_CSV, NULL, s.ncols,
+                         (const char *const *)s.names, s.types, f.nparts, NULL);
+    if (df)
+        df->csv = c;
+    else
+        tg__csv_source_free(c);
+    tg__csv_schema_close(&s);
     if (f.gl.gl_pathc || f.gl.gl_pathv)
         globfree(&f.gl);
     tg__free(f.sizes);

@@ -145,73 +145,56 @@ int tg_frame_write_csv(const tg_value *frame, FILE *out)
 
 /* ---- tg_to_csv ----------------------------------------------------------- */
 
-typedef struct csv_out {
-    char *path;
-    size_t ncols;
-    char **names;
-    tg_dtype *types;
-} csv_out;
-
-static void csv_out_free(void *p)
+/* Writes frame to path (creating it, or appending without a header):
+ * the rows written, or an error value. */
+static tg_value *write_file(const char *path, const tg_value *frame,
+                            bool append)
 {
-    csv_out *c = p;
-    for (size_t i = 0; c->names && i < c->ncols; i++)
-        tg__free(c->names[i]);
-    tg__free(c->names);
-    tg__free(c->types);
-    tg__free(c->path);
-    tg__free(c);
-}
-
-/* Writes frame (or an empty frame of the schema when NULL) to path. */
-static tg_value *write_file(const csv_out *c, const char *path,
-                            const tg_value *frame, bool append)
-{
-    tg__frame *empty = NULL;
-    const tg__frame *f = frame ? tg__arg_frame(frame) : NULL;
-    if (frame && !f)
+    const tg__frame *f = tg__frame_of(frame);
+    if (!f)
         return tg__df_not_frame("to_csv", frame);
-    if (!f
-        && !(f = empty = tg__frame_empty(
-                 c->ncols, (const char *const *)c->names, c->types)))
-        return tg_error("out of memory");
     FILE *out = fopen(path, append ? "ab" : "wb");
     int rc = out ? write_frame(f, out, !append) : TG_EIO;
     if (out && fclose(out) != 0)
         rc = TG_EIO;
-    size_t rows = f->nrows;
-    tg__frame_free(empty);
     if (rc)
         return tg_error("to_csv: cannot write %s", path);
-    return tg_int((int64_t)rows);
+    return tg_int((int64_t)f->nrows);
 }
 
-/* to-csv(out, index, frame): one file per partition. */
-static tg_value *write_part_task(tg_value *const *a, size_t n, void *ctx)
+/* write_csv_part(frame, pattern, index): the frame to its own file,
+ * pattern's '*' replaced by index. */
+tg_value *tg__task_write_part(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
-    const csv_out *c = tg_as_object(a[0]);
-    const char *star = strchr(c->path, '*');
-    char *path = tg__malloc(strlen(c->path) + 24);
+    const char *pattern = tg_as_str(a[1]);
+    const char *star = pattern ? strchr(pattern, '*') : NULL;
+    if (!star || tg_typeof(a[2]) != TG_INT)
+        return tg__df_bad_param("to_csv", "path",
+                                "not a pattern with '*' and an index");
+    char *path = tg__malloc(strlen(pattern) + 24);
     if (!path)
         return tg_error("out of memory");
-    sprintf(path, "%.*s%lld%s", (int)(star - c->path), c->path,
-            (long long)tg_as_int(a[1]), star + 1);
-    tg_value *r = write_file(c, path, a[2], false);
+    sprintf(path, "%.*s%lld%s", (int)(star - pattern), pattern,
+            (long long)tg_as_int(a[2]), star + 1);
+    tg_value *r = write_file(path, a[0], false);
     tg__free(path);
     return r;
 }
 
-/* to-csv(out, rows_so_far, frame) appends (or creates for null rows). */
-static tg_value *write_chain_task(tg_value *const *a, size_t n, void *ctx)
+/* write_csv(frame, path, rows before | null): creates the file (null)
+ * or appends to it; the rows written so far. */
+tg_value *tg__task_write_chain(tg_value *const *a, size_t n, void *ctx)
 {
-    (void)ctx;
-    const csv_out *c = tg_as_object(a[0]);
-    bool first = tg_typeof(a[1]) == TG_NULL;
-    tg_value *r = write_file(c, c->path, n > 2 ? a[2] : NULL, !first);
+    (void)n, (void)ctx;
+    const char *path = tg_as_str(a[1]);
+    bool first = tg_typeof(a[2]) == TG_NULL;
+    if (!path || (!first && tg_typeof(a[2]) != TG_INT))
+        return tg__df_bad_param("to_csv", "path", "not a path and a row count");
+    tg_value *r = write_file(path, a[0], !first);
     if (tg_is_error(r))
         return r;
-    int64_t total = tg_as_int(r) + (first ? 0 : tg_as_int(a[1]));
+    int64_t total = tg_as_int(r) + (first ? 0 : tg_as_int(a[2]));
     tg_decref(r);
     return tg_int(total);
 }
@@ -220,53 +203,34 @@ tg_value *tg_to_csv(tg_dataframe *df, const char *path)
 {
     if (!df || !path)
         return tg__seterr_null(TG_EINVAL, "to_csv: NULL argument");
-    tg__df_need_all(df);
-    csv_out *c = tg__calloc(1, sizeof *c);
-    if (!c)
+    tg_value **parts = tg__df_lower(df, 0, NULL, true);
+    if (!parts)
         return NULL;
-    c->names = tg__calloc(df->ncols + 1, sizeof *c->names);
-    c->types = tg__calloc(df->ncols + 1, sizeof *c->types);
-    bool ok = c->names && c->types && (c->path = tg__strdup(path));
-    for (; ok && c->ncols < df->ncols; c->ncols++) {
-        c->types[c->ncols] = df->types[c->ncols];
-        ok = (c->names[c->ncols] = tg__strdup(df->names[c->ncols]));
-    }
-    if (!ok) {
-        csv_out_free(c);
-        return NULL;
-    }
-    tg_value *cv = tg__df_param(c, csv_out_free, "csv-out");
-    if (!cv)
-        return NULL;
-    tg_value *res = NULL;
     tg_graph *g = df->g;
+    tg_value *res = NULL;
     if (strchr(path, '*') && df->nparts) {
         tg_value **w = tg__calloc(df->nparts, sizeof *w);
         bool good = w != NULL;
         for (size_t i = 0; good && i < df->nparts; i++) {
-            tg_value *args[3] = {tg_incref(cv), tg_int((int64_t)i),
-                                 df->parts[i]};
-            good = (w[i] = tg_delayed_v(g, "to-csv", write_part_task, NULL, 0,
-                                        3, args))
-                   != NULL;
+            tg_value *args[3] = {parts[i], tg_str(path), tg_int((int64_t)i)};
+            good = (w[i] = tg__df_call(g, TG__OP_WRITE_PART, 3, args)) != NULL;
         }
         if (good)
-            res =
-                tg__df_tree(g, "sum", tg__df_sum_ints, NULL, w, df->nparts, 8);
+            res = tg__df_tree(g, TG__OP_SUM, NULL, 0, w, df->nparts, 8);
         tg__free(w);
-    } else {
-        bool good = true;
-        if (df->nparts == 0) {
-            tg_value *args[2] = {tg_incref(cv), tg_null()};
-            res = tg_delayed_v(g, "to-csv", write_chain_task, NULL, 0, 2, args);
-        }
-        for (size_t i = 0; good && i < df->nparts; i++) {
-            tg_value *a3[3] = {tg_incref(cv), i ? res : tg_null(),
-                               df->parts[i]};
-            res = tg_delayed_v(g, "to-csv", write_chain_task, NULL, 0, 3, a3);
-            good = res != NULL;
-        }
+        return res;
     }
-    tg_decref(cv);
+    if (df->nparts == 0) { /* the header alone */
+        tg_value *sv = tg__schema_value(
+            df->ncols, (const char *const *)df->names, df->types);
+        tg_value *args[3] = {tg__df_call(g, TG__OP_EMPTY, 1, &sv), tg_str(path),
+                             tg_null()};
+        return tg__df_call(g, TG__OP_WRITE_CHAIN, 3, args);
+    }
+    for (size_t i = 0; i < df->nparts; i++) {
+        tg_value *args[3] = {parts[i], tg_str(path), i ? res : tg_null()};
+        if (!(res = tg__df_call(g, TG__OP_WRITE_CHAIN, 3, args)))
+            return NULL;
+    }
     return res;
 }

@@ -174,6 +174,156 @@ void tg__expr_columns(const tg_expr *e, void (*fn)(const char *, void *),
     }
 }
 
+/* ---- as values ------------------------------------------------------------
+ */
+
+/* Operator names in the value form, indexed by eop (E_CMP and E_ARITH),
+ * then the kinds that have fixed names. */
+static const char *const op_names[] = {
+    "eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "floordiv"};
+
+static const char *kind_name(const tg_expr *e)
+{
+    switch (e->kind) {
+    case E_COL: return "col";
+    case E_LIT: return "lit";
+    case E_AND: return "and";
+    case E_OR: return "or";
+    case E_NOT: return "not";
+    case E_ISNULL: return "is_null";
+    default: return op_names[e->op];
+    }
+}
+
+static tg_value *lit_value(const tg_expr *e)
+{
+    switch (e->type) {
+    case TG_DT_INT64: return tg_int(e->i);
+    case TG_DT_FLOAT64: return tg_float(e->f);
+    case TG_DT_BOOL: return tg_bool(e->i != 0);
+    case TG_DT_STRING: return tg_str_n(e->s, e->slen);
+    }
+    return NULL;
+}
+
+/* True when e nests more than `left` levels (recursing at most that
+ * deep). */
+static bool deeper_than(const tg_expr *e, size_t left)
+{
+    if (!e)
+        return false;
+    if (left == 0)
+        return true;
+    return deeper_than(e->a, left - 1) || deeper_than(e->b, left - 1);
+}
+
+static tg_value *encode(const tg_expr *e)
+{
+    tg_value *name = tg_str(kind_name(e));
+    switch (e->kind) {
+    case E_COL: return tg_list(2, name, tg_str(e->name));
+    case E_LIT: return tg_list(2, name, lit_value(e));
+    case E_NOT:
+    case E_ISNULL: return tg_list(2, name, encode(e->a));
+    default: return tg_list(3, name, encode(e->a), encode(e->b));
+    }
+}
+
+tg_value *tg__expr_encode(const tg_expr *e)
+{
+    if (e && deeper_than(e, TG__EXPR_MAX_DEPTH))
+        return tg__seterr_null(TG_EINVAL, "expression: nested deeper than %d",
+                               TG__EXPR_MAX_DEPTH);
+    return e ? encode(e) : NULL;
+}
+
+static bool is(const char *name, size_t len, const char *want)
+{
+    return strlen(want) == len && memcmp(name, want, len) == 0;
+}
+
+/* The expression node named name with operands a and b (stolen). */
+static tg_expr *named_node(const char *name, size_t len, tg_expr *a, tg_expr *b)
+{
+    for (size_t k = 0; k < sizeof op_names / sizeof *op_names; k++)
+        if (is(name, len, op_names[k]))
+            return node(k <= OP_GE ? E_CMP : E_ARITH, (eop)k, a, b, true);
+    if (is(name, len, "and"))
+        return node(E_AND, OP_EQ, a, b, true);
+    if (is(name, len, "or"))
+        return node(E_OR, OP_EQ, a, b, true);
+    tg_expr_free(a);
+    tg_expr_free(b);
+    return NULL;
+}
+
+static tg_expr *decode(const tg_value *v, size_t depth, const char **why)
+{
+    size_t n = tg_list_len(v), len = 0;
+    const char *name = n ? tg_as_bytes(tg_list_get(v, 0), &len) : NULL;
+    if (tg_typeof(v) != TG_LIST || n < 2 || n > 3 || !name
+        || tg_typeof(tg_list_get(v, 0)) != TG_STR)
+        return *why = "not a list [name, operands...]", NULL;
+    if (depth >= TG__EXPR_MAX_DEPTH)
+        return *why = "nested too deep", NULL;
+    const tg_value *x = tg_list_get(v, 1);
+    tg_expr *e = NULL;
+    if (is(name, len, "col") || is(name, len, "lit")) {
+        if (n != 2)
+            return *why = "col and lit take one operand", NULL;
+        switch (tg_typeof(x)) {
+        case TG_STR:
+            e = name[0] == 'c' ? tg_col(tg_as_str(x))
+                               : tg_lit_str(tg_as_str(x));
+            break;
+        case TG_INT:
+            e = name[0] == 'l' ? tg_lit_int(tg_as_int(x)) : NULL;
+            break;
+        case TG_FLOAT:
+            e = name[0] == 'l' ? tg_lit_float(tg_as_float(x)) : NULL;
+            break;
+        case TG_BOOL:
+            e = name[0] == 'l' ? tg_lit_bool(tg_as_bool(x)) : NULL;
+            break;
+        default: break;
+        }
+        if (!e && tg_typeof(x) != TG_STR)
+            *why = name[0] == 'c' ? "a column is named by a string"
+                                  : "a literal is an int, float, bool or str";
+        else if (!e)
+            *why = "out of memory";
+        return e;
+    }
+    tg_expr *a = decode(x, depth + 1, why);
+    if (!a)
+        return NULL;
+    if (n == 2) {
+        if (is(name, len, "not"))
+            e = node(E_NOT, OP_EQ, a, NULL, false);
+        else if (is(name, len, "is_null"))
+            e = node(E_ISNULL, OP_EQ, a, NULL, false);
+        else
+            tg_expr_free(a);
+        if (!e)
+            *why = "unknown operator, or a binary one with one operand";
+        return e;
+    }
+    tg_expr *b = decode(tg_list_get(v, 2), depth + 1, why);
+    if (!b) {
+        tg_expr_free(a);
+        return NULL;
+    }
+    if (!(e = named_node(name, len, a, b)))
+        *why = "unknown operator, or a unary one with two operands";
+    return e;
+}
+
+tg_expr *tg__expr_decode(const tg_value *v, const char **why)
+{
+    const char *dummy;
+    return decode(v, 0, why ? why : &dummy);
+}
+
 /* ---- type checking ------------------------------------------------------ */
 
 static bool numeric(tg_dtype t)

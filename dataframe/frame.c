@@ -4,13 +4,24 @@
  * tg__col) and never change afterwards; frames hold counted references
  * to them.  Value and byte arrays come from the recycling large-block
  * allocator (tg__big_*), so a partition's buffers are reused by the next
- * one instead of faulting in fresh pages.  A TG_FRAME value's token is its
- * identity: frames are task results, and hashing their contents would cost a
- * pass over the data.
+ * one instead of faulting in fresh pages (a column decoded from the wire
+ * owns tg__malloc blocks instead, see frame_codec.c).  A TG_FRAME value's
+ * token is its identity: frames are task results, and hashing their
+ * contents would cost a pass over the data.
  */
 #include <stdio.h>
 
-#include "frame_internal.h"
+#include "df_internal.h"
+#include "runtime/codec_internal.h"
+
+/* The dataframe's one constructor: registers its task functions and
+ * codec types (tasks.c) when the library loads.  It lives here because
+ * every use of the dataframe, from building a query to making one
+ * frame, links this file, even from the static library. */
+__attribute__((constructor)) static void register_dataframe(void)
+{
+    tg__df_register();
+}
 
 const char *tg_dtype_name(tg_dtype t)
 {
@@ -95,8 +106,13 @@ void tg__col_unref(tg__col *c)
     if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
     tg__free(c->valid);
-    tg__big_free(c->data);
-    tg__big_free(c->bytes);
+    if (c->adopted) {
+        tg__free(c->data);
+        tg__free(c->bytes);
+    } else {
+        tg__big_free(c->data);
+        tg__big_free(c->bytes);
+    }
     tg__free(c);
 }
 
@@ -146,7 +162,8 @@ static void frame_free_ptr(void *p)
     tg__frame_free(p);
 }
 
-static const tg__object_ops frame_ops = {"frame", frame_free_ptr, NULL, NULL};
+static const tg__object_ops frame_ops = {"frame", frame_free_ptr, NULL,
+                                         &tg__frame_codec};
 
 tg_value *tg__frame_value(tg__frame *f)
 {
@@ -193,6 +210,17 @@ tg__frame *tg__frame_empty(size_t ncols, const char *const *names,
     if (cols != small)
         tg__free(cols);
     return f;
+}
+
+bool tg__frame_same_columns(const tg__frame *a, const tg__frame *b)
+{
+    if (a->ncols != b->ncols)
+        return false;
+    for (size_t i = 0; i < a->ncols; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0
+            || a->cols[i]->type != b->cols[i]->type)
+            return false;
+    return true;
 }
 
 const char *tg__frame_check_schema(const tg__frame *f, size_t ncols,
@@ -319,6 +347,29 @@ tg__col *tg__colbuf_finish(tg__colbuf *b)
 fail:
     tg__free(c);
     return NULL;
+}
+
+int tg__colbuf_copy_col(tg__colbuf *b, const tg__col *c)
+{
+    if (tg__colbuf_init(b, c->type, c->n)
+        || tg__colbuf_reserve(b, 0, c->n_bytes))
+        goto fail;
+    size_t cells = c->type == TG_DT_STRING ? c->n + 1 : c->n;
+    memcpy(b->data, c->data, cells * tg__dtype_width(c->type));
+    if (c->n_bytes)
+        memcpy(b->bytes, c->bytes, c->n_bytes);
+    b->n = c->n;
+    b->n_bytes = c->n_bytes;
+    if (c->valid) {
+        if (!(b->valid = tg__calloc((b->cap + 7) / 8, 1)))
+            goto fail;
+        memcpy(b->valid, c->valid, (c->n + 7) / 8);
+        b->n_null = c->n_null;
+    }
+    return 0;
+fail:
+    tg__colbuf_close(b);
+    return TG_ENOMEM;
 }
 
 void tg__colbuf_close(tg__colbuf *b)

@@ -27,6 +27,9 @@ typedef struct tg__col {
                        strings int64_t offsets[n + 1] */
     char *bytes;    /* strings: the bytes offsets point into */
     size_t n_bytes;
+    bool adopted; /* data and bytes are tg__malloc blocks (decoded
+                     codec pieces, freed with tg__free); otherwise
+                     recycled tg__big_* blocks */
 } tg__col;
 
 typedef struct tg__frame {
@@ -87,6 +90,18 @@ long tg__frame_find(const tg__frame *f, const char *name);
 tg__frame *tg__frame_empty(size_t ncols, const char *const *names,
                            const tg_dtype *types);
 
+/* Columns on the wire (frame_codec.c): a column's type, null count,
+ * bitmap, values and string bytes, the buffers as codec pieces. */
+struct tg__enc;
+struct tg__dec;
+/* Appends c (borrowed; its buffers are the pieces: keep it alive while
+ * e is used).  0 or TG_ENOMEM. */
+int tg__col_encode(struct tg__enc *e, const tg__col *c);
+/* Reads a column of n rows, adopting its pieces; checks everything.
+ * 0 and *out (a new column), or TG_EFORMAT / TG_ENOMEM with
+ * tg_last_error() set. */
+int tg__col_decode(struct tg__dec *d, size_t n, tg__col **out);
+
 /* The rows where mask[i] is nonzero (n = frame rows), as a new column. */
 tg__col *tg__col_filter(const tg__col *c, const uint8_t *mask, size_t kept);
 /* Rows [begin, begin + n) of c as a new column. */
@@ -95,6 +110,8 @@ tg__col *tg__col_slice(const tg__col *c, size_t begin, size_t n);
 tg__col *tg__col_take(const tg__col *c, const uint32_t *idx, size_t n);
 /* Concatenates n frames of one schema (the first's) into one. */
 tg__frame *tg__frame_concat(tg__frame *const *frames, size_t n);
+/* True when a and b have the same column names and types, in order. */
+bool tg__frame_same_columns(const tg__frame *a, const tg__frame *b);
 /* Error text when f does not have this schema, else NULL (thread-local
  * buffer). */
 const char *tg__frame_check_schema(const tg__frame *f, size_t ncols,
@@ -118,6 +135,9 @@ int tg__colbuf_null(tg__colbuf *b);
 /* The column built so far (new reference); b is reset to empty. */
 tg__col *tg__colbuf_finish(tg__colbuf *b);
 void tg__colbuf_close(tg__colbuf *b);
+/* A builder holding a copy of column c (one copy per buffer).  0 or
+ * TG_ENOMEM (b is then closed). */
+int tg__colbuf_copy_col(tg__colbuf *b, const tg__col *c);
 
 static inline void tg__colbuf_mark_valid(tg__colbuf *b)
 {

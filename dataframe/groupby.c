@@ -1,487 +1,494 @@
-/* dataframe/groupby.c - partials: the group hash table, accumulating a
- * partition, merging and splitting partials, and ordering the result.
+/* dataframe/groupby.c - the graph side of reductions: tg_df_agg,
+ * tg_df_groupby, tg_df_value_counts, tg_df_len, and their tasks.
  *
- * Rows are hashed a column at a time (xxhash for strings, a 64-bit mixer
- * for fixed-width values), then looked up in an open-addressing table of
- * group ids that stores each group's hash, so most probes compare one
- * integer.  Aggregation states are then updated one column at a time
- * from the array of group ids (reduce.c).  Tasks and builders live in
- * agg_tasks.c.
+ * A builder resolves its aggregations against the schema into a spec
+ * value, lowers its input with the key and aggregated columns only, and
+ * records a partial task per partition (fused with whatever produced
+ * the partition, so a block is parsed, filtered and aggregated without
+ * its frame outliving the task).  Partials are combined as a tree,
+ * split_every at a time, and the root is finished into a frame.  With
+ * split_out = k > 1 every partial is first split by key hash into k
+ * pieces; piece j of every partition is reduced by its own tree, so no
+ * task holds all groups until the final ordered concatenation.
  */
-#include <math.h>
-#include <stdlib.h>
-#include <xxhash.h>
+#include <stdio.h>
 
-#include "agg_internal.h"
-#include "groupby_internal.h"
+#include "partial_internal.h"
 
-#define SKIP UINT32_MAX
-#define NULL_HASH 0x9e3779b97f4a7c15ull
+/* ---- tasks --------------------------------------------------------------- */
 
-tg__keyview tg__keyview_col(const tg__col *c)
+/* The spec parameter of a task, or NULL with *err set. */
+static tg__gbspec *spec_param(const char *task, const tg_value *v,
+                              tg_value **err)
 {
-    return (tg__keyview){c->type, c->data, c->valid, c->bytes};
-}
-
-static tg__keyview keyview_buf(const tg__colbuf *b)
-{
-    return (tg__keyview){b->type, b->data, b->valid, b->bytes};
-}
-
-static inline uint64_t float_bits(double x)
-{
-    uint64_t b;
-    if (x == 0)
-        x = 0;
-    if (x != x)
-        x = (double)NAN;
-    memcpy(&b, &x, 8);
-    return b;
-}
-
-static inline uint64_t key_hash(const tg__keyview *k, size_t i)
-{
-    if (!tg__valid(k->valid, i))
-        return NULL_HASH;
-    switch (k->type) {
-    case TG_DT_STRING: {
-        const int64_t *off = k->data;
-        return XXH3_64bits(k->bytes + off[i], (size_t)(off[i + 1] - off[i]));
-    }
-    case TG_DT_FLOAT64:
-        return tg__mix64(float_bits(((const double *)k->data)[i]));
-    case TG_DT_BOOL: return tg__mix64(((const uint8_t *)k->data)[i]);
-    default: return tg__mix64((uint64_t)((const int64_t *)k->data)[i]);
-    }
-}
-
-/* Mixes the hashes of rows [0, n) of k into h. */
-static void hash_keys(const tg__keyview *k, uint64_t *h, size_t n, bool first)
-{
-    if (first) {
-        for (size_t i = 0; i < n; i++)
-            h[i] = key_hash(k, i);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            h[i] = tg__mix64(h[i] * 31 + key_hash(k, i));
-    }
-}
-
-/* Equality of row i of a and row j of b (nulls equal each other). */
-static inline bool key_eq(const tg__keyview *a, size_t i, const tg__keyview *b,
-                          size_t j)
-{
-    bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
-    if (!va || !vb)
-        return va == vb;
-    switch (a->type) {
-    case TG_DT_STRING: {
-        const int64_t *oa = a->data, *ob = b->data;
-        size_t la = (size_t)(oa[i + 1] - oa[i]);
-        if (la != (size_t)(ob[j + 1] - ob[j]))
-            return false;
-        const char *x = a->bytes + oa[i], *y = b->bytes + ob[j];
-        if (la > 16) /* short keys: an inline loop beats a call */
-            return memcmp(x, y, la) == 0;
-        for (size_t k = 0; k < la; k++)
-            if (x[k] != y[k])
-                return false;
-        return true;
-    }
-    case TG_DT_FLOAT64:
-        return float_bits(((const double *)a->data)[i])
-               == float_bits(((const double *)b->data)[j]);
-    case TG_DT_BOOL:
-        return ((const uint8_t *)a->data)[i] == ((const uint8_t *)b->data)[j];
-    default:
-        return ((const int64_t *)a->data)[i] == ((const int64_t *)b->data)[j];
-    }
-}
-
-/* Orders row i of a before (< 0) or after row j of b; nulls last. */
-int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j)
-{
-    bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
-    if (!va || !vb)
-        return va == vb ? 0 : va ? -1 : 1;
-    switch (a->type) {
-    case TG_DT_STRING: {
-        const int64_t *oa = a->data, *ob = b->data;
-        size_t la = (size_t)(oa[i + 1] - oa[i]);
-        size_t lb = (size_t)(ob[j + 1] - ob[j]);
-        int r = la && lb ? memcmp(a->bytes + oa[i], b->bytes + ob[j],
-                                  la < lb ? la : lb)
-                         : 0;
-        return r ? r : (la > lb) - (la < lb);
-    }
-    case TG_DT_FLOAT64: {
-        double x = ((const double *)a->data)[i];
-        double y = ((const double *)b->data)[j];
-        if (x != x || y != y) /* NaN after numbers */
-            return (x != x) - (y != y);
-        return (x > y) - (x < y);
-    }
-    case TG_DT_BOOL: {
-        int x = ((const uint8_t *)a->data)[i];
-        int y = ((const uint8_t *)b->data)[j];
-        return x - y;
-    }
-    default: {
-        int64_t x = ((const int64_t *)a->data)[i];
-        int64_t y = ((const int64_t *)b->data)[j];
-        return (x > y) - (x < y);
-    }
-    }
-}
-
-/* ---- partials ------------------------------------------------------------ */
-
-void tg__partial_free(void *pp)
-{
-    tg__partial *p = pp;
-    if (!p)
-        return;
-    for (size_t k = 0; p->keys && k < p->spec->n_keys; k++)
-        tg__colbuf_close(&p->keys[k]);
-    for (size_t a = 0; p->st && a < p->spec->n_aggs; a++)
-        tg__aggstate_free(&p->st[a]);
-    tg__free(p->keys);
-    tg__free(p->st);
-    tg__free(p->hash);
-    tg__free(p->size);
-    tg__free(p->slots);
-    tg__free(p);
-}
-
-static int partial_grow(tg__partial *p, size_t need)
-{
-    if (need <= p->cap)
-        return 0;
-    size_t cap = p->cap ? p->cap : 16;
-    while (cap < need)
-        cap *= 2;
-    uint64_t *h = tg__realloc(p->hash, cap * sizeof *h);
-    if (h)
-        p->hash = h;
-    int64_t *s = h ? tg__realloc(p->size, cap * sizeof *s) : NULL;
+    const char *why = NULL;
+    tg__gbspec *s = tg__gbspec_decode(v, &why);
     if (!s)
-        return TG_ENOMEM;
-    p->size = s;
-    memset(s + p->cap, 0, (cap - p->cap) * sizeof *s);
-    for (size_t a = 0; a < p->spec->n_aggs; a++)
-        if (tg__aggstate_grow(&p->st[a], &p->spec->aggs[a], p->cap, cap))
-            return TG_ENOMEM;
-    p->cap = cap;
-    return 0;
+        *err = tg__df_bad_param(task, "aggregation", why);
+    return s;
 }
 
-/* A slot: the hash's high half (compared before any key) and group+1. */
-static inline uint64_t slot_of(uint64_t h, uint32_t g)
+/* The order parameter of finish and merge. */
+static bool order_param(const tg_value *v, tg__gb_order *out)
 {
-    return (h & 0xffffffff00000000ull) | (uint64_t)(g + 1);
+    const char *s = tg_as_str(v);
+    if (s && strcmp(s, "keys") == 0)
+        return *out = TG__ORDER_KEYS, true;
+    if (s && strcmp(s, "counts") == 0)
+        return *out = TG__ORDER_COUNTS, true;
+    return false;
 }
 
-static int rehash(tg__partial *p)
+static const char *order_name(tg__gb_order o)
 {
-    size_t ns = p->n_slots ? p->n_slots * 2 : 64;
-    uint64_t *s = tg__calloc(ns, sizeof *s);
-    if (!s)
-        return TG_ENOMEM;
-    for (size_t g = 0; g < p->n_groups; g++) {
-        size_t j = p->hash[g] & (ns - 1);
-        while (s[j])
-            j = (j + 1) & (ns - 1);
-        s[j] = slot_of(p->hash[g], (uint32_t)g);
-    }
-    tg__free(p->slots);
-    p->slots = s;
-    p->n_slots = ns;
-    return 0;
+    return o == TG__ORDER_COUNTS ? "counts" : "keys";
 }
 
-/* Appends row i of k to key column b. */
-static int append_key(tg__colbuf *b, const tg__keyview *k, size_t i)
+/* agg_partial(frame, spec) -> the frame's hash aggregate. */
+tg_value *tg__task_partial(tg_value *const *a, size_t n, void *ctx)
 {
-    if (!tg__valid(k->valid, i))
-        return tg__colbuf_null(b);
-    size_t len = 0;
-    if (k->type == TG_DT_STRING)
-        len = (size_t)(((const int64_t *)k->data)[i + 1]
-                       - ((const int64_t *)k->data)[i]);
-    if (tg__colbuf_reserve(b, 1, len))
-        return TG_ENOMEM;
-    switch (k->type) {
-    case TG_DT_STRING:
-        tg__colbuf_str(b, k->bytes + ((const int64_t *)k->data)[i], len);
-        break;
-    case TG_DT_FLOAT64:
-        tg__colbuf_float(b, ((const double *)k->data)[i]);
-        break;
-    case TG_DT_BOOL: tg__colbuf_bool(b, ((const uint8_t *)k->data)[i]); break;
-    default: tg__colbuf_int(b, ((const int64_t *)k->data)[i]); break;
-    }
-    return 0;
-}
-
-/* The group of the key at row i of keys (hash h), added if new.  SKIP
- * when out of memory. */
-static uint32_t find_or_add(tg__partial *p, const tg__keyview *keys, size_t i,
-                            uint64_t h)
-{
-    size_t nk = p->spec->n_keys;
-    if ((p->n_groups + 1) * 2 > p->n_slots && rehash(p))
-        return SKIP;
-    size_t mask = p->n_slots - 1, j = h & mask;
-    const uint64_t tag = h & 0xffffffff00000000ull;
-    for (uint64_t e; (e = p->slots[j]); j = (j + 1) & mask) {
-        uint32_t g = (uint32_t)e - 1;
-        if ((e & 0xffffffff00000000ull) != tag || p->hash[g] != h)
-            continue;
-        size_t k = 0;
-        for (; k < nk; k++) {
-            tg__keyview gk = keyview_buf(&p->keys[k]);
-            if (!key_eq(&gk, g, &keys[k], i))
-                break;
-        }
-        if (k == nk)
-            return g;
-    }
-    if (p->n_groups >= SKIP - 1 || partial_grow(p, p->n_groups + 1))
-        return SKIP;
-    for (size_t k = 0; k < nk; k++)
-        if (append_key(&p->keys[k], &keys[k], i))
-            return SKIP;
-    uint32_t g = (uint32_t)p->n_groups++;
-    p->hash[g] = h;
-    p->slots[j] = slot_of(h, g);
-    return g;
-}
-
-void tg__partial_compact(tg__partial *p)
-{
-    size_t n = p->n_groups ? p->n_groups : 1;
-    tg__free(p->slots);
-    p->slots = NULL;
-    p->n_slots = 0; /* a later insert rebuilds the table */
-    uint64_t *h = tg__realloc(p->hash, n * sizeof *h);
-    int64_t *sz = h ? tg__realloc(p->size, n * sizeof *sz) : NULL;
-    if (h)
-        p->hash = h;
-    if (!sz)
-        return; /* not shrunk: cap stays right */
-    p->size = sz;
-    for (size_t a = 0; a < p->spec->n_aggs; a++)
-        tg__aggstate_shrink(&p->st[a], n);
-    p->cap = n;
-}
-
-tg__partial *tg__partial_new(const tg__gbspec *spec)
-{
-    tg__partial *p = tg__calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->spec = spec;
-    p->keys = tg__calloc(spec->n_keys + 1, sizeof *p->keys);
-    p->st = tg__calloc(spec->n_aggs + 1, sizeof *p->st);
-    bool ok = p->keys && p->st;
-    for (size_t k = 0; ok && k < spec->n_keys; k++)
-        ok = tg__colbuf_init(&p->keys[k], spec->key_types[k], 16) == 0;
-    if (ok && partial_grow(p, 1) == 0 && rehash(p) == 0) {
-        if (spec->n_keys == 0) /* one group, even over no rows */
-            ok = find_or_add(p, NULL, 0, 0) == 0;
-        if (ok)
-            return p;
-    }
-    tg__partial_free(p);
-    return NULL;
-}
-
-/* The key columns of spec in frame f, as views. */
-static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
-                            tg__keyview *out)
-{
-    for (size_t k = 0; k < spec->n_keys; k++) {
-        long c = tg__frame_find(f, spec->keys[k]);
-        if (c < 0 || f->cols[c]->type != spec->key_types[k])
-            return tg_error("groupby: no %s column '%s' in the partition",
-                            tg_dtype_name(spec->key_types[k]), spec->keys[k]);
-        out[k] = tg__keyview_col(f->cols[c]);
-    }
-    return NULL;
-}
-
-/* Group ids of f's rows (SKIP for rows with a null key under dropna). */
-static tg_value *assign_groups(tg__partial *p, const tg__keyview *keys,
-                               size_t n, uint32_t *gid)
-{
-    const tg__gbspec *spec = p->spec;
-    if (spec->n_keys == 0) {
-        memset(gid, 0, n * sizeof *gid);
-        return NULL;
-    }
-    uint64_t *h = tg__malloc((n ? n : 1) * sizeof *h);
-    if (!h)
-        return tg_error("out of memory");
-    for (size_t k = 0; k < spec->n_keys; k++)
-        hash_keys(&keys[k], h, n, k == 0);
+    (void)n, (void)ctx;
+    const tg__frame *f = tg__frame_of(a[0]);
+    if (!f)
+        return tg__df_not_frame("agg", a[0]);
     tg_value *err = NULL;
+    tg__gbspec *spec = spec_param("agg", a[1], &err);
+    tg__partial *p = spec ? tg__partial_new(spec) : NULL;
+    tg__gbspec_unref(spec);
+    if (!p)
+        return err ? err : tg_error("out of memory");
+    if ((err = tg__partial_add_frame(p, f))) {
+        tg__partial_free(p);
+        return err;
+    }
+    return tg__partial_value(p);
+}
+
+/* The partials a[0..n) merged into one new partial for spec (an empty
+ * one when n is 0).  NULL with *err set on failure. */
+static tg__partial *combine_all(tg__gbspec *spec, tg_value *const *a, size_t n,
+                                tg_value **err)
+{
+    tg__partial *p = tg__partial_new(spec);
+    if (!p) {
+        *err = tg_error("out of memory");
+        return NULL;
+    }
     for (size_t i = 0; i < n; i++) {
-        bool skip = false;
-        for (size_t k = 0; spec->dropna && k < spec->n_keys; k++)
-            skip |= !tg__valid(keys[k].valid, i);
-        if (skip) {
-            gid[i] = SKIP;
-            continue;
-        }
-        if ((gid[i] = find_or_add(p, keys, i, h[i])) == SKIP) {
-            err = tg_error("out of memory");
-            break;
-        }
-    }
-    tg__free(h);
-    return err;
-}
-
-tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f)
-{
-    const tg__gbspec *spec = p->spec;
-    tg__keyview small[8], *keys = small;
-    uint32_t *gid = tg__malloc((f->nrows ? f->nrows : 1) * sizeof *gid);
-    if (spec->n_keys > 8)
-        keys = tg__malloc(spec->n_keys * sizeof *keys);
-    tg_value *err = !gid || !keys ? tg_error("out of memory") : NULL;
-    if (!err)
-        err = frame_keys(spec, f, keys);
-    if (!err)
-        err = assign_groups(p, keys, f->nrows, gid);
-    for (size_t i = 0; !err && i < f->nrows; i++)
-        if (gid[i] != SKIP)
-            p->size[gid[i]]++;
-    for (size_t a = 0; !err && a < spec->n_aggs; a++) {
-        const tg__aggspec *as = &spec->aggs[a];
-        long c = as->column ? tg__frame_find(f, as->column) : -1;
-        if (as->column && (c < 0 || f->cols[c]->type != as->in)) {
-            err = tg_error("agg: no %s column '%s' in the partition",
-                           tg_dtype_name(as->in), as->column);
-            break;
-        }
-        if (tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c], gid,
-                                f->nrows))
-            err = tg_error("out of memory");
-    }
-    tg__free(gid);
-    if (keys != small)
-        tg__free(keys);
-    return err;
-}
-
-/* Merges the groups of src whose bucket is `bucket` (all when k == 0)
- * into dst. */
-static int merge_some(tg__partial *dst, const tg__partial *src, size_t k,
-                      size_t bucket)
-{
-    size_t nk = src->spec->n_keys;
-    uint32_t *map = tg__malloc((src->n_groups + 1) * sizeof *map);
-    tg__keyview small[8], *keys = small;
-    if (nk > 8)
-        keys = tg__malloc(nk * sizeof *keys);
-    int rc = map && keys ? 0 : TG_ENOMEM;
-    for (size_t j = 0; rc == 0 && j < nk; j++)
-        keys[j] = keyview_buf(&src->keys[j]);
-    for (size_t g = 0; rc == 0 && g < src->n_groups; g++) {
-        map[g] = SKIP;
-        if (k && (src->hash[g] >> 32) % k != bucket)
-            continue;
-        map[g] = find_or_add(dst, keys, g, src->hash[g]);
-        if (map[g] == SKIP)
-            rc = TG_ENOMEM;
-        else
-            dst->size[map[g]] += src->size[g];
-    }
-    for (size_t a = 0; rc == 0 && a < src->spec->n_aggs; a++)
-        rc = tg__aggstate_merge(&dst->st[a], &src->st[a], &src->spec->aggs[a],
-                                map, src->n_groups);
-    tg__free(map);
-    if (keys != small)
-        tg__free(keys);
-    return rc;
-}
-
-int tg__partial_merge(tg__partial *dst, const tg__partial *src)
-{
-    return merge_some(dst, src, 0, 0);
-}
-
-int tg__partial_split(const tg__partial *p, size_t k, tg__partial **out)
-{
-    for (size_t b = 0; b < k; b++)
-        out[b] = NULL;
-    for (size_t b = 0; b < k; b++) {
-        if (!(out[b] = tg__partial_new(p->spec))
-            || merge_some(out[b], p, k, b)) {
-            for (size_t j = 0; j <= b; j++) {
-                tg__partial_free(out[j]);
-                out[j] = NULL;
-            }
-            return TG_ENOMEM;
+        const tg__partial *src = tg__partial_of(a[i]);
+        if (!src || !tg_equal(src->spec->value, spec->value))
+            *err = tg_error("agg: argument %zu is not a partial of this "
+                            "aggregation",
+                            i);
+        else if (tg__partial_merge(p, src))
+            *err = tg_error("out of memory");
+        if (*err) {
+            tg__partial_free(p);
+            return NULL;
         }
     }
-    return 0;
+    return p;
 }
 
-tg_value *tg__partial_finish(const tg__partial *p)
+/* agg_combine(spec, partials...) -> one partial. */
+tg_value *tg__task_combine(tg_value *const *a, size_t n, void *ctx)
 {
-    const tg__gbspec *spec = p->spec;
-    size_t nk = spec->n_keys, ncols = nk + spec->n_aggs, n = p->n_groups;
-    tg__keyview small[8], *keys = small;
-    if (nk > 8)
-        keys = tg__malloc(nk * sizeof *keys);
-    tg__col **cols = tg__calloc(ncols + 1, sizeof *cols);
-    const char **names = tg__calloc(ncols + 1, sizeof *names);
-    uint32_t *idx = NULL;
+    (void)ctx;
     tg_value *err = NULL;
-    if (keys && cols && names) {
-        for (size_t k = 0; k < nk; k++)
-            keys[k] = keyview_buf(&p->keys[k]);
-        idx = tg__order_rows(
-            keys, nk, spec->order == TG__ORDER_COUNTS ? p->size : NULL, n);
+    tg__gbspec *spec = spec_param("agg", a[0], &err);
+    tg__partial *p = spec ? combine_all(spec, a + 1, n - 1, &err) : NULL;
+    tg__gbspec_unref(spec);
+    return p ? tg__partial_value(p) : err;
+}
+
+/* agg_finish(spec, order[, partial]) -> the result frame. */
+tg_value *tg__task_finish(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)ctx;
+    tg__gb_order order;
+    if (n > 3 || !order_param(a[1], &order))
+        return tg__df_bad_param("agg", "order", "not \"keys\" or \"counts\"");
+    tg_value *err = NULL;
+    tg__gbspec *spec = spec_param("agg", a[0], &err);
+    tg__partial *p = spec ? combine_all(spec, a + 2, n - 2, &err) : NULL;
+    tg__gbspec_unref(spec);
+    if (!p)
+        return err;
+    tg_value *r = tg__partial_finish(p, order);
+    tg__partial_free(p);
+    return r;
+}
+
+/* agg_split(partial, k) -> a list of k partials. */
+tg_value *tg__task_split(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    const tg__partial *p = tg__partial_of(a[0]);
+    int64_t k = tg_as_int(a[1]);
+    if (!p)
+        return tg_error("agg: not a partial");
+    if (tg_typeof(a[1]) != TG_INT || k < 1 || k > 1 << 20)
+        return tg__df_bad_param("agg", "split_out", "not an int in 1..2^20");
+    tg__partial **parts = tg__calloc((size_t)k, sizeof *parts);
+    tg_value **items = tg__calloc((size_t)k, sizeof *items);
+    tg_value *res = NULL;
+    if (!parts || !items || tg__partial_split(p, (size_t)k, parts))
+        res = tg_error("out of memory");
+    for (size_t b = 0; !res && b < (size_t)k; b++) {
+        items[b] = tg__partial_value(parts[b]);
+        parts[b] = NULL;
     }
-    if (!idx)
+    if (!res)
+        res = tg_list_from((size_t)k, items); /* an error item fails it */
+    tg__free(parts);
+    tg__free(items);
+    return res ? res : tg_error("out of memory");
+}
+
+/* pick(list, i) -> item i. */
+tg_value *tg__task_pick(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    tg_value *item = tg_typeof(a[1]) == TG_INT && tg_as_int(a[1]) >= 0
+                         ? tg_list_get(a[0], (size_t)tg_as_int(a[1]))
+                         : NULL;
+    return item ? tg_incref(item) : tg_error("pick: no item");
+}
+
+/* The frames a[0..n) (results of one spec's finish) concatenated, or
+ * NULL with *err set. */
+static tg__frame *merge_inputs(const tg__gbspec *spec, tg__gb_order order,
+                               tg_value *const *a, size_t n, tg_value **err)
+{
+    tg__frame *small[16], **fs = small;
+    if (n > 16 && !(fs = tg__malloc(n * sizeof *fs))) {
+        *err = tg_error("out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n && !*err; i++) {
+        fs[i] = tg__frame_of(a[i]);
+        if (!fs[i] || !tg__frame_same_columns(fs[i], fs[0])
+            || fs[i]->ncols != spec->n_keys + spec->n_aggs
+            || (order == TG__ORDER_COUNTS
+                && fs[i]->cols[spec->n_keys]->type != TG_DT_INT64))
+            *err = tg_error("agg: merging frames that are not results");
+    }
+    tg__frame *all = NULL;
+    if (!*err && !(all = n ? tg__frame_concat(fs, n) : NULL))
+        *err = tg_error(n ? "out of memory" : "agg: nothing to merge");
+    if (fs != small)
+        tg__free(fs);
+    return all;
+}
+
+/* agg_merge(spec, order, frames...) -> the frames (disjoint groups)
+ * concatenated and put in the result order. */
+tg_value *tg__task_merge(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)ctx;
+    tg__gb_order order;
+    if (!order_param(a[1], &order))
+        return tg__df_bad_param("agg", "order", "not \"keys\" or \"counts\"");
+    tg_value *err = NULL;
+    tg__gbspec *spec = spec_param("agg", a[0], &err);
+    tg__frame *all =
+        spec ? merge_inputs(spec, order, a + 2, n - 2, &err) : NULL;
+    size_t nk = spec ? spec->n_keys : 0;
+    tg__keyview small[8], *keys = small;
+    if (all && nk > 8 && !(keys = tg__malloc(nk * sizeof *keys)))
         err = tg_error("out of memory");
-    size_t made = 0;
-    for (; !err && made < ncols; made++) {
-        if (made < nk) {
-            const tg__colbuf *b = &p->keys[made];
-            tg__col view = {.type = b->type,
-                            .n = b->n,
-                            .valid = b->valid,
-                            .data = b->data,
-                            .bytes = b->bytes};
-            names[made] = spec->keys[made];
-            if (!(cols[made] = tg__col_take(&view, idx, n)))
-                err = tg_error("out of memory");
-        } else {
-            size_t a = made - nk;
-            names[made] = spec->aggs[a].name;
-            cols[made] = tg__aggstate_finish(&p->st[a], &spec->aggs[a], p->size,
-                                             n, idx, n, &err);
-        }
-        if (err)
-            break;
+    uint32_t *idx = NULL;
+    if (all && !err) {
+        for (size_t k = 0; k < nk; k++)
+            keys[k] = tg__keyview_col(all->cols[k]);
+        idx =
+            tg__order_groups(keys, nk, all->cols[nk]->data, all->nrows, order);
     }
-    tg__frame *f = NULL;
-    if (!err)
-        f = tg__frame_new(ncols, names, cols, n);
+    tg__col **cols = idx ? tg__calloc(all->ncols + 1, sizeof *cols) : NULL;
+    size_t made = 0;
+    for (; cols && made < all->ncols; made++)
+        if (!(cols[made] = tg__col_take(all->cols[made], idx, all->nrows)))
+            break;
+    tg__frame *out = NULL;
+    if (cols && made == all->ncols)
+        out = tg__frame_new(made, (const char *const *)all->names, cols,
+                            all->nrows);
     else
         for (size_t i = 0; cols && i < made; i++)
             tg__col_unref(cols[i]);
-    tg__free(idx);
-    tg__free(cols);
-    tg__free(names);
+    tg__gbspec_unref(spec);
     if (keys != small)
         tg__free(keys);
+    tg__free(idx);
+    tg__free(cols);
+    tg__frame_free(all);
     if (err)
         return err;
-    tg_value *v = tg__frame_value(f);
+    tg_value *v = tg__frame_value(out);
     return v ? v : tg_error("out of memory");
+}
+
+/* ---- specs ----------------------------------------------------------------
+ */
+
+/* One aggregation as a spec item, resolved against df's schema. */
+static tg_value *agg_value(const tg_dataframe *df, const tg_agg *in)
+{
+    if ((unsigned)in->op > TG_AGG_NUNIQUE)
+        return tg__seterr_null(TG_EINVAL, "agg: bad operation %d", (int)in->op);
+    tg_dtype t = TG_DT_INT64, out;
+    if (in->op != TG_AGG_SIZE) {
+        long c = in->column ? tg__df_find(df, in->column) : -1;
+        if (c < 0)
+            return tg__seterr_null(TG_EINVAL, "agg %s: no column '%s'",
+                                   tg_agg_op_name(in->op),
+                                   in->column ? in->column : "(null)");
+        t = df->types[c];
+    }
+    if (!tg__agg_out_type(in->op, t, &out))
+        return tg__seterr_null(TG_EINVAL, "agg %s: column '%s' is a string",
+                               tg_agg_op_name(in->op), in->column);
+    char buf[256];
+    if (in->name)
+        snprintf(buf, sizeof buf, "%s", in->name);
+    else if (in->op == TG_AGG_SIZE)
+        snprintf(buf, sizeof buf, "size");
+    else
+        snprintf(buf, sizeof buf, "%s_%s", in->column, tg_agg_op_name(in->op));
+    return tg_list(4, tg_str(tg_agg_op_name(in->op)),
+                   in->op == TG_AGG_SIZE ? tg_null() : tg_str(in->column),
+                   tg_str(buf), tg_int((int64_t)t));
+}
+
+/* The spec value of a groupby of df, decoded (new), after checking the
+ * keys and aggregations against df's schema and that the output names
+ * are distinct.  NULL with tg_last_error() set. */
+static tg__gbspec *spec_new(const tg_dataframe *df, size_t n_keys,
+                            const char *const *keys, size_t n_aggs,
+                            const tg_agg *aggs, bool keep_null_keys)
+{
+    tg_value **kv = tg__calloc(n_keys + 1, sizeof *kv);
+    tg_value **tv = tg__calloc(n_keys + 1, sizeof *tv);
+    tg_value **av = tg__calloc(n_aggs + 1, sizeof *av);
+    int rc = kv && tv && av ? 0 : TG_ENOMEM;
+    for (size_t k = 0; rc == 0 && k < n_keys; k++) {
+        long c = keys[k] ? tg__df_find(df, keys[k]) : -1;
+        if (c < 0)
+            rc = tg__seterr(TG_EINVAL, "groupby: no key column '%s'",
+                            keys[k] ? keys[k] : "(null)");
+        kv[k] = rc ? NULL : tg_str(keys[k]);
+        tv[k] = rc ? NULL : tg_int((int64_t)df->types[c]);
+    }
+    for (size_t i = 0; rc == 0 && i < n_aggs; i++)
+        if (!(av[i] = agg_value(df, &aggs[i])))
+            rc = TG_EINVAL;
+    tg_value *v = NULL;
+    if (rc == 0) {
+        v = tg_list(4, tg_list_from(n_keys, kv), tg_list_from(n_keys, tv),
+                    tg_list_from(n_aggs, av), tg_bool(keep_null_keys));
+    } else { /* keep the message: release the items by hand */
+        for (size_t i = 0; kv && tv && i < n_keys; i++)
+            tg_decref(kv[i]), tg_decref(tv[i]);
+        for (size_t i = 0; av && i < n_aggs; i++)
+            tg_decref(av[i]);
+    }
+    tg__free(kv);
+    tg__free(tv);
+    tg__free(av);
+    const char *why = NULL;
+    tg__gbspec *s = v ? tg__gbspec_decode(v, &why) : NULL;
+    tg_decref(v);
+    if (v && !s)
+        tg__seterr(TG_ENOMEM, "groupby: %s", why);
+    for (size_t i = 0; s && i < s->n_keys + s->n_aggs; i++) {
+        const char *x =
+            i < s->n_keys ? s->keys[i] : s->aggs[i - s->n_keys].name;
+        for (size_t j = 0; s && j < i; j++) {
+            const char *y =
+                j < s->n_keys ? s->keys[j] : s->aggs[j - s->n_keys].name;
+            if (strcmp(x, y) == 0) {
+                tg__seterr(TG_EINVAL,
+                           "groupby: output column '%s' appears twice "
+                           "(name the aggregation)",
+                           x);
+                tg__gbspec_unref(s);
+                s = NULL;
+            }
+        }
+    }
+    return s;
+}
+
+/* ---- builders ------------------------------------------------------------ */
+
+/* A tree of combines over parts, then finish: a delayed frame. */
+static tg_value *reduce_tree(tg_graph *g, tg__gbspec *spec, tg__gb_order order,
+                             tg_value **parts, size_t n, size_t fan)
+{
+    tg_value *root =
+        n ? tg__df_tree(g, TG__OP_COMBINE, &spec->value, 1, parts, n, fan)
+          : NULL;
+    if (n && !root)
+        return NULL;
+    tg_value *args[3] = {tg_incref(spec->value), tg_str(order_name(order)),
+                         root};
+    return tg__df_call(g, TG__OP_FINISH, root ? 3 : 2, args);
+}
+
+/* The split_out path: k hash buckets reduced separately, then merged. */
+static tg_value *reduce_split(tg_graph *g, tg__gbspec *spec, tg__gb_order order,
+                              tg_value **parts, size_t n, size_t fan, size_t k)
+{
+    tg_value **picks = tg__calloc(n + 1, sizeof *picks);
+    tg_value **fins = tg__calloc(k + 2, sizeof *fins);
+    tg_value *res = NULL;
+    bool ok = picks && fins;
+    for (size_t i = 0; ok && i < n; i++) {
+        tg_value *args[2] = {parts[i], tg_int((int64_t)k)};
+        ok = (parts[i] = tg__df_call(g, TG__OP_SPLIT, 2, args)) != NULL;
+    }
+    for (size_t b = 0; ok && b < k; b++) {
+        for (size_t i = 0; ok && i < n; i++) {
+            tg_value *args[2] = {parts[i], tg_int((int64_t)b)};
+            ok = (picks[i] = tg__df_call(g, TG__OP_PICK, 2, args)) != NULL;
+        }
+        ok = ok
+             && (fins[b + 2] = reduce_tree(g, spec, order, picks, n, fan))
+                    != NULL;
+    }
+    if (ok) {
+        fins[0] = tg_incref(spec->value);
+        fins[1] = tg_str(order_name(order));
+        res = tg__df_call(g, TG__OP_MERGE, k + 2, fins);
+    }
+    tg__free(picks);
+    tg__free(fins);
+    return res;
+}
+
+/* The columns a spec reads, for lowering: keys then aggregated columns
+ * (repeats are harmless).  A new array of borrowed names. */
+static const char **spec_columns(const tg__gbspec *s, size_t *n)
+{
+    const char **names =
+        tg__malloc((s->n_keys + s->n_aggs + 1) * sizeof *names);
+    *n = 0;
+    for (size_t k = 0; names && k < s->n_keys; k++)
+        names[(*n)++] = s->keys[k];
+    for (size_t a = 0; names && a < s->n_aggs; a++)
+        if (s->aggs[a].column)
+            names[(*n)++] = s->aggs[a].column;
+    return names;
+}
+
+/* Records the reduction of df by spec (a reference, released here): a
+ * delayed frame. */
+static tg_value *reduce(tg_dataframe *df, tg__gbspec *spec, tg__gb_order order,
+                        size_t fan, size_t split_out)
+{
+    size_t ncols = 0;
+    const char **cols = spec ? spec_columns(spec, &ncols) : NULL;
+    tg_value **in = cols ? tg__df_lower(df, ncols, cols, false) : NULL;
+    tg_value **parts = in ? tg__calloc(df->nparts + 1, sizeof *parts) : NULL;
+    tg_value *res = NULL;
+    bool ok = parts != NULL;
+    for (size_t i = 0; ok && i < df->nparts; i++) {
+        tg_value *args[2] = {in[i], tg_incref(spec->value)};
+        ok = (parts[i] = tg__df_call(df->g, TG__OP_PARTIAL, 2, args)) != NULL;
+    }
+    if (ok && split_out > 1 && df->nparts)
+        res =
+            reduce_split(df->g, spec, order, parts, df->nparts, fan, split_out);
+    else if (ok)
+        res = reduce_tree(df->g, spec, order, parts, df->nparts, fan);
+    tg__free(cols);
+    tg__free(parts);
+    tg__gbspec_unref(spec);
+    return res;
+}
+
+static size_t fan_of(const tg_groupby_opts *o)
+{
+    return o && o->split_every ? o->split_every : 8;
+}
+
+tg_value *tg_df_agg(tg_dataframe *df, size_t n_aggs, const tg_agg *aggs,
+                    const tg_groupby_opts *opts)
+{
+    if (!df || (n_aggs && !aggs))
+        return tg__seterr_null(TG_EINVAL, "agg: NULL argument");
+    tg__gbspec *spec = spec_new(df, 0, NULL, n_aggs, aggs, false);
+    return spec ? reduce(df, spec, TG__ORDER_KEYS, fan_of(opts), 0) : NULL;
+}
+
+/* A groupby with a result order: a one-partition dataframe. */
+static tg_dataframe *groupby(tg_dataframe *df, size_t n_keys,
+                             const char *const *keys, size_t n_aggs,
+                             const tg_agg *aggs, const tg_groupby_opts *o,
+                             tg__gb_order order)
+{
+    bool keep = o && o->keep_null_keys;
+    tg__gbspec *spec = spec_new(df, n_keys, keys, n_aggs, aggs, keep);
+    if (!spec)
+        return NULL;
+    size_t ncols = n_keys + n_aggs;
+    const char **names = tg__calloc(ncols + 1, sizeof *names);
+    tg_dtype *types = tg__calloc(ncols + 1, sizeof *types);
+    tg_dataframe *out = NULL;
+    if (names && types) {
+        for (size_t i = 0; i < ncols; i++) {
+            bool key = i < n_keys;
+            names[i] = key ? spec->keys[i] : spec->aggs[i - n_keys].name;
+            types[i] = key ? spec->key_types[i] : spec->aggs[i - n_keys].out;
+        }
+        tg_value *part = reduce(df, tg__gbspec_ref(spec), order, fan_of(o),
+                                o ? o->split_out : 0);
+        out = tg__df_of_part(df->g, part, ncols, names, types);
+    }
+    tg__gbspec_unref(spec);
+    tg__free(names);
+    tg__free(types);
+    return out;
+}
+
+tg_dataframe *tg_df_groupby(tg_dataframe *df, size_t n_keys,
+                            const char *const *keys, size_t n_aggs,
+                            const tg_agg *aggs, const tg_groupby_opts *opts)
+{
+    if (!df || (n_keys && !keys) || (n_aggs && !aggs))
+        return tg__seterr_null(TG_EINVAL, "groupby: NULL argument");
+    if (n_keys == 0)
+        return tg__seterr_null(TG_EINVAL, "groupby: no keys (use "
+                                          "tg_df_agg)");
+    return groupby(df, n_keys, keys, n_aggs, aggs, opts, TG__ORDER_KEYS);
+}
+
+tg_dataframe *tg_df_value_counts(tg_dataframe *df, const char *column,
+                                 bool dropna)
+{
+    if (!df || !column)
+        return tg__seterr_null(TG_EINVAL, "value_counts: NULL argument");
+    tg_agg agg = {NULL, TG_AGG_SIZE, "count"};
+    if (strcmp(column, "count") == 0)
+        agg.name = "size";
+    tg_groupby_opts o = {.keep_null_keys = !dropna};
+    return groupby(df, 1, &column, 1, &agg, &o, TG__ORDER_COUNTS);
+}
+
+tg_value *tg_df_len(tg_dataframe *df)
+{
+    if (!df)
+        return tg__seterr_null(TG_EINVAL, "len: NULL dataframe");
+    if (df->nparts == 0)
+        return tg_delayed_value(df->g, tg_int(0));
+    tg_value **in = tg__df_lower(df, 0, NULL, false);
+    tg_value **lens = in ? tg__calloc(df->nparts, sizeof *lens) : NULL;
+    bool ok = lens != NULL;
+    for (size_t i = 0; ok && i < df->nparts; i++)
+        ok = (lens[i] = tg__df_call(df->g, TG__OP_LEN, 1, &in[i])) != NULL;
+    tg_value *res =
+        ok ? tg__df_tree(df->g, TG__OP_SUM, NULL, 0, lens, df->nparts, 8)
+           : NULL;
+    tg__free(lens);
+    return res;
 }

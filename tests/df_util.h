@@ -64,8 +64,9 @@ static inline char *td_csv(const tg_value *frame)
         tg_decref(v_);                                                         \
     } while (0)
 
-/* The schedulers results must agree on: sync, and the work-stealing
- * pool with 2 and 4 threads. */
+/* The schedulers results must agree on: sync, the work-stealing pool
+ * with 2 and 4 threads, and loopback, where every task's inputs and
+ * results cross the wire codec (so local calls are refused there). */
 typedef tg_scheduler *(*td_sched_fn)(void);
 static inline tg_scheduler *td_threads2(void)
 {
@@ -76,7 +77,7 @@ static inline tg_scheduler *td_threads4(void)
     return tg_scheduler_threads(4);
 }
 static const td_sched_fn td_schedulers[] = {tg_scheduler_sync, td_threads2,
-                                            td_threads4};
+                                            td_threads4, tg_scheduler_loopback};
 #define TD_N_SCHEDULERS (sizeof td_schedulers / sizeof td_schedulers[0])
 
 #endif /* TG_TESTS_DF_UTIL_H */

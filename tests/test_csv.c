@@ -383,6 +383,88 @@ static void test_csv_parses_only_used_columns(void **state)
     td_rmdir(dir);
 }
 
+/* Building a second query on a reader never changes what an earlier
+ * one parses: the columns a read task parses are its argument.  (They
+ * were state of the reader, read when the task ran: building a sum of b
+ * made the row count parse b too, and fail on "oops".) */
+static void test_csv_second_query_does_not_change_the_first(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s",
+             td_write(dir, "q.csv", "a,b\n1,2\n3,oops\n"));
+    const char *names[] = {"b"};
+    tg_dtype types[] = {TG_DT_INT64};
+    tg_csv_opts o = {.n_dtypes = 1, .dtype_names = names, .dtypes = types};
+    tg_graph *g = tg_graph_new(), *fresh = tg_graph_new();
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    tg_value *len1 = tg_df_len(df);
+    char *key1 = strdup(tg_key(len1));
+    tg_value *n = tg_compute(len1, NULL);
+    assert_int_equal(tg_as_int(n), 2);
+    tg_decref(n);
+    tg_agg sum = {"b", TG_AGG_SUM, NULL};
+    assert_non_null(tg_df_agg(df, 1, &sum, NULL)); /* built, not computed */
+    tg_value *len2 = tg_df_len(df);
+    n = tg_compute(len2, NULL);
+    if (tg_is_error(n))
+        fail_msg("len after building a sum: %s", tg_error_message(n));
+    assert_int_equal(tg_as_int(n), 2);
+    tg_decref(n);
+    /* The same query has the same key, on this graph and on a fresh one
+     * where nothing else was built. */
+    assert_string_equal(tg_key(len2), key1);
+    tg_value *len3 = tg_df_len(tg_read_csv(fresh, path, &o));
+    assert_string_equal(tg_key(len3), key1);
+    /* The sum itself parses b and fails on it. */
+    tg_value *e = tg_compute(tg_df_agg(df, 1, &sum, NULL), NULL);
+    assert_true(tg_is_error(e));
+    assert_non_null(strstr(tg_error_message(e), ":3: column 'b'"));
+    tg_decref(e);
+    free(key1);
+    tg_graph_free(fresh);
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
+/* Planning is linear in the number of blocks: a 1-byte blocksize over
+ * a file of ~24,000 bytes makes one partition per byte, and the graph,
+ * the plan and the run stay small (each block task used to take the
+ * counts of every block before it: quadratic, gigabytes here).  A
+ * ragged row in the last block still names its exact line, counted
+ * through quoted newlines in the first blocks. */
+static void test_csv_many_partitions_plan_linearly(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    size_t rows = tt_scale(3500, 300), cap = rows * 16 + 64, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)sprintf(text, "k,v\n1,\"a\nb\"\n");
+    for (size_t i = 0; i < rows; i++)
+        len += (size_t)sprintf(text + len, "%zu,%zu\n", i, i % 7);
+    len += (size_t)sprintf(text + len, "oops\n9,9\n");
+    char path[512], want[600];
+    snprintf(path, sizeof path, "%s", td_write(dir, "many.csv", text));
+    snprintf(want, sizeof want, "%s:%zu: expected 2 fields, found 1", path,
+             rows + 4);
+    long before = tt_peak_rss_kib();
+    tg_graph *g = tg_graph_new();
+    tg_csv_opts o = {.blocksize = 1, .sample_bytes = 64};
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    assert_int_equal(tg_df_npartitions(df), len);
+    tg_value *v = tg_compute(tg_df_len(df), NULL);
+    assert_true(tg_is_error(v));
+    if (!strstr(tg_error_message(v), want))
+        fail_msg("'%s' lacks '%s'", tg_error_message(v), want);
+    tg_decref(v);
+    tg_graph_free(g);
+    if (tt_check_rss())
+        assert_true(tt_peak_rss_kib() - before < 100 * 1024);
+    free(text);
+    td_rmdir(dir);
+}
+
 /* Found by clang's UBSan (make test runs the unit tests under it): the
  * scanner offset its NULL base on the first row of every CSV. */
 static void test_csv_scans_the_first_row_without_offsetting_null(void **state)
@@ -408,7 +490,9 @@ int main(void)
         cmocka_unit_test(test_csv_to_csv_round_trips),
         cmocka_unit_test(test_csv_frame_from_memory),
         cmocka_unit_test(test_csv_parses_only_used_columns),
+        cmocka_unit_test(test_csv_second_query_does_not_change_the_first),
         cmocka_unit_test(test_csv_many_quoted_newlines),
+        cmocka_unit_test(test_csv_many_partitions_plan_linearly),
     };
     return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
 }

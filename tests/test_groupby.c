@@ -33,7 +33,7 @@ static void test_groupby_pandas_versus_spark_nulls(void **state)
         td_assert_frame(
             tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean, NULL), NULL),
             "col1,col2_mean\nA,3.5\nB,5.5\n");
-        o.dropna = false;
+        o.keep_null_keys = true;
         td_assert_frame(
             tg_df_compute(tg_df_groupby(df, 1, keys, 1, &mean, &o), NULL),
             "col1,col2_mean\nA,3.5\nB,5.5\n,1.5\n");
@@ -43,6 +43,44 @@ static void test_groupby_pandas_versus_spark_nulls(void **state)
             "col1,col2_mean\nA,3.5\nB,5.5\n,1.5\n");
         tg_graph_free(g);
     }
+    td_rmdir(dir);
+}
+
+/* All-zero options are pandas' defaults: a designated initialiser that
+ * sets only split_out or split_every still drops null keys, and
+ * keep_null_keys keeps them as the last group, with or without
+ * split_out. */
+static void test_groupby_zero_options_drop_null_keys(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = read_text(g, dir, PS_TABLE, 7);
+    const char *keys[] = {"col1"};
+    tg_agg sum = {"col2", TG_AGG_SUM, NULL};
+    const char *dropped = "col1,col2_sum\nA,7\nB,11\n";
+    const char *kept = "col1,col2_sum\nA,7\nB,11\n,3\n";
+    tg_groupby_opts zero = {0}, init = TG_GROUPBY_OPTS_INIT;
+    tg_groupby_opts split = {.split_out = 4}, every = {.split_every = 2};
+    tg_groupby_opts keep = {.keep_null_keys = true};
+    tg_groupby_opts keep_split = {.keep_null_keys = true, .split_out = 3};
+    const tg_groupby_opts *drop_opts[] = {NULL, &zero, &init, &split, &every};
+    for (size_t i = 0; i < 5; i++)
+        td_assert_frame(
+            tg_df_compute(tg_df_groupby(df, 1, keys, 1, &sum, drop_opts[i]),
+                          NULL),
+            dropped);
+    td_assert_frame(
+        tg_df_compute(tg_df_groupby(df, 1, keys, 1, &sum, &keep), NULL), kept);
+    td_assert_frame(
+        tg_df_compute(tg_df_groupby(df, 1, keys, 1, &sum, &keep_split), NULL),
+        kept);
+    /* value_counts keeps its explicit dropna argument. */
+    td_assert_frame(tg_df_compute(tg_df_value_counts(df, "col1", true), NULL),
+                    "col1,count\nA,2\nB,2\n");
+    td_assert_frame(tg_df_compute(tg_df_value_counts(df, "col1", false), NULL),
+                    "col1,count\nA,2\nB,2\n,2\n");
+    tg_graph_free(g);
     td_rmdir(dir);
 }
 
@@ -164,7 +202,7 @@ static void test_groupby_multiple_keys_and_errors(void **state)
     td_assert_frame(
         tg_df_compute(tg_df_groupby(df, 2, keys, 2, aggs, &o), NULL),
         "a,b,total,y_count\n1,y,2,1\n2,x,4,2\n2,y,5,1\n");
-    o.dropna = false;
+    o.keep_null_keys = true;
     o.split_out = 3;
     o.split_every = 2;
     td_assert_frame(
@@ -305,6 +343,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groupby_pandas_versus_spark_nulls),
+        cmocka_unit_test(test_groupby_zero_options_drop_null_keys),
         cmocka_unit_test(test_groupby_null_rules),
         cmocka_unit_test(test_groupby_variance_with_large_offset),
         cmocka_unit_test(test_groupby_empty_input),

@@ -2,10 +2,16 @@
  *
  * A frame (a TG_FRAME value) is a columnar table: int64, float64, bool and
  * string columns, each with a validity bitmap for nulls (Arrow layout).
- * A tg_dataframe is a schema plus one delayed frame per partition; every
- * operation below is a graph builder that adds tasks per partition, so a
- * large CSV file becomes many small tasks that any scheduler runs with
- * bounded memory.  Null rules and the CSV block rule: dataframe/README.md.
+ * A tg_dataframe is a lazy query: a schema, a number of partitions and
+ * the operations that produce them.  Builders (filter, assign, select,
+ * rename, map_partitions) only record the operation; a terminal builder
+ * (agg, len, groupby, value_counts, head, concat, to_csv, partition)
+ * turns the query into tasks per partition, reading from a CSV file only
+ * the columns it needs, so a large file becomes many small tasks that
+ * any scheduler runs with bounded memory.  Every task is a registered
+ * function with plain-value arguments (map_partitions' pointer form
+ * aside), so identical queries share keys and run once.  Null rules, the
+ * CSV block rule and the plan: dataframe/README.md.
  */
 #ifndef TASKGRAPH_DATAFRAME_H
 #define TASKGRAPH_DATAFRAME_H
@@ -123,9 +129,10 @@ TG_API tg_value *tg_expr_eval(tg_expr *e, const tg_value *frame);
 /* A dataframe belongs to its graph, like a delayed value: it lives until
  * tg_graph_free, needs no freeing, and every builder returns a new one
  * (or NULL with tg_last_error() set; a NULL input makes a builder return
- * NULL too, so a chain is checked once at the end).  Building is not
- * thread-safe (caller serialises, as for the graph); the tasks it adds
- * run on any scheduler and thread. */
+ * NULL too, so a chain is checked once at the end).  Building a query
+ * never changes another: what a task reads is in its arguments, so its
+ * key.  Building is not thread-safe (caller serialises, as for the
+ * graph); the tasks it adds run on any scheduler and thread. */
 typedef struct tg_dataframe tg_dataframe;
 
 TG_API size_t tg_df_npartitions(const tg_dataframe *df);
@@ -133,7 +140,8 @@ TG_API size_t tg_df_ncols(const tg_dataframe *df);
 TG_API const char *tg_df_colname(const tg_dataframe *df, size_t col);
 TG_API tg_dtype tg_df_coltype(const tg_dataframe *df, size_t col);
 /* The delayed frame of partition i (borrowed from the graph), or NULL.
- * Its frame has every column of the schema (like tg_df_compute's). */
+ * Its frame has every column of the schema (like tg_df_compute's); the
+ * same value on every call. */
 TG_API tg_value *tg_df_partition(const tg_dataframe *df, size_t i);
 
 /* Options of tg_read_csv; all-zero means the defaults. */
@@ -159,7 +167,8 @@ typedef struct tg_csv_opts {
  * opened at build time to read headers and sizes; a missing file, a
  * ragged row or a value that does not parse as its column's type fails
  * (at build time or when the task runs) with a message naming the file
- * and line.  Only the columns a query reads are converted. */
+ * and line.  Only the columns a query reads are converted: each read
+ * task takes the columns it parses as an argument. */
 TG_API tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                                  const tg_csv_opts *opts);
 
@@ -187,18 +196,41 @@ TG_API tg_dataframe *tg_df_assign(tg_dataframe *df, const char *name,
 /* Keeps the n named columns, in that order. */
 TG_API tg_dataframe *tg_df_select(tg_dataframe *df, size_t n,
                                   const char *const *names);
+/* Renames column old_names[i] to new_names[i] (names copied), keeping
+ * the order of the columns.  Fails (NULL, TG_EINVAL) when an old name
+ * is not a column or appears twice, or when two columns would end up
+ * with one name; swapping names is fine. */
+TG_API tg_dataframe *tg_df_rename(tg_dataframe *df, size_t n,
+                                  const char *const *old_names,
+                                  const char *const *new_names);
 
 /* A user function over one partition: borrows frame, returns a new
  * frame reference (or an error value).  Runs on any thread. */
 typedef tg_value *(*tg_frame_fn)(const tg_value *frame, void *ctx);
 /* Applies fn to every partition.  The output schema is given (ncols
  * names and types; ncols = 0 means "same as the input") and checked on
- * every result.  ctx is borrowed and must outlive the graph's computes. */
+ * every result.  ctx is borrowed and must outlive the graph's computes.
+ * fn is called through its pointer, so each task is a *local* call
+ * (DESIGN.md): it runs on the single-process schedulers (sync, threads)
+ * only; a scheduler that crosses processes refuses it.  Its key is
+ * valid in this process only, and never shared with another
+ * map_partitions.  name (copied; NULL: "map-partitions") names the
+ * tasks.  Use tg_df_map_partitions_named to run anywhere. */
 TG_API tg_dataframe *tg_df_map_partitions(tg_dataframe *df, const char *name,
                                           tg_frame_fn fn, void *ctx,
                                           size_t ncols,
                                           const char *const *names,
                                           const tg_dtype *types);
+/* Applies the function registered as fn_name (tg_register) to every
+ * partition: it receives the partition's frame as args[0] (nargs 1,
+ * its registered context) and returns a new frame or an error value.
+ * The output schema is given as for tg_df_map_partitions and checked on
+ * every result.  The tasks are registered calls: they run on every
+ * scheduler, and identical maps share keys.  Fails at build time (NULL,
+ * TG_ENOENT) when nothing is registered under fn_name. */
+TG_API tg_dataframe *
+tg_df_map_partitions_named(tg_dataframe *df, const char *fn_name, size_t ncols,
+                           const char *const *names, const tg_dtype *types);
 
 /* A delayed frame of the first n rows, looking at the first npartitions
  * partitions only (0 = all of them, so the answer is always complete). */
@@ -242,20 +274,22 @@ typedef struct tg_agg {
 /* "count", "size", "sum", ... */
 TG_API const char *tg_agg_op_name(tg_agg_op op);
 
-/* Options of tg_df_agg and tg_df_groupby.  Start from
- * TG_GROUPBY_OPTS_INIT (a NULL opts means the same):
- *     tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
- *     o.dropna = false;                                                 */
+/* Options of tg_df_agg and tg_df_groupby; all-zero (or a NULL opts)
+ * means the defaults, so designated initialisers name only what they
+ * change:
+ *     tg_groupby_opts o = {.split_out = 4};   -- null keys still dropped */
 typedef struct tg_groupby_opts {
-    bool dropna;        /* true: drop rows with a null key (pandas);
-                           false: nulls form their own group (Spark) */
-    size_t split_every; /* fan-in of the tree reduction; 0 = 8 */
-    size_t split_out;   /* > 1: hash-partition the groups into this many
-                           reductions (for many groups); 0 or 1: one */
+    bool keep_null_keys; /* false: rows with a null key are dropped
+                            (pandas); true: they form their own group,
+                            ordered last (pandas' dropna=False) */
+    size_t split_every;  /* fan-in of the tree reduction; 0 = 8 */
+    size_t split_out;    /* > 1: hash-partition the groups into this many
+                            reductions (for many groups); 0 or 1: one */
 } tg_groupby_opts;
+/* The defaults, spelled out (all zero). */
 #define TG_GROUPBY_OPTS_INIT                                                   \
     {                                                                          \
-        true, 0, 0                                                             \
+        false, 0, 0                                                            \
     }
 
 /* Whole-column reductions as a tree: per-partition partials combined

@@ -1,4 +1,4 @@
-/* dataframe/reduce.c - aggregation states: update from a column, merge,
+/* dataframe/aggstate.c - aggregation states: update from a column, merge,
  * finish into an output column.
  *
  * Every state is a set of per-group arrays updated by one flat loop per
@@ -11,9 +11,9 @@
  */
 #include <math.h>
 #include <stdio.h>
-#include <xxhash.h>
 
-#include "agg_internal.h"
+#include "partial_internal.h"
+#include "runtime/codec_internal.h"
 
 #define SKIP UINT32_MAX
 
@@ -33,19 +33,28 @@ static inline void dd_add_dd(double *hi, double *lo, double bh, double bl)
     dd_add(hi, lo, bl);
 }
 
-/* ---- distinct sets (nunique) -------------------------------------------- */
+/* ---- group maps -----------------------------------------------------------
+ */
 
-struct tg__distinct {
-    size_t n, cap;
-    uint32_t *gid;
-    uint64_t *vh;  /* value hash */
-    int64_t *bits; /* int/bool value or double bits; string: offset */
-    int64_t *slen; /* strings */
-    char *sbuf;
-    size_t sbuf_len, sbuf_cap;
-    uint32_t *slots; /* entry + 1 */
-    size_t n_slots;
-};
+int tg__group_map_rebuild(tg__map *m, size_t n,
+                          uint64_t (*hash_of)(const void *, uint32_t),
+                          const void *ud)
+{
+    tg__map t;
+    if (tg__map_init(&t, (n + 1) * 3 / 2)) /* cap >= 2 (n + 1) */
+        return TG_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        tg__map_probe p = tg__map_begin(&t, hash_of(ud, i));
+        while (tg__map_next(&t, &p) != TG__MAP_NONE)
+            ;
+        tg__map_insert(&t, &p, i);
+    }
+    tg__map_close(m);
+    *m = t;
+    return 0;
+}
+
+/* ---- distinct sets (nunique) -------------------------------------------- */
 
 void tg__distinct_free(tg__distinct *d)
 {
@@ -56,26 +65,20 @@ void tg__distinct_free(tg__distinct *d)
     tg__free(d->bits);
     tg__free(d->slen);
     tg__free(d->sbuf);
-    tg__free(d->slots);
+    tg__map_close(&d->map);
     tg__free(d);
 }
 
-static int distinct_rehash(tg__distinct *d)
+static inline uint64_t entry_hash(uint64_t vh, uint32_t gid)
 {
-    size_t ns = d->n_slots ? d->n_slots * 2 : 64;
-    uint32_t *s = tg__calloc(ns, sizeof *s);
-    if (!s)
-        return TG_ENOMEM;
-    for (size_t e = 0; e < d->n; e++) {
-        size_t j = tg__mix64(d->vh[e] ^ d->gid[e]) & (ns - 1);
-        while (s[j])
-            j = (j + 1) & (ns - 1);
-        s[j] = (uint32_t)e + 1;
-    }
-    tg__free(d->slots);
-    d->slots = s;
-    d->n_slots = ns;
-    return 0;
+    return tg__mix64(vh ^ gid);
+}
+
+/* The hash of entry e, for growing the map. */
+static uint64_t distinct_hash(const void *ud, uint32_t e)
+{
+    const tg__distinct *d = ud;
+    return entry_hash(d->vh[e], d->gid[e]);
 }
 
 static int distinct_grow(tg__distinct *d)
@@ -103,17 +106,26 @@ static int distinct_grow(tg__distinct *d)
 static int distinct_add(tg__distinct *d, uint32_t gid, uint64_t vh,
                         int64_t bits, const char *s, size_t len)
 {
-    if ((d->n + 1) * 2 > d->n_slots && distinct_rehash(d))
+    uint64_t h = entry_hash(vh, gid);
+    tg__map *m = &d->map;
+    if (TG_UNLIKELY(!m->cap)
+        && tg__group_map_rebuild(m, d->n, distinct_hash, d))
         return TG_ENOMEM;
-    size_t j = tg__mix64(vh ^ gid) & (d->n_slots - 1);
-    for (uint32_t e; (e = d->slots[j]); j = (j + 1) & (d->n_slots - 1)) {
-        e--;
+    tg__map_probe p = tg__map_begin(m, h);
+    for (uint32_t e; (e = tg__map_next(m, &p)) != TG__MAP_NONE;) {
         if (d->gid[e] != gid || d->vh[e] != vh)
             continue;
         if (s ? (size_t)d->slen[e] == len
                     && (len == 0 || memcmp(d->sbuf + d->bits[e], s, len) == 0)
               : d->bits[e] == bits)
             return 0;
+    }
+    if (tg__group_map_full(m)) { /* rebuild, find the empty slot again */
+        if (tg__group_map_rebuild(m, d->n, distinct_hash, d))
+            return TG_ENOMEM;
+        p = tg__map_begin(m, h);
+        while (tg__map_next(m, &p) != TG__MAP_NONE)
+            ;
     }
     if (d->n == d->cap && distinct_grow(d))
         return TG_ENOMEM;
@@ -134,24 +146,16 @@ static int distinct_add(tg__distinct *d, uint32_t gid, uint64_t vh,
     }
     d->gid[d->n] = gid, d->vh[d->n] = vh, d->bits[d->n] = bits;
     d->slen[d->n] = (int64_t)len;
-    d->slots[j] = (uint32_t)++d->n;
+    tg__map_insert(m, &p, (uint32_t)d->n++);
     return 0;
 }
 
-/* The hash and 8-byte identity of a fixed-width value. */
+/* The 8-byte identity of a fixed-width value (tg__key_eq's rules). */
 static inline int64_t value_bits(const tg__col *c, size_t i)
 {
     switch (c->type) {
-    case TG_DT_FLOAT64: {
-        double x = ((const double *)c->data)[i];
-        int64_t b;
-        if (x == 0)
-            x = 0; /* -0.0 and 0.0 are one value */
-        if (x != x)
-            x = NAN;
-        memcpy(&b, &x, 8);
-        return b;
-    }
+    case TG_DT_FLOAT64:
+        return (int64_t)tg__float_key_bits(((const double *)c->data)[i]);
     case TG_DT_BOOL: return ((const uint8_t *)c->data)[i];
     default: return ((const int64_t *)c->data)[i];
     }
@@ -160,17 +164,18 @@ static inline int64_t value_bits(const tg__col *c, size_t i)
 static int distinct_update(tg__distinct *d, const tg__col *c,
                            const uint32_t *gid, size_t n)
 {
+    const tg__keyview kv = tg__keyview_col(c);
     for (size_t i = 0; i < n; i++) {
         if (gid[i] == SKIP || !tg__col_valid(c, i))
             continue;
         int rc;
+        uint64_t vh = tg__key_hash(&kv, i);
         if (c->type == TG_DT_STRING) {
             size_t len;
             const char *s = tg__col_str(c, i, &len);
-            rc = distinct_add(d, gid[i], XXH3_64bits(s, len), 0, s, len);
+            rc = distinct_add(d, gid[i], vh, 0, s, len);
         } else {
-            int64_t b = value_bits(c, i);
-            rc = distinct_add(d, gid[i], tg__mix64((uint64_t)b), b, NULL, 0);
+            rc = distinct_add(d, gid[i], vh, value_bits(c, i), NULL, 0);
         }
         if (rc)
             return rc;
@@ -575,4 +580,131 @@ tg__col *tg__aggstate_finish(const tg__aggstate *s, const tg__aggspec *a,
         return NULL;
     }
     return c;
+}
+
+/* ---- on the wire --------------------------------------------------------- */
+
+/* The per-group arrays of a state, in wire order, with their element
+ * sizes; those an op does not use are NULL. */
+typedef struct arrays {
+    void **p[11];
+    size_t w[11];
+} arrays;
+
+static arrays arrays_of(tg__aggstate *s)
+{
+    return (arrays){{(void **)&s->count, (void **)&s->isum, (void **)&s->hi,
+                     (void **)&s->lo, (void **)&s->hi2, (void **)&s->lo2,
+                     (void **)&s->imin, (void **)&s->fmin, (void **)&s->soff,
+                     (void **)&s->slen, (void **)&s->has},
+                    {8, sizeof(tg__i128), 8, 8, 8, 8, 8, 8, 8, 8, 1}};
+}
+
+int tg__aggstate_encode(struct tg__enc *e, const tg__aggstate *s,
+                        size_t n_groups)
+{
+    arrays a = arrays_of((tg__aggstate *)s);
+    for (size_t i = 0; i < 11; i++)
+        if (*a.p[i] && tg__enc_piece(e, *a.p[i], n_groups * a.w[i]))
+            return TG_ENOMEM;
+    if (s->soff && tg__enc_piece(e, s->sbuf, s->sbuf_len))
+        return TG_ENOMEM;
+    const tg__distinct *d = s->set;
+    if (d
+        && (tg__enc_u64(e, d->n) || tg__enc_piece(e, d->gid, d->n * 4)
+            || tg__enc_piece(e, d->vh, d->n * 8)
+            || tg__enc_piece(e, d->bits, d->n * 8)
+            || tg__enc_piece(e, d->slen, d->n * 8)
+            || tg__enc_piece(e, d->sbuf, d->sbuf_len)))
+        return TG_ENOMEM;
+    return 0;
+}
+
+static int bad_state(const char *what)
+{
+    return tg__seterr(TG_EFORMAT, "partial: %s", what);
+}
+
+/* Replaces *slot (n elements of w bytes, allocated by grow) with the
+ * next piece, which must hold exactly that many. */
+static int adopt(tg__dec *d, void **slot, size_t n, size_t w)
+{
+    void *block;
+    size_t len;
+    if (tg__dec_piece(d, &block, &len))
+        return TG_EFORMAT;
+    if (len != n * w) {
+        tg__free(block);
+        return bad_state("a state array has the wrong length");
+    }
+    if (block) {
+        tg__free(*slot);
+        *slot = block;
+    }
+    return 0;
+}
+
+/* A string span [off, off + len) that must lie in a buffer of size. */
+static bool span_ok(int64_t off, int64_t len, size_t size)
+{
+    return off >= 0 && len >= 0 && (uint64_t)off <= size
+           && (uint64_t)len <= size - (uint64_t)off;
+}
+
+static int decode_set(tg__dec *d, tg__distinct *set, bool strings,
+                      size_t n_groups)
+{
+    uint64_t n;
+    if (tg__dec_u64(d, &n))
+        return TG_EFORMAT;
+    if (n > (SIZE_MAX >> 4))
+        return bad_state("a distinct set is too large");
+    void *block = NULL;
+    size_t len;
+    int rc = 0;
+    void **slots[4] = {(void **)&set->gid, (void **)&set->vh,
+                       (void **)&set->bits, (void **)&set->slen};
+    size_t w[4] = {4, 8, 8, 8};
+    for (size_t i = 0; i < 4 && rc == 0; i++) {
+        if ((rc = tg__dec_piece(d, &block, &len)))
+            break;
+        *slots[i] = block;
+        if (len != n * w[i])
+            rc = bad_state("a distinct set has the wrong length");
+    }
+    set->n = set->cap = (size_t)n;
+    if (rc == 0 && (rc = tg__dec_piece(d, &block, &len)) == 0)
+        set->sbuf = block, set->sbuf_len = set->sbuf_cap = len;
+    for (size_t e = 0; rc == 0 && e < n; e++)
+        if (set->gid[e] >= n_groups
+            || (strings && !span_ok(set->bits[e], set->slen[e], len)))
+            rc = bad_state("a distinct entry is out of range");
+    return rc;
+}
+
+int tg__aggstate_decode(struct tg__dec *d, tg__aggstate *s,
+                        const tg__aggspec *a, size_t n_groups)
+{
+    if (tg__aggstate_grow(s, a, 0, n_groups ? n_groups : 1))
+        return tg__seterr(TG_ENOMEM, "partial: out of memory");
+    arrays ar = arrays_of(s);
+    for (size_t i = 0; i < 11; i++)
+        if (*ar.p[i] && adopt(d, ar.p[i], n_groups, ar.w[i]))
+            return TG_EFORMAT;
+    for (size_t g = 0; s->has && g < n_groups; g++)
+        if (s->has[g] > 1)
+            return bad_state("a min/max flag is neither 0 nor 1");
+    if (s->soff) {
+        void *block;
+        size_t len;
+        if (tg__dec_piece(d, &block, &len))
+            return TG_EFORMAT;
+        s->sbuf = block, s->sbuf_len = s->sbuf_cap = len;
+        for (size_t g = 0; g < n_groups; g++)
+            if (s->has[g] && !span_ok(s->soff[g], s->slen[g], len))
+                return bad_state("a min/max string is out of range");
+    }
+    if (s->set)
+        return decode_set(d, s->set, a->in == TG_DT_STRING, n_groups);
+    return 0;
 }

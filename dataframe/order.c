@@ -1,0 +1,161 @@
+/* dataframe/order.c - key order and the stable sort of row indices.
+ *
+ * The sort is a bottom-up merge sort over uint32 row indices: runs of
+ * RUN rows are sorted by insertion, then merged in passes that swap
+ * between the array and one scratch array of n indices.  A merge takes
+ * from the left run while left <= right, so equal rows keep their
+ * order.  The comparator and its context are arguments: no thread-local
+ * state, so sorts on different threads never meet.  Key rules:
+ * order_internal.h.
+ */
+#include "order_internal.h"
+
+#define RUN 16
+
+int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j)
+{
+    bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
+    if (!va || !vb)
+        return va == vb ? 0 : va ? -1 : 1;
+    switch (a->type) {
+    case TG_DT_STRING: {
+        const int64_t *oa = a->data, *ob = b->data;
+        size_t la = (size_t)(oa[i + 1] - oa[i]);
+        size_t lb = (size_t)(ob[j + 1] - ob[j]);
+        int r = la && lb ? memcmp(a->bytes + oa[i], b->bytes + ob[j],
+                                  la < lb ? la : lb)
+                         : 0;
+        return r ? r : (la > lb) - (la < lb);
+    }
+    case TG_DT_FLOAT64: {
+        double x = ((const double *)a->data)[i];
+        double y = ((const double *)b->data)[j];
+        if (x != x || y != y) /* NaN after numbers */
+            return (x != x) - (y != y);
+        return (x > y) - (x < y);
+    }
+    case TG_DT_BOOL: {
+        int x = ((const uint8_t *)a->data)[i];
+        int y = ((const uint8_t *)b->data)[j];
+        return x - y;
+    }
+    default: {
+        int64_t x = ((const int64_t *)a->data)[i];
+        int64_t y = ((const int64_t *)b->data)[j];
+        return (x > y) - (x < y);
+    }
+    }
+}
+
+/* True for a NaN at row i of a float key. */
+static inline bool is_nan(const tg__keyview *k, size_t i)
+{
+    if (k->type != TG_DT_FLOAT64 || !tg__valid(k->valid, i))
+        return false;
+    double x = ((const double *)k->data)[i];
+    return x != x;
+}
+
+/* One key with its direction: nulls and NaN are placed before the
+ * direction applies, so that neither moves when it flips. */
+static int sortkey_cmp(const tg__sortkey *s, uint32_t i, uint32_t j)
+{
+    const tg__keyview *k = &s->key;
+    bool vi = tg__valid(k->valid, i), vj = tg__valid(k->valid, j);
+    if (!vi || !vj) {
+        if (vi == vj)
+            return 0;
+        return (vi ? -1 : 1) * (s->nulls_first ? -1 : 1);
+    }
+    bool ni = is_nan(k, i), nj = is_nan(k, j);
+    if (ni || nj)
+        return (int)ni - (int)nj;
+    int r = tg__key_cmp(k, i, k, j);
+    return s->descending ? -r : r;
+}
+
+typedef struct keys_ctx {
+    const tg__sortkey *keys;
+    size_t n_keys;
+} keys_ctx;
+
+static int keys_cmp(const void *ctx, uint32_t i, uint32_t j)
+{
+    const keys_ctx *c = ctx;
+    for (size_t k = 0; k < c->n_keys; k++) {
+        int r = sortkey_cmp(&c->keys[k], i, j);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+static void insertion_sort(uint32_t *a, size_t n, tg__row_cmp cmp,
+                           const void *ctx)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint32_t x = a[i];
+        size_t j = i;
+        for (; j > 0 && cmp(ctx, a[j - 1], x) > 0; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+/* Merges the sorted runs a[0..na) and b[0..nb) into out, stably. */
+static void merge(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
+                  uint32_t *out, tg__row_cmp cmp, const void *ctx)
+{
+    size_t i = 0, j = 0, k = 0;
+    if (na && nb && cmp(ctx, a[na - 1], b[0]) <= 0) { /* already in order */
+        memcpy(out, a, na * sizeof *a);
+        memcpy(out + na, b, nb * sizeof *b);
+        return;
+    }
+    while (i < na && j < nb)
+        out[k++] = cmp(ctx, b[j], a[i]) < 0 ? b[j++] : a[i++];
+    if (i < na)
+        memcpy(out + k, a + i, (na - i) * sizeof *a);
+    if (j < nb)
+        memcpy(out + k, b + j, (nb - j) * sizeof *b);
+}
+
+int tg__stable_sort(uint32_t *idx, size_t n, tg__row_cmp cmp, const void *ctx)
+{
+    for (size_t lo = 0; lo < n; lo += RUN)
+        insertion_sort(idx + lo, n - lo < RUN ? n - lo : RUN, cmp, ctx);
+    if (n <= RUN)
+        return 0;
+    uint32_t *tmp = tg__malloc(n * sizeof *tmp);
+    if (!tmp)
+        return TG_ENOMEM;
+    uint32_t *src = idx, *dst = tmp;
+    for (size_t w = RUN; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = n - lo < w ? n : lo + w;
+            size_t hi = n - lo < 2 * w ? n : lo + 2 * w;
+            merge(src + lo, mid - lo, src + mid, hi - mid, dst + lo, cmp, ctx);
+        }
+        uint32_t *t = src;
+        src = dst, dst = t;
+    }
+    if (src != idx)
+        memcpy(idx, src, n * sizeof *idx);
+    tg__free(tmp);
+    return 0;
+}
+
+uint32_t *tg__order_rows(const tg__sortkey *keys, size_t n_keys, size_t n)
+{
+    uint32_t *idx = tg__malloc((n ? n : 1) * sizeof *idx);
+    if (!idx)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = (uint32_t)i;
+    keys_ctx c = {keys, n_keys};
+    if (n_keys && tg__stable_sort(idx, n, keys_cmp, &c)) {
+        tg__free(idx);
+        return NULL;
+    }
+    return idx;
+}

@@ -1,0 +1,173 @@
+/* tests/test_order.c - key comparison and the stable row sort
+ * (dataframe/order_internal.h): stability, several keys, directions,
+ * nulls first or last, NaN, strings, and out of memory. */
+#include "dataframe/order_internal.h"
+#include "test_util.h"
+
+/* A column with nulls where valid[i] is 0 (NULL: no nulls). */
+static tg__keyview ints(const int64_t *v, const uint8_t *bits)
+{
+    return (tg__keyview){TG_DT_INT64, v, bits, NULL};
+}
+
+/* The validity bitmap of n flags (1 = present), into out. */
+static const uint8_t *bitmap(const int *present, size_t n, uint8_t *out)
+{
+    memset(out, 0, (n + 7) / 8);
+    for (size_t i = 0; i < n; i++)
+        if (present[i])
+            out[i / 8] |= (uint8_t)(1u << (i % 8));
+    return out;
+}
+
+static void assert_order(const uint32_t *idx, const uint32_t *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] != want[i])
+            fail_msg("position %zu: row %u, wanted row %u", i, idx[i], want[i]);
+}
+
+static void test_order_equal_rows_keep_input_order(void **state)
+{
+    (void)state;
+    /* 40 rows (past one insertion run) with 3 distinct values. */
+    int64_t v[40];
+    for (int i = 0; i < 40; i++)
+        v[i] = (i * 7) % 3;
+    tg__sortkey k = {ints(v, NULL), false, false};
+    uint32_t *idx = tg__order_rows(&k, 1, 40);
+    assert_non_null(idx);
+    size_t at = 0;
+    for (int64_t want = 0; want < 3; want++)
+        for (uint32_t i = 0; i < 40; i++)
+            if (v[i] == want)
+                assert_int_equal(idx[at++], i);
+    tg__free(idx);
+}
+
+static void test_order_several_keys_and_directions(void **state)
+{
+    (void)state;
+    int64_t a[] = {2, 1, 2, 1, 2, 1};
+    double b[] = {0.5, 3.0, -1.0, 3.0, 0.5, -2.0};
+    tg__sortkey k[] = {{ints(a, NULL), true, false},
+                       {{TG_DT_FLOAT64, b, NULL, NULL}, false, false}};
+    uint32_t *idx = tg__order_rows(k, 2, 6);
+    /* a descending, then b ascending, ties (rows 0/4, 1/3) stable. */
+    assert_order(idx, (const uint32_t[]){2, 0, 4, 5, 1, 3}, 6);
+    tg__free(idx);
+}
+
+static void test_order_nulls_last_or_first_in_both_directions(void **state)
+{
+    (void)state;
+    int64_t v[] = {3, 0, 1, 0, 2};
+    uint8_t bits[1];
+    const uint8_t *valid = bitmap((const int[]){1, 0, 1, 0, 1}, 5, bits);
+    tg__sortkey k = {ints(v, valid), false, false};
+    uint32_t *idx = tg__order_rows(&k, 1, 5);
+    assert_order(idx, (const uint32_t[]){2, 4, 0, 1, 3}, 5);
+    tg__free(idx);
+    k.nulls_first = true;
+    idx = tg__order_rows(&k, 1, 5);
+    assert_order(idx, (const uint32_t[]){1, 3, 2, 4, 0}, 5);
+    tg__free(idx);
+    k.descending = true;
+    idx = tg__order_rows(&k, 1, 5);
+    assert_order(idx, (const uint32_t[]){1, 3, 0, 4, 2}, 5);
+    tg__free(idx);
+    k.nulls_first = false;
+    idx = tg__order_rows(&k, 1, 5);
+    assert_order(idx, (const uint32_t[]){0, 4, 2, 1, 3}, 5);
+    tg__free(idx);
+}
+
+/* NaN sorts after every number in either direction, before nulls
+ * (nulls last) - the rule groupby results have always followed. */
+static void test_order_nan_after_numbers_before_nulls(void **state)
+{
+    (void)state;
+    double v[] = {NAN, 1.0, 0.0, -INFINITY, NAN, 2.0};
+    uint8_t bits[1];
+    const uint8_t *valid = bitmap((const int[]){1, 1, 0, 1, 1, 1}, 6, bits);
+    tg__sortkey k = {{TG_DT_FLOAT64, v, valid, NULL}, false, false};
+    uint32_t *idx = tg__order_rows(&k, 1, 6);
+    assert_order(idx, (const uint32_t[]){3, 1, 5, 0, 4, 2}, 6);
+    tg__free(idx);
+    k.descending = true;
+    idx = tg__order_rows(&k, 1, 6);
+    assert_order(idx, (const uint32_t[]){5, 1, 3, 0, 4, 2}, 6);
+    tg__free(idx);
+    /* Equality and hashing treat every NaN, and -0.0 and 0.0, alike. */
+    double w[] = {NAN, -NAN, -0.0, 0.0};
+    tg__keyview kv = {TG_DT_FLOAT64, w, NULL, NULL};
+    assert_true(tg__key_eq(&kv, 0, &kv, 1));
+    assert_true(tg__key_eq(&kv, 2, &kv, 3));
+    assert_true(tg__key_hash(&kv, 0) == tg__key_hash(&kv, 1));
+    assert_true(tg__key_hash(&kv, 2) == tg__key_hash(&kv, 3));
+    assert_int_equal(tg__key_cmp(&kv, 2, &kv, 3), 0);
+}
+
+static void test_order_strings_by_bytes(void **state)
+{
+    (void)state;
+    const char bytes[] = "bababc";
+    int64_t off[] = {0, 1, 2, 2, 4, 6}; /* "b" "a" "" "ba" "bc" */
+    tg__sortkey k = {{TG_DT_STRING, off, NULL, bytes}, false, false};
+    uint32_t *idx = tg__order_rows(&k, 1, 5);
+    assert_order(idx, (const uint32_t[]){2, 1, 0, 3, 4}, 5);
+    tg__free(idx);
+}
+
+/* The comparator's context is an argument: a sort by a permutation's
+ * rank, checked against the permutation, over many merge passes. */
+static int by_rank(const void *ctx, uint32_t i, uint32_t j)
+{
+    const uint32_t *rank = ctx;
+    return (rank[i] > rank[j]) - (rank[i] < rank[j]);
+}
+
+static void test_order_context_comparator_many_rows(void **state)
+{
+    (void)state;
+    size_t n = 10007;
+    uint32_t *rank = malloc(n * sizeof *rank), *idx = malloc(n * sizeof *idx);
+    for (size_t i = 0; i < n; i++)
+        rank[i] = (uint32_t)((i * 7919) % n), idx[i] = (uint32_t)i;
+    assert_int_equal(tg__stable_sort(idx, n, by_rank, rank), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(rank[idx[i]], i);
+    free(rank);
+    free(idx);
+}
+
+static void test_order_out_of_memory_is_clean(void **state)
+{
+    (void)state;
+    int64_t v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = 100 - i;
+    tg__sortkey k = {ints(v, NULL), false, false};
+    tg__oom_inject(0, false);
+    assert_null(tg__order_rows(&k, 1, 100));
+    tg__oom_inject(1, false); /* the scratch array */
+    assert_null(tg__order_rows(&k, 1, 100));
+    tg__oom_inject(-1, false);
+    uint32_t *idx = tg__order_rows(&k, 1, 100);
+    assert_int_equal(idx[0], 99);
+    tg__free(idx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_order_equal_rows_keep_input_order),
+        cmocka_unit_test(test_order_several_keys_and_directions),
+        cmocka_unit_test(test_order_nulls_last_or_first_in_both_directions),
+        cmocka_unit_test(test_order_nan_after_numbers_before_nulls),
+        cmocka_unit_test(test_order_strings_by_bytes),
+        cmocka_unit_test(test_order_context_comparator_many_rows),
+        cmocka_unit_test(test_order_out_of_memory_is_clean),
+    };
+    return cmocka_run_group_tests_name("order", tests, NULL, NULL);
+}
