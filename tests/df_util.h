@@ -64,9 +64,32 @@ static inline char *td_csv(const tg_value *frame)
         tg_decref(v_);                                                         \
     } while (0)
 
+/* A local cluster of two workers, for the distributed scheduler among
+ * td_schedulers.  td_start_cluster() must be the first thing main does:
+ * the workers run this test binary again, and tg_cluster_local turns
+ * into the worker loop there, before any test runs. */
+static tg_cluster *td_cluster;
+
+static inline void td_stop_cluster(void)
+{
+    tg_cluster_close(td_cluster);
+    td_cluster = NULL;
+}
+
+static inline void td_start_cluster(void)
+{
+    td_cluster = tg_cluster_local(2, 1, NULL);
+    if (!td_cluster) {
+        fprintf(stderr, "cannot start a local cluster: %s\n", tg_last_error());
+        exit(1);
+    }
+    atexit(td_stop_cluster);
+}
+
 /* The schedulers results must agree on: sync, the work-stealing pool
- * with 2 and 4 threads, and loopback, where every task's inputs and
- * results cross the wire codec (so local calls are refused there). */
+ * with 2 and 4 threads, loopback, where every task's inputs and results
+ * cross the wire codec, and the local cluster (both refuse local
+ * calls). */
 typedef tg_scheduler *(*td_sched_fn)(void);
 static inline tg_scheduler *td_threads2(void)
 {
@@ -76,8 +99,23 @@ static inline tg_scheduler *td_threads4(void)
 {
     return tg_scheduler_threads(4);
 }
+static inline tg_scheduler *td_distributed(void)
+{
+    tg_scheduler *s = tg_scheduler_distributed(tg_cluster_address(td_cluster));
+    if (!s)
+        fail_msg("cannot reach the local cluster: %s", tg_last_error());
+    return s;
+}
 static const td_sched_fn td_schedulers[] = {tg_scheduler_sync, td_threads2,
-                                            td_threads4, tg_scheduler_loopback};
+                                            td_threads4, tg_scheduler_loopback,
+                                            td_distributed};
 #define TD_N_SCHEDULERS (sizeof td_schedulers / sizeof td_schedulers[0])
+
+/* True for the schedulers that run tasks as a cluster does. */
+static inline bool td_crosses_wire(const tg_scheduler *s)
+{
+    return strcmp(tg_scheduler_name(s), "loopback") == 0
+           || strcmp(tg_scheduler_name(s), "distributed") == 0;
+}
 
 #endif /* TG_TESTS_DF_UTIL_H */

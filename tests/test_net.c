@@ -82,8 +82,13 @@ static void start_scheduler(cluster *c)
     snprintf(c->dir, sizeof c->dir, "/tmp/tg-net-XXXXXX");
     assert_non_null(mkdtemp(c->dir));
     snprintf(c->file, sizeof c->file, "%s/scheduler", c->dir);
-    char *argv[] = {getenv("TG_NET_SCHEDULER"), "--scheduler-file", c->file,
-                    "--port", "0", "--quiet", NULL};
+    char *argv[] = {getenv("TG_NET_SCHEDULER"),
+                    "--scheduler-file",
+                    c->file,
+                    "--port",
+                    "0",
+                    "--quiet",
+                    NULL};
     assert_non_null(argv[0]);
     c->pids[c->n++] = spawn(argv);
     struct stat st;
@@ -95,9 +100,15 @@ static void start_scheduler(cluster *c)
 
 static void start_worker(cluster *c)
 {
-    char *argv[] = {getenv("TG_NET_WORKER"), "--scheduler-file", c->file,
-                    "--preload", getenv("TG_NET_PRELOAD"), "--nthreads", "2",
-                    "--quiet", NULL};
+    char *argv[] = {getenv("TG_NET_WORKER"),
+                    "--scheduler-file",
+                    c->file,
+                    "--preload",
+                    getenv("TG_NET_PRELOAD"),
+                    "--nthreads",
+                    "2",
+                    "--quiet",
+                    NULL};
     assert_non_null(argv[0]);
     assert_non_null(argv[4]);
     c->pids[c->n++] = spawn(argv);
@@ -107,8 +118,7 @@ static void wait_workers(cluster *c, uint64_t n)
 {
     for (int waited = 0;; waited += 10) {
         uint64_t workers = 0, threads = 0;
-        if (tg__cluster_info(c->file, &workers, &threads) == 0
-            && workers >= n)
+        if (tg__cluster_info(c->file, &workers, &threads) == 0 && workers >= n)
             return;
         assert_true(waited < WAIT_MS);
         nap_ms(10);
@@ -174,10 +184,10 @@ static void test_net_inputs_move_between_workers(void **state)
         pids[i] = tg_delayed_registered(g, "net.pid", 1, tg_int(i));
     assert_int_equal(tg_compute_many(pids, 64, out, dist), 0);
     bool two = false;
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 64; i++)
         two |= tg_as_int(out[i]) != tg_as_int(out[0]);
+    for (int i = 0; i < 64; i++)
         tg_decref(out[i]);
-    }
     assert_true(two); /* both workers ran some */
     size_t len = 1 << 20;
     int64_t want = 0;
@@ -185,8 +195,8 @@ static void test_net_inputs_move_between_workers(void **state)
         want += (int64_t)(k % 251);
     tg_value *blobs[16];
     for (int i = 0; i < 16; i++)
-        blobs[i] = tg_delayed_registered(g, "net.blob", 2,
-                                         tg_int((int64_t)len), tg_int(i));
+        blobs[i] = tg_delayed_registered(g, "net.blob", 2, tg_int((int64_t)len),
+                                         tg_int(i));
     tg_fn f;
     void *ctx;
     assert_int_equal(tg_lookup("net.bytesum", &f, &ctx), 0);
@@ -204,8 +214,8 @@ static tg_value *client_only(tg_value *const *a, size_t n, void *ctx)
     return tg_int(1);
 }
 
-static void test_net_unknown_function_fails_naming_it_and_the_worker(
-    void **state)
+static void
+test_net_unknown_function_fails_naming_it_and_the_worker(void **state)
 {
     (void)state;
     assert_int_equal(tg_register("net.client_only", client_only, NULL), 0);
@@ -416,13 +426,14 @@ static void test_net_bad_peers_are_dropped_and_the_rest_go_on(void **state)
     (void)state;
     char address[256];
     uint8_t token[TG__TOKEN_BYTES], wrong[TG__TOKEN_BYTES] = {0};
-    assert_int_equal(tg__read_scheduler_file(main_cl.file, address,
-                                             sizeof address, token),
-                     0);
+    assert_int_equal(
+        tg__read_scheduler_file(main_cl.file, address, sizeof address, token),
+        0);
     /* garbage instead of a handshake */
     int fd = raw_connect(address);
-    raw_send(fd, "GET / HTTP/1.0\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    raw_send(fd,
+             "GET / HTTP/1.0\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
              68);
     assert_true(closed_by_peer(fd));
     close(fd);

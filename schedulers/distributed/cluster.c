@@ -1,10 +1,10 @@
 /* schedulers/distributed/cluster.c - tg_cluster_local: a scheduler and
  * workers on this machine for one program.
  *
- * The processes are this program's own binary run again (/proc/self/exe
- * with the same arguments), marked by TG_CLUSTER_ROLE, the ordinal of
- * the tg_cluster_local call that started them and the path of the
- * cluster's scheduler file; in them, that call becomes the scheduler or
+ * The processes are this program's own binary run again (the path
+ * /proc/self/exe names, with the same arguments), marked by TG_CLUSTER_ROLE,
+ * the ordinal of the tg_cluster_local call that started them and the path of
+ * the cluster's scheduler file; in them, that call becomes the scheduler or
  * worker loop and then exits the process.  So the program's functions,
  * registered before the call, are registered in its workers too, and no
  * library needs building.  A re-executed binary starts clean, which a
@@ -157,8 +157,8 @@ static int env_make(child_env *e, const char *role, int ord, const char *file,
     return 0;
 }
 
-/* Starts one process of the cluster; its pid, or -1. */
-static pid_t spawn(char **argv, char **env)
+/* Starts one process of the cluster running exe; its pid, or -1. */
+static pid_t spawn(const char *exe, char **argv, char **env)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -166,7 +166,7 @@ static pid_t spawn(char **argv, char **env)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             _exit(1); /* the parent died already */
-        execve("/proc/self/exe", argv, env);
+        execve(exe, argv, env);
         _exit(127);
     }
     if (pid < 0)
@@ -269,18 +269,26 @@ static int start(tg_cluster *cl, int ord, int nworkers, int threads,
 {
     child_env es = {0}, ew = {0};
     char **argv = own_argv();
+    /* the program's path, resolved here: under a tool such as valgrind,
+     * /proc/self/exe in the child would be the tool */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     int rc = argv ? 0 : tg__last_code(TG_ENOMEM);
+    if (rc == 0 && (n <= 0 || (size_t)n >= sizeof exe - 1))
+        rc = tg__seterr(TG_EIO, "cannot find this program's binary");
+    if (rc == 0)
+        exe[n] = '\0';
     rc = rc ? rc : env_make(&es, "scheduler", ord, cl->file, 0, o->verbose);
     rc = rc ? rc : env_make(&ew, "worker", ord, cl->file, threads, o->verbose);
     uint64_t timeout =
         o->start_timeout_ms ? o->start_timeout_ms : DEFAULT_START_MS;
-    if (rc == 0 && (cl->pids[0] = spawn(argv, es.env)) > 0)
+    if (rc == 0 && (cl->pids[0] = spawn(exe, argv, es.env)) > 0)
         cl->n_pids = 1;
     else if (rc == 0)
         rc = TG_EIO;
     rc = rc ? rc : wait_up(cl, timeout);
     for (int i = 0; i < nworkers && rc == 0; i++) {
-        if ((cl->pids[cl->n_pids] = spawn(argv, ew.env)) > 0)
+        if ((cl->pids[cl->n_pids] = spawn(exe, argv, ew.env)) > 0)
             cl->n_pids++;
         else
             rc = TG_EIO;
