@@ -989,6 +989,8 @@ static void worker_free(worker *w)
     tg__map_close(&w->map);
     tg__free(w->live);
     tg__free(w->threads);
+    for (size_t i = 0; i < w->n_out_blobs; i++) /* reports never sent */
+        tg__free(w->out_blobs[i]);
     tg__free(w->out_blobs);
     tg__enc_close(&w->out);
     while (w->peers) {

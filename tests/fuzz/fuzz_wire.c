@@ -1,0 +1,214 @@
+/* tests/fuzz/fuzz_wire.c - libFuzzer harness for the cluster's wire.
+ *
+ * What an authenticated peer sends is the attack surface left once the
+ * handshake passed: this harness passes it (it knows the token) and
+ * sends the input.  Its first byte says to whom:
+ *
+ *   0  a scheduler (tg_serve_scheduler, one worker attached, both in
+ *      threads of this process for the whole run), as a new connection:
+ *      a client or a worker, whatever the messages claim;
+ *   1  a fresh worker (tg_serve_worker in a thread), from its scheduler:
+ *      the harness listens as the scheduler, takes the worker's W_HELLO
+ *      and sends the rest of the input;
+ *   2  a fresh worker's peer port, as another worker: once that
+ *      connection is up, the first n bytes of the rest (n: a two-byte
+ *      length first) go to the worker from its scheduler, the remainder
+ *      from the peer.
+ *
+ * Then the harness half-closes and reads until the other side closes
+ * (servers close on end of input, and on a message that breaks the
+ * rules), so every input is over before the next starts.  Properties:
+ * no sanitizer report in any server thread, and every server still
+ * answers: a handshake, or the close, that does not come within
+ * WU_TIMEOUT_S aborts.  See tests/fuzz/README.md.
+ */
+#define _GNU_SOURCE /* accept4, memmem, pthread_timedjoin_np */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fuzz_plan_fns.h"
+#include "wire_util.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char dir[64], token_path[128], sched_file[128];
+static char sched_addr[256];
+
+static void fail(const char *what)
+{
+    fprintf(stderr, "fuzz_wire: %s (last error: %s)\n", what, tg_last_error());
+    abort();
+}
+
+/* Small limits, so that an input cannot ask for gigabytes. */
+static tg_server_opts base_opts(void)
+{
+    return (tg_server_opts){.token_file = token_path,
+                            .max_header = 1 << 16,
+                            .max_frames = 64,
+                            .max_frame = 1 << 20,
+                            .nthreads = 1,
+                            .quiet = getenv("FUZZ_WIRE_VERBOSE") == NULL};
+}
+
+static void *scheduler_main(void *arg)
+{
+    (void)arg;
+    tg_server_opts o = base_opts();
+    o.scheduler_file = sched_file;
+    if (tg_serve_scheduler(&o) != 0)
+        fail("the scheduler stopped");
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    tg_server_opts o = base_opts();
+    o.address = arg;
+    tg_serve_worker(&o); /* returns when its scheduler goes away */
+    return NULL;
+}
+
+static void start(void *(*fn)(void *), void *arg, pthread_t *t)
+{
+    if (pthread_create(t, NULL, fn, arg) != 0)
+        fail("cannot start a thread");
+}
+
+static void join(pthread_t t)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += WU_TIMEOUT_S;
+    if (pthread_timedjoin_np(t, NULL, &ts) != 0)
+        fail("a worker did not stop when its scheduler left");
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    if (fz_register() != 0)
+        fail("cannot register the fuzz functions");
+    snprintf(dir, sizeof dir, "/tmp/tg-fuzz-wire-XXXXXX");
+    if (!mkdtemp(dir))
+        fail("cannot make a directory");
+    snprintf(token_path, sizeof token_path, "%s/token", dir);
+    snprintf(sched_file, sizeof sched_file, "%s/scheduler", dir);
+    if (wu_write_token(token_path) != 0)
+        fail("cannot write the token");
+    pthread_t t;
+    start(scheduler_main, NULL, &t);
+    pthread_detach(t);
+    uint8_t token[TG__TOKEN_BYTES];
+    for (int i = 0; i < 1000; i++) {
+        struct stat st;
+        if (stat(sched_file, &st) == 0
+            && tg__read_scheduler_file(sched_file, sched_addr,
+                                       sizeof sched_addr, token)
+                   == 0)
+            break;
+        usleep(10000);
+    }
+    if (!sched_addr[0])
+        fail("the scheduler did not start");
+    static char addr_copy[256];
+    snprintf(addr_copy, sizeof addr_copy, "%s", sched_addr);
+    start(worker_main, addr_copy, &t);
+    pthread_detach(t);
+    uint64_t workers = 0, threads;
+    for (int i = 0; i < 1000 && workers == 0; i++) {
+        if (tg__cluster_info(sched_file, &workers, &threads) != 0)
+            fail("cannot ask the scheduler");
+        if (!workers)
+            usleep(10000);
+    }
+    if (!workers)
+        fail("the worker did not join");
+    return 0;
+}
+
+/* Sends data on fd, half-closes and waits for the other side to close. */
+static void send_and_drain(int fd, const uint8_t *data, size_t size,
+                           const char *who)
+{
+    wu_write(fd, data, size); /* it may close early: that is fine */
+    shutdown(fd, SHUT_WR);
+    if (wu_drain(fd) != 0) {
+        fprintf(stderr, "fuzz_wire: %s did not close\n", who);
+        abort();
+    }
+    close(fd);
+}
+
+static void to_scheduler(const uint8_t *data, size_t size)
+{
+    int fd = wu_connect(sched_addr);
+    if (fd < 0 || wu_answer(fd) != 0)
+        fail("the scheduler does not answer");
+    send_and_drain(fd, data, size, "the scheduler");
+}
+
+/* The peer address in a W_HELLO message (its last string). */
+static int peer_address(const uint8_t *msg, size_t len, char *out, size_t cap)
+{
+    const char *pat = "tcp://127.0.0.1:";
+    const uint8_t *p = memmem(msg, len, pat, strlen(pat));
+    if (!p)
+        return -1;
+    size_t n = strlen(pat);
+    while (p + n < msg + len && p[n] >= '0' && p[n] <= '9')
+        n++;
+    if (n >= cap)
+        return -1;
+    memcpy(out, p, n);
+    out[n] = 0;
+    return 0;
+}
+
+static void to_worker(const uint8_t *data, size_t size, bool as_peer)
+{
+    char addr[64], peer[64];
+    int lfd = wu_listen(addr, sizeof addr);
+    if (lfd < 0)
+        fail("cannot listen");
+    pthread_t t;
+    start(worker_main, addr, &t);
+    int fd = wu_accept(lfd);
+    close(lfd); /* connections the input makes the worker open fail */
+    uint8_t hello[1024];
+    size_t len;
+    if (fd < 0 || wu_challenge(fd) != 0
+        || wu_read_msg(fd, hello, sizeof hello, &len) != 0
+        || peer_address(hello, len, peer, sizeof peer) != 0)
+        fail("the worker does not say hello");
+    if (as_peer) {
+        int pfd = wu_connect(peer);
+        if (pfd < 0 || wu_answer(pfd) != 0)
+            fail("the worker's peer port does not answer");
+        size_t n = size >= 2 ? (size_t)wu_le(data, 2) : 0;
+        n = size >= 2 ? (n < size - 2 ? n : size - 2) : 0;
+        if (size >= 2) /* a bad message here stops the worker: fine */
+            wu_write(fd, data + 2, n);
+        size_t skip = size >= 2 ? 2 + n : size;
+        send_and_drain(pfd, data + skip, size - skip, "the worker's peer port");
+        send_and_drain(fd, NULL, 0, "the worker");
+    } else {
+        send_and_drain(fd, data, size, "the worker");
+    }
+    join(t);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    switch (data[0] % 3) {
+    case 0: to_scheduler(data + 1, size - 1); break;
+    case 1: to_worker(data + 1, size - 1, false); break;
+    default: to_worker(data + 1, size - 1, true); break;
+    }
+    return 0;
+}
