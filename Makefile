@@ -9,7 +9,7 @@ FUZZ_BUILD  ?= build-fuzz
 MESON_TEST   = meson test --print-errorlogs --num-processes 2
 
 .PHONY: all setup demo test format format-check test-unit test-asan test-tsan \
-        test-valgrind test-fuzz bench \
+        test-valgrind test-fuzz bench bench-dist \
 	clean
 
 all: $(BUILD)/build.ninja
@@ -110,6 +110,12 @@ test-fuzz: $(FUZZ_BUILD)/build.ninja
 bench: $(BENCH_BUILD)/build.ninja
 	ninja -C $(BENCH_BUILD)
 	./$(BENCH_BUILD)/bench/bench_schedulers
+
+# The distributed scheduler next to dask.distributed (installs Debian's
+# python3-distributed for the comparison; see bench/compare_dist.sh).
+bench-dist: $(BENCH_BUILD)/build.ninja
+	ninja -C $(BENCH_BUILD)
+	BENCH_BUILD=$(BENCH_BUILD) sh bench/compare_dist.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)

@@ -528,6 +528,25 @@ static void test_net_a_million_tasks_with_bounded_memory(void **state)
             assert_true(peak_rss_kib(main_cl.pids[i]) < 200 * 1024);
 }
 
+/* More targets than one message may carry frames: the results come in
+ * several S_RESULTS messages, each in its place. */
+static void test_net_many_targets_come_back_in_order(void **state)
+{
+    (void)state;
+    size_t n = tt_scale(100000, 10000);
+    tg_graph *g = tg_graph_new();
+    tg_value **t = malloc(n * sizeof *t), **out = malloc(n * sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        t[i] = tg_delayed_registered(g, "net.fail", 1, tg_int((int64_t)i));
+    assert_int_equal(tg_compute_many(t, n, out, dist), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(tg_as_int(out[i]), (int64_t)i);
+        tg_decref(out[i]);
+    }
+    free(t), free(out);
+    tg_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_net_a_late_worker_runs_what_waits),
         cmocka_unit_test(test_net_bad_peers_are_dropped_and_the_rest_go_on),
         cmocka_unit_test(test_net_a_million_tasks_with_bounded_memory),
+        cmocka_unit_test(test_net_many_targets_come_back_in_order),
     };
     return cmocka_run_group_tests_name("net", tests, setup, teardown);
 }

@@ -434,9 +434,39 @@ static int submit_msg(const tg__plan *p, submission *b, uint64_t tag,
 
 /* ---- waiting for the outcome ---------------------------------------- */
 
-/* Reads S_DONE of tag: the targets' results into run->results, or the
- * error into run.  0, TG_ETASK, TG_ECANCELED or a connection error. */
-static int take_done(tg__dec *d, const submission *b, tg__run *run)
+/* Takes an S_RESULTS message: the next results, in target order, into
+ * run->results; *got counts those taken.  0, TG_ETASK (a result this
+ * process cannot decode) or TG_EPROTO. */
+static int take_results(tg__dec *d, const submission *b, tg__run *run,
+                        size_t *got)
+{
+    uint64_t first, n;
+    int rc = tg__dec_u64(d, &first);
+    rc = rc ? rc : tg__dec_u64(d, &n);
+    if (rc)
+        return rc;
+    if (first != *got || n > b->n_targets - first)
+        return tg__seterr(TG_EPROTO, "results %llu+%llu out of order",
+                          (unsigned long long)first, (unsigned long long)n);
+    for (uint64_t i = 0; i < n; i++) {
+        void *blob = NULL;
+        size_t len = 0;
+        if ((rc = tg__dec_piece(d, &blob, &len)))
+            return rc;
+        tg_value *v = tg__unflatten_value(blob, len);
+        tg__free(blob);
+        run->results[b->targets[(*got)++]] = v;
+        if (tg_is_error(v)) { /* a result this process cannot decode */
+            tg__run_fail(run, tg_incref(v));
+            return TG_ETASK;
+        }
+    }
+    return 0;
+}
+
+/* Reads S_DONE: how the graph ended, all got results having come.  0,
+ * TG_ETASK (its error into run), TG_ECANCELED or TG_EPROTO. */
+static int take_done(tg__dec *d, const submission *b, tg__run *run, size_t got)
 {
     uint8_t outcome;
     int rc = tg__dec_u8(d, &outcome);
@@ -457,42 +487,26 @@ static int take_done(tg__dec *d, const submission *b, tg__run *run)
     uint64_t n;
     if ((rc = tg__dec_u64(d, &n)))
         return rc;
-    if (n != b->n_targets || outcome != TG__DONE_OK)
+    if (outcome != TG__DONE_OK || n != b->n_targets || got != n)
         return tg__seterr(TG_EPROTO,
-                          "S_DONE with %llu results for %zu "
+                          "S_DONE after %zu of %llu results for %zu "
                           "targets",
-                          (unsigned long long)n, b->n_targets);
-    size_t got = 0;
-    for (; got < n && rc == 0; got++) {
-        void *blob = NULL;
-        size_t len = 0;
-        if ((rc = tg__dec_piece(d, &blob, &len)))
-            break;
-        tg_value *v = tg__unflatten_value(blob, len);
-        tg__free(blob);
-        run->results[b->targets[got]] = v;
-        if (tg_is_error(v)) { /* a result this process cannot decode */
-            tg__run_fail(run, tg_incref(v));
-            rc = TG_ETASK;
-            got++;
-            break;
-        }
-    }
-    if (rc)
-        for (size_t i = 0; i < got; i++)
-            tg_decref(run->results[b->targets[i]]);
-    return rc;
+                          got, (unsigned long long)n, b->n_targets);
+    return 0;
 }
 
-/* Waits for S_DONE of tag; a stop request sends C_CANCEL once. */
+/* Waits for S_DONE of tag, taking S_RESULTS on the way; a stop request
+ * sends C_CANCEL once.  On failure the results taken are released. */
 static int wait_done(dist *d, cconn *c, uint64_t tag, const submission *b,
                      tg__run *run)
 {
     bool cancelled = false;
     uint64_t give_up = 0;
+    size_t got = 0;
+    int rc;
     for (;;) {
         tg__msg m;
-        int rc = read_msg(c->fd, &d->limits, &m, cancelled ? NULL : run);
+        rc = read_msg(c->fd, &d->limits, &m, cancelled ? NULL : run);
         if (rc == TG_ECANCELED && !cancelled) {
             tg__enc e;
             rc = tg__enc_init(&e, 0);
@@ -502,32 +516,41 @@ static int wait_done(dist *d, cconn *c, uint64_t tag, const submission *b,
             cancelled = true;
             give_up = tg_now_ns() + (uint64_t)CANCEL_WAIT_MS * 1000000u;
             if (rc)
-                return rc;
+                break;
             continue;
         }
         if (rc)
-            return rc;
+            break;
         tg__dec dec;
         uint8_t op = 0;
         uint64_t got_tag = 0;
+        bool done = false;
         rc = tg__msg_decoder(&m, &dec);
         rc = rc ? rc : tg__dec_u8(&dec, &op);
-        if (rc == 0 && op == TG__OP_S_DONE
+        if (rc == 0 && (op == TG__OP_S_DONE || op == TG__OP_S_RESULTS)
             && (rc = tg__dec_u64(&dec, &got_tag)) == 0 && got_tag == tag) {
-            rc = take_done(&dec, b, run);
-            if (rc == 0 && cancelled)
-                rc = TG_ECANCELED; /* finished anyway: still cancelled */
-            tg__dec_close(&dec);
-            tg__msg_free(&m);
-            return rc;
+            if (op == TG__OP_S_RESULTS) {
+                rc = take_results(&dec, b, run, &got);
+            } else {
+                done = true;
+                rc = take_done(&dec, b, run, got);
+                if (rc == 0 && cancelled)
+                    rc = TG_ECANCELED; /* finished anyway: cancelled */
+            }
         }
         tg__dec_close(&dec);
         tg__msg_free(&m);
-        if (rc)
-            return rc;
-        if (cancelled && tg_now_ns() > give_up)
-            return TG_ECANCELED;
+        if (rc || done)
+            break;
+        if (cancelled && tg_now_ns() > give_up) {
+            rc = TG_ECANCELED;
+            break;
+        }
     }
+    if (rc)
+        for (size_t i = 0; i < got; i++)
+            tg_decref(run->results[b->targets[i]]);
+    return rc;
 }
 
 static int dist_run(tg_scheduler *s, tg__run *run)

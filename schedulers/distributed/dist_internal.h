@@ -25,7 +25,9 @@
  * lives; the worker fetches remote inputs from their holders (P_GET /
  * P_DATA, worker to worker), runs the task, keeps the result and reports
  * W_DONE with its size, or its error; a target's result travels with
- * W_DONE, encoded, for the scheduler to relay to the client in S_DONE.
+ * W_DONE, encoded, for the scheduler to relay to the client: once the
+ * graph is done, S_RESULTS messages carry them (a bounded number each),
+ * then S_DONE says how it ended.
  * A result is released (S_RELEASE) once every dependent has run and it
  * is no target; a graph is forgotten (S_FORGET) once done, failed or
  * cancelled.
@@ -62,7 +64,7 @@ enum {
     TG__OP_S_WELCOME = 3, /* scheduler: id of the worker, or 0 */
     TG__OP_C_SUBMIT = 4,  /* client: a graph */
     TG__OP_C_CANCEL = 5,  /* client: tag */
-    TG__OP_S_DONE = 6,    /* scheduler to client: tag, outcome, results */
+    TG__OP_S_DONE = 6,    /* scheduler to client: tag, outcome */
     TG__OP_S_RUN = 7,     /* scheduler to worker: tasks to run */
     TG__OP_W_DONE = 8,    /* worker: tasks finished */
     TG__OP_S_RELEASE = 9, /* scheduler to worker: results to drop */
@@ -70,8 +72,13 @@ enum {
     TG__OP_P_GET = 11,    /* worker to worker: results wanted */
     TG__OP_P_DATA = 12,   /* worker to worker: the results */
     TG__OP_C_INFO = 13,   /* client: how many workers? */
-    TG__OP_S_INFO = 14    /* scheduler: workers and threads */
+    TG__OP_S_INFO = 14,   /* scheduler: workers and threads */
+    TG__OP_S_RESULTS = 15 /* scheduler to client: tag, first, results */
 };
+
+/* Results per S_RESULTS message: a graph's targets go out in as many as
+ * needed, so that no message nears a peer's frame or header limit. */
+#define TG__RESULTS_PER_MSG 4096
 
 /* S_DONE outcomes. */
 enum { TG__DONE_OK = 0, TG__DONE_ERROR = 1, TG__DONE_CANCELLED = 2 };

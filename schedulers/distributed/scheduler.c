@@ -18,6 +18,7 @@
 
 static void graph_unref(void *arg);
 static void fill_worker(sched *s, sworker *w);
+static void graph_fail(sched *s, sgraph *g, const tg_value *err);
 
 /* ---- the queue of ready tasks ---------------------------------------- */
 
@@ -120,7 +121,8 @@ static bool lit_sent(sgraph *g, uint32_t wid, uint32_t j, bool mark)
 }
 
 /* Queues task t of g on worker w: its spec, the literals w lacks, where
- * its remote inputs live.  The queue's reference to g passes to w. */
+ * its remote inputs live.  The caller's reference to g passes to w, on
+ * success only. */
 static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
 {
     tg__enc *e = &w->run;
@@ -138,7 +140,6 @@ static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
             return TG_ENOMEM;
         w->run_refs = r, w->cap_run_refs = cap;
     }
-    w->run_refs[w->n_run_refs++] = g; /* the caller's reference */
     stask *st = &g->t[t];
     uint8_t flags = g->target_of[t] != UINT32_MAX ? TG__RUN_TARGET : 0;
     int rc = tg__enc_u8(e, 1);
@@ -183,6 +184,7 @@ static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
         rc = tg__enc_piece(e, g->pieces[k], g->piece_lens[k]);
     if (rc)
         return rc;
+    w->run_refs[w->n_run_refs++] = g; /* the caller's reference */
     w->n_run++;
     st->state = ST_PROCESSING;
     st->worker = w->id;
@@ -220,10 +222,28 @@ static sworker *place(sched *s, sgraph *g, uint32_t t)
     return best;
 }
 
+/* assign() ran out of memory: g, which would never finish, fails, and
+ * w, whose S_RUN is cut short, goes.  Takes the caller's reference. */
+static void assign_failed(sched *s, sworker *w, sgraph *g)
+{
+    tg_value *err = tg_error("the scheduler ran out of memory");
+    graph_fail(s, g, err);
+    tg_decref(err);
+    graph_unref(g);
+    tg__conn_close(w->conn, "out of memory assigning tasks");
+}
+
 /* Task t's dependencies are all in memory: run it, or queue it. */
 static void ready(sched *s, sgraph *g, uint32_t t)
 {
     g->t[t].state = ST_QUEUED;
+    sworker *best = s->n_queue == 0 ? place(s, g, t) : NULL;
+    if (best) { /* nothing waits before it: straight to where it runs best */
+        g->refs++;
+        if (assign(s, best, g, t) != 0)
+            assign_failed(s, best, g);
+        return;
+    }
     if (q_push(s, g, t) != 0) {
         tg__node_log(&s->node, "out of memory queueing a task");
         return;
@@ -233,20 +253,29 @@ static void ready(sched *s, sgraph *g, uint32_t t)
         fill_worker(s, w);
 }
 
-/* Gives w queued tasks, first first, while it has room. */
-static void fill_worker(sched *s, sworker *w)
+/* Gives w queued tasks, first first, until it has limit in flight. */
+static void fill_upto(sched *s, sworker *w, uint32_t limit)
 {
     qitem it;
-    while (w->conn && w->in_flight < w->cap && q_pop(s, &it))
+    while (w->conn && w->in_flight < limit && q_pop(s, &it))
         if (assign(s, w, it.g, it.t) != 0) {
-            graph_unref(it.g);
-            tg__conn_close(w->conn, "out of memory assigning tasks");
+            assign_failed(s, w, it.g);
             return;
         }
 }
 
+static void fill_worker(sched *s, sworker *w)
+{
+    fill_upto(s, w, w->cap);
+}
+
+/* Hands queued tasks out: first one per idle thread of every worker, then
+ * the queues behind them.  So a few tasks spread over the workers, and
+ * consecutive ones (often siblings, reading the same data) go together. */
 static void fill_all(sched *s)
 {
+    for (sworker *w = s->workers; w && s->n_queue; w = w->next)
+        fill_upto(s, w, (uint32_t)w->nthreads);
     for (sworker *w = s->workers; w && s->n_queue; w = w->next)
         fill_worker(s, w);
 }
@@ -308,8 +337,28 @@ static void graph_end(sched *s, sgraph *g)
     graph_unref(g); /* the scheduler's reference */
 }
 
-/* Tells the client how the graph ended.  blob (a flat error value, for
- * TG__DONE_ERROR) is taken: it lives with the graph until written. */
+/* Sends targets [first, first + n) of g to its client in S_RESULTS. */
+static int send_results(sgraph *g, uint32_t first, uint32_t n)
+{
+    tg__enc e;
+    int rc = tg__enc_init(&e, 0);
+    rc = rc ? rc : tg__enc_u8(&e, TG__OP_S_RESULTS);
+    rc = rc ? rc : tg__enc_u64(&e, g->tag);
+    rc = rc ? rc : tg__enc_u64(&e, first);
+    rc = rc ? rc : tg__enc_u64(&e, n);
+    for (uint32_t i = first; i < first + n && rc == 0; i++)
+        rc = tg__enc_piece(&e, g->res[i], g->res_lens[i]);
+    if (rc == 0) {
+        g->refs++; /* the results stay until written */
+        rc = tg__conn_send(g->client, &e, graph_unref, g);
+    }
+    tg__enc_close(&e);
+    return rc;
+}
+
+/* Tells the client how the graph ended, after its results when it
+ * succeeded.  blob (a flat error value, for TG__DONE_ERROR) is taken: it
+ * lives with the graph until written. */
 static void tell_client(sched *s, sgraph *g, int outcome, void *blob,
                         size_t len)
 {
@@ -322,20 +371,27 @@ static void tell_client(sched *s, sgraph *g, int outcome, void *blob,
     }
     if (!g->client)
         return;
+    int rc = 0;
+    if (outcome == TG__DONE_OK)
+        for (uint32_t i = 0; i < g->n_targets && rc == 0;
+             i += TG__RESULTS_PER_MSG)
+            rc = send_results(g, i,
+                              g->n_targets - i < TG__RESULTS_PER_MSG
+                                  ? g->n_targets - i
+                                  : TG__RESULTS_PER_MSG);
+    if (rc) /* the connection is closed: nobody to tell */
+        return;
     tg__enc e;
-    int rc = tg__enc_init(&e, 0);
+    rc = tg__enc_init(&e, 0);
     rc = rc ? rc : tg__enc_u8(&e, TG__OP_S_DONE);
     rc = rc ? rc : tg__enc_u64(&e, g->tag);
     rc = rc ? rc : tg__enc_u8(&e, (uint8_t)outcome);
-    if (outcome == TG__DONE_OK) {
+    if (outcome == TG__DONE_OK)
         rc = rc ? rc : tg__enc_u64(&e, g->n_targets);
-        for (uint32_t i = 0; i < g->n_targets && rc == 0; i++)
-            rc = tg__enc_piece(&e, g->res[i], g->res_lens[i]);
-    } else if (outcome == TG__DONE_ERROR) {
+    else if (outcome == TG__DONE_ERROR)
         rc = rc ? rc : tg__enc_piece(&e, blob, len);
-    }
     if (rc == 0) {
-        g->refs++; /* the results stay until written */
+        g->refs++; /* the error stays until written */
         tg__conn_send(g->client, &e, graph_unref, g);
     }
     tg__enc_close(&e);

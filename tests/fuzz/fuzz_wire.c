@@ -176,13 +176,23 @@ static void to_worker(const uint8_t *data, size_t size, bool as_peer)
         fail("cannot listen");
     pthread_t t;
     start(worker_main, addr, &t);
-    int fd = wu_accept(lfd);
+    /* The worker's connection, saying W_HELLO: another worker may dial
+     * this port too, told by an earlier input that a peer lived here. */
+    int fd = -1;
+    for (int tries = 0; tries < 8 && fd < 0; tries++) {
+        uint8_t hello[1024];
+        size_t len;
+        fd = wu_accept(lfd);
+        if (fd >= 0
+            && (wu_challenge(fd) != 0
+                || wu_read_msg(fd, hello, sizeof hello, &len) != 0
+                || peer_address(hello, len, peer, sizeof peer) != 0)) {
+            close(fd);
+            fd = -1;
+        }
+    }
     close(lfd); /* connections the input makes the worker open fail */
-    uint8_t hello[1024];
-    size_t len;
-    if (fd < 0 || wu_challenge(fd) != 0
-        || wu_read_msg(fd, hello, sizeof hello, &len) != 0
-        || peer_address(hello, len, peer, sizeof peer) != 0)
+    if (fd < 0)
         fail("the worker does not say hello");
     if (as_peer) {
         int pfd = wu_connect(peer);
