@@ -1,5 +1,6 @@
 /* array/ndarray.c - the n-d array value (TG_NDARRAY): layout, accessors,
- * content token and the "tg.ndarray" codec type, registered at load.
+ * content token, the "tg.ndarray" codec type, and the load-time
+ * registration of every array task.
  *
  * A value owns a tg__nd whose data is released through a function
  * pointer: the large-block allocator's for arrays the library computes,
@@ -318,9 +319,51 @@ void tg__shape_str(char *buf, size_t len, size_t ndim, const size_t *shape)
 
 /* ---- registration at load -------------------------------------------- */
 
-/* The codec type, before main: a worker decodes arrays without building
- * anything. */
+/* The tasks' names and functions, written once by the constructor
+ * below before main (so read without a lock afterwards). */
+static struct {
+    const char *name;
+    tg_fn fn;
+} tasks[TG__T_COUNT];
+
+void tg__array_register(tg__task id, const char *name, tg_fn fn)
+{
+    tasks[id].name = name;
+    tasks[id].fn = fn;
+    /* A clash (another function under the name) leaves the name bound
+     * elsewhere: recording then makes a local call, which runs in this
+     * process and which the loopback scheduler refuses, naming it. */
+    (void)tg_register(name, fn, NULL);
+}
+
+tg_value *tg__array_call(tg_graph *g, tg__task id, tg_value *params,
+                         size_t nargs, tg_value *const *args)
+{
+    tg_value *small[16], **all = small;
+    if (nargs + 1 > 16 && !(all = tg__malloc((nargs + 1) * sizeof *all))) {
+        tg_decref(params);
+        for (size_t i = 0; i < nargs; i++)
+            tg_decref(args[i]);
+        return NULL;
+    }
+    all[0] = params;
+    for (size_t i = 0; i < nargs; i++)
+        all[i + 1] = args[i];
+    tg_value *d =
+        tg_delayed_v(g, tasks[id].name, tasks[id].fn, NULL, 0, nargs + 1, all);
+    if (all != small)
+        tg__free(all);
+    return d;
+}
+
+/* Every array task and the codec type, before main: a worker resolves
+ * them by name without building anything.  Each unit's register
+ * function is referenced from here, so a static link that uses any
+ * array value keeps every array task. */
 __attribute__((constructor)) static void array_init(void)
 {
     (void)tg__codec_register(&nd_codec);
+    tg__array_register_kernels();
+    tg__array_register_create();
+    tg__array_register_layout();
 }

@@ -61,6 +61,19 @@ static inline double ta_fsum(const double *x, size_t n)
     return s + c;
 }
 
+/* Computes a on scheduler s; the value must not be an error. */
+static inline tg_value *ta_compute(tg_array *a, int s)
+{
+    assert_non_null(a);
+    tg_value *v = tg_array_compute(a, ta_sched[s]);
+    assert_non_null(v);
+    if (tg_is_error(v))
+        fail_msg("compute on %s failed: %s (%s)",
+                 tg_scheduler_name(ta_sched[s]), tg_error_message(v),
+                 tg_error_key(v) ? tg_error_key(v) : "-");
+    return v;
+}
+
 /* Asserts that v has dtype and shape (ndim extents). */
 static inline void ta_assert_shape(const tg_value *v, tg_dtype dt, size_t ndim,
                                    const size_t *shape)
@@ -106,6 +119,30 @@ static inline void ta_assert_i64(const tg_value *v, const int64_t *want,
         if (d[i] != want[i])
             fail_msg("element %zu: got %lld, want %lld", i, (long long)d[i],
                      (long long)want[i]);
+}
+
+/* Asserts that computing a fails with a message containing part. */
+static inline void ta_assert_fails(tg_array *a, int s, const char *part)
+{
+    assert_non_null(a);
+    tg_value *v = tg_array_compute(a, ta_sched[s]);
+    assert_true(tg_is_error(v));
+    if (!strstr(tg_error_message(v), part))
+        fail_msg("error '%s' lacks '%s'", tg_error_message(v), part);
+    tg_decref(v);
+}
+
+/* Counts calls by function name during computes (a callback). */
+typedef struct ta_count {
+    const char *name;
+    int calls;
+} ta_count;
+
+static inline void ta_count_end(void *ud, const tg_task_info *info)
+{
+    ta_count *c = ud;
+    if (strcmp(info->name, c->name) == 0)
+        __atomic_fetch_add(&c->calls, (int)info->n_calls, __ATOMIC_RELAXED);
 }
 
 #endif /* TG_TESTS_ARRAY_UTIL_H */

@@ -63,6 +63,152 @@ TG_API const double *tg_ndarray_float64(const tg_value *v);
 TG_API const int64_t *tg_ndarray_int64(const tg_value *v);
 TG_API const uint8_t *tg_ndarray_bool(const tg_value *v);
 
+/* ---- chunked arrays ------------------------------------------------- */
+
+/* A chunked array.  It belongs to its graph (like a tg_dataframe) and
+ * lives until tg_graph_free; never free it yourself.  Every builder below
+ * takes arrays of one graph and returns a new array of that graph, or
+ * NULL with tg_last_error() set; a NULL input makes it return NULL too,
+ * so a chain of builders is checked once at the end.  Builders are not
+ * thread-safe: the caller serialises calls on one graph (as for
+ * tg_delayed).
+ *
+ * Chunks: chunks[i] is the extent of every chunk along axis i but the
+ * last, which may be smaller (a zero-length axis has one empty chunk).
+ * A chunks pointer of NULL means one chunk for the whole array; a
+ * chunks[i] of 0 means the whole axis. */
+typedef struct tg_array tg_array;
+
+/* Copies the C-order elements at data (ndim extents of shape, dtype as
+ * for tg_ndarray_new) into one literal chunk per grid cell. */
+TG_API tg_array *tg_array_from_buffer(tg_graph *g, tg_dtype dtype, size_t ndim,
+                                      const size_t *shape, const size_t *chunks,
+                                      const void *data);
+/* Arrays of zeros, ones, or value (converted to dtype).  A chunk of each
+ * shape is computed once and shared. */
+TG_API tg_array *tg_array_zeros(tg_graph *g, tg_dtype dtype, size_t ndim,
+                                const size_t *shape, const size_t *chunks);
+TG_API tg_array *tg_array_ones(tg_graph *g, tg_dtype dtype, size_t ndim,
+                               const size_t *shape, const size_t *chunks);
+TG_API tg_array *tg_array_full(tg_graph *g, tg_dtype dtype, size_t ndim,
+                               const size_t *shape, const size_t *chunks,
+                               double value);
+/* The 1-d array start, start + step, ... below stop (above it for a
+ * negative step), NumPy's arange: ceil((stop - start) / step) elements,
+ * element i is start + i * step.  dtype TG_DT_INT64 needs integral
+ * start, stop and step. */
+TG_API tg_array *tg_array_arange(tg_graph *g, tg_dtype dtype, double start,
+                                 double stop, double step, size_t chunk);
+/* Float64 uniform in [0, 1).  Each element depends only on seed and its
+ * C-order index in the whole array (SplitMix64 of the index), so the
+ * values are the same for every chunking. */
+TG_API tg_array *tg_array_random(tg_graph *g, size_t ndim, const size_t *shape,
+                                 const size_t *chunks, uint64_t seed);
+/* 0-d arrays (float64, int64) that broadcast against any shape; in an
+ * elementwise chain they become constants of the fused program. */
+TG_API tg_array *tg_array_scalar(tg_graph *g, double value);
+TG_API tg_array *tg_array_scalar_int(tg_graph *g, int64_t value);
+/* Shape and layout.  All borrow a; NULL or 0 for a NULL a. */
+TG_API size_t tg_array_ndim(const tg_array *a);
+TG_API const size_t *tg_array_shape(const tg_array *a);  /* ndim extents */
+TG_API const size_t *tg_array_chunks(const tg_array *a); /* chunk extents */
+/* Number of chunks along each axis (ndim counts) and in all. */
+TG_API const size_t *tg_array_numblocks(const tg_array *a);
+TG_API size_t tg_array_nblocks(const tg_array *a);
+TG_API tg_dtype tg_array_dtype(const tg_array *a);
+TG_API tg_graph *tg_array_graph(const tg_array *a);
+/* The delayed chunk number i (C order over the grid), borrowed from the
+ * graph: pass it to tg_delayed calls of your own.  Records the array's
+ * tasks if they were still pending (a fused chain).  NULL when out of
+ * range. */
+TG_API tg_value *tg_array_block(tg_array *a, size_t i);
+
+/* ---- elementwise operations ----------------------------------------- */
+
+/* Elementwise a op b with NumPy broadcasting: shapes align from the
+ * last axis, and an extent of 1 (or a missing axis) stretches to the
+ * other's; any other mismatch fails naming both shapes.  Types promote
+ * as NumPy's: float64 if either is, else int64 (bool counts as int64 in
+ * arithmetic); div is true division (float64); int64 arithmetic wraps;
+ * int64 pow with a negative exponent fails the task.  Chunks follow a
+ * where a spans the axis, b otherwise (the other is rechunked to match).
+ * Chains of these fuse into one task per chunk. */
+TG_API tg_array *tg_array_add(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_sub(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_mul(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_div(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_pow(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_minimum(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_maximum(tg_array *a, tg_array *b);
+/* Comparisons give bool arrays (NaN compares unequal to everything). */
+TG_API tg_array *tg_array_lt(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_le(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_gt(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_ge(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_eq(tg_array *a, tg_array *b);
+TG_API tg_array *tg_array_ne(tg_array *a, tg_array *b);
+/* cond ? a : b elementwise (cond is true where nonzero), the three
+ * broadcast together. */
+TG_API tg_array *tg_array_where(tg_array *cond, tg_array *a, tg_array *b);
+/* Unary: sqrt, exp and log give float64; abs and neg keep int64 (bool
+ * becomes int64). */
+TG_API tg_array *tg_array_sqrt(tg_array *a);
+TG_API tg_array *tg_array_abs(tg_array *a);
+TG_API tg_array *tg_array_exp(tg_array *a);
+TG_API tg_array *tg_array_log(tg_array *a);
+TG_API tg_array *tg_array_neg(tg_array *a);
+/* Converts to dtype (float to int truncates toward zero, as C does;
+ * NaN and out-of-range values give INT64_MIN; to bool: nonzero). */
+TG_API tg_array *tg_array_astype(tg_array *a, tg_dtype dtype);
+
+/* fn applied to every chunk: the call fn(chunk, offsets) where offsets
+ * is a list of the chunk's first index along each axis; it must return
+ * an n-d array value of the chunk's shape and of dtype.  As for
+ * tg_delayed, a call is registered (runs anywhere) when name is
+ * registered with fn and ctx, and local otherwise. */
+TG_API tg_array *tg_array_map_blocks(tg_array *a, const char *name, tg_fn fn,
+                                     void *ctx, tg_dtype dtype);
+
+/* ---- layout -------------------------------------------------------- */
+
+/* The axes reversed (a 2-d array's transpose); chunks follow. */
+TG_API tg_array *tg_array_transpose(tg_array *a);
+/* The axes permuted: axis i of the result is axis axes[i] of a. */
+TG_API tg_array *tg_array_permute(tg_array *a, const size_t *axes);
+
+/* Python's slice start:stop:step; TG_SLICE_NONE for an omitted bound,
+ * negative bounds count from the end, step 0 means 1, and a negative
+ * step walks backwards.  {TG_SLICE_NONE, TG_SLICE_NONE, 0} is ":". */
+#define TG_SLICE_NONE INT64_MIN
+typedef struct tg_slice {
+    int64_t start, stop, step;
+} tg_slice;
+/* a[slices[0], slices[1], ...] (one per axis).  The result keeps a's
+ * chunk extents (a chunk of the result may draw on several of a's). */
+TG_API tg_array *tg_array_slice(tg_array *a, const tg_slice *slices);
+/* The same elements in chunks of new extents (0: the whole axis). */
+TG_API tg_array *tg_array_rechunk(tg_array *a, const size_t *chunks);
+/* arrays[0 .. n) joined along axis: equal shapes on the other axes, one
+ * dtype after promotion; the result has the first array's chunks. */
+TG_API tg_array *tg_array_concatenate(size_t n, tg_array *const *arrays,
+                                      int axis);
+
+/* ---- results -------------------------------------------------------- */
+
+/* Computes every chunk on s (NULL: sync) and assembles them into one n-d
+ * array value (new reference), or returns an error value (tg_is_error)
+ * naming the failed task, or NULL with tg_last_error() set for a NULL
+ * a.  Any thread, as tg_compute. */
+TG_API tg_value *tg_array_compute(tg_array *a, tg_scheduler *s);
+/* Computes a and copies its elements, in C order and a's dtype, into
+ * out (room for len bytes, which must be the array's size times its
+ * item size).  0, TG_ETASK with tg_last_error() naming the failed task,
+ * TG_EINVAL, or TG_ENOMEM. */
+TG_API int tg_array_store(tg_array *a, void *out, size_t len, tg_scheduler *s);
+/* Computes every chunk and returns an array of the same graph whose
+ * chunks are those values (literals): later graphs built on it start
+ * from memory (dask's persist).  NULL with tg_last_error() set. */
+TG_API tg_array *tg_array_persist(tg_array *a, tg_scheduler *s);
 #ifdef __cplusplus
 }
 #endif
