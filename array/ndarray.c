@@ -365,5 +365,6 @@ __attribute__((constructor)) static void array_init(void)
     (void)tg__codec_register(&nd_codec);
     tg__array_register_kernels();
     tg__array_register_create();
+    tg__array_register_reduce();
     tg__array_register_layout();
 }

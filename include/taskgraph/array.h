@@ -169,6 +169,50 @@ TG_API tg_array *tg_array_astype(tg_array *a, tg_dtype dtype);
 TG_API tg_array *tg_array_map_blocks(tg_array *a, const char *name, tg_fn fn,
                                      void *ctx, tg_dtype dtype);
 
+/* ---- reductions ----------------------------------------------------- */
+
+/* Reduce over every axis: the result is a 0-d array. */
+#define TG_AXIS_ALL INT_MIN
+
+typedef enum tg_reduce_op {
+    TG_REDUCE_SUM = 0, /* int64 for int64 and bool, float64 otherwise */
+    TG_REDUCE_MEAN,    /* float64 */
+    TG_REDUCE_MIN,     /* the input's dtype; NaN if any element is */
+    TG_REDUCE_MAX,
+    TG_REDUCE_VAR,    /* float64: sum((x - mean)^2) / (n - ddof) */
+    TG_REDUCE_STD,    /* sqrt of var */
+    TG_REDUCE_ARGMIN, /* int64: first index of the minimum (the first NaN,
+                         if any); for TG_AXIS_ALL a C-order flat index */
+    TG_REDUCE_ARGMAX
+} tg_reduce_op;
+
+/* Options of tg_array_reduce; all-zero means the defaults. */
+typedef struct tg_reduce_opts {
+    int ddof;           /* var and std: delta degrees of freedom */
+    size_t split_every; /* fan-in of the reduction tree (0: 8) */
+    bool keepdims;      /* keep the reduced axes with extent 1 */
+} tg_reduce_opts;
+
+/* Reduces a along axis (negative counts from the end; TG_AXIS_ALL for
+ * every axis) as a tree: one partial per chunk, then combines of at most
+ * split_every partials.  Sums are compensated (an error term travels
+ * with every partial sum), var uses a corrected two-pass formula in
+ * each chunk and Chan's pairwise update across chunks, so every
+ * chunking gives the same answer to within a few ulps.  Chained
+ * elementwise operations fuse into the per-chunk partials.  min, max,
+ * argmin and argmax of an empty array fail; the others give NumPy's
+ * values (0, NaN).  opts may be NULL. */
+TG_API tg_array *tg_array_reduce(tg_array *a, tg_reduce_op op, int axis,
+                                 const tg_reduce_opts *opts);
+TG_API tg_array *tg_array_sum(tg_array *a, int axis);
+TG_API tg_array *tg_array_mean(tg_array *a, int axis);
+TG_API tg_array *tg_array_min(tg_array *a, int axis);
+TG_API tg_array *tg_array_max(tg_array *a, int axis);
+TG_API tg_array *tg_array_argmin(tg_array *a, int axis);
+TG_API tg_array *tg_array_argmax(tg_array *a, int axis);
+TG_API tg_array *tg_array_var(tg_array *a, int axis, int ddof);
+TG_API tg_array *tg_array_std(tg_array *a, int axis, int ddof);
+
 /* ---- layout -------------------------------------------------------- */
 
 /* The axes reversed (a 2-d array's transpose); chunks follow. */
