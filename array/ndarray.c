@@ -367,4 +367,5 @@ __attribute__((constructor)) static void array_init(void)
     tg__array_register_create();
     tg__array_register_reduce();
     tg__array_register_layout();
+    tg__array_register_linalg();
 }

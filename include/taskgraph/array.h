@@ -213,7 +213,7 @@ TG_API tg_array *tg_array_argmax(tg_array *a, int axis);
 TG_API tg_array *tg_array_var(tg_array *a, int axis, int ddof);
 TG_API tg_array *tg_array_std(tg_array *a, int axis, int ddof);
 
-/* ---- layout -------------------------------------------------------- */
+/* ---- layout and linear algebra -------------------------------------- */
 
 /* The axes reversed (a 2-d array's transpose); chunks follow. */
 TG_API tg_array *tg_array_transpose(tg_array *a);
@@ -236,6 +236,15 @@ TG_API tg_array *tg_array_rechunk(tg_array *a, const size_t *chunks);
  * dtype after promotion; the result has the first array's chunks. */
 TG_API tg_array *tg_array_concatenate(size_t n, tg_array *const *arrays,
                                       int axis);
+/* The matrix product of 2-d arrays a (m x k) and b (k x n): block (i, j)
+ * of the result is the sum over kk of a(i, kk) b(kk, j), computed with
+ * OpenBLAS cblas_dgemm (single-threaded per task: the scheduler owns the
+ * parallelism; int64 x int64 stays int64 with plain loops, other dtypes
+ * give float64).  a (m x k) times its own transpose is recognised:
+ * diagonal blocks use cblas_dsyrk and of each pair of mirrored blocks
+ * only one is multiplied, the other transposed from it (half the
+ * flops), as NumPy does; so is transpose(a) times a. */
+TG_API tg_array *tg_array_matmul(tg_array *a, tg_array *b);
 
 /* ---- results -------------------------------------------------------- */
 
