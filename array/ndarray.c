@@ -368,4 +368,5 @@ __attribute__((constructor)) static void array_init(void)
     tg__array_register_reduce();
     tg__array_register_layout();
     tg__array_register_linalg();
+    tg__array_register_npy();
 }

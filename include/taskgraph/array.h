@@ -108,6 +108,14 @@ TG_API tg_array *tg_array_random(tg_graph *g, size_t ndim, const size_t *shape,
  * elementwise chain they become constants of the fused program. */
 TG_API tg_array *tg_array_scalar(tg_graph *g, double value);
 TG_API tg_array *tg_array_scalar_int(tg_graph *g, int64_t value);
+/* An array read from a .npy file (NumPy format 1.0, 2.0 or 3.0; little
+ * or big endian '<f8', '<i8', '|b1', and '<f4', '<i4', '<i2', '|i1',
+ * '|u1' read as float64 / int64; C or Fortran order).  The header is
+ * read now; each chunk's task reads only its own byte ranges when it
+ * runs.  The file must not change until the graph is freed. */
+TG_API tg_array *tg_array_from_npy(tg_graph *g, const char *path,
+                                   const size_t *chunks);
+
 /* Shape and layout.  All borrow a; NULL or 0 for a NULL a. */
 TG_API size_t tg_array_ndim(const tg_array *a);
 TG_API const size_t *tg_array_shape(const tg_array *a);  /* ndim extents */
@@ -262,6 +270,11 @@ TG_API int tg_array_store(tg_array *a, void *out, size_t len, tg_scheduler *s);
  * chunks are those values (literals): later graphs built on it start
  * from memory (dask's persist).  NULL with tg_last_error() set. */
 TG_API tg_array *tg_array_persist(tg_array *a, tg_scheduler *s);
+/* Writes a to path as a .npy file (format 1.0, little endian, C order):
+ * the header first, then one task per chunk writes its byte ranges in
+ * place.  0, or a negative code with tg_last_error() set. */
+TG_API int tg_array_to_npy(tg_array *a, const char *path, tg_scheduler *s);
+
 #ifdef __cplusplus
 }
 #endif
