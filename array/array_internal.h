@@ -24,7 +24,10 @@
  * first argument is a list of plain values (params.c reads them and
  * fails the task with a tg_error naming what is malformed); the rest
  * are chunks (or partials: lists of chunks).  A task runs on any worker
- * thread and touches nothing but its arguments and its result.
+ * thread and touches nothing but its arguments and its result.  The one
+ * exception is results.c's "tg.array.store", a local call whose context
+ * is a destination buffer in this process: it copies a chunk into place
+ * on the in-process schedulers, so that a result is never held twice.
  *
  * Units: ndarray.c (the value, its token and codec), builders.c (the
  * struct, blocks, elementwise builders), kernels.c (the tile machine

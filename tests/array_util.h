@@ -132,6 +132,22 @@ static inline void ta_assert_fails(tg_array *a, int s, const char *part)
     tg_decref(v);
 }
 
+/* Computes every chunk of a on scheduler s as its own target, without
+ * tg_array_compute's store calls (which fuse with the chunks' last
+ * tasks and would rename them in the callbacks' reports). */
+static inline void ta_compute_chunks(tg_array *a, int s)
+{
+    size_t n = tg_array_nblocks(a);
+    tg_value **b = malloc(2 * n * sizeof *b), **out = b + n;
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++)
+        assert_non_null(b[i] = tg_array_block(a, i));
+    assert_int_equal(tg_compute_many(b, n, out, ta_sched[s]), 0);
+    for (size_t i = 0; i < n; i++)
+        tg_decref(out[i]);
+    free(b);
+}
+
 /* Counts calls by function name during computes (a callback). */
 typedef struct ta_count {
     const char *name;

@@ -81,20 +81,22 @@ static void test_array_matmul_with_own_transpose_uses_syrk(void **state)
     int h1 = tg_callbacks_add(&c1), h2 = tg_callbacks_add(&c2);
     tg_array *aat = tg_array_matmul(a, tg_array_transpose(a));
     for (int s = 0; s < TA_N_SCHED; s++) {
-        syrk.calls = gemm.calls = 0;
         tg_value *v = ta_compute(aat, s);
         ta_assert_f64(v, w, m * m, 1e-13, 1e-13);
         tg_decref(v);
+        syrk.calls = gemm.calls = 0;
+        ta_compute_chunks(aat, s);
         /* 4 x 4 blocks: 4 diagonal syrk, 6 gemm above, 6 transposed */
         assert_int_equal(syrk.calls, 4);
         assert_int_equal(gemm.calls, 6);
     }
     /* transpose(a) a is symmetric too */
-    syrk.calls = gemm.calls = 0;
-    tg_value *v =
-        ta_compute(tg_array_matmul(tg_array_transpose(a), a), TA_THREADS);
+    tg_array *ata = tg_array_matmul(tg_array_transpose(a), a);
+    tg_value *v = ta_compute(ata, TA_THREADS);
     ta_assert_f64(v, wt, k * k, 1e-13, 1e-13);
     tg_decref(v);
+    syrk.calls = gemm.calls = 0;
+    ta_compute_chunks(ata, TA_THREADS);
     assert_int_equal(syrk.calls, 3);
     assert_int_equal(gemm.calls, 3);
     /* y = x x^T - mean(x, 0): the talk's expression, fused after syrk */

@@ -259,12 +259,16 @@ TG_API tg_array *tg_array_matmul(tg_array *a, tg_array *b);
 /* Computes every chunk on s (NULL: sync) and assembles them into one n-d
  * array value (new reference), or returns an error value (tg_is_error)
  * naming the failed task, or NULL with tg_last_error() set for a NULL
- * a.  Any thread, as tg_compute. */
+ * a.  On sync and threads each chunk is copied into place as soon as it
+ * is computed and released, so the peak is the result plus the chunks
+ * in flight; on other schedulers the chunks are gathered first.  Any
+ * thread, as tg_compute. */
 TG_API tg_value *tg_array_compute(tg_array *a, tg_scheduler *s);
 /* Computes a and copies its elements, in C order and a's dtype, into
  * out (room for len bytes, which must be the array's size times its
- * item size).  0, TG_ETASK with tg_last_error() naming the failed task,
- * TG_EINVAL, or TG_ENOMEM. */
+ * item size), chunk by chunk as tg_array_compute does.  0, TG_ETASK
+ * with tg_last_error() naming the failed task, TG_EINVAL, or
+ * TG_ENOMEM. */
 TG_API int tg_array_store(tg_array *a, void *out, size_t len, tg_scheduler *s);
 /* Computes every chunk and returns an array of the same graph whose
  * chunks are those values (literals): later graphs built on it start
