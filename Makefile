@@ -48,6 +48,7 @@ demo: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	./$(BUILD)/examples/nested_loops 1000 threads
 	./$(BUILD)/examples/distributed 300
+	./$(BUILD)/examples/array 2000 500 threads
 	./$(BUILD)/examples/visualize 4 $(BUILD)/nested_loops.svg
 	./$(BUILD)/examples/visualize 1000 $(BUILD)/nested_loops_summary.svg
 	./$(BUILD)/examples/visualize 200 $(BUILD)/nested_loops_200.svg \

@@ -353,7 +353,7 @@ static int get_fns(decoder *x)
     if (rc)
         return rc;
     /* room for a literal ref per value type after the names */
-    x->o->fns = tg__calloc((size_t)n + TG_OBJECT + 1, sizeof *x->o->fns);
+    x->o->fns = tg__calloc((size_t)n + TG__N_TYPES, sizeof *x->o->fns);
     if (!x->o->fns)
         return TG_ENOMEM;
     for (uint32_t i = 0; i < n; i++) {

@@ -18,5 +18,6 @@
 #include "taskgraph/viz.h"
 #include "taskgraph/dtype.h"
 #include "taskgraph/dataframe.h"
+#include "taskgraph/array.h"
 
 #endif /* TASKGRAPH_H */

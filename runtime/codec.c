@@ -308,7 +308,8 @@ static int put_leaf(tg__enc *e, const tg_value *v)
                                          "outside a plan (TG__CODEC_HOLES)");
         return tg__enc_u8(e, TAG_HOLE);
     case TG_FRAME:
-    case TG_OBJECT: return put_ext(e, v);
+    case TG_OBJECT:
+    case TG_NDARRAY: return put_ext(e, v);
     case TG_LIST: break;
     }
     return tg__seterr(TG_EINVAL, "cannot encode a value of unknown type %u",
@@ -916,6 +917,36 @@ fail:
     tg__free(s.frames);
     tg__free(s.vals);
     return NULL;
+}
+
+/* ---- comparison ---- */
+
+bool tg__codec_same(const tg_value *a, const tg_value *b)
+{
+    if (!tg__is_object_type((tg_type)a->type) || a->type != b->type)
+        return false;
+    const tg__codec_type *ta = a->u.obj.ops ? a->u.obj.ops->codec : NULL;
+    const tg__codec_type *tb = b->u.obj.ops ? b->u.obj.ops->codec : NULL;
+    if (!ta || ta != tb)
+        return false;
+    tg__enc ea, eb;
+    bool same = false;
+    if (tg__enc_init(&ea, 0) != 0)
+        return false;
+    if (tg__enc_init(&eb, 0) == 0) {
+        same = tg__encode(&ea, a) == 0 && tg__encode(&eb, b) == 0
+               && ea.len == eb.len && memcmp(ea.head, eb.head, ea.len) == 0
+               && ea.n_pieces == eb.n_pieces;
+        for (size_t i = 0; same && i < ea.n_pieces; i++)
+            same = ea.pieces[i].len == eb.pieces[i].len
+                   && (ea.pieces[i].len == 0
+                       || memcmp(ea.pieces[i].data, eb.pieces[i].data,
+                                 ea.pieces[i].len)
+                              == 0);
+        tg__enc_close(&eb);
+    }
+    tg__enc_close(&ea);
+    return same;
 }
 
 /* ---- round trip ---- */

@@ -12,7 +12,7 @@
  *
  * Core types (null, bool, int, float, str, bytes, list - nested to any
  * depth, without recursion - and error with message and key) are built
- * in.  Other object-like values (TG_FRAME, TG_OBJECT) encode through a
+ * in.  Object-like values (TG_FRAME, TG_OBJECT, TG_NDARRAY) encode through a
  * tg__codec_type found from the value's tg__object_ops (ops->codec) and
  * decode through the type registered under the name the head carries,
  * so runtime/ never includes the layer that defines the type.  A value
@@ -137,7 +137,7 @@ int tg__dec_piece(tg__dec *d, void **block, size_t *len);
  * borrowed for the life of the process. */
 typedef struct tg__codec_type {
     const char *name; /* unique: "tg.frame", "tg.df.partial", ... */
-    tg_type type;     /* TG_FRAME or TG_OBJECT */
+    tg_type type;     /* TG_FRAME, TG_OBJECT or TG_NDARRAY */
     /* Writes v's payload with the primitive writers (and tg__encode for
      * nested values).  0 or a negative code with tg_last_error(). */
     int (*encode)(tg__enc *e, const tg_value *v);
@@ -156,6 +156,13 @@ const tg__codec_type *tg__codec_find(const char *name, size_t len);
  * (immortal, of type TG_DELAYED, holding no node).  Encodes only with
  * TG__CODEC_HOLES and decodes back to itself. */
 tg_value *tg__codec_hole(void);
+
+/* True when a and b (borrowed) have codec types and encode to the same
+ * bytes: the same type name, head and pieces.  False when either cannot
+ * be encoded or memory runs out.  tg_equal's content comparison for
+ * object-like values whose layout runtime/ does not know (TG_NDARRAY).
+ * Any thread. */
+bool tg__codec_same(const tg_value *a, const tg_value *b);
 
 /* Round trip of a value through the flat form: a new reference to an
  * equal value that shares no memory with v, or an error value saying

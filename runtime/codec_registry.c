@@ -72,10 +72,10 @@ int tg__codec_register(const tg__codec_type *t)
     if (!t->encode || !t->decode)
         return tg__seterr(TG_EINVAL, "tg__codec_register: '%s' lacks a hook",
                           t->name);
-    if (t->type != TG_FRAME && t->type != TG_OBJECT)
+    if (!tg__is_object_type(t->type))
         return tg__seterr(TG_EINVAL,
                           "tg__codec_register: '%s' is of type %s, not "
-                          "frame or object",
+                          "frame, object or ndarray",
                           t->name, tg_type_name(t->type));
     size_t len = strlen(t->name);
     uint64_t h = tg__hash64(t->name, len);

@@ -40,6 +40,7 @@ static tg__token scalar_token(const tg_value *v)
         return tg__hash128(v->u.err.message, strlen(v->u.err.message), seed);
     case TG_OBJECT:
     case TG_FRAME:
+    case TG_NDARRAY:
         if (v->u.obj.ops && v->u.obj.ops->token)
             return v->u.obj.ops->token(v->u.obj.ptr);
         return tg__hash128(&v->u.obj.ptr, sizeof v->u.obj.ptr, seed);

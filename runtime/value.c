@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc_internal.h"
+#include "codec_internal.h"
 #include "value_internal.h"
 
 static tg_value null_value = {
@@ -359,7 +360,8 @@ static void free_leaf(tg_value *v)
     case TG_INT:
     case TG_FLOAT: plain_free(v); return;
     case TG_OBJECT:
-    case TG_FRAME: free_object(v); break;
+    case TG_FRAME:
+    case TG_NDARRAY: free_object(v); break;
     default: break;
     }
     tg__free(v);
@@ -404,9 +406,9 @@ tg_type tg_typeof(const tg_value *v)
 
 const char *tg_type_name(tg_type t)
 {
-    static const char *const names[] = {"null",    "bool",  "int",   "float",
-                                        "str",     "bytes", "list",  "error",
-                                        "delayed", "frame", "object"};
+    static const char *const names[] = {
+        "null", "bool",  "int",     "float", "str",    "bytes",
+        "list", "error", "delayed", "frame", "object", "ndarray"};
     return (unsigned)t < sizeof names / sizeof *names ? names[t] : "?";
 }
 
@@ -492,6 +494,8 @@ static bool equal_scalar(const tg_value *a, const tg_value *b)
     case TG_DELAYED: return a->u.d.node == b->u.d.node;
     case TG_FRAME:
     case TG_OBJECT: return a->u.obj.ptr == b->u.obj.ptr;
+    case TG_NDARRAY:
+        return a->u.obj.ptr == b->u.obj.ptr || tg__codec_same(a, b);
     case TG_LIST: break;
     }
     return false;

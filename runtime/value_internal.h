@@ -4,7 +4,7 @@
  * and byte payloads live in the same allocation, after the header.  Values
  * flagged TG__IMMORTAL (singletons, delayed values owned by a graph) ignore
  * incref/decref.  Layers above may define their own value kinds through
- * tg__object_ops (the dataframe's TG_FRAME does).
+ * tg__object_ops (the dataframe's TG_FRAME and the array's TG_NDARRAY do).
  */
 #ifndef TG_RUNTIME_VALUE_INTERNAL_H
 #define TG_RUNTIME_VALUE_INTERNAL_H
@@ -22,7 +22,7 @@ typedef struct tg__token {
 
 struct tg__codec_type;
 
-/* Operations of an object-like value (TG_OBJECT, TG_FRAME). */
+/* Operations of an object-like value (TG_OBJECT, TG_FRAME, TG_NDARRAY). */
 typedef struct tg__object_ops {
     const char *type_name;
     void (*free)(void *ptr);
@@ -64,12 +64,21 @@ struct tg_value {
             const tg__object_ops *ops;
             void *ptr;
             char *type_name; /* inline copy, or NULL */
-        } obj;               /* TG_OBJECT, TG_FRAME */
+        } obj;               /* TG_OBJECT, TG_FRAME, TG_NDARRAY */
     } u;
 };
 
-/* A new object-like value of type t (TG_OBJECT or TG_FRAME).  On failure
- * returns NULL without calling ops->free. */
+/* The number of value types: every tg_type is below it. */
+#define TG__N_TYPES ((size_t)TG_NDARRAY + 1)
+
+/* True for the object-like types, whose payload is u.obj. */
+static inline bool tg__is_object_type(tg_type t)
+{
+    return t == TG_OBJECT || t == TG_FRAME || t == TG_NDARRAY;
+}
+
+/* A new object-like value of type t (TG_OBJECT, TG_FRAME or TG_NDARRAY).
+ * On failure returns NULL without calling ops->free. */
 tg_value *tg__object_new(tg_type t, const tg__object_ops *ops, void *ptr);
 
 /* An error value with message msg and key key (either may be NULL). */

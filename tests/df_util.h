@@ -64,32 +64,10 @@ static inline char *td_csv(const tg_value *frame)
         tg_decref(v_);                                                         \
     } while (0)
 
-/* A local cluster of two workers, for the distributed scheduler among
- * td_schedulers.  td_start_cluster() must be the first thing main does:
- * the workers run this test binary again, and tg_cluster_local turns
- * into the worker loop there, before any test runs. */
-static tg_cluster *td_cluster;
-
-static inline void td_stop_cluster(void)
-{
-    tg_cluster_close(td_cluster);
-    td_cluster = NULL;
-}
-
-static inline void td_start_cluster(void)
-{
-    td_cluster = tg_cluster_local(2, 1, NULL);
-    if (!td_cluster) {
-        fprintf(stderr, "cannot start a local cluster: %s\n", tg_last_error());
-        exit(1);
-    }
-    atexit(td_stop_cluster);
-}
-
 /* The schedulers results must agree on: sync, the work-stealing pool
  * with 2 and 4 threads, loopback, where every task's inputs and results
- * cross the wire codec, and the local cluster (both refuse local
- * calls). */
+ * cross the wire codec, and the local cluster of tt_start_cluster (both
+ * refuse local calls). */
 typedef tg_scheduler *(*td_sched_fn)(void);
 static inline tg_scheduler *td_threads2(void)
 {
@@ -101,7 +79,7 @@ static inline tg_scheduler *td_threads4(void)
 }
 static inline tg_scheduler *td_distributed(void)
 {
-    tg_scheduler *s = tg_scheduler_distributed(tg_cluster_address(td_cluster));
+    tg_scheduler *s = tg_scheduler_distributed(tg_cluster_address(tt_cluster));
     if (!s)
         fail_msg("cannot reach the local cluster: %s", tg_last_error());
     return s;

@@ -478,7 +478,7 @@ static void test_csv_scans_the_first_row_without_offsetting_null(void **state)
 
 int main(void)
 {
-    td_start_cluster(); /* first: see df_util.h */
+    tt_start_cluster(); /* first: see test_util.h */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_scans_the_first_row_without_offsetting_null),
         cmocka_unit_test(test_csv_infers_types_and_nulls),

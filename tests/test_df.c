@@ -507,7 +507,7 @@ int main(void)
     /* registered before the cluster starts, so its workers have it */
     if (tg_register("test.double_i", double_named, &named_calls) != 0)
         return 1;
-    td_start_cluster(); /* first: see df_util.h */
+    tt_start_cluster(); /* first: see test_util.h */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_df_frame_builder_and_accessors),
         cmocka_unit_test(test_df_write_csv_floats_round_trip),

@@ -341,7 +341,7 @@ static void test_groupby_same_answer_for_every_partitioning(void **state)
 
 int main(void)
 {
-    td_start_cluster(); /* first: see df_util.h */
+    tt_start_cluster(); /* first: see test_util.h */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groupby_pandas_versus_spark_nulls),
         cmocka_unit_test(test_groupby_zero_options_drop_null_keys),

@@ -238,7 +238,7 @@ int main(void)
     /* registered before the cluster starts, so its workers have it */
     if (tg_register("test.count_frames", count_frames, &runs) != 0)
         return 1;
-    td_start_cluster(); /* first: see df_util.h */
+    tt_start_cluster(); /* first: see test_util.h */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lower_identical_queries_share_keys_and_run_once),
         cmocka_unit_test(test_lower_prunes_columns_through_chains),

@@ -17,6 +17,29 @@
 #include <cmocka.h>
 #include <taskgraph.h>
 
+/* A local cluster of two workers of one thread, for the tests that run
+ * on the distributed scheduler too.  tt_start_cluster() must be the
+ * first thing main does: the workers run this test binary again, and
+ * tg_cluster_local turns into the worker loop there, before any test
+ * runs (register test functions before it, too).  Stopped at exit. */
+static tg_cluster *tt_cluster;
+
+static inline void tt_stop_cluster(void)
+{
+    tg_cluster_close(tt_cluster);
+    tt_cluster = NULL;
+}
+
+static inline void tt_start_cluster(void)
+{
+    tt_cluster = tg_cluster_local(2, 1, NULL);
+    if (!tt_cluster) {
+        fprintf(stderr, "cannot start a local cluster: %s\n", tg_last_error());
+        exit(1);
+    }
+    atexit(tt_stop_cluster);
+}
+
 /* True when large tests should shrink (valgrind, sanitizers). */
 static inline int tt_quick(void)
 {

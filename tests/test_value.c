@@ -152,6 +152,8 @@ static void test_value_type_names(void **state)
     (void)state;
     assert_string_equal(tg_type_name(TG_INT), "int");
     assert_string_equal(tg_type_name(TG_DELAYED), "delayed");
+    assert_string_equal(tg_type_name(TG_OBJECT), "object");
+    assert_string_equal(tg_type_name(TG_NDARRAY), "ndarray");
     assert_string_equal(tg_type_name((tg_type)99), "?");
     assert_string_equal(tg_strerror(TG_EINVAL), "invalid argument");
     assert_string_equal(tg_strerror(12345), "unknown error");

@@ -29,7 +29,8 @@ typedef enum tg_type {
     TG_ERROR,
     TG_DELAYED, /* a call recorded in a graph, see graph.h */
     TG_FRAME,   /* a columnar table, see dataframe.h */
-    TG_OBJECT   /* an opaque user pointer, see tg_object() */
+    TG_OBJECT,  /* an opaque user pointer, see tg_object() */
+    TG_NDARRAY  /* an n-d array (dtype, shape, C-order data), see array.h */
 } tg_type;
 
 /* Constructors.  Each returns a new reference, or NULL when out of memory
@@ -96,6 +97,7 @@ TG_API const char *tg_error_message(const tg_value *err);
 TG_API const char *tg_error_key(const tg_value *err);
 
 /* Deep equality: same type and same contents (floats compare by value,
+ * n-d arrays by dtype, shape and the bits of their elements, frames,
  * objects and delayed values by identity).  Any thread. */
 TG_API bool tg_equal(const tg_value *a, const tg_value *b);
 
