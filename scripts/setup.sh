@@ -8,7 +8,7 @@ set -eu
 PKGS="gcc g++ make pkg-config meson ninja-build libuv1-dev libjansson-dev
 libgraphviz-dev libcmocka-dev libxxhash-dev libxml2-dev valgrind python3
 clang-format clang libclang-rt-14-dev libssl-dev libopenblas-dev
-libopenblas-pthread-dev"
+libopenblas-pthread-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

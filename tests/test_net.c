@@ -77,6 +77,8 @@ static void cluster_stop(cluster *c)
     rmdir(c->dir);
 }
 
+/* The processes log to stderr (who joined, who left and why), which the
+ * test log keeps. */
 static void start_scheduler(cluster *c)
 {
     snprintf(c->dir, sizeof c->dir, "/tmp/tg-net-XXXXXX");
@@ -87,7 +89,6 @@ static void start_scheduler(cluster *c)
                     c->file,
                     "--port",
                     "0",
-                    "--quiet",
                     NULL};
     assert_non_null(argv[0]);
     c->pids[c->n++] = spawn(argv);
@@ -100,15 +101,9 @@ static void start_scheduler(cluster *c)
 
 static void start_worker(cluster *c)
 {
-    char *argv[] = {getenv("TG_NET_WORKER"),
-                    "--scheduler-file",
-                    c->file,
-                    "--preload",
-                    getenv("TG_NET_PRELOAD"),
-                    "--nthreads",
-                    "2",
-                    "--quiet",
-                    NULL};
+    char *argv[] = {
+        getenv("TG_NET_WORKER"),  "--scheduler-file", c->file, "--preload",
+        getenv("TG_NET_PRELOAD"), "--nthreads",       "2",     NULL};
     assert_non_null(argv[0]);
     assert_non_null(argv[4]);
     c->pids[c->n++] = spawn(argv);
@@ -528,12 +523,53 @@ static void test_net_a_million_tasks_with_bounded_memory(void **state)
             assert_true(peak_rss_kib(main_cl.pids[i]) < 200 * 1024);
 }
 
+/* tg_wait_for_workers returns once enough workers joined, and says how
+ * many did when they do not; tg_shutdown_scheduler stops a scheduler and
+ * so its workers, and the scheduler file goes with it. */
+static void test_net_wait_for_workers_and_shutdown(void **state)
+{
+    (void)state;
+    /* (the scheduler's log, on stderr, says why a worker left) */
+    if (tg_wait_for_workers(main_cl.file, 2, WAIT_MS) != 0)
+        fail_msg("%s", tg_last_error());
+    assert_int_equal(tg_wait_for_workers(main_cl.file, 3, 100), TG_EIO);
+    assert_non_null(strstr(tg_last_error(), "2 of 3 workers"));
+    assert_int_equal(tg_wait_for_workers("/nonexistent/scheduler", 1, 100),
+                     TG_ENOENT);
+
+    cluster c = {0};
+    start_scheduler(&c);
+    start_worker(&c);
+    assert_int_equal(tg_wait_for_workers(c.file, 1, WAIT_MS), 0);
+    assert_int_equal(tg_shutdown_scheduler(c.file), 0);
+    for (int i = c.n; i-- > 0;) { /* both end by themselves */
+        int waited = 0, status;
+        while (waitpid(c.pids[i], &status, WNOHANG) == 0) {
+            if (waited >= WAIT_MS) {
+                cluster_stop(&c);
+                fail_msg("process %d did not stop", (int)c.pids[i]);
+            }
+            nap_ms(10);
+            waited += 10;
+        }
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    struct stat st;
+    assert_int_not_equal(stat(c.file, &st), 0);
+    c.n = 0;
+    cluster_stop(&c);
+}
+
 /* More targets than one message may carry frames: the results come in
- * several S_RESULTS messages, each in its place. */
+ * several S_RESULTS messages, each in its place.  When the graph ends,
+ * the workers hold 160,000 results to release, more than one message
+ * of the default header limit names: the releases go out in several
+ * messages, and both workers stay. */
 static void test_net_many_targets_come_back_in_order(void **state)
 {
     (void)state;
-    size_t n = tt_scale(100000, 10000);
+    size_t n = tt_scale(160000, 10000);
     tg_graph *g = tg_graph_new();
     tg_value **t = malloc(n * sizeof *t), **out = malloc(n * sizeof *out);
     for (size_t i = 0; i < n; i++)
@@ -545,6 +581,12 @@ static void test_net_many_targets_come_back_in_order(void **state)
     }
     free(t), free(out);
     tg_graph_free(g);
+    for (int waited = 0; waited < 500; waited += 10) {
+        uint64_t workers = 0, threads = 0;
+        assert_int_equal(tg__cluster_info(main_cl.file, &workers, &threads), 0);
+        assert_int_equal(workers, 2);
+        nap_ms(10);
+    }
 }
 
 int main(void)
@@ -561,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_net_bad_peers_are_dropped_and_the_rest_go_on),
         cmocka_unit_test(test_net_a_million_tasks_with_bounded_memory),
         cmocka_unit_test(test_net_many_targets_come_back_in_order),
+        cmocka_unit_test(test_net_wait_for_workers_and_shutdown),
     };
     return cmocka_run_group_tests_name("net", tests, setup, teardown);
 }

@@ -37,6 +37,21 @@ extern "C" {
  * when the address, the token or the scheduler is wrong.  Any number of
  * threads may compute on it at once.  Free with tg_scheduler_free. */
 TG_API tg_scheduler *tg_scheduler_distributed(const char *address);
+/* (A NULL address means the scheduler file named by the environment
+ * variable TG_SCHEDULER_FILE, as tg-mpi sets for the program it runs.) */
+
+/* Asks the scheduler at address to stop, as SIGTERM would: graphs still
+ * running fail (their clients hear that the scheduler went away), and
+ * its workers stop when it goes.  Waits up to 10 s for it to close the
+ * connection.  What tg-mpi does when its program ends.  0, or a code
+ * with tg_last_error() (the address, the token, or no answer). */
+TG_API int tg_shutdown_scheduler(const char *address);
+
+/* Waits until at least n workers have joined the scheduler at address
+ * (NULL: TG_SCHEDULER_FILE), as Dask's wait_for_workers: 0, or TG_EIO
+ * after timeout_ms (saying how many did), or the code of a wrong address
+ * or token.  Any thread. */
+TG_API int tg_wait_for_workers(const char *address, int n, uint64_t timeout_ms);
 
 /* Options of the scheduler and worker loops; all-zero means the
  * defaults.  Limits apply to every message a process reads. */

@@ -16,17 +16,20 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dist_internal.h"
 #include "schedulers/scheduler_internal.h"
 
 #define CONNECT_TIMEOUT_MS 10000
-#define POLL_MS 50           /* how often a wait looks at cancel requests */
-#define CANCEL_WAIT_MS 10000 /* for the scheduler to confirm a cancel */
+#define POLL_MS 50             /* how often a wait looks at cancel requests */
+#define CANCEL_WAIT_MS 10000   /* for the scheduler to confirm a cancel */
+#define SHUTDOWN_WAIT_MS 10000 /* for it to stop when asked to */
 
 typedef struct cconn {
     int fd;
@@ -598,6 +601,9 @@ static const tg__scheduler_vt dist_vt = {"distributed", true, dist_run,
 
 tg_scheduler *tg_scheduler_distributed(const char *address)
 {
+    if (!address && !(address = getenv("TG_SCHEDULER_FILE")))
+        return tg__seterr_null(TG_EINVAL, "no address, and TG_SCHEDULER_FILE "
+                                          "is not set");
     dist *d = tg__calloc(1, sizeof *d);
     if (!d)
         return NULL;
@@ -648,4 +654,68 @@ int tg__cluster_info(const char *address, uint64_t *n_workers,
     close(c->fd);
     tg__free(c);
     return rc;
+}
+
+int tg_shutdown_scheduler(const char *address)
+{
+    dist d = {.limits = tg__limits_of(NULL)};
+    if (!address)
+        return tg__seterr(TG_EINVAL, "no address");
+    if (tg__resolve_address(address, d.address, sizeof d.address, d.token))
+        return tg__last_code(TG_EINVAL);
+    cconn *c = open_conn(&d);
+    if (!c)
+        return tg__last_code(TG_EIO);
+    tg__enc e;
+    int rc = tg__enc_init(&e, 0);
+    rc = rc ? rc : tg__enc_u8(&e, TG__OP_C_SHUTDOWN);
+    rc = rc ? rc : send_msg(c->fd, &e);
+    /* the scheduler closes every connection as it stops: wait for that */
+    uint64_t give_up = tg_now_ns() + (uint64_t)SHUTDOWN_WAIT_MS * 1000000u;
+    while (rc == 0) {
+        char buf[256];
+        ssize_t k = recv(c->fd, buf, sizeof buf, 0);
+        if (k == 0
+            || (k < 0 && errno != EINTR && errno != EAGAIN
+                && errno != EWOULDBLOCK))
+            break; /* closed (or reset): it is stopping */
+        if (k > 0 || errno == EINTR)
+            continue;
+        if (tg_now_ns() > give_up)
+            rc = tg__seterr(TG_EIO,
+                            "the scheduler at %s did not stop "
+                            "within %d ms",
+                            d.address, SHUTDOWN_WAIT_MS);
+        else if (wait_fd(c->fd, false, POLL_MS) < 0)
+            rc = tg__seterr(TG_EIO, "poll: %s", strerror(errno));
+    }
+    close(c->fd);
+    tg__free(c);
+    return rc;
+}
+
+int tg_wait_for_workers(const char *address, int n, uint64_t timeout_ms)
+{
+    if (!address && !(address = getenv("TG_SCHEDULER_FILE")))
+        return tg__seterr(TG_EINVAL, "no address, and TG_SCHEDULER_FILE is "
+                                     "not set");
+    if (n < 0)
+        return tg__seterr(TG_EINVAL, "%d workers", n);
+    uint64_t give_up = tg_now_ns() + timeout_ms * 1000000u;
+    struct timespec nap = {0, 20 * 1000000L};
+    for (;;) {
+        uint64_t workers = 0, threads = 0;
+        int rc = tg__cluster_info(address, &workers, &threads);
+        if (rc)
+            return rc;
+        if (workers >= (uint64_t)n)
+            return 0;
+        if (tg_now_ns() > give_up)
+            return tg__seterr(TG_EIO,
+                              "%llu of %d workers joined within %llu "
+                              "ms",
+                              (unsigned long long)workers, n,
+                              (unsigned long long)timeout_ms);
+        nanosleep(&nap, NULL);
+    }
 }

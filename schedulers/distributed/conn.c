@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dist_internal.h"
 
@@ -667,6 +668,17 @@ int tg__node_listen(tg__node *n, const char *host, int port)
     int bound = sa.ss_family == AF_INET
                     ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
                     : ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+    /* bound to every interface: others reach it by this host's name */
+    char name[200];
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0) {
+        if (gethostname(name, sizeof name) != 0)
+            return tg__seterr(TG_EIO,
+                              "bound to %s, but this host has no "
+                              "name to give peers",
+                              host);
+        name[sizeof name - 1] = 0;
+        host = name;
+    }
     snprintf(n->address, sizeof n->address,
              strchr(host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d", host, bound);
     return 0;

@@ -59,21 +59,23 @@
 
 /* Message ops: the first field of every head. */
 enum {
-    TG__OP_W_HELLO = 1,   /* worker: name, threads, peer address */
-    TG__OP_C_HELLO = 2,   /* client: (nothing) */
-    TG__OP_S_WELCOME = 3, /* scheduler: id of the worker, or 0 */
-    TG__OP_C_SUBMIT = 4,  /* client: a graph */
-    TG__OP_C_CANCEL = 5,  /* client: tag */
-    TG__OP_S_DONE = 6,    /* scheduler to client: tag, outcome */
-    TG__OP_S_RUN = 7,     /* scheduler to worker: tasks to run */
-    TG__OP_W_DONE = 8,    /* worker: tasks finished */
-    TG__OP_S_RELEASE = 9, /* scheduler to worker: results to drop */
-    TG__OP_S_FORGET = 10, /* scheduler to worker: a graph is over */
-    TG__OP_P_GET = 11,    /* worker to worker: results wanted */
-    TG__OP_P_DATA = 12,   /* worker to worker: the results */
-    TG__OP_C_INFO = 13,   /* client: how many workers? */
-    TG__OP_S_INFO = 14,   /* scheduler: workers and threads */
-    TG__OP_S_RESULTS = 15 /* scheduler to client: tag, first, results */
+    TG__OP_W_HELLO = 1,    /* worker: name, threads, peer address */
+    TG__OP_C_HELLO = 2,    /* client: (nothing) */
+    TG__OP_S_WELCOME = 3,  /* scheduler: id of the worker, or 0 */
+    TG__OP_C_SUBMIT = 4,   /* client: a graph */
+    TG__OP_C_CANCEL = 5,   /* client: tag */
+    TG__OP_S_DONE = 6,     /* scheduler to client: tag, outcome */
+    TG__OP_S_RUN = 7,      /* scheduler to worker: tasks to run */
+    TG__OP_W_DONE = 8,     /* worker: tasks finished */
+    TG__OP_S_RELEASE = 9,  /* scheduler to worker: results to drop */
+    TG__OP_S_FORGET = 10,  /* scheduler to worker: a graph is over */
+    TG__OP_P_GET = 11,     /* worker to worker: results wanted */
+    TG__OP_P_DATA = 12,    /* worker to worker: the results */
+    TG__OP_C_INFO = 13,    /* client: how many workers? */
+    TG__OP_S_INFO = 14,    /* scheduler: workers and threads */
+    TG__OP_S_RESULTS = 15, /* scheduler to client: tag, first, results */
+    TG__OP_C_SHUTDOWN = 16 /* client: stop the scheduler (and so the
+                              workers) */
 };
 
 /* Results per S_RESULTS message: a graph's targets go out in as many as

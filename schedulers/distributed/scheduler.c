@@ -86,6 +86,64 @@ static sworker *worker_by_id(sched *s, uint32_t id)
 }
 
 /* Queues "release task t of g" for worker id. */
+/* What an S_RUN message's write releases: the graphs it points into. */
+typedef struct run_refs {
+    sgraph **refs;
+    size_t n;
+} run_refs;
+
+static void release_run(void *arg)
+{
+    run_refs *r = arg;
+    for (size_t i = 0; i < r->n; i++)
+        graph_unref(r->refs[i]);
+    tg__free(r->refs);
+    tg__free(r);
+}
+
+/* Sends the S_RUN message being built for w (the graphs it points into
+ * stay alive until it is written). */
+static void flush_run(sworker *w)
+{
+    if (!w->n_run)
+        return;
+    run_refs *r = tg__malloc(sizeof *r);
+    if (r)
+        *r = (run_refs){w->run_refs, w->n_run_refs};
+    else
+        release_run(&(run_refs){w->run_refs, w->n_run_refs});
+    w->run_refs = NULL, w->n_run_refs = w->cap_run_refs = 0;
+    if (r && w->conn && tg__enc_u8(&w->run, 0) == 0)
+        tg__conn_send(w->conn, &w->run, release_run, r);
+    else if (r)
+        release_run(r);
+    tg__enc_close(&w->run);
+    w->n_run = 0;
+}
+
+/* Sends the S_RELEASE message being built for w. */
+static void flush_rel(sworker *w)
+{
+    if (!w->n_rel)
+        return;
+    if (w->conn && tg__enc_u8(&w->rel, 0) == 0)
+        tg__conn_send(w->conn, &w->rel, NULL, NULL);
+    tg__enc_close(&w->rel);
+    w->n_rel = 0;
+}
+
+/* True when a message being built should go now rather than grow: its
+ * head or its frame count is a quarter of what a peer with this node's
+ * limits reads (at most 256 KiB of head), so that no batch of releases or
+ * tasks, however large a graph, breaks a worker's limits. */
+static bool batch_full(const sched *s, const tg__enc *e)
+{
+    const tg__limits *l = &s->node.limits;
+    size_t head =
+        l->max_header / 4 < 256 * 1024 ? l->max_header / 4 : 256 * 1024;
+    return e->len >= head || e->n_pieces >= l->max_frames / 4;
+}
+
 static void queue_release(sched *s, sgraph *g, uint32_t t)
 {
     g->t[t].state = ST_RELEASED;
@@ -98,6 +156,8 @@ static void queue_release(sched *s, sgraph *g, uint32_t t)
     if (tg__enc_u8(&w->rel, 1) == 0 && tg__enc_u64(&w->rel, g->gid) == 0
         && tg__enc_u64(&w->rel, t) == 0)
         w->n_rel++;
+    if (batch_full(s, &w->rel))
+        flush_rel(w);
 }
 
 static bool lit_sent(sgraph *g, uint32_t wid, uint32_t j, bool mark)
@@ -190,6 +250,8 @@ static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
     st->worker = w->id;
     w->in_flight++;
     g->in_flight++;
+    if (batch_full(s, e))
+        flush_run(w);
     return 0;
 }
 
@@ -782,6 +844,10 @@ static void on_msg(tg__conn *c, tg__msg *m)
         case TG__OP_C_INFO: rc = on_c_info(s, c); break;
         case TG__OP_C_SUBMIT: rc = on_c_submit(s, c, &d); break;
         case TG__OP_C_CANCEL: rc = on_c_cancel(s, c, &d); break;
+        case TG__OP_C_SHUTDOWN:
+            tg__node_log(&s->node, "%s asked to stop: stopping", c->peer);
+            tg__node_close(&s->node);
+            break;
         default: rc = tg__seterr(TG_EPROTO, "unknown op %u", op);
         }
     }
@@ -826,45 +892,12 @@ static void on_close(tg__conn *c)
     }
 }
 
-/* What an S_RUN message's write releases: the graphs it points into. */
-typedef struct run_refs {
-    sgraph **refs;
-    size_t n;
-} run_refs;
-
-static void release_run(void *arg)
-{
-    run_refs *r = arg;
-    for (size_t i = 0; i < r->n; i++)
-        graph_unref(r->refs[i]);
-    tg__free(r->refs);
-    tg__free(r);
-}
-
 static void before_flush(tg__node *n)
 {
     sched *s = n->ud;
     for (sworker *w = s->workers; w; w = w->next) {
-        if (w->n_run) {
-            run_refs *r = tg__malloc(sizeof *r);
-            if (r)
-                *r = (run_refs){w->run_refs, w->n_run_refs};
-            else
-                release_run(&(run_refs){w->run_refs, w->n_run_refs});
-            w->run_refs = NULL, w->n_run_refs = w->cap_run_refs = 0;
-            if (r && w->conn && tg__enc_u8(&w->run, 0) == 0)
-                tg__conn_send(w->conn, &w->run, release_run, r);
-            else if (r)
-                release_run(r);
-            tg__enc_close(&w->run);
-            w->n_run = 0;
-        }
-        if (w->n_rel) {
-            if (w->conn && tg__enc_u8(&w->rel, 0) == 0)
-                tg__conn_send(w->conn, &w->rel, NULL, NULL);
-            tg__enc_close(&w->rel);
-            w->n_rel = 0;
-        }
+        flush_run(w);
+        flush_rel(w);
     }
     /* forget workers that left, once nothing refers to them */
     for (sworker **p = &s->workers; *p;) {
