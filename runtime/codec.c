@@ -668,17 +668,17 @@ int tg__dec_piece(tg__dec *d, void **block, size_t *len)
 
 /* ---- decoder: values ---- */
 
-/* A str or bytes value whose bytes are the next piece: copied into the
- * value (which stores its bytes inline), then the block is freed. */
+/* A str or bytes value whose bytes are the next piece: the value adopts
+ * the block, so the bytes that arrived are not copied again. */
 static tg_value *get_piece_bytes(tg__dec *d, bool is_str)
 {
     void *block;
     size_t len;
     if (tg__dec_piece(d, &block, &len) != 0)
         return NULL;
-    tg_value *v = is_str ? tg_str_n(block, len) : tg_bytes(block, len);
-    tg__free(block);
-    return v;
+    if (!block) /* an empty piece */
+        return is_str ? tg_str_n("", 0) : tg_bytes("", 0);
+    return tg__bytes_adopt(is_str ? TG_STR : TG_BYTES, block, len);
 }
 
 /* An inline str or bytes value. */

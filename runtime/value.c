@@ -142,6 +142,24 @@ static tg_value *bytes_new(tg_type t, const void *data, size_t len)
     return v;
 }
 
+tg_value *tg__bytes_adopt(tg_type t, void *block, size_t len)
+{
+    char *data = tg__realloc(block, len + 1);
+    tg_value *v = data ? tg__malloc(sizeof *v) : NULL;
+    if (!v) {
+        tg__free(data ? data : block);
+        return NULL;
+    }
+    atomic_init(&v->refcount, 1);
+    v->type = (uint8_t)t;
+    v->flags = TG__OWNS_DATA;
+    v->spare = 0;
+    data[len] = '\0';
+    v->u.s.len = len;
+    v->u.s.data = data;
+    return v;
+}
+
 tg_value *tg_str(const char *s)
 {
     if (!s)
@@ -362,6 +380,11 @@ static void free_leaf(tg_value *v)
     case TG_OBJECT:
     case TG_FRAME:
     case TG_NDARRAY: free_object(v); break;
+    case TG_STR:
+    case TG_BYTES:
+        if (v->flags & TG__OWNS_DATA)
+            tg__free(v->u.s.data);
+        break;
     default: break;
     }
     tg__free(v);

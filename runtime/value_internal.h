@@ -13,7 +13,9 @@
 
 #include "taskgraph/value.h"
 
-enum { TG__IMMORTAL = 1u << 0 };
+/* TG__OWNS_DATA: a str or bytes value whose data is a block of its own
+ * (adopted from a transport, see tg__bytes_adopt), freed with it. */
+enum { TG__IMMORTAL = 1u << 0, TG__OWNS_DATA = 1u << 1 };
 
 /* A 128-bit content hash.  Keys print it as 32 hex digits. */
 typedef struct tg__token {
@@ -38,7 +40,7 @@ struct tg__node;
 struct tg_value {
     atomic_uint refcount; /* owners; ignored when TG__IMMORTAL */
     uint8_t type;         /* tg_type */
-    uint8_t flags;        /* TG__IMMORTAL */
+    uint8_t flags;        /* TG__IMMORTAL, TG__OWNS_DATA */
     uint16_t spare;
     union {
         bool b;
@@ -46,7 +48,8 @@ struct tg_value {
         double f;
         struct {
             size_t len;
-            char *data; /* NUL-terminated, inline after the header */
+            char *data; /* NUL-terminated, inline after the header
+                           (or a block of its own: TG__OWNS_DATA) */
         } s;            /* TG_STR, TG_BYTES */
         struct {
             size_t n;
@@ -70,6 +73,13 @@ struct tg_value {
 
 /* The number of value types: every tg_type is below it. */
 #define TG__N_TYPES ((size_t)TG_NDARRAY + 1)
+
+/* A str or bytes value (t) made around block, a tg__malloc block of len
+ * bytes, without copying it: the block grows by one byte for the NUL
+ * (in place for a large block) and is freed with the value.  On failure
+ * block is freed and NULL returned.  What a decoder does with a piece
+ * that arrived from a wire. */
+tg_value *tg__bytes_adopt(tg_type t, void *block, size_t len);
 
 /* True for the object-like types, whose payload is u.obj. */
 static inline bool tg__is_object_type(tg_type t)

@@ -365,6 +365,46 @@ static void test_codec_pieces_are_referenced_not_copied(void **state)
     free(buf);
 }
 
+/* A decoded str or bytes piece becomes the value's own data: the block
+ * that arrived is adopted (NUL-terminated, freed with the value), not
+ * copied into a new value. */
+static void test_codec_decoded_pieces_are_adopted_not_copied(void **state)
+{
+    (void)state;
+    size_t n = (size_t)1 << 20;
+    char *buf = malloc(n);
+    for (size_t k = 0; k < n; k++)
+        buf[k] = (char)('a' + k % 26);
+    for (int is_str = 0; is_str < 2; is_str++) {
+        tg_value *v = is_str ? tg_str_n(buf, n) : tg_bytes(buf, n);
+        tg__enc e;
+        assert_int_equal(tg__enc_init(&e, 0), 0);
+        assert_int_equal(tg__encode(&e, v), 0);
+        assert_int_equal(e.n_pieces, 1);
+        void *block = tg__malloc(n);
+        memcpy(block, e.pieces[0].data, n);
+        size_t block_len = n;
+        tg__dec d;
+        assert_int_equal(
+            tg__dec_init(&d, e.head, e.len, &block, &block_len, 1, 0), 0);
+        tg_value *out = tg__decode(&d);
+        assert_non_null(out);
+        assert_true(tg__dec_done(&d));
+        tg__dec_close(&d);
+        assert_true(out->flags & TG__OWNS_DATA);
+        assert_int_equal(tg_typeof(out), is_str ? TG_STR : TG_BYTES);
+        assert_true(tg_equal(v, out));
+        size_t len;
+        const char *p = tg_as_bytes(out, &len);
+        assert_int_equal(len, n);
+        assert_int_equal(p[n], '\0');
+        tg_decref(out);
+        tg__enc_close(&e);
+        tg_decref(v);
+    }
+    free(buf);
+}
+
 static void test_codec_lists_round_trip(void **state)
 {
     (void)state;
@@ -1029,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_codec_integers_are_little_endian),
         cmocka_unit_test(test_codec_strings_and_bytes_round_trip),
         cmocka_unit_test(test_codec_pieces_are_referenced_not_copied),
+        cmocka_unit_test(test_codec_decoded_pieces_are_adopted_not_copied),
         cmocka_unit_test(test_codec_lists_round_trip),
         cmocka_unit_test(test_codec_deep_list_round_trips_without_recursion),
         cmocka_unit_test(test_codec_errors_round_trip_with_and_without_key),
