@@ -11,6 +11,7 @@
  * while handling one batch of input go out as one batch.  Everything
  * here runs on the node's loop thread.
  */
+#include <malloc.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #define STAGE_BYTES 65536
 #define DIRECT_MIN 16384 /* frame parts at least this large skip the stage */
+#define TRIM_TICK_MS 1000
 
 /* Connection states. */
 enum {
@@ -342,6 +344,7 @@ static void deliver(tg__conn *c)
     c->msg = (tg__msg){0};
     c->part = PART_PREFIX;
     want(c, c->small, TG__PREFIX_BYTES);
+    c->node->active = true;
     c->node->ops->on_msg(c, &m);
 }
 
@@ -620,6 +623,19 @@ static void on_stop(uv_async_t *a)
     tg__node_close(a->data);
 }
 
+static void on_trim_tick(uv_timer_t *t)
+{
+    tg__node *n = t->data;
+    if (n->active) {
+        n->active = false;
+        n->trimmed = false;
+    } else if (!n->trimmed) {
+        tg_memory_trim(); /* the large-block cache */
+        malloc_trim(0);
+        n->trimmed = true;
+    }
+}
+
 void tg_server_stop(void)
 {
     tg__node *n = atomic_load(&running);
@@ -646,6 +662,11 @@ int tg__node_init(tg__node *n, uv_loop_t *loop, const tg__node_ops *ops,
     uv_signal_start(&n->sigterm, on_signal, SIGTERM);
     uv_async_init(loop, &n->stop, on_stop);
     n->stop.data = n;
+    uv_timer_init(loop, &n->trimmer);
+    n->trimmer.data = n;
+    n->trimmed = true;
+    uv_timer_start(&n->trimmer, on_trim_tick, TRIM_TICK_MS, TRIM_TICK_MS);
+    uv_unref((uv_handle_t *)&n->trimmer);
     atomic_store(&running, n);
     return 0;
 }
@@ -696,6 +717,7 @@ void tg__node_close(tg__node *n)
     uv_close((uv_handle_t *)&n->sigint, NULL);
     uv_close((uv_handle_t *)&n->sigterm, NULL);
     uv_close((uv_handle_t *)&n->stop, NULL);
+    uv_close((uv_handle_t *)&n->trimmer, NULL);
     tg__node *self = n;
     atomic_compare_exchange_strong(&running, &self, NULL);
     if (n->ops->on_stop)

@@ -188,6 +188,13 @@ struct tg__node {
     uv_check_t flusher; /* sends what each loop iteration queued */
     uv_signal_t sigint, sigterm;
     uv_async_t stop; /* tg_server_stop */
+    /* Once a second: after a second without messages that followed
+     * some work, memory held free (taskgraph's large-block cache and
+     * malloc's) goes back to the system, so an idle process is small
+     * again. */
+    uv_timer_t trimmer;
+    bool active;  /* a message arrived since the last tick */
+    bool trimmed; /* nothing arrived since the last trim */
     const tg__node_ops *ops;
     void *ud; /* the scheduler or worker state */
     uint8_t token[TG__TOKEN_BYTES];

@@ -15,6 +15,7 @@
 #include "sched_state.h"
 
 #define DEFAULT_WORKER_QUEUE 16
+#define KEEP_QUEUE 16384 /* ready-queue slots kept once it empties */
 
 static void graph_unref(void *arg);
 static void fill_worker(sched *s, sworker *w);
@@ -71,6 +72,11 @@ static bool q_pop(sched *s, qitem *out)
             return true; /* the queue's reference passes to the caller */
         }
         graph_unref(top.g);
+    }
+    if (s->cap_queue > KEEP_QUEUE) { /* a big graph is through: shrink */
+        tg__free(s->queue);
+        s->queue = NULL;
+        s->cap_queue = 0;
     }
     return false;
 }

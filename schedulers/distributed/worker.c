@@ -94,6 +94,8 @@ typedef struct worker {
     size_t n_out_blobs, cap_out_blobs;
 } worker;
 
+#define KEEP_ENTRIES 16384 /* store slots kept once it empties */
+
 static _Thread_local const worker *task_worker;
 
 /* ---- the store ------------------------------------------------------- */
@@ -187,8 +189,16 @@ static void drop(worker *w, entry *x)
     x->next_free = w->free_e;
     w->free_e = (uint32_t)(x - w->e);
     w->n_used--;
-    if (++w->n_stale > w->n_used + 64)
+    if (w->n_used == 0 && w->cap_e > KEEP_ENTRIES) {
+        /* a big graph is through: give its store back */
+        tg__free(w->e);
+        tg__map_close(&w->map);
+        w->e = NULL;
+        w->n_e = w->cap_e = w->n_stale = 0;
+        w->free_e = UINT32_MAX;
+    } else if (++w->n_stale > w->n_used + 64) {
         rebuild(w);
+    }
 }
 
 static bool live(const worker *w, uint64_t gid)
