@@ -58,20 +58,29 @@ static inline bool is_nan(const tg__keyview *k, size_t i)
 
 /* One key with its direction: nulls and NaN are placed before the
  * direction applies, so that neither moves when it flips. */
-static int sortkey_cmp(const tg__sortkey *s, uint32_t i, uint32_t j)
+int tg__sortkey_cmp(const tg__sortkey *s, const tg__keyview *a, size_t i,
+                    const tg__keyview *b, size_t j)
 {
-    const tg__keyview *k = &s->key;
-    bool vi = tg__valid(k->valid, i), vj = tg__valid(k->valid, j);
+    bool vi = tg__valid(a->valid, i), vj = tg__valid(b->valid, j);
+    bool ni = is_nan(a, i), nj = is_nan(b, j);
+    if (s->nan_is_null) {
+        vi = vi && !ni, vj = vj && !nj;
+        ni = nj = false;
+    }
     if (!vi || !vj) {
         if (vi == vj)
             return 0;
         return (vi ? -1 : 1) * (s->nulls_first ? -1 : 1);
     }
-    bool ni = is_nan(k, i), nj = is_nan(k, j);
     if (ni || nj)
         return (int)ni - (int)nj;
-    int r = tg__key_cmp(k, i, k, j);
+    int r = tg__key_cmp(a, i, b, j);
     return s->descending ? -r : r;
+}
+
+static int sortkey_cmp(const tg__sortkey *s, uint32_t i, uint32_t j)
+{
+    return tg__sortkey_cmp(s, &s->key, i, &s->key, j);
 }
 
 typedef struct keys_ctx {

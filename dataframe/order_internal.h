@@ -109,7 +109,16 @@ typedef struct tg__sortkey {
     tg__keyview key;
     bool descending;  /* values high to low (NaN still after numbers) */
     bool nulls_first; /* nulls before every value, else after */
+    bool nan_is_null; /* a NaN sorts as a null (sort_values, as pandas'
+                         NA); else after every number (groupby order) */
 } tg__sortkey;
+
+/* Orders row i of a against row j of b (both of s's type) by s's rules
+ * (direction, nulls, NaN); s->key is not read.  < 0 puts a's row
+ * first.  Sorting one column and comparing rows of two frames (range
+ * partitioning against splitters) go through here, so they agree. */
+int tg__sortkey_cmp(const tg__sortkey *s, const tg__keyview *a, size_t i,
+                    const tg__keyview *b, size_t j);
 
 /* Compares rows i and j of the caller's data: < 0 puts i first. */
 typedef int (*tg__row_cmp)(const void *ctx, uint32_t i, uint32_t j);
