@@ -4,8 +4,8 @@
  * string columns, each with a validity bitmap for nulls (Arrow layout).
  * A tg_dataframe is a lazy query: a schema, a number of partitions and
  * the operations that produce them.  Builders (filter, assign, select,
- * rename, map_partitions) only record the operation; a terminal builder
- * (agg, len, groupby, value_counts, head, concat, to_csv, partition)
+ * rename, map_partitions, sort_values) only record the operation; a terminal
+ * builder (agg, len, groupby, value_counts, head, concat, to_csv, partition)
  * turns the query into tasks per partition, reading from a CSV file only
  * the columns it needs, so a large file becomes many small tasks that
  * any scheduler runs with bounded memory.  Every task is a registered
@@ -313,6 +313,57 @@ TG_API tg_dataframe *tg_df_groupby(tg_dataframe *df, size_t n_keys,
  * (null last).  dropna = false counts nulls as a value. */
 TG_API tg_dataframe *tg_df_value_counts(tg_dataframe *df, const char *column,
                                         bool dropna);
+
+/* ---- Sorting -------------------------------------------------------- */
+
+/* Where rows with a null (or NaN) sort key go, for every key. */
+typedef enum tg_na_position {
+    TG_NA_LAST = 0, /* after every value (pandas' default) */
+    TG_NA_FIRST     /* before every value */
+} tg_na_position;
+
+/* Options of tg_df_sort_values; all-zero (or a NULL opts) means the
+ * defaults. */
+typedef struct tg_sort_opts {
+    tg_na_position na_position; /* TG_NA_LAST (0) or TG_NA_FIRST */
+    size_t npartitions; /* output partitions; 0 = as many as the input */
+} tg_sort_opts;
+/* The defaults, spelled out (all zero). */
+#define TG_SORT_OPTS_INIT                                                      \
+    {                                                                          \
+        TG_NA_LAST, 0                                                          \
+    }
+
+/* The rows of df ordered by the n_keys key columns: by keys[0], rows
+ * equal there by keys[1], and so on; key i ascending when ascending[i]
+ * is true (ascending NULL: every key ascending).  Nulls, and NaN in
+ * float64 keys, go last (or first, per opts->na_position) whatever the
+ * direction.  The sort is stable: rows equal on every key keep their
+ * input order (partition, then row).  A lazy node like filter: nothing
+ * runs until a terminal builder lowers it.  Then it runs as a
+ * distributed sort: each partition's keys are sampled, splitters
+ * chosen from the samples, rows range-partitioned by a shuffle (pieces
+ * move worker to worker on a cluster) and each range sorted; output
+ * partitions are in order and balanced even for skewed or mostly-null
+ * keys (ties are split by position).  tg_df_head(sorted, n, 0) of the
+ * result runs as a per-partition top n and one merge instead.  keys
+ * and ascending are borrowed.  NULL with tg_last_error() (TG_EINVAL)
+ * for n_keys 0, a NULL array, an unknown column or a bad na_position.
+ * Caller serialises (as every builder). */
+TG_API tg_dataframe *tg_df_sort_values(tg_dataframe *df, size_t n_keys,
+                                       const char *const *keys,
+                                       const bool *ascending,
+                                       const tg_sort_opts *opts);
+/* The n rows with the smallest keys (ascending on every key, nulls
+ * last, ties in input order): a one-partition dataframe computed as a
+ * top n per partition plus one merge, without a shuffle.  Rows with a
+ * null or NaN key come only when fewer than n rows have none (pandas
+ * drops them).  keys borrowed; errors as tg_df_sort_values. */
+TG_API tg_dataframe *tg_df_nsmallest(tg_dataframe *df, size_t n, size_t n_keys,
+                                     const char *const *keys);
+/* As tg_df_nsmallest with every key descending (nulls still last). */
+TG_API tg_dataframe *tg_df_nlargest(tg_dataframe *df, size_t n, size_t n_keys,
+                                    const char *const *keys);
 
 #ifdef __cplusplus
 }
