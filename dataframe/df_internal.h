@@ -144,6 +144,7 @@ typedef enum tg__df_op {
     TG__OP_SORT_SPLITTERS, /* (sort spec, k, samples...) -> splitters */
     TG__OP_SORT,           /* (sort spec, limit | null, frames...) ->
                               frame */
+    TG__OP_JOIN,           /* (join spec, n left, frames...) -> frame */
     TG__N_OPS
 } tg__df_op;
 
@@ -187,6 +188,7 @@ tg_value *tg__task_shuffle_split(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_sort_sample(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_sort_splitters(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_join(tg_value *const *a, size_t n, void *ctx);
 
 /* The local trampoline of tg_df_map_partitions: ctx is the node. */
 tg_value *tg__task_map_local(tg_value *const *a, size_t n, void *ctx);

@@ -83,13 +83,11 @@ tg_value *tg__sortspec_keys(const char *task, const tg__sortspec *s,
 
 /* ---- partitioners -------------------------------------------------------- */
 
-/* The hash of row i's key tuple: the same for equal tuples in any
- * frame of these key types. */
-static uint64_t row_hash(const tg__sortkey *keys, size_t n_keys, size_t i)
+uint64_t tg__row_hash(const tg__keyview *keys, size_t n_keys, size_t i)
 {
     uint64_t h = 0x51ed270b27a3f5c1ull;
     for (size_t k = 0; k < n_keys; k++)
-        h = tg__mix64(h ^ tg__key_hash(&keys[k].key, i)) + k;
+        h = tg__mix64(h ^ tg__key_hash(&keys[k], i)) + k;
     return h;
 }
 
@@ -188,21 +186,25 @@ static tg_value *destinations(const tg__frame *f, const tg_value *a,
     if (rc)
         return tg__df_bad_param("shuffle", "partitioner", why);
     tg__sortkey *sk = tg__calloc(spec.n_keys + 1, sizeof *sk);
-    tg_value *err = sk ? tg__sortspec_keys("shuffle", &spec, f, sk)
-                       : tg_error("out of memory");
+    tg__keyview *kvs = tg__calloc(spec.n_keys + 1, sizeof *kvs);
+    tg_value *err = sk && kvs ? tg__sortspec_keys("shuffle", &spec, f, sk)
+                              : tg_error("out of memory");
+    for (size_t j = 0; !err && j < spec.n_keys; j++)
+        kvs[j] = sk[j].key;
     splitset sp = {0};
     if (!err && !hash)
         err = splitters_of(tg__frame_of(b), sk, spec.n_keys, &sp);
     for (size_t i = 0; !err && i < f->nrows; i++) {
         size_t d;
         if (hash)
-            d = (size_t)((row_hash(sk, spec.n_keys, i) >> 32) % *k);
+            d = (size_t)((tg__row_hash(kvs, spec.n_keys, i) >> 32) % *k);
         else
             d = range_of(&sp, part, i);
         dest[i] = (uint32_t)(d < *k ? d : *k - 1);
     }
     tg__free(sp.keys);
     tg__free(sk);
+    tg__free(kvs);
     tg__sortspec_close(&spec);
     return err;
 }

@@ -17,7 +17,8 @@
  * task ever holds more than one input and one output.  The graph has
  * n + n*k + k tasks (the picks are tiny); a later version may fuse the
  * picks into the scheduler's transfer.  groupby's split_out uses the
- * same pick layer over its hash-split partials.
+ * same pick layer over its hash-split partials; merge (join.c)
+ * shuffles both sides with the hash partitioner.
  *
  * Partitioners are plain values:
  *   ["hash", [key names], k]   output = hash of the key tuple (null and
@@ -58,6 +59,11 @@ void tg__sortspec_close(tg__sortspec *s);
  * task and the missing column. */
 tg_value *tg__sortspec_keys(const char *task, const tg__sortspec *s,
                             const tg__frame *f, tg__sortkey *keys);
+
+/* The hash of row i's key tuple (the hash partitioner's, before the
+ * modulus): equal for tuples equal by tg__key_eq, in any frame of
+ * these key types. */
+uint64_t tg__row_hash(const tg__keyview *keys, size_t n_keys, size_t i);
 
 /* Records the picks of a shuffle: pieces[j * n + i] = item j of the
  * delayed list lists[i] (borrowed), for i < n, j < k.  0 or

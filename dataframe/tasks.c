@@ -39,6 +39,7 @@ static const struct {
     [TG__OP_SORT_SAMPLE] = {"tg.df.sort_sample", tg__task_sort_sample},
     [TG__OP_SORT_SPLITTERS] = {"tg.df.sort_splitters", tg__task_sort_splitters},
     [TG__OP_SORT] = {"tg.df.sort", tg__task_sort},
+    [TG__OP_JOIN] = {"tg.df.join", tg__task_join},
 };
 
 /* A failure (out of memory, or a program that registered one of these
