@@ -11,6 +11,9 @@
 #include "order_internal.h"
 
 #define RUN 16
+/* tg__order_top sorts everything when it keeps more than 1/8 of the
+ * rows: insertion into the kept rows would cost more than a sort. */
+#define TOP_SORT_RATIO 8
 
 int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j)
 {
@@ -167,4 +170,34 @@ uint32_t *tg__order_rows(const tg__sortkey *keys, size_t n_keys, size_t n)
         return NULL;
     }
     return idx;
+}
+
+uint32_t *tg__order_top(const tg__sortkey *keys, size_t n_keys, size_t n,
+                        size_t limit)
+{
+    if (limit >= n / TOP_SORT_RATIO)
+        return tg__order_rows(keys, n_keys, n);
+    uint32_t *top = tg__malloc((limit ? limit : 1) * sizeof *top);
+    if (!top)
+        return NULL;
+    keys_ctx c = {keys, n_keys};
+    size_t m = 0; /* top[0..m): the best rows so far, in order */
+    for (size_t i = 0; i < n && limit; i++) {
+        /* a row equal to the last kept comes after it (a later row) */
+        if (m == limit && keys_cmp(&c, (uint32_t)i, top[m - 1]) >= 0)
+            continue;
+        size_t lo = 0, hi = m; /* after every row <= i: stable */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (keys_cmp(&c, top[mid], (uint32_t)i) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (m < limit)
+            m++;
+        memmove(top + lo + 1, top + lo, (m - 1 - lo) * sizeof *top);
+        top[lo] = (uint32_t)i;
+    }
+    return top;
 }

@@ -132,4 +132,11 @@ int tg__stable_sort(uint32_t *idx, size_t n, tg__row_cmp cmp, const void *ctx);
  * array of n indices, or NULL when out of memory. */
 uint32_t *tg__order_rows(const tg__sortkey *keys, size_t n_keys, size_t n);
 
+/* The first min(limit, n) rows of tg__order_rows' order (the same rows,
+ * ties in input order): a new array, or NULL when out of memory.  Keeps
+ * a sorted buffer of the best rows, so a small limit costs about one
+ * comparison per row instead of a sort. */
+uint32_t *tg__order_top(const tg__sortkey *keys, size_t n_keys, size_t n,
+                        size_t limit);
+
 #endif /* TG_DATAFRAME_ORDER_INTERNAL_H */

@@ -270,15 +270,18 @@ tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx)
         err = tg_error("out of memory");
     if (!err)
         err = tg__sortspec_keys("sort", &s, all, sk);
-    uint32_t *idx = err ? NULL : tg__order_rows(sk, s.n_keys, all->nrows);
+    size_t limit = 0; /* rows kept */
+    if (!err)
+        limit = limited && (uint64_t)tg_as_int(a[1]) < all->nrows
+                    ? (size_t)tg_as_int(a[1])
+                    : all->nrows;
+    uint32_t *idx = err ? NULL : tg__order_top(sk, s.n_keys, all->nrows, limit);
     tg__col **cols = idx ? tg__calloc(all->ncols + 1, sizeof *cols) : NULL;
     if (!err && !cols)
         err = tg_error("out of memory");
     size_t rows = 0, made = 0;
     if (!err) {
-        rows = limited && (uint64_t)tg_as_int(a[1]) < all->nrows
-                   ? (size_t)tg_as_int(a[1])
-                   : all->nrows;
+        rows = limit;
         for (; made < all->ncols; made++)
             if (!(cols[made] = tg__col_take(all->cols[made], idx, rows)))
                 break;

@@ -131,6 +131,32 @@ static void test_order_nan_sorts_with_nulls_when_asked(void **state)
     assert_true(tg__sortkey_cmp(&k, &a, 4, &a, 5) < 0); /* first */
 }
 
+/* The top n of a column with many ties are the first n rows of the
+ * full stable order, for limits below and above the sort threshold. */
+static void test_order_top_matches_the_stable_sort(void **state)
+{
+    (void)state;
+    size_t n = 1000;
+    int64_t *v = malloc(n * sizeof *v);
+    uint8_t bits[125];
+    int present[1000];
+    for (size_t i = 0; i < n; i++) {
+        v[i] = (int64_t)((i * 7919) % 13);
+        present[i] = i % 17 != 0;
+    }
+    tg__sortkey k = {ints(v, bitmap(present, n, bits)), true, false, false};
+    uint32_t *all = tg__order_rows(&k, 1, n);
+    size_t limits[] = {0, 1, 5, 100, 124, 126, 999, 1000, 2000};
+    for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+        uint32_t *top = tg__order_top(&k, 1, n, limits[l]);
+        assert_non_null(top);
+        assert_order(top, all, limits[l] < n ? limits[l] : n);
+        tg__free(top);
+    }
+    tg__free(all);
+    free(v);
+}
+
 static void test_order_strings_by_bytes(void **state)
 {
     (void)state;
@@ -189,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_order_nulls_last_or_first_in_both_directions),
         cmocka_unit_test(test_order_nan_after_numbers_before_nulls),
         cmocka_unit_test(test_order_nan_sorts_with_nulls_when_asked),
+        cmocka_unit_test(test_order_top_matches_the_stable_sort),
         cmocka_unit_test(test_order_strings_by_bytes),
         cmocka_unit_test(test_order_context_comparator_many_rows),
         cmocka_unit_test(test_order_out_of_memory_is_clean),
