@@ -166,6 +166,21 @@ static void test_order_strings_by_bytes(void **state)
     uint32_t *idx = tg__order_rows(&k, 1, 5);
     assert_order(idx, (const uint32_t[]){2, 1, 0, 3, 4}, 5);
     tg__free(idx);
+    /* Past 8 bytes, at a zero byte, and bytes above 0x7f: the order of
+     * memcmp then length, whatever shortcut the sort takes.  Rows:
+     * "key_0001x" "key_0001" "key_0001\0" "ab\0" "ab" "\xff" "key_0001x"
+     * (equal to row 0: stays after it) "key_0000zzz". */
+    const char b2[] = "key_0001xkey_0001key_0001\0ab\0ab\xffkey_0001x"
+                      "key_0000zzz";
+    int64_t o2[] = {0, 9, 17, 26, 29, 31, 32, 41, 52};
+    tg__sortkey k2 = {{TG_DT_STRING, o2, NULL, b2}, false, false, false};
+    idx = tg__order_rows(&k2, 1, 8);
+    assert_order(idx, (const uint32_t[]){4, 3, 7, 1, 2, 0, 6, 5}, 8);
+    tg__free(idx);
+    k2.descending = true;
+    idx = tg__order_top(&k2, 1, 8, 3);
+    assert_order(idx, (const uint32_t[]){5, 0, 6}, 3);
+    tg__free(idx);
 }
 
 /* The comparator's context is an argument: a sort by a permutation's
