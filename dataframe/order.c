@@ -108,6 +108,11 @@ static uint64_t str_prefix(const char *p, size_t len)
 /* Prefixes for the string keys of c over n rows.  0 or TG_ENOMEM. */
 static int ctx_prefixes(keys_ctx *c, size_t n)
 {
+    size_t n_str = 0;
+    for (size_t k = 0; k < c->n_keys; k++)
+        n_str += c->keys[k].key.type == TG_DT_STRING;
+    if (n_str == 0)
+        return 0; /* nothing to shorten */
     c->prefix = tg__calloc(c->n_keys, sizeof *c->prefix);
     if (!c->prefix)
         return TG_ENOMEM;

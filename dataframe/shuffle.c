@@ -183,8 +183,12 @@ static tg_value *destinations(const tg__frame *f, const tg_value *a,
     } else {
         rc = tg__sortspec_decode(tg_list_get(a, 1), &spec, &why);
     }
-    if (rc)
-        return tg__df_bad_param("shuffle", "partitioner", why);
+    if (rc) {
+        tg__sortspec_close(&spec); /* what the hash branch decoded */
+        return strcmp(why, "out of memory") == 0
+                   ? tg_error("out of memory")
+                   : tg__df_bad_param("shuffle", "partitioner", why);
+    }
     tg__sortkey *sk = tg__calloc(spec.n_keys + 1, sizeof *sk);
     tg__keyview *kvs = tg__calloc(spec.n_keys + 1, sizeof *kvs);
     tg_value *err = sk && kvs ? tg__sortspec_keys("shuffle", &spec, f, sk)
