@@ -1,9 +1,10 @@
 /* bench/bench_df.c - the dataframe benchmark: a seeded generator of an
- * `events` CSV table and six queries over it, each printing wall time
- * and peak RSS.  The two sort queries order by (key asc, x desc), nulls
- * last: one prints the first 100 rows (a top n per partition, no
- * shuffle), the other writes the whole sort to PATH.sorted.csv (a full
- * sample-splitter-shuffle sort; the file is removed afterwards).
+ * `events` CSV table and eight queries over it (six, a full parse and
+ * two sorts), each printing wall time and peak RSS.  The two sort
+ * queries order by (key asc, x desc), nulls last: one prints the first
+ * 100 rows (a top n per partition, no shuffle), the other writes the
+ * whole sort to PATH.sorted.csv (a full sample-splitter-shuffle sort;
+ * the file is removed afterwards).
  *
  *   bench_df gen PATH [ROWS]           write the table (default 10 M rows)
  *   bench_df run PATH [THREADS [BS_MB]] run the queries
