@@ -147,6 +147,46 @@ static void test_merge_duplicate_keys_left_on_and_suffixes(void **state)
     td_rmdir(dir);
 }
 
+/* A side with no rows (a header-only file) or no partitions at all:
+ * inner and right joins against it are empty, left and outer keep the
+ * other side's rows with nulls. */
+static void test_merge_with_an_empty_side(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *l = read_text(g, dir, "l.csv", PS_TABLE, 7);
+    tg_dataframe *header = read_text(g, dir, "r.csv", "col1,w\n", 0);
+    const char *names[] = {"col1", "w"};
+    tg_dtype types[] = {TG_DT_STRING, TG_DT_INT64};
+    tg_dataframe *none = tg_df_from_delayed(g, 0, NULL, 2, names, types);
+    const char *empty = "col1,col2,w\n";
+    const char *kept = "col1,col2,w\nA,3,\nA,4,\nB,5,\nB,6,\n,1,\n,2,\n";
+    tg_value *t[8];
+    const char *want[8];
+    for (int side = 0; side < 2; side++) {
+        for (int how = 0; how < 4; how++) {
+            tg_merge_opts o = {.n_on = 1,
+                               .on = (const char *[]){"col1"},
+                               .how = (tg_join_how)how};
+            t[side * 4 + how] =
+                sorted(tg_df_merge(l, side ? none : header, &o));
+            bool keeps = how == TG_JOIN_LEFT || how == TG_JOIN_OUTER;
+            want[side * 4 + how] = keeps ? kept : empty;
+        }
+    }
+    for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+        tg_scheduler *s = td_schedulers[k]();
+        tg_value *out[8];
+        assert_int_equal(tg_compute_many(t, 8, out, s), 0);
+        for (int i = 0; i < 8; i++)
+            td_assert_frame(out[i], want[i]);
+        tg_scheduler_free(s);
+    }
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
 static void test_merge_bad_arguments_fail_with_a_message(void **state)
 {
     (void)state;
@@ -203,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_merge_null_keys_and_every_join_kind),
         cmocka_unit_test(test_merge_broadcast_keeps_left_order),
         cmocka_unit_test(test_merge_duplicate_keys_left_on_and_suffixes),
+        cmocka_unit_test(test_merge_with_an_empty_side),
         cmocka_unit_test(test_merge_bad_arguments_fail_with_a_message),
     };
     return cmocka_run_group_tests_name("merge", tests, NULL, NULL);
