@@ -378,6 +378,33 @@ static void test_sort_head_after_sort_does_not_shuffle(void **state)
     td_rmdir(dir);
 }
 
+/* A sort of n partitions into k records n samples, one splitters task,
+ * n splits, n * k picks (one task result per piece, so pieces move
+ * between workers on their own) and k range sorts; into one partition,
+ * a single sort task. */
+static void test_sort_task_count_is_linear_plus_n_times_k_picks(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    tg_graph *g = tg_graph_new();
+    tg_dataframe *df = read_text(g, dir, PS_TABLE, 5);
+    (void)tg_df_concat(df); /* the reads, for the baseline */
+    size_t n = tg_df_npartitions(df), k = 3;
+    assert_true(n > 3);
+    tg_sort_opts o = {.npartitions = k}, one = {.npartitions = 1};
+    const char *key[] = {"col1"};
+    tg_dataframe *s = tg_df_sort_values(df, 1, key, NULL, &o);
+    size_t before = tg_graph_size(g);
+    assert_non_null(tg_df_partition(s, 0));
+    assert_int_equal(tg_graph_size(g) - before, 2 * n + 1 + n * k + k);
+    s = tg_df_sort_values(df, 1, key, NULL, &one);
+    before = tg_graph_size(g);
+    assert_string_equal(tg_delayed_name(tg_df_partition(s, 0)), "tg.df.sort");
+    assert_int_equal(tg_graph_size(g) - before, 1);
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
 /* ---- errors -------------------------------------------------------------- */
 
 static void test_sort_bad_arguments_fail_with_a_message(void **state)
@@ -471,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_sort_all_null_key_keeps_input_order),
         cmocka_unit_test(test_sort_empty_inputs),
         cmocka_unit_test(test_sort_head_after_sort_does_not_shuffle),
+        cmocka_unit_test(test_sort_task_count_is_linear_plus_n_times_k_picks),
         cmocka_unit_test(test_sort_bad_arguments_fail_with_a_message),
         cmocka_unit_test(test_sort_tasks_reject_malformed_parameters),
     };
