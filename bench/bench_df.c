@@ -1,6 +1,10 @@
 /* bench/bench_df.c - the dataframe benchmark: a seeded generator of an
- * `events` CSV table and six queries over it, each printing wall time
- * and peak RSS.
+ * `events` CSV table and eight queries over it (six, a full parse and
+ * two sorts), each printing wall time and peak RSS.  The two sort
+ * queries order by (key asc, x desc), nulls last: one prints the first
+ * 100 rows (a top n per partition, no shuffle), the other writes the
+ * whole sort to PATH.sorted.csv (a full sample-splitter-shuffle sort;
+ * the file is removed afterwards).
  *
  *   bench_df gen PATH [ROWS]           write the table (default 10 M rows)
  *   bench_df run PATH [THREADS [BS_MB]] run the queries
@@ -100,6 +104,8 @@ static const query queries[] = {
     {"value_counts(grp)", 5},
     {"count/mean/std/min/max of x", 6},
     {"parse every column (count of each)", 7},
+    {"sort (key, x desc) first 100 rows", 8},
+    {"sort (key, x desc) whole to CSV", 9},
 };
 
 static long scan(const char *path)
@@ -142,6 +148,10 @@ static int run_query(int q, const char *path, tg_scheduler *s, size_t bs,
     tg_agg all[] = {{"id", TG_AGG_COUNT, NULL},  {"key", TG_AGG_COUNT, NULL},
                     {"grp", TG_AGG_COUNT, NULL}, {"x", TG_AGG_COUNT, NULL},
                     {"y", TG_AGG_COUNT, NULL},   {"ts", TG_AGG_COUNT, NULL}};
+    const char *sk[] = {"key", "x"};
+    const bool asc[] = {true, false};
+    char out_path[4096];
+    snprintf(out_path, sizeof out_path, "%s.sorted.csv", path);
     tg_value *t = NULL;
     switch (q) {
     case 1: t = tg_df_len(df); break;
@@ -152,7 +162,13 @@ static int run_query(int q, const char *path, tg_scheduler *s, size_t bs,
     case 4: t = tg_df_concat(tg_df_groupby(df, 2, k2, 2, sc, NULL)); break;
     case 5: t = tg_df_concat(tg_df_value_counts(df, "grp", true)); break;
     case 6: t = tg_df_agg(df, 5, st, NULL); break;
-    default: t = tg_df_agg(df, 6, all, NULL); break;
+    case 7: t = tg_df_agg(df, 6, all, NULL); break;
+    case 8:
+        t = tg_df_head(tg_df_sort_values(df, 2, sk, asc, NULL), 100, 0);
+        break;
+    default:
+        t = tg_to_csv(tg_df_sort_values(df, 2, sk, asc, NULL), out_path);
+        break;
     }
     tg_value *r = tg_compute(t, s);
     int rc = 0;
@@ -161,6 +177,13 @@ static int run_query(int q, const char *path, tg_scheduler *s, size_t bs,
         rc = 1;
     } else if (tg_typeof(r) == TG_INT) {
         snprintf(out, cap, "%lld", (long long)tg_as_int(r));
+    } else if (q == 8) {
+        tg_frame_write_csv(r, stdout); /* the first 100 rows */
+        fflush(stdout);                /* the child leaves by _exit */
+        size_t n = tg_frame_nrows(r), kl = 0;
+        const char *k0 = n ? tg_frame_str(r, 1, 0, &kl) : NULL;
+        snprintf(out, cap, "%zu rows, first key %.*s", n, (int)kl,
+                 k0 ? k0 : "");
     } else {
         size_t n = tg_frame_nrows(r);
         int w = snprintf(out, cap, "%zu rows", n);
@@ -171,6 +194,8 @@ static int run_query(int q, const char *path, tg_scheduler *s, size_t bs,
     }
     tg_decref(r);
     tg_graph_free(g);
+    if (q == 9)
+        unlink(out_path);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include "csv_internal.h"
 #include "df_internal.h"
 #include "expr_internal.h"
+#include "shuffle_internal.h"
 
 /* ---- nodes ------------------------------------------------------------- */
 
@@ -392,6 +393,8 @@ tg_value *tg_df_head(tg_dataframe *df, size_t n, size_t npartitions)
 {
     if (!df)
         return tg__seterr_null(TG_EINVAL, "head: NULL dataframe");
+    if (df->kind == TG__DF_SORT && (!npartitions || npartitions >= df->nparts))
+        return tg__sort_head(df, n); /* a top n per partition, no shuffle */
     size_t k =
         npartitions && npartitions < df->nparts ? npartitions : df->nparts;
     tg_value **parts = tg__df_lower(df, 0, NULL, true);

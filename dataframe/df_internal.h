@@ -29,15 +29,16 @@
 #include "frame_internal.h"
 
 typedef enum tg__df_kind {
-    TG__DF_CSV,      /* source: byte-range blocks of CSV files */
-    TG__DF_PARTS,    /* source: given delayed frames (from_delayed, a
-                        groupby result) */
-    TG__DF_FILTER,   /* param: the encoded predicate */
-    TG__DF_ASSIGN,   /* param: [name, encoded expression] */
-    TG__DF_SELECT,   /* param: the names kept, in order */
-    TG__DF_RENAME,   /* param: [old names, new names] */
-    TG__DF_MAP,      /* a local function pointer; param: out schema */
-    TG__DF_MAP_NAMED /* a registered function; param: out schema */
+    TG__DF_CSV,       /* source: byte-range blocks of CSV files */
+    TG__DF_PARTS,     /* source: given delayed frames (from_delayed, a
+                         groupby result) */
+    TG__DF_FILTER,    /* param: the encoded predicate */
+    TG__DF_ASSIGN,    /* param: [name, encoded expression] */
+    TG__DF_SELECT,    /* param: the names kept, in order */
+    TG__DF_RENAME,    /* param: [old names, new names] */
+    TG__DF_MAP,       /* a local function pointer; param: out schema */
+    TG__DF_MAP_NAMED, /* a registered function; param: out schema */
+    TG__DF_SORT       /* param: the sort spec (shuffle_internal.h) */
 } tg__df_kind;
 
 typedef struct tg__csv_source tg__csv_source;
@@ -116,27 +117,34 @@ void tg__params_close(tg__params *p);
 /* ---- the registered tasks (tasks.c) -------------------------------------- */
 
 typedef enum tg__df_op {
-    TG__OP_READ_CSV,    /* (path, offset, length, size, options, columns,
-                           before, after) -> frame */
-    TG__OP_CSV_COUNT,   /* (path, offset, length) -> [quotes, newlines] */
-    TG__OP_CSV_PREFIX,  /* (before, count) -> before + count */
-    TG__OP_CHECK,       /* (frame, schema, who) -> frame */
-    TG__OP_FILTER,      /* (frame, predicate, out names) -> frame */
-    TG__OP_ASSIGN,      /* (frame, name, expression, out names) -> frame */
-    TG__OP_PROJECT,     /* (frame, source names, result names) -> frame */
-    TG__OP_HEAD,        /* (frame, n) -> frame */
-    TG__OP_CONCAT,      /* (frames...) -> frame */
-    TG__OP_EMPTY,       /* (schema) -> frame */
-    TG__OP_LEN,         /* (frame) -> int */
-    TG__OP_SUM,         /* (ints...) -> int */
-    TG__OP_PARTIAL,     /* (frame, spec) -> partial */
-    TG__OP_COMBINE,     /* (spec, partials...) -> partial */
-    TG__OP_FINISH,      /* (spec, order[, partial]) -> frame */
-    TG__OP_SPLIT,       /* (partial, k) -> [partials] */
-    TG__OP_PICK,        /* (list, i) -> item i */
-    TG__OP_MERGE,       /* (spec, order, frames...) -> frame */
-    TG__OP_WRITE_PART,  /* (frame, pattern, index) -> rows */
-    TG__OP_WRITE_CHAIN, /* (frame, path, rows before | null) -> rows */
+    TG__OP_READ_CSV,       /* (path, offset, length, size, options, columns,
+                              before, after) -> frame */
+    TG__OP_CSV_COUNT,      /* (path, offset, length) -> [quotes, newlines] */
+    TG__OP_CSV_PREFIX,     /* (before, count) -> before + count */
+    TG__OP_CHECK,          /* (frame, schema, who) -> frame */
+    TG__OP_FILTER,         /* (frame, predicate, out names) -> frame */
+    TG__OP_ASSIGN,         /* (frame, name, expression, out names) -> frame */
+    TG__OP_PROJECT,        /* (frame, source names, result names) -> frame */
+    TG__OP_HEAD,           /* (frame, n) -> frame */
+    TG__OP_CONCAT,         /* (frames...) -> frame */
+    TG__OP_EMPTY,          /* (schema) -> frame */
+    TG__OP_LEN,            /* (frame) -> int */
+    TG__OP_SUM,            /* (ints...) -> int */
+    TG__OP_PARTIAL,        /* (frame, spec) -> partial */
+    TG__OP_COMBINE,        /* (spec, partials...) -> partial */
+    TG__OP_FINISH,         /* (spec, order[, partial]) -> frame */
+    TG__OP_SPLIT,          /* (partial, k) -> [partials] */
+    TG__OP_PICK,           /* (list, i) -> item i */
+    TG__OP_MERGE,          /* (spec, order, frames...) -> frame */
+    TG__OP_WRITE_PART,     /* (frame, pattern, index) -> rows */
+    TG__OP_WRITE_CHAIN,    /* (frame, path, rows before | null) -> rows */
+    TG__OP_SHUFFLE_SPLIT,  /* (frame, partitioner, part[, splitters]) ->
+                              [k frames] */
+    TG__OP_SORT_SAMPLE,    /* (frame, sort spec, part, m) -> samples */
+    TG__OP_SORT_SPLITTERS, /* (sort spec, k, samples...) -> splitters */
+    TG__OP_SORT,           /* (sort spec, limit | null, frames...) ->
+                              frame */
+    TG__OP_JOIN,           /* (join spec, n left, frames...) -> frame */
     TG__N_OPS
 } tg__df_op;
 
@@ -176,6 +184,11 @@ tg_value *tg__task_pick(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_merge(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_write_part(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_write_chain(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_shuffle_split(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_sort_sample(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_sort_splitters(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_join(tg_value *const *a, size_t n, void *ctx);
 
 /* The local trampoline of tg_df_map_partitions: ctx is the node. */
 tg_value *tg__task_map_local(tg_value *const *a, size_t n, void *ctx);

@@ -108,6 +108,11 @@ tg__col *tg__col_filter(const tg__col *c, const uint8_t *mask, size_t kept);
 tg__col *tg__col_slice(const tg__col *c, size_t begin, size_t n);
 /* Rows idx[0..n) of c, in that order, as a new column. */
 tg__col *tg__col_take(const tg__col *c, const uint32_t *idx, size_t n);
+/* "No row": an index that tg__col_take_or_null turns into a null. */
+#define TG__NO_ROW UINT32_MAX
+/* As tg__col_take, with a null wherever idx[j] is TG__NO_ROW (the
+ * unmatched side of an outer join). */
+tg__col *tg__col_take_or_null(const tg__col *c, const uint32_t *idx, size_t n);
 /* Concatenates n frames of one schema (the first's) into one. */
 tg__frame *tg__frame_concat(tg__frame *const *frames, size_t n);
 /* True when a and b have the same column names and types, in order. */

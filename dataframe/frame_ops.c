@@ -90,6 +90,47 @@ tg__col *tg__col_take(const tg__col *c, const uint32_t *idx, size_t n)
     return gather(c, idx, 0, n);
 }
 
+tg__col *tg__col_take_or_null(const tg__col *src, const uint32_t *idx, size_t n)
+{
+    const int64_t *off = src->type == TG_DT_STRING ? src->data : NULL;
+    size_t n_bytes = 0, w = tg__dtype_width(src->type), pos = 0;
+    bool any_missing = false;
+    for (size_t j = 0; j < n; j++) {
+        if (idx[j] == TG__NO_ROW)
+            any_missing = true;
+        else if (off)
+            n_bytes += (size_t)(off[idx[j] + 1] - off[idx[j]]);
+    }
+    tg__col *c = tg__col_new(src->type, n, n_bytes);
+    if (!c)
+        return NULL;
+    for (size_t j = 0; j < n; j++) {
+        uint32_t i = idx[j];
+        if (off) {
+            size_t len = i == TG__NO_ROW ? 0 : (size_t)(off[i + 1] - off[i]);
+            if (len)
+                memcpy(c->bytes + pos, src->bytes + off[i], len);
+            pos += len;
+            ((int64_t *)c->data)[j + 1] = (int64_t)pos;
+        } else if (i == TG__NO_ROW) {
+            memset((char *)c->data + j * w, 0, w); /* a null slot holds 0 */
+        } else {
+            memcpy((char *)c->data + j * w, (const char *)src->data + i * w, w);
+        }
+    }
+    if (src->valid || any_missing) {
+        if (tg__col_make_valid(c)) {
+            tg__col_unref(c);
+            return NULL;
+        }
+        for (size_t j = 0; j < n; j++)
+            if (idx[j] == TG__NO_ROW || !tg__col_valid(src, idx[j]))
+                tg__col_set_null(c, j);
+        tg__col_finish_valid(c);
+    }
+    return c;
+}
+
 tg__col *tg__col_filter(const tg__col *src, const uint8_t *mask, size_t kept)
 {
     size_t n_bytes = 0;

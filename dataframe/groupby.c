@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "partial_internal.h"
+#include "shuffle_internal.h"
 
 /* ---- tasks --------------------------------------------------------------- */
 
@@ -335,11 +336,13 @@ static tg_value *reduce_tree(tg_graph *g, tg__gbspec *spec, tg__gb_order order,
     return tg__df_call(g, TG__OP_FINISH, root ? 3 : 2, args);
 }
 
-/* The split_out path: k hash buckets reduced separately, then merged. */
+/* The split_out path: each partial split into k hash buckets, bucket
+ * b of every partition picked out by the shared shuffle's pick layer
+ * (shuffle_internal.h) and reduced on its own, then merged. */
 static tg_value *reduce_split(tg_graph *g, tg__gbspec *spec, tg__gb_order order,
                               tg_value **parts, size_t n, size_t fan, size_t k)
 {
-    tg_value **picks = tg__calloc(n + 1, sizeof *picks);
+    tg_value **picks = tg__calloc(n * k + 1, sizeof *picks);
     tg_value **fins = tg__calloc(k + 2, sizeof *fins);
     tg_value *res = NULL;
     bool ok = picks && fins;
@@ -347,15 +350,10 @@ static tg_value *reduce_split(tg_graph *g, tg__gbspec *spec, tg__gb_order order,
         tg_value *args[2] = {parts[i], tg_int((int64_t)k)};
         ok = (parts[i] = tg__df_call(g, TG__OP_SPLIT, 2, args)) != NULL;
     }
-    for (size_t b = 0; ok && b < k; b++) {
-        for (size_t i = 0; ok && i < n; i++) {
-            tg_value *args[2] = {parts[i], tg_int((int64_t)b)};
-            ok = (picks[i] = tg__df_call(g, TG__OP_PICK, 2, args)) != NULL;
-        }
-        ok = ok
-             && (fins[b + 2] = reduce_tree(g, spec, order, picks, n, fan))
-                    != NULL;
-    }
+    ok = ok && tg__shuffle_pick(g, parts, n, k, picks) == 0;
+    for (size_t b = 0; ok && b < k; b++)
+        ok = (fins[b + 2] = reduce_tree(g, spec, order, picks + b * n, n, fan))
+             != NULL;
     if (ok) {
         fins[0] = tg_incref(spec->value);
         fins[1] = tg_str(order_name(order));

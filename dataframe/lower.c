@@ -10,6 +10,8 @@
  *             dropped);
  *   select, rename: the consumer's columns under their input names;
  *   map_partitions: every column (the function sees whole frames);
+ *   sort:     its consumer's columns plus the keys (the rows it hands
+ *             on carry the keys too);
  * down to the source, where a CSV read parses exactly its need.
  * Sources of given frames (from_delayed, groupby results) and maps
  * always produce every column.  Each node keeps a memo of its lowerings
@@ -23,6 +25,7 @@
 #include "csv_internal.h"
 #include "df_internal.h"
 #include "expr_internal.h"
+#include "shuffle_internal.h"
 
 struct tg__df_lowered {
     tg__df_lowered *next;
@@ -140,6 +143,14 @@ static uint8_t *input_need(const tg_dataframe *df, const uint8_t *need)
         long at = tg__df_find(df, assign_name(df));
         if (need[at])
             mark_expr(in, df->expr, f);
+    }
+    if (df->kind == TG__DF_SORT) { /* the keys ride along */
+        const tg_value *keys = tg_list_get(df->param, 0);
+        for (size_t i = 0; i < tg_list_len(keys); i++) {
+            long k = tg__df_find(in, tg_as_str(tg_list_get(keys, i)));
+            if (k >= 0)
+                f[k] = 1;
+        }
     }
     return f;
 }
@@ -275,6 +286,9 @@ static int lower_node(tg_dataframe *df, tg__df_lowered *l,
     case TG__DF_RENAME: return lower_project(df, need, below, parts);
     case TG__DF_MAP:
     case TG__DF_MAP_NAMED: return lower_map(df, below, parts);
+    case TG__DF_SORT: /* rows move whole: the input's columns, keys too */
+        memcpy(l->has, below->has, df->ncols);
+        return tg__sort_lower(df, below->parts, parts);
     }
     return TG_EINVAL;
 }

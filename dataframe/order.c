@@ -11,6 +11,9 @@
 #include "order_internal.h"
 
 #define RUN 16
+/* tg__order_top sorts everything when it keeps more than 1/8 of the
+ * rows: insertion into the kept rows would cost more than a sort. */
+#define TOP_SORT_RATIO 8
 
 int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j)
 {
@@ -58,32 +61,108 @@ static inline bool is_nan(const tg__keyview *k, size_t i)
 
 /* One key with its direction: nulls and NaN are placed before the
  * direction applies, so that neither moves when it flips. */
-static int sortkey_cmp(const tg__sortkey *s, uint32_t i, uint32_t j)
+int tg__sortkey_cmp(const tg__sortkey *s, const tg__keyview *a, size_t i,
+                    const tg__keyview *b, size_t j)
 {
-    const tg__keyview *k = &s->key;
-    bool vi = tg__valid(k->valid, i), vj = tg__valid(k->valid, j);
+    bool vi = tg__valid(a->valid, i), vj = tg__valid(b->valid, j);
+    bool ni = is_nan(a, i), nj = is_nan(b, j);
+    if (s->nan_is_null) {
+        vi = vi && !ni, vj = vj && !nj;
+        ni = nj = false;
+    }
     if (!vi || !vj) {
         if (vi == vj)
             return 0;
         return (vi ? -1 : 1) * (s->nulls_first ? -1 : 1);
     }
-    bool ni = is_nan(k, i), nj = is_nan(k, j);
     if (ni || nj)
         return (int)ni - (int)nj;
-    int r = tg__key_cmp(k, i, k, j);
+    int r = tg__key_cmp(a, i, b, j);
     return s->descending ? -r : r;
+}
+
+static int sortkey_cmp(const tg__sortkey *s, uint32_t i, uint32_t j)
+{
+    return tg__sortkey_cmp(s, &s->key, i, &s->key, j);
 }
 
 typedef struct keys_ctx {
     const tg__sortkey *keys;
     size_t n_keys;
+    uint64_t **prefix; /* per key: NULL, or for a string key the first
+                          8 bytes of each row, zero-padded, as a
+                          big-endian number (compares as memcmp does) */
 } keys_ctx;
+
+/* The prefix of a string: its first 8 bytes, zero-padded, big-endian. */
+static uint64_t str_prefix(const char *p, size_t len)
+{
+    uint8_t b[8] = {0};
+    memcpy(b, p, len < 8 ? len : 8);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+/* Prefixes for the string keys of c over n rows.  0 or TG_ENOMEM. */
+static int ctx_prefixes(keys_ctx *c, size_t n)
+{
+    size_t n_str = 0;
+    for (size_t k = 0; k < c->n_keys; k++)
+        n_str += c->keys[k].key.type == TG_DT_STRING;
+    if (n_str == 0)
+        return 0; /* nothing to shorten */
+    c->prefix = tg__calloc(c->n_keys, sizeof *c->prefix);
+    if (!c->prefix)
+        return TG_ENOMEM;
+    for (size_t k = 0; k < c->n_keys; k++) {
+        const tg__keyview *kv = &c->keys[k].key;
+        if (kv->type != TG_DT_STRING)
+            continue;
+        if (!(c->prefix[k] = tg__malloc((n ? n : 1) * sizeof **c->prefix)))
+            return TG_ENOMEM;
+        const int64_t *off = kv->data;
+        for (size_t i = 0; i < n; i++)
+            c->prefix[k][i] =
+                str_prefix(kv->bytes + off[i], (size_t)(off[i + 1] - off[i]));
+    }
+    return 0;
+}
+
+static void ctx_close(keys_ctx *c)
+{
+    for (size_t k = 0; c->prefix && k < c->n_keys; k++)
+        tg__free(c->prefix[k]);
+    tg__free(c->prefix);
+}
+
+/* Key k of rows i and j by their prefixes: decided (*r set), or not
+ * (equal prefixes that do not prove the strings equal). */
+static bool by_prefix(const keys_ctx *c, size_t k, uint32_t i, uint32_t j,
+                      int *r)
+{
+    const tg__sortkey *s = &c->keys[k];
+    if (!tg__valid(s->key.valid, i) || !tg__valid(s->key.valid, j))
+        return false;
+    uint64_t a = c->prefix[k][i], b = c->prefix[k][j];
+    if (a != b) {
+        *r = (a < b ? -1 : 1) * (s->descending ? -1 : 1);
+        return true;
+    }
+    const int64_t *off = s->key.data;
+    int64_t li = off[i + 1] - off[i], lj = off[j + 1] - off[j];
+    *r = 0;
+    return li == lj && li <= 8;
+}
 
 static int keys_cmp(const void *ctx, uint32_t i, uint32_t j)
 {
     const keys_ctx *c = ctx;
     for (size_t k = 0; k < c->n_keys; k++) {
-        int r = sortkey_cmp(&c->keys[k], i, j);
+        int r;
+        if (!(c->prefix && c->prefix[k] && by_prefix(c, k, i, j, &r)))
+            r = sortkey_cmp(&c->keys[k], i, j);
         if (r)
             return r;
     }
@@ -152,10 +231,48 @@ uint32_t *tg__order_rows(const tg__sortkey *keys, size_t n_keys, size_t n)
         return NULL;
     for (size_t i = 0; i < n; i++)
         idx[i] = (uint32_t)i;
-    keys_ctx c = {keys, n_keys};
-    if (n_keys && tg__stable_sort(idx, n, keys_cmp, &c)) {
+    keys_ctx c = {keys, n_keys, NULL};
+    if (n_keys
+        && (ctx_prefixes(&c, n) || tg__stable_sort(idx, n, keys_cmp, &c))) {
         tg__free(idx);
+        idx = NULL;
+    }
+    ctx_close(&c);
+    return idx;
+}
+
+uint32_t *tg__order_top(const tg__sortkey *keys, size_t n_keys, size_t n,
+                        size_t limit)
+{
+    if (limit >= n / TOP_SORT_RATIO)
+        return tg__order_rows(keys, n_keys, n);
+    uint32_t *top = tg__malloc((limit ? limit : 1) * sizeof *top);
+    if (!top)
+        return NULL;
+    keys_ctx c = {keys, n_keys, NULL};
+    if (ctx_prefixes(&c, n)) {
+        ctx_close(&c);
+        tg__free(top);
         return NULL;
     }
-    return idx;
+    size_t m = 0; /* top[0..m): the best rows so far, in order */
+    for (size_t i = 0; i < n && limit; i++) {
+        /* a row equal to the last kept comes after it (a later row) */
+        if (m == limit && keys_cmp(&c, (uint32_t)i, top[m - 1]) >= 0)
+            continue;
+        size_t lo = 0, hi = m; /* after every row <= i: stable */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (keys_cmp(&c, top[mid], (uint32_t)i) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (m < limit)
+            m++;
+        memmove(top + lo + 1, top + lo, (m - 1 - lo) * sizeof *top);
+        top[lo] = (uint32_t)i;
+    }
+    ctx_close(&c);
+    return top;
 }

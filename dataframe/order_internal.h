@@ -109,7 +109,16 @@ typedef struct tg__sortkey {
     tg__keyview key;
     bool descending;  /* values high to low (NaN still after numbers) */
     bool nulls_first; /* nulls before every value, else after */
+    bool nan_is_null; /* a NaN sorts as a null (sort_values, as pandas'
+                         NA); else after every number (groupby order) */
 } tg__sortkey;
+
+/* Orders row i of a against row j of b (both of s's type) by s's rules
+ * (direction, nulls, NaN); s->key is not read.  < 0 puts a's row
+ * first.  Sorting one column and comparing rows of two frames (range
+ * partitioning against splitters) go through here, so they agree. */
+int tg__sortkey_cmp(const tg__sortkey *s, const tg__keyview *a, size_t i,
+                    const tg__keyview *b, size_t j);
 
 /* Compares rows i and j of the caller's data: < 0 puts i first. */
 typedef int (*tg__row_cmp)(const void *ctx, uint32_t i, uint32_t j);
@@ -122,5 +131,12 @@ int tg__stable_sort(uint32_t *idx, size_t n, tg__row_cmp cmp, const void *ctx);
 /* The rows 0..n-1 ordered by keys[0], then keys[1], ... (stable): a new
  * array of n indices, or NULL when out of memory. */
 uint32_t *tg__order_rows(const tg__sortkey *keys, size_t n_keys, size_t n);
+
+/* The first min(limit, n) rows of tg__order_rows' order (the same rows,
+ * ties in input order): a new array, or NULL when out of memory.  Keeps
+ * a sorted buffer of the best rows, so a small limit costs about one
+ * comparison per row instead of a sort. */
+uint32_t *tg__order_top(const tg__sortkey *keys, size_t n_keys, size_t n,
+                        size_t limit);
 
 #endif /* TG_DATAFRAME_ORDER_INTERNAL_H */

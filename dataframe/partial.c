@@ -491,9 +491,10 @@ uint32_t *tg__order_groups(const tg__keyview *keys, size_t n_keys,
         return NULL;
     size_t k = 0;
     if (by_count)
-        sk[k++] = (tg__sortkey){{TG_DT_INT64, counts, NULL, NULL}, true, false};
+        sk[k++] = (tg__sortkey){
+            {TG_DT_INT64, counts, NULL, NULL}, true, false, false};
     for (size_t j = 0; j < n_keys; j++)
-        sk[k++] = (tg__sortkey){keys[j], false, false};
+        sk[k++] = (tg__sortkey){keys[j], false, false, false};
     uint32_t *idx = tg__order_rows(sk, ns, n);
     if (sk != small)
         tg__free(sk);

@@ -35,6 +35,11 @@ static const struct {
     [TG__OP_MERGE] = {"tg.df.agg_merge", tg__task_merge},
     [TG__OP_WRITE_PART] = {"tg.df.write_csv_part", tg__task_write_part},
     [TG__OP_WRITE_CHAIN] = {"tg.df.write_csv", tg__task_write_chain},
+    [TG__OP_SHUFFLE_SPLIT] = {"tg.df.shuffle_split", tg__task_shuffle_split},
+    [TG__OP_SORT_SAMPLE] = {"tg.df.sort_sample", tg__task_sort_sample},
+    [TG__OP_SORT_SPLITTERS] = {"tg.df.sort_splitters", tg__task_sort_splitters},
+    [TG__OP_SORT] = {"tg.df.sort", tg__task_sort},
+    [TG__OP_JOIN] = {"tg.df.join", tg__task_join},
 };
 
 /* A failure (out of memory, or a program that registered one of these

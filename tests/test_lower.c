@@ -122,11 +122,30 @@ static void test_lower_prunes_columns_through_chains(void **state)
 static void test_lower_tasks_are_registered_functions(void **state)
 {
     (void)state;
-    const char *ops[] = {
-        "read_csv",  "csv_count", "csv_prefix",  "check",          "filter",
-        "assign",    "project",   "head",        "concat",         "empty",
-        "len",       "sum",       "agg_partial", "agg_combine",    "agg_finish",
-        "agg_split", "pick",      "agg_merge",   "write_csv_part", "write_csv"};
+    const char *ops[] = {"read_csv",
+                         "csv_count",
+                         "csv_prefix",
+                         "check",
+                         "filter",
+                         "assign",
+                         "project",
+                         "head",
+                         "concat",
+                         "empty",
+                         "len",
+                         "sum",
+                         "agg_partial",
+                         "agg_combine",
+                         "agg_finish",
+                         "agg_split",
+                         "pick",
+                         "agg_merge",
+                         "write_csv_part",
+                         "write_csv",
+                         "shuffle_split",
+                         "sort_sample",
+                         "sort_splitters",
+                         "sort"};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
         char name[64];
         tg_fn fn = NULL;

@@ -34,7 +34,7 @@ static void test_order_equal_rows_keep_input_order(void **state)
     int64_t v[40];
     for (int i = 0; i < 40; i++)
         v[i] = (i * 7) % 3;
-    tg__sortkey k = {ints(v, NULL), false, false};
+    tg__sortkey k = {ints(v, NULL), false, false, false};
     uint32_t *idx = tg__order_rows(&k, 1, 40);
     assert_non_null(idx);
     size_t at = 0;
@@ -50,8 +50,8 @@ static void test_order_several_keys_and_directions(void **state)
     (void)state;
     int64_t a[] = {2, 1, 2, 1, 2, 1};
     double b[] = {0.5, 3.0, -1.0, 3.0, 0.5, -2.0};
-    tg__sortkey k[] = {{ints(a, NULL), true, false},
-                       {{TG_DT_FLOAT64, b, NULL, NULL}, false, false}};
+    tg__sortkey k[] = {{ints(a, NULL), true, false, false},
+                       {{TG_DT_FLOAT64, b, NULL, NULL}, false, false, false}};
     uint32_t *idx = tg__order_rows(k, 2, 6);
     /* a descending, then b ascending, ties (rows 0/4, 1/3) stable. */
     assert_order(idx, (const uint32_t[]){2, 0, 4, 5, 1, 3}, 6);
@@ -64,7 +64,7 @@ static void test_order_nulls_last_or_first_in_both_directions(void **state)
     int64_t v[] = {3, 0, 1, 0, 2};
     uint8_t bits[1];
     const uint8_t *valid = bitmap((const int[]){1, 0, 1, 0, 1}, 5, bits);
-    tg__sortkey k = {ints(v, valid), false, false};
+    tg__sortkey k = {ints(v, valid), false, false, false};
     uint32_t *idx = tg__order_rows(&k, 1, 5);
     assert_order(idx, (const uint32_t[]){2, 4, 0, 1, 3}, 5);
     tg__free(idx);
@@ -90,7 +90,7 @@ static void test_order_nan_after_numbers_before_nulls(void **state)
     double v[] = {NAN, 1.0, 0.0, -INFINITY, NAN, 2.0};
     uint8_t bits[1];
     const uint8_t *valid = bitmap((const int[]){1, 1, 0, 1, 1, 1}, 6, bits);
-    tg__sortkey k = {{TG_DT_FLOAT64, v, valid, NULL}, false, false};
+    tg__sortkey k = {{TG_DT_FLOAT64, v, valid, NULL}, false, false, false};
     uint32_t *idx = tg__order_rows(&k, 1, 6);
     assert_order(idx, (const uint32_t[]){3, 1, 5, 0, 4, 2}, 6);
     tg__free(idx);
@@ -108,14 +108,78 @@ static void test_order_nan_after_numbers_before_nulls(void **state)
     assert_int_equal(tg__key_cmp(&kv, 2, &kv, 3), 0);
 }
 
+/* With nan_is_null (sort_values), a NaN is a null: it goes where the
+ * nulls go, first or last, and keeps its input order among them. */
+static void test_order_nan_sorts_with_nulls_when_asked(void **state)
+{
+    (void)state;
+    double v[] = {NAN, 1.0, 0.0, -INFINITY, NAN, 2.0};
+    uint8_t bits[1];
+    const uint8_t *valid = bitmap((const int[]){1, 1, 0, 1, 1, 1}, 6, bits);
+    tg__sortkey k = {{TG_DT_FLOAT64, v, valid, NULL}, false, false, true};
+    uint32_t *idx = tg__order_rows(&k, 1, 6);
+    assert_order(idx, (const uint32_t[]){3, 1, 5, 0, 2, 4}, 6);
+    tg__free(idx);
+    k.descending = true;
+    k.nulls_first = true;
+    idx = tg__order_rows(&k, 1, 6);
+    assert_order(idx, (const uint32_t[]){0, 2, 4, 5, 1, 3}, 6);
+    tg__free(idx);
+    /* The two-view comparison agrees: NaN of one equals null of another. */
+    tg__keyview a = {TG_DT_FLOAT64, v, valid, NULL};
+    assert_int_equal(tg__sortkey_cmp(&k, &a, 0, &a, 2), 0);
+    assert_true(tg__sortkey_cmp(&k, &a, 4, &a, 5) < 0); /* first */
+}
+
+/* The top n of a column with many ties are the first n rows of the
+ * full stable order, for limits below and above the sort threshold. */
+static void test_order_top_matches_the_stable_sort(void **state)
+{
+    (void)state;
+    size_t n = 1000;
+    int64_t *v = malloc(n * sizeof *v);
+    uint8_t bits[125];
+    int present[1000];
+    for (size_t i = 0; i < n; i++) {
+        v[i] = (int64_t)((i * 7919) % 13);
+        present[i] = i % 17 != 0;
+    }
+    tg__sortkey k = {ints(v, bitmap(present, n, bits)), true, false, false};
+    uint32_t *all = tg__order_rows(&k, 1, n);
+    size_t limits[] = {0, 1, 5, 100, 124, 126, 999, 1000, 2000};
+    for (size_t l = 0; l < sizeof limits / sizeof *limits; l++) {
+        uint32_t *top = tg__order_top(&k, 1, n, limits[l]);
+        assert_non_null(top);
+        assert_order(top, all, limits[l] < n ? limits[l] : n);
+        tg__free(top);
+    }
+    tg__free(all);
+    free(v);
+}
+
 static void test_order_strings_by_bytes(void **state)
 {
     (void)state;
     const char bytes[] = "bababc";
     int64_t off[] = {0, 1, 2, 2, 4, 6}; /* "b" "a" "" "ba" "bc" */
-    tg__sortkey k = {{TG_DT_STRING, off, NULL, bytes}, false, false};
+    tg__sortkey k = {{TG_DT_STRING, off, NULL, bytes}, false, false, false};
     uint32_t *idx = tg__order_rows(&k, 1, 5);
     assert_order(idx, (const uint32_t[]){2, 1, 0, 3, 4}, 5);
+    tg__free(idx);
+    /* Past 8 bytes, at a zero byte, and bytes above 0x7f: the order of
+     * memcmp then length, whatever shortcut the sort takes.  Rows:
+     * "key_0001x" "key_0001" "key_0001\0" "ab\0" "ab" "\xff" "key_0001x"
+     * (equal to row 0: stays after it) "key_0000zzz". */
+    const char b2[] = "key_0001xkey_0001key_0001\0ab\0ab\xffkey_0001x"
+                      "key_0000zzz";
+    int64_t o2[] = {0, 9, 17, 26, 29, 31, 32, 41, 52};
+    tg__sortkey k2 = {{TG_DT_STRING, o2, NULL, b2}, false, false, false};
+    idx = tg__order_rows(&k2, 1, 8);
+    assert_order(idx, (const uint32_t[]){4, 3, 7, 1, 2, 0, 6, 5}, 8);
+    tg__free(idx);
+    k2.descending = true;
+    idx = tg__order_top(&k2, 1, 8, 3);
+    assert_order(idx, (const uint32_t[]){5, 0, 6}, 3);
     tg__free(idx);
 }
 
@@ -147,7 +211,7 @@ static void test_order_out_of_memory_is_clean(void **state)
     int64_t v[100];
     for (int i = 0; i < 100; i++)
         v[i] = 100 - i;
-    tg__sortkey k = {ints(v, NULL), false, false};
+    tg__sortkey k = {ints(v, NULL), false, false, false};
     tg__oom_inject(0, false);
     assert_null(tg__order_rows(&k, 1, 100));
     tg__oom_inject(1, false); /* the scratch array */
@@ -165,6 +229,8 @@ int main(void)
         cmocka_unit_test(test_order_several_keys_and_directions),
         cmocka_unit_test(test_order_nulls_last_or_first_in_both_directions),
         cmocka_unit_test(test_order_nan_after_numbers_before_nulls),
+        cmocka_unit_test(test_order_nan_sorts_with_nulls_when_asked),
+        cmocka_unit_test(test_order_top_matches_the_stable_sort),
         cmocka_unit_test(test_order_strings_by_bytes),
         cmocka_unit_test(test_order_context_comparator_many_rows),
         cmocka_unit_test(test_order_out_of_memory_is_clean),

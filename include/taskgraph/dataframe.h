@@ -4,14 +4,15 @@
  * string columns, each with a validity bitmap for nulls (Arrow layout).
  * A tg_dataframe is a lazy query: a schema, a number of partitions and
  * the operations that produce them.  Builders (filter, assign, select,
- * rename, map_partitions) only record the operation; a terminal builder
- * (agg, len, groupby, value_counts, head, concat, to_csv, partition)
- * turns the query into tasks per partition, reading from a CSV file only
- * the columns it needs, so a large file becomes many small tasks that
- * any scheduler runs with bounded memory.  Every task is a registered
- * function with plain-value arguments (map_partitions' pointer form
- * aside), so identical queries share keys and run once.  Null rules, the
- * CSV block rule and the plan: dataframe/README.md.
+ * rename, map_partitions, sort_values) only record the operation; a
+ * terminal builder (agg, len, groupby, value_counts, merge, head, concat,
+ * to_csv, partition) turns the query into tasks per partition, reading
+ * from a CSV file only the columns it needs, so a large file becomes
+ * many small tasks that any scheduler runs with bounded memory.  Every
+ * task is a registered function with plain-value arguments
+ * (map_partitions' pointer form aside), so identical queries share keys
+ * and run once.  Null rules, the CSV block rule and the plan:
+ * dataframe/README.md.
  */
 #ifndef TASKGRAPH_DATAFRAME_H
 #define TASKGRAPH_DATAFRAME_H
@@ -313,6 +314,111 @@ TG_API tg_dataframe *tg_df_groupby(tg_dataframe *df, size_t n_keys,
  * (null last).  dropna = false counts nulls as a value. */
 TG_API tg_dataframe *tg_df_value_counts(tg_dataframe *df, const char *column,
                                         bool dropna);
+
+/* ---- Sorting -------------------------------------------------------- */
+
+/* Where rows with a null (or NaN) sort key go, for every key. */
+typedef enum tg_na_position {
+    TG_NA_LAST = 0, /* after every value (pandas' default) */
+    TG_NA_FIRST     /* before every value */
+} tg_na_position;
+
+/* Options of tg_df_sort_values; all-zero (or a NULL opts) means the
+ * defaults. */
+typedef struct tg_sort_opts {
+    tg_na_position na_position; /* TG_NA_LAST (0) or TG_NA_FIRST */
+    size_t npartitions; /* output partitions; 0 = as many as the input */
+} tg_sort_opts;
+/* The defaults, spelled out (all zero). */
+#define TG_SORT_OPTS_INIT                                                      \
+    {                                                                          \
+        TG_NA_LAST, 0                                                          \
+    }
+
+/* The rows of df ordered by the n_keys key columns: by keys[0], rows
+ * equal there by keys[1], and so on; key i ascending when ascending[i]
+ * is true (ascending NULL: every key ascending).  Nulls, and NaN in
+ * float64 keys, go last (or first, per opts->na_position) whatever the
+ * direction.  The sort is stable: rows equal on every key keep their
+ * input order (partition, then row).  A lazy node like filter: nothing
+ * runs until a terminal builder lowers it.  Then it runs as a
+ * distributed sort: each partition's keys are sampled, splitters
+ * chosen from the samples, rows range-partitioned by a shuffle (pieces
+ * move worker to worker on a cluster) and each range sorted; output
+ * partitions are in order and balanced even for skewed or mostly-null
+ * keys (ties are split by position).  tg_df_head(sorted, n, 0) of the
+ * result runs as a per-partition top n and one merge instead.  keys
+ * and ascending are borrowed.  NULL with tg_last_error() (TG_EINVAL)
+ * for n_keys 0, a NULL array, an unknown column or a bad na_position.
+ * Caller serialises (as every builder). */
+TG_API tg_dataframe *tg_df_sort_values(tg_dataframe *df, size_t n_keys,
+                                       const char *const *keys,
+                                       const bool *ascending,
+                                       const tg_sort_opts *opts);
+/* The n rows with the smallest keys (ascending on every key, nulls
+ * last, ties in input order): a one-partition dataframe computed as a
+ * top n per partition plus one merge, without a shuffle.  Rows with a
+ * null or NaN key come only when fewer than n rows have none (pandas
+ * drops them).  keys borrowed; errors as tg_df_sort_values. */
+TG_API tg_dataframe *tg_df_nsmallest(tg_dataframe *df, size_t n, size_t n_keys,
+                                     const char *const *keys);
+/* As tg_df_nsmallest with every key descending (nulls still last). */
+TG_API tg_dataframe *tg_df_nlargest(tg_dataframe *df, size_t n, size_t n_keys,
+                                    const char *const *keys);
+
+/* ---- Merge (join) --------------------------------------------------- */
+
+typedef enum tg_join_how {
+    TG_JOIN_INNER = 0, /* pairs of matching rows only */
+    TG_JOIN_LEFT,      /* and every left row that matched nothing */
+    TG_JOIN_RIGHT,     /* and every right row that matched nothing */
+    TG_JOIN_OUTER      /* both */
+} tg_join_how;
+
+/* Options of tg_df_merge; all-zero means the defaults, but the keys
+ * must be named: either n_on and on (the same names on both sides), or
+ * n_on, left_on and right_on. */
+typedef struct tg_merge_opts {
+    size_t n_on;                 /* key columns */
+    const char *const *on;       /* names on both sides, or NULL ... */
+    const char *const *left_on;  /* ... and these */
+    const char *const *right_on; /*     (same types, pairwise) */
+    tg_join_how how;             /* TG_JOIN_INNER (0) by default */
+    const char *suffixes[2];     /* for clashing non-key names; NULL =
+                                    "_x", "_y" */
+    bool sql_nulls;              /* false: a null key matches a null key
+                                    (pandas); true: nothing (SQL) */
+    size_t broadcast_partitions; /* a side with at most this many
+                                    partitions is broadcast instead of
+                                    shuffled; 0 = 1 */
+} tg_merge_opts;
+/* The defaults, spelled out (no keys yet). */
+#define TG_MERGE_OPTS_INIT                                                     \
+    {                                                                          \
+        0, NULL, NULL, NULL, TG_JOIN_INNER, {NULL, NULL}, false, 0             \
+    }
+
+/* Joins left and right on equal keys (a hash join): every pair of rows
+ * whose keys are equal (-0.0 equals 0.0, NaN equals NaN, a null equals
+ * a null unless sql_nulls), plus the unmatched rows that how keeps,
+ * their other side's columns null.  Columns: left's, then right's; with
+ * `on` the key columns appear once (left's, filled from right for rows
+ * only the right has), with left_on/right_on both sides keep theirs.
+ * A name on both sides (keys of `on` aside) gets the suffixes.  When a
+ * side has at most broadcast_partitions partitions (and how keeps none
+ * of its unmatched rows) it is sent whole to every partition of the
+ * other, whose partitioning the result keeps; otherwise both sides are
+ * hash-shuffled by key into max(left, right) partitions (the shared
+ * shuffle: on a cluster, pieces move worker to worker).  Row order,
+ * deterministic for a given partitioning: output partition by output
+ * partition, each left row in input order followed by its matches in
+ * right input order, then the right rows that matched nothing, in
+ * right order.  Sort the result for an order that does not depend on
+ * the partitioning.  opts borrowed.  NULL with tg_last_error()
+ * (TG_EINVAL) for no keys, an unknown key, key types that differ, a
+ * bad how, or two output columns with one name.  Caller serialises. */
+TG_API tg_dataframe *tg_df_merge(tg_dataframe *left, tg_dataframe *right,
+                                 const tg_merge_opts *opts);
 
 #ifdef __cplusplus
 }
