@@ -624,13 +624,25 @@ tg_scheduler *tg_scheduler_distributed(const char *address)
     return &d->base;
 }
 
+/* A connection of its own to the scheduler at address, for one request
+ * (d is filled in), or NULL with tg_last_error() set. */
+static cconn *open_one(const char *address, dist *d)
+{
+    *d = (dist){.limits = tg__limits_of(NULL)};
+    if (!address) {
+        tg__seterr(TG_EINVAL, "no address");
+        return NULL;
+    }
+    if (tg__resolve_address(address, d->address, sizeof d->address, d->token))
+        return NULL;
+    return open_conn(d);
+}
+
 int tg__cluster_info(const char *address, uint64_t *n_workers,
                      uint64_t *n_threads)
 {
-    dist d = {.limits = tg__limits_of(NULL)};
-    if (tg__resolve_address(address, d.address, sizeof d.address, d.token))
-        return tg__last_code(TG_EINVAL);
-    cconn *c = open_conn(&d);
+    dist d;
+    cconn *c = open_one(address, &d);
     if (!c)
         return tg__last_code(TG_EIO);
     tg__enc e;
@@ -658,12 +670,8 @@ int tg__cluster_info(const char *address, uint64_t *n_workers,
 
 int tg_shutdown_scheduler(const char *address)
 {
-    dist d = {.limits = tg__limits_of(NULL)};
-    if (!address)
-        return tg__seterr(TG_EINVAL, "no address");
-    if (tg__resolve_address(address, d.address, sizeof d.address, d.token))
-        return tg__last_code(TG_EINVAL);
-    cconn *c = open_conn(&d);
+    dist d;
+    cconn *c = open_one(address, &d);
     if (!c)
         return tg__last_code(TG_EIO);
     tg__enc e;
