@@ -4,7 +4,7 @@
  * The functions are registered under their names, so the calls are
  * registered calls that could run in another process too.
  *
- * Usage: inc_add [sync|threads|loopback]   (default sync)
+ * Usage: inc_add [sync|threads|loopback|cluster]   (default sync)
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,12 +25,25 @@ static tg_value *add(tg_value *const *args, size_t nargs, void *ctx)
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "sync";
+    if (tg_register("inc", inc, NULL) || tg_register("add", add, NULL)) {
+        fprintf(stderr, "registering: %s\n", tg_last_error());
+        return 1;
+    }
+    /* "cluster": two worker processes on this machine, which run this
+     * binary again up to here (so they have inc and add too) */
+    tg_cluster *cl = NULL;
+    if (strcmp(which, "cluster") == 0 && !(cl = tg_cluster_local(2, 1, NULL))) {
+        fprintf(stderr, "%s\n", tg_last_error());
+        return 1;
+    }
     tg_scheduler *s = strcmp(which, "sync") == 0       ? tg_scheduler_sync()
                       : strcmp(which, "threads") == 0  ? tg_scheduler_threads(0)
                       : strcmp(which, "loopback") == 0 ? tg_scheduler_loopback()
-                                                       : NULL;
-    if (!s || tg_register("inc", inc, NULL) || tg_register("add", add, NULL)) {
+                      : cl ? tg_scheduler_distributed(tg_cluster_address(cl))
+                           : NULL;
+    if (!s) {
         fprintf(stderr, "unknown scheduler '%s'\n", which);
+        tg_cluster_close(cl);
         return 2;
     }
     tg_graph *g = tg_graph_new();
@@ -53,5 +66,6 @@ int main(int argc, char **argv)
     tg_decref(r);
     tg_graph_free(g);
     tg_scheduler_free(s);
+    tg_cluster_close(cl);
     return rc;
 }

@@ -10,8 +10,8 @@
  * run on a cluster, which the loopback scheduler checks.
  *
  * Usage: nested_loops [N [scheduler]]   (N x N calls, default 1000;
- *        scheduler "sync", "threads" (the default: one worker per core)
- *        or "loopback")
+ *        scheduler "sync", "threads" (the default: one worker per core),
+ *        "loopback" or "cluster": two worker processes, tg_cluster_local)
  */
 #include <math.h>
 #include <stdio.h>
@@ -43,18 +43,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "N must be between 1 and 20000\n");
         return 2;
     }
-    tg_scheduler *s = strcmp(which, "sync") == 0       ? tg_scheduler_sync()
-                      : strcmp(which, "threads") == 0  ? tg_scheduler_threads(0)
-                      : strcmp(which, "loopback") == 0 ? tg_scheduler_loopback()
-                                                       : NULL;
-    if (!s) {
-        fprintf(stderr, "unknown scheduler '%s'\n", which);
-        return 2;
-    }
-
     if (TG_REGISTER_ADAPTED(f) || TG_REGISTER_ADAPTED(g)) {
         fprintf(stderr, "registering: %s\n", tg_last_error());
         return 1;
+    }
+    /* "cluster": two worker processes on this machine, which run this
+     * binary again up to here (so they have f and g too) */
+    tg_cluster *cl = NULL;
+    if (strcmp(which, "cluster") == 0 && !(cl = tg_cluster_local(2, 1, NULL))) {
+        fprintf(stderr, "%s\n", tg_last_error());
+        return 1;
+    }
+    tg_scheduler *s = strcmp(which, "sync") == 0       ? tg_scheduler_sync()
+                      : strcmp(which, "threads") == 0  ? tg_scheduler_threads(0)
+                      : strcmp(which, "loopback") == 0 ? tg_scheduler_loopback()
+                      : cl ? tg_scheduler_distributed(tg_cluster_address(cl))
+                           : NULL;
+    if (!s) {
+        fprintf(stderr, "unknown scheduler '%s'\n", which);
+        tg_cluster_close(cl);
+        return 2;
     }
 
     double expected = 0.0;
@@ -103,5 +111,6 @@ int main(int argc, char **argv)
     tg_graph_free(gr);
     free(zs);
     tg_scheduler_free(s);
+    tg_cluster_close(cl);
     return rc;
 }
