@@ -346,17 +346,17 @@ int tg__csv_header(const char *data, size_t len, const char *file,
     s->types = tg__calloc(f.n, sizeof *s->types);
     if (!s->names || !s->types)
         goto fail_oom;
-    for (size_t i = 0; i < f.n; i++, s->ncols++) {
+    for (size_t i = 0; i < f.n; i++, s->ncols++)
         if (!(s->names[i] =
                   tg__strndup(f.text + f.off[i], f.off[i + 1] - f.off[i])))
             goto fail_oom;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(s->names[i], s->names[j]) == 0) {
-                rc = tg__seterr(TG_EFORMAT, "%s:1: duplicate column '%s'", file,
-                                s->names[i]);
-                s->ncols++;
-                goto fail;
-            }
+    long dup = tg__names_first_dup(s->ncols, (const char *const *)s->names);
+    if (dup == TG_ENOMEM)
+        goto fail_oom;
+    if (dup >= 0) {
+        rc = tg__seterr(TG_EFORMAT, "%s:1: duplicate column '%s'", file,
+                        s->names[dup]);
+        goto fail;
     }
     *header_len = (size_t)(next - data);
     tg__csv_fields_close(&f);

@@ -489,19 +489,23 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
     bool *given = tg__calloc(s->ncols ? s->ncols : 1, sizeof *given);
     if (!given)
         return TG_ENOMEM;
-    int rc = 0;
+    tg__name_index ix;
+    int rc = tg__name_index_for(&ix, s->ncols, (const char *const *)s->names,
+                                o->n_dtypes);
     for (size_t k = 0; k < o->n_dtypes && rc == 0; k++) {
-        long i = -1;
-        for (size_t c = 0; c < s->ncols; c++)
-            if (strcmp(s->names[c], o->dtype_names[k]) == 0)
-                i = (long)c;
-        if (i < 0 || (unsigned)o->dtypes[k] > TG_DT_STRING)
+        long i = o->dtype_names && o->dtype_names[k]
+                     ? tg__name_index_find(&ix, o->dtype_names[k])
+                     : -1;
+        if (i < 0 || !o->dtypes || (unsigned)o->dtypes[k] > TG_DT_STRING)
             rc = tg__seterr(TG_EINVAL, "read_csv: dtypes: %s '%s'",
                             i < 0 ? "no column" : "bad type for",
-                            o->dtype_names[k]);
+                            o->dtype_names && o->dtype_names[k]
+                                ? o->dtype_names[k]
+                                : "(null)");
         else
             s->types[i] = o->dtypes[k], given[i] = true;
     }
+    tg__name_index_close(&ix);
     size_t sample = o->sample_bytes ? o->sample_bytes : DEFAULT_SAMPLE;
     const char *err = rc ? NULL : fb_fill(fb, hdr_len + sample);
     if (err)

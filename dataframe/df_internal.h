@@ -27,6 +27,7 @@
 #define TG_DATAFRAME_DF_INTERNAL_H
 
 #include "frame_internal.h"
+#include "names_internal.h"
 
 typedef enum tg__df_kind {
     TG__DF_CSV,      /* source: byte-range blocks of CSV files */
@@ -64,6 +65,8 @@ struct tg_dataframe {
     tg_fn fn;                /* ... its function and context */
     void *fn_ctx;            /*     as registered */
     tg__df_lowered *lowered; /* memo of lowerings, see lower.c */
+    tg__name_index *index;   /* names to columns, made by the first
+                                tg__df_find (names never change) */
 };
 
 /* A new node of g with this schema, kind and input (NULL for a
