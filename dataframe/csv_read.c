@@ -716,12 +716,30 @@ fail:
     return NULL;
 }
 
+/* Refuses a delimiter that would make records ambiguous: a quote, a
+ * line end.  0 or TG_EINVAL naming it. */
+static int check_delimiter(const char *who, char d)
+{
+    const char *name = d == '"'    ? "a quote"
+                       : d == '\n' ? "a newline"
+                       : d == '\r' ? "a carriage return"
+                                   : NULL;
+    if (name)
+        return tg__seterr(TG_EINVAL,
+                          "%s: the delimiter cannot be %s (it would "
+                          "break quoting or line ends)",
+                          who, name);
+    return 0;
+}
+
 tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                           const tg_csv_opts *opts)
 {
     tg_csv_opts o = opts ? *opts : (tg_csv_opts){0};
     if (!g || !path_or_glob)
         return tg__seterr_null(TG_EINVAL, "read_csv: NULL argument");
+    if (check_delimiter("read_csv", o.delimiter))
+        return NULL;
     int64_t bs = o.blocksize ? (int64_t)o.blocksize : DEFAULT_BLOCKSIZE;
     tg__csv_schema s = {o.delimiter ? o.delimiter : ',', 0, NULL, NULL};
     csv_files f = {0};
@@ -748,6 +766,8 @@ tg_value *tg_frame_from_csv(const char *data, size_t len,
     tg_csv_opts o = opts ? *opts : (tg_csv_opts){0};
     if (!data && len)
         return tg_error("frame_from_csv: NULL data");
+    if (check_delimiter("frame_from_csv", o.delimiter))
+        return tg_error("%s", tg_last_error());
     char *buf = tg__malloc(len + 1);
     if (!buf)
         return tg_error("out of memory");

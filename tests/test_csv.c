@@ -554,6 +554,37 @@ static void test_csv_wide_header_and_frame_build_in_linear_time(void **state)
     free(text);
 }
 
+/* A quote or a line end as the delimiter would make records ambiguous
+ * ("expected 3 fields, found 3"): refused with a clear message. */
+static void test_csv_refuses_quote_and_line_ends_as_delimiter(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *path = td_write(dir, "d.csv", "a,b\n1,2\n");
+    const char bad[] = {'"', '\n', '\r'};
+    const char *what[] = {"a quote", "a newline", "a carriage return"};
+    tg_graph *g = tg_graph_new();
+    for (size_t i = 0; i < 3; i++) {
+        tg_csv_opts o = {.delimiter = bad[i]};
+        assert_null(tg_read_csv(g, path, &o));
+        assert_non_null(strstr(tg_last_error(), "invalid argument: read_csv: "
+                                                "the delimiter cannot be"));
+        assert_non_null(strstr(tg_last_error(), what[i]));
+        tg_value *v = tg_frame_from_csv("a,b\n1,2\n", 8, &o);
+        assert_true(tg_is_error(v));
+        assert_non_null(strstr(tg_error_message(v), what[i]));
+        assert_non_null(strstr(tg_last_error(), "frame_from_csv: the "
+                                                "delimiter cannot be"));
+        tg_decref(v);
+    }
+    tg_csv_opts tab = {.delimiter = '\t'};
+    tg_value *v = tg_frame_from_csv("a\tb\n1\t2\n", 8, &tab);
+    assert_int_equal(tg_frame_ncols(v), 2);
+    tg_decref(v);
+    tg_graph_free(g);
+    td_rmdir(dir);
+}
+
 int main(void)
 {
     tt_start_cluster(); /* first: see test_util.h */
@@ -573,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_csv_many_quoted_newlines),
         cmocka_unit_test(test_csv_many_partitions_plan_linearly),
         cmocka_unit_test(test_csv_wide_header_and_frame_build_in_linear_time),
+        cmocka_unit_test(test_csv_refuses_quote_and_line_ends_as_delimiter),
     };
     return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
 }

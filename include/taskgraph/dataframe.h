@@ -148,7 +148,8 @@ TG_API tg_value *tg_df_partition(const tg_dataframe *df, size_t i);
 typedef struct tg_csv_opts {
     size_t blocksize;               /* bytes per partition; 0 = 64 MiB */
     size_t sample_bytes;            /* bytes read to infer types; 0 = 256 KiB */
-    char delimiter;                 /* 0 = ',' */
+    char delimiter;                 /* 0 = ','; '"', '\n' and '\r' are
+                                       refused (TG_EINVAL) */
     size_t n_dtypes;                /* types given for these columns ... */
     const char *const *dtype_names; /* ... by name (others inferred) */
     const tg_dtype *dtypes;
