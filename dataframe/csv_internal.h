@@ -67,6 +67,14 @@ tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
                         const char *p, const char *end, const char *file,
                         int64_t first_line, const tg__csv_release *rel);
 
+/* The index of the first newline outside quotes in p[0..n), where
+ * in_quotes is the state before p[0], or -1 when there is none; stores
+ * the (quoted) newlines before it in *nl.  Reads p[0..n) only, so a
+ * block that lies inside one long record learns that no record starts
+ * in it without scanning to the record's end. */
+int64_t tg__csv_record_end(const char *p, size_t n, bool in_quotes,
+                           int64_t *nl);
+
 /* Counts the bytes equal to c in p[0..n). */
 size_t tg__count_byte(const char *p, size_t n, char c);
 /* Counts the bytes equal to a and to b in one pass. */

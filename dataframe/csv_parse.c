@@ -98,6 +98,26 @@ void tg__count_bytes2(const char *p, size_t n, char a, char b, size_t *na,
     *nb = cb + cb0;
 }
 
+int64_t tg__csv_record_end(const char *p, size_t n, bool in_quotes, int64_t *nl)
+{
+    bool q = in_quotes;
+    int64_t quoted_nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '"') {
+            q = !q;
+        } else if (c == '\n') {
+            if (!q) {
+                *nl = quoted_nl;
+                return (int64_t)i;
+            }
+            quoted_nl++;
+        }
+    }
+    *nl = quoted_nl;
+    return -1;
+}
+
 size_t tg__count_byte(const char *p, size_t n, char c)
 {
     size_t k, dummy;

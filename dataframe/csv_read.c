@@ -268,17 +268,21 @@ static int skip_header(const tg__csv_schema *sc, const char *p, const char *end,
     return 0;
 }
 
-/* Finds the first record that starts in [s, e) (buffer base s - 1) and
- * its line.  Returns its buffer index, or -1 when none starts there. */
-static int64_t first_record(filebuf *fb, int64_t s, int64_t e, int64_t pq,
-                            int64_t *line, const char **err)
+/* Finds the first record that starts in [s, e) (buffer base s - 1,
+ * which holds the block) and its line.  Returns its buffer index, or -1
+ * when none starts there.  Only the block is scanned: a block inside a
+ * record that spans many blocks costs its own length, not the rest of
+ * the record. */
+static int64_t first_record(const filebuf *fb, int64_t s, int64_t e, int64_t pq,
+                            int64_t *line)
 {
     if (s == 0)
         return 0;
     int64_t nl = 0;
     bool q = (pq & 1) ^ (fb->buf[0] == '"');
-    int64_t term = find_record_end(fb, 0, q, &nl, err);
-    if (*err || term < 0 || fb->base + term + 1 >= e)
+    assert(fb->base == s - 1 && (int64_t)fb->len >= e - s);
+    int64_t term = tg__csv_record_end(fb->buf, (size_t)(e - s), q, &nl);
+    if (term < 0)
         return -1;
     if (term > 0)
         *line += nl - (fb->buf[0] == '\n') + 1;
@@ -366,7 +370,7 @@ static tg_value *read_block(const char *path, int64_t s, int64_t e,
     fb_map(&fb);
     const char *err = fb_fill(&fb, (size_t)(e - fb.base) + 65536);
     int64_t line = 1 + pnl, rend;
-    int64_t rstart = err ? -1 : first_record(&fb, s, e, pq, &line, &err);
+    int64_t rstart = err ? -1 : first_record(&fb, s, e, pq, &line);
     if (err)
         goto fail;
     if (rstart < 0) {
