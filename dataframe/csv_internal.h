@@ -45,10 +45,12 @@ int tg__csv_header(const char *data, size_t len, const char *file,
                    tg__csv_schema *s, size_t *header_len);
 
 /* Infers the type of every column whose has_type[i] is false from the
- * complete records in data[0..len) (a partial last record is ignored).
- * Returns 0 or a negative code. */
-int tg__csv_infer(const char *data, size_t len, const char *file,
-                  tg__csv_schema *s, const bool *has_type);
+ * complete records in data[0..len), up to the first malformed one (a
+ * partial last record is ignored; a malformed record is left to the
+ * block parser, which reports it when the query runs, wherever it is).
+ * Returns 0 or TG_ENOMEM. */
+int tg__csv_infer(const char *data, size_t len, tg__csv_schema *s,
+                  const bool *has_type);
 
 /* Told, now and then, that the parser is done with every byte before
  * upto (nothing it returns points into the input), so a mapped file's

@@ -407,8 +407,8 @@ static void infer_field(uint8_t *st, const char *v, size_t len, bool quoted)
         *st &= (uint8_t)~CAN_FLOAT;
 }
 
-int tg__csv_infer(const char *data, size_t len, const char *file,
-                  tg__csv_schema *s, const bool *has_type)
+int tg__csv_infer(const char *data, size_t len, tg__csv_schema *s,
+                  const bool *has_type)
 {
     uint8_t *st = tg__malloc(s->ncols ? s->ncols : 1);
     if (!st)
@@ -416,37 +416,30 @@ int tg__csv_infer(const char *data, size_t len, const char *file,
     memset(st, CAN_BOOL | CAN_INT | CAN_FLOAT, s->ncols);
     tg__csv_fields f = {0};
     const char *p = data, *end = data + len, *next;
-    int64_t line = 2, lines;
+    int64_t lines;
     char err[128];
     int rc = 0;
     while (p < end) {
         const char *b = blank_line(p, end);
         if (b) {
-            p = b, line++;
+            p = b;
             continue;
         }
+        /* A record the sample cuts ends the sample (TG_EINVAL); so does
+         * a malformed one, which the block parser reports when the
+         * query runs, as it does one past the sample. */
         rc =
             tg__csv_split(p, end, s->delim, &f, &next, &lines, err, sizeof err);
-        if (rc == TG_EINVAL) { /* the sample cut the last record */
+        if (rc == TG_ENOMEM)
+            break;
+        if (rc || f.n != s->ncols) {
             rc = 0;
-            break;
-        }
-        if (rc == TG_EFORMAT)
-            rc = tg__seterr(rc, "%s:%lld: %s", file, (long long)line, err);
-        if (rc)
-            break;
-        if (f.n != s->ncols) {
-            rc = tg__seterr(TG_EFORMAT,
-                            "%s:%lld: expected %zu fields, "
-                            "found %zu",
-                            file, (long long)line, s->ncols, f.n);
             break;
         }
         for (size_t i = 0; i < f.n; i++)
             infer_field(&st[i], f.text + f.off[i], f.off[i + 1] - f.off[i],
                         f.quoted[i]);
         p = next;
-        line += lines;
     }
     for (size_t i = 0; rc == 0 && i < s->ncols; i++) {
         if (has_type && has_type[i])

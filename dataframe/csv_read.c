@@ -521,8 +521,7 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
             fb->buf[len++] = '\n'; /* the spare byte */
         if (len > hdr_len + sample)
             len = hdr_len + sample;
-        rc =
-            tg__csv_infer(fb->buf + hdr_len, len - hdr_len, fb->path, s, given);
+        rc = tg__csv_infer(fb->buf + hdr_len, len - hdr_len, s, given);
     }
     tg__free(given);
     return rc;

@@ -651,6 +651,55 @@ static void test_csv_long_field_over_many_blocks(void **state)
     td_rmdir(dir);
 }
 
+/* A malformed row fails the same way wherever it is: the builder
+ * succeeds (inference stops before the row) and compute returns an
+ * error value reading "file:line: what".  A bad row inside the
+ * type-inference sample used to fail the builder instead, with
+ * "malformed data: " in front. */
+static void
+test_csv_malformed_row_fails_at_compute_in_or_past_sample(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    size_t rows = 40000; /* 500 KB: past the 256 KiB sample */
+    const char *bad[] = {"7\n", "7,\"x\"y\n", "7,8,9\n"};
+    const char *what[] = {"expected 2 fields, found 1",
+                          "unexpected character after a closing quote",
+                          "expected 2 fields, found 3"};
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t far = 0; far < 2; far++) {
+            size_t n = far ? rows : 2, cap = n * 16 + 64, len = 0;
+            char *text = malloc(cap);
+            len += (size_t)sprintf(text, "a,b\n");
+            for (size_t i = 0; i < n; i++)
+                len += (size_t)sprintf(text + len, "%zu,%zu\n", i, i);
+            strcpy(text + len, bad[k]);
+            char path[512], want[700];
+            snprintf(path, sizeof path, "%s", td_write(dir, "m.csv", text));
+            snprintf(want, sizeof want, "%s:%zu: %s", path, n + 2, what[k]);
+            tg_graph *g = tg_graph_new();
+            tg_dataframe *df = tg_read_csv(g, path, NULL);
+            if (!df)
+                fail_msg("row %zu failed the builder: %s", n + 2,
+                         tg_last_error());
+            assert_int_equal(tg_df_coltype(df, 1), TG_DT_INT64);
+            tg_value *v = tg_df_compute(df, NULL);
+            assert_true(tg_is_error(v));
+            if (!strstr(tg_error_message(v), want)
+                || strstr(tg_error_message(v), "malformed data"))
+                fail_msg("'%s' is not '%s'", tg_error_message(v), want);
+            tg_decref(v);
+            tg_graph_free(g);
+            v = tg_frame_from_csv(text, strlen(text), NULL);
+            snprintf(want, sizeof want, "<memory>:%zu: %s", n + 2, what[k]);
+            assert_string_equal(tg_error_message(v), want);
+            tg_decref(v);
+            free(text);
+        }
+    }
+    td_rmdir(dir);
+}
+
 int main(void)
 {
     tt_start_cluster(); /* first: see test_util.h */
@@ -672,6 +721,8 @@ int main(void)
         cmocka_unit_test(test_csv_wide_header_and_frame_build_in_linear_time),
         cmocka_unit_test(test_csv_refuses_quote_and_line_ends_as_delimiter),
         cmocka_unit_test(test_csv_long_field_over_many_blocks),
+        cmocka_unit_test(
+            test_csv_malformed_row_fails_at_compute_in_or_past_sample),
     };
     return cmocka_run_group_tests_name("csv", tests, NULL, NULL);
 }

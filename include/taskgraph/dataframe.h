@@ -164,17 +164,25 @@ typedef struct tg_csv_opts {
  * is the empty string.  Quoting follows RFC 4180 (fields may hold
  * delimiters, quotes written "" and newlines); CRLF line ends are
  * accepted; blank lines are skipped.  Blocks split at record starts even
- * when quoted fields hold newlines (see dataframe/README.md).  Files are
- * opened at build time to read headers and sizes; a missing file, a
- * ragged row or a value that does not parse as its column's type fails
- * (at build time or when the task runs) with a message naming the file
- * and line.  Only the columns a query reads are converted: each read
- * task takes the columns it parses as an argument. */
+ * when quoted fields hold newlines (see dataframe/README.md).  Only the
+ * columns a query reads are converted: each read task takes the columns
+ * it parses as an argument.
+ *
+ * Errors come at two times, so check both: files are opened at build
+ * time to read headers and sizes, and a missing file, a bad header or
+ * bad options make this return NULL (tg_last_error() says why); a
+ * malformed row (ragged, a stray or unterminated quote) or a value that
+ * does not parse as its column's type is found when the query runs,
+ * wherever the row is (type inference stops before a malformed row), and
+ * the computed result is an error value whose message reads
+ * "file:line: what", e.g. "events.csv:1234: expected 6 fields, found
+ * 5". */
 TG_API tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                                  const tg_csv_opts *opts);
 
 /* Parses CSV text held in memory (as tg_read_csv does a block) into a
- * frame.  New reference, or an error value.  opts may be NULL. */
+ * frame.  New reference, or an error value ("<memory>:line: what" for a
+ * malformed row).  opts may be NULL. */
 TG_API tg_value *tg_frame_from_csv(const char *data, size_t len,
                                    const tg_csv_opts *opts);
 
