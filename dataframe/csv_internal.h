@@ -13,11 +13,21 @@
 typedef struct tg__csv_schema {
     char delim;
     size_t ncols;
-    char **names;    /* owned */
-    tg_dtype *types; /* owned */
+    char **names;         /* owned */
+    tg_dtype *types;      /* owned */
+    size_t n_na;          /* na_values: unquoted fields read as null */
+    const char **na;      /* n_na strings, borrowed; the array owned */
+    size_t *na_len;       /* n_na, owned */
+    uint64_t na_first[4]; /* bit c: some na value starts with byte c */
 } tg__csv_schema;
 
+/* Frees names (strings and array), types and the na arrays. */
 void tg__csv_schema_close(tg__csv_schema *s);
+/* Sets the na values of s to the n non-empty strings of values
+ * (borrowed: they must outlive s).  0 or TG_ENOMEM. */
+int tg__csv_na_set(tg__csv_schema *s, size_t n, const char *const *values);
+/* Frees the na arrays of s. */
+void tg__csv_na_close(tg__csv_schema *s);
 
 /* The fields of one record, unescaped into one scratch buffer. */
 typedef struct tg__csv_fields {

@@ -308,24 +308,43 @@ static tg_value *empty_frame(const tg__csv_schema *sc, const uint8_t *keep)
 }
 
 /* The parse parameters of a block task: the file's schema from the
- * options [delimiter, names, dtypes] (names borrowed from the value)
- * and the columns to keep.  NULL, or the task's error. */
+ * options [delimiter, names, dtypes, na values] (strings borrowed from
+ * the value) and the columns to keep.  NULL, or the task's error. */
 static tg_value *block_params(const tg_value *opts, const tg_value *columns,
                               tg__csv_schema *sc, uint8_t **keep)
 {
-    tg__params p;
+    tg__params p, na;
     const char *why = NULL, *delim = tg_as_str(tg_list_get(opts, 0));
-    tg_value *sv = tg_list_len(opts) == 3
+    tg_value *sv = tg_list_len(opts) == 4
                        ? tg_list(2, tg_incref(tg_list_get(opts, 1)),
                                  tg_incref(tg_list_get(opts, 2)))
                        : NULL;
     int rc = sv ? tg__schema_decode(sv, &p, &why) : -1;
     tg_decref(sv);
-    if (rc || !delim || strlen(delim) != 1)
+    if (rc == 0 && tg__names_decode(tg_list_get(opts, 3), &na, &why)) {
+        tg__params_close(&p);
+        rc = -1;
+    }
+    if (rc == 0 && (!delim || strlen(delim) != 1)) {
+        tg__params_close(&p);
+        tg__params_close(&na);
+        rc = -1;
+    }
+    if (rc)
         return tg__df_bad_param("read_csv", "options",
-                                why ? why : "not [delimiter, names, dtypes]");
+                                why ? why
+                                    : "not [delimiter, names, dtypes, "
+                                      "na values]");
+    *sc = (tg__csv_schema){.delim = delim[0]};
+    rc = tg__csv_na_set(sc, na.n, na.names);
+    tg__params_close(&na);
+    if (rc) {
+        tg__params_close(&p);
+        return tg_error("out of memory");
+    }
     if (!(*keep = tg__calloc(p.n + 1, 1))) {
         tg__params_close(&p);
+        tg__csv_na_close(sc);
         return tg_error("out of memory");
     }
     for (size_t i = 0; i < tg_list_len(columns); i++) {
@@ -333,6 +352,7 @@ static tg_value *block_params(const tg_value *opts, const tg_value *columns,
         if (tg_typeof(c) != TG_INT || tg_as_int(c) < 0
             || (uint64_t)tg_as_int(c) >= p.n) {
             tg__params_close(&p);
+            tg__csv_na_close(sc);
             tg__free(*keep);
             return tg__df_bad_param("read_csv", "columns",
                                     "not a list of column numbers");
@@ -341,10 +361,10 @@ static tg_value *block_params(const tg_value *opts, const tg_value *columns,
     }
     if (tg_typeof(columns) != TG_LIST) {
         tg__params_close(&p);
+        tg__csv_na_close(sc);
         tg__free(*keep);
         return tg__df_bad_param("read_csv", "columns", "not a list");
     }
-    sc->delim = delim[0];
     sc->ncols = p.n;
     sc->names = (char **)p.names; /* borrowed strings, owned array */
     sc->types = p.types;
@@ -455,6 +475,7 @@ tg_value *tg__task_read_csv(tg_value *const *a, size_t n, void *ctx)
     res = read_block(path, s, e, size, pq, pnl, eq, &sc, keep);
     tg__free(sc.names); /* the array; the strings are the options' */
     tg__free(sc.types);
+    tg__csv_na_close(&sc);
     tg__free(keep);
     return res;
 }
@@ -533,7 +554,7 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
  * prefix task - recorded the first time the source is lowered and
  * shared by every lowering. */
 struct tg__csv_source {
-    tg_value *opts;    /* [delimiter, names, dtypes] */
+    tg_value *opts;    /* [delimiter, names, dtypes, na values] */
     int64_t bs;        /* bytes per block */
     size_t n_files;    /* non-empty files */
     char **paths;      /* n_files, owned */
@@ -664,7 +685,7 @@ static int scan_files(const char *pattern, const tg_csv_opts *o,
     int rc = 0;
     for (size_t i = 0; i < f->gl.gl_pathc && rc == 0; i++) {
         filebuf fb;
-        tg__csv_schema h = {s->delim, 0, NULL, NULL};
+        tg__csv_schema h = {.delim = s->delim};
         size_t hdr_len = 0;
         if ((rc = fb_open(&fb, f->gl.gl_pathv[i], 0)))
             break;
@@ -708,8 +729,9 @@ static tg__csv_source *source_new(const csv_files *f, const tg__csv_schema *s,
     char delim[2] = {s->delim, 0};
     tg_value *sv =
         tg__schema_value(s->ncols, (const char *const *)s->names, s->types);
-    c->opts = sv ? tg_list(3, tg_str(delim), tg_incref(tg_list_get(sv, 0)),
-                           tg_incref(tg_list_get(sv, 1)))
+    c->opts = sv ? tg_list(4, tg_str(delim), tg_incref(tg_list_get(sv, 0)),
+                           tg_incref(tg_list_get(sv, 1)),
+                           tg__names_value(s->n_na, s->na))
                  : NULL;
     tg_decref(sv);
     if (c->opts)
@@ -735,16 +757,30 @@ static int check_delimiter(const char *who, char d)
     return 0;
 }
 
+/* Refuses a NULL na_values entry.  0 or TG_EINVAL. */
+static int check_na_values(const char *who, const tg_csv_opts *o)
+{
+    if (o->n_na_values && !o->na_values)
+        return tg__seterr(TG_EINVAL, "%s: NULL na_values", who);
+    for (size_t i = 0; i < o->n_na_values; i++)
+        if (!o->na_values[i])
+            return tg__seterr(TG_EINVAL, "%s: na_values[%zu] is NULL", who, i);
+    return 0;
+}
+
 tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                           const tg_csv_opts *opts)
 {
     tg_csv_opts o = opts ? *opts : (tg_csv_opts){0};
     if (!g || !path_or_glob)
         return tg__seterr_null(TG_EINVAL, "read_csv: NULL argument");
-    if (check_delimiter("read_csv", o.delimiter))
+    if (check_delimiter("read_csv", o.delimiter)
+        || check_na_values("read_csv", &o))
         return NULL;
     int64_t bs = o.blocksize ? (int64_t)o.blocksize : DEFAULT_BLOCKSIZE;
-    tg__csv_schema s = {o.delimiter ? o.delimiter : ',', 0, NULL, NULL};
+    tg__csv_schema s = {.delim = o.delimiter ? o.delimiter : ','};
+    if (tg__csv_na_set(&s, o.n_na_values, o.na_values))
+        return NULL;
     csv_files f = {0};
     tg_dataframe *df = NULL;
     tg__csv_source *c = NULL;
@@ -769,7 +805,8 @@ tg_value *tg_frame_from_csv(const char *data, size_t len,
     tg_csv_opts o = opts ? *opts : (tg_csv_opts){0};
     if (!data && len)
         return tg_error("frame_from_csv: NULL data");
-    if (check_delimiter("frame_from_csv", o.delimiter))
+    if (check_delimiter("frame_from_csv", o.delimiter)
+        || check_na_values("frame_from_csv", &o))
         return tg_error("%s", tg_last_error());
     char *buf = tg__malloc(len + 1);
     if (!buf)
@@ -778,7 +815,11 @@ tg_value *tg_frame_from_csv(const char *data, size_t len,
         memcpy(buf, data, len);
     if (len && buf[len - 1] != '\n')
         buf[len++] = '\n';
-    tg__csv_schema s = {o.delimiter ? o.delimiter : ',', 0, NULL, NULL};
+    tg__csv_schema s = {.delim = o.delimiter ? o.delimiter : ','};
+    if (tg__csv_na_set(&s, o.n_na_values, o.na_values)) {
+        tg__free(buf);
+        return tg_error("out of memory");
+    }
     tg_value *res = NULL;
     size_t hdr_len = 0;
     filebuf fb = {-1, "<memory>", 0, (int64_t)len, buf, len, len + 1, NULL, 0};

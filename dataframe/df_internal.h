@@ -138,8 +138,9 @@ typedef enum tg__df_op {
     TG__OP_SPLIT,       /* (partial, k) -> [partials] */
     TG__OP_PICK,        /* (list, i) -> item i */
     TG__OP_MERGE,       /* (spec, order, frames...) -> frame */
-    TG__OP_WRITE_PART,  /* (frame, pattern, index) -> rows */
-    TG__OP_WRITE_CHAIN, /* (frame, path, rows before | null) -> rows */
+    TG__OP_WRITE_PART,  /* (frame, pattern, index, options) -> rows */
+    TG__OP_WRITE_CHAIN, /* (frame, path, rows before | null, options)
+                           -> rows */
     TG__N_OPS
 } tg__df_op;
 
