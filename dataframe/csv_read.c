@@ -780,7 +780,7 @@ tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
     int64_t bs = o.blocksize ? (int64_t)o.blocksize : DEFAULT_BLOCKSIZE;
     tg__csv_schema s = {.delim = o.delimiter ? o.delimiter : ','};
     if (tg__csv_na_set(&s, o.n_na_values, o.na_values))
-        return NULL;
+        return tg__seterr_null(TG_ENOMEM, "read_csv: out of memory");
     csv_files f = {0};
     tg_dataframe *df = NULL;
     tg__csv_source *c = NULL;

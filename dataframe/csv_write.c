@@ -147,6 +147,8 @@ static int write_frame(const tg__frame *f, FILE *out, bool header, char delim,
     o->delim = delim;
     o->na_rep = na_rep;
     o->na_len = na_rep ? strlen(na_rep) : 0;
+    if (f->ncols == 0)
+        header = false; /* nothing at all: the empty file is this frame */
     for (size_t j = 0; header && j < f->ncols; j++) {
         if (j)
             ob_put(o, &o->delim, 1);
@@ -154,7 +156,7 @@ static int write_frame(const tg__frame *f, FILE *out, bool header, char delim,
     }
     if (header)
         ob_put(o, "\n", 1);
-    for (size_t i = 0; i < f->nrows; i++) {
+    for (size_t i = 0; f->ncols && i < f->nrows; i++) {
         for (size_t j = 0; j < f->ncols; j++) {
             if (j)
                 ob_put(o, &o->delim, 1);

@@ -59,8 +59,9 @@ TG_API const char *tg_frame_str(const tg_value *frame, size_t col, size_t row,
  * blank line would be skipped; see tg_csv_opts); an empty string is
  * written "" so that it reads back as a string; fields holding the
  * delimiter, a quote, CR or LF are quoted (RFC 4180); floats use the
- * shortest form that reads back to the same double.  Returns 0 or
- * TG_EIO / TG_EINVAL.  Any thread. */
+ * shortest form that reads back to the same double.  A frame of no
+ * columns writes nothing (the empty file reads back as it).  Returns 0
+ * or TG_EIO / TG_EINVAL.  Any thread. */
 TG_API int tg_frame_write_csv(const tg_value *frame, FILE *out);
 
 /* A frame builder: appends rows column by column.  Not thread-safe. */
