@@ -27,6 +27,9 @@ static void df_free(void *p)
     tg__free(df->given);
     tg__free(df->fn_name);
     tg__df_lowered_free(df->lowered);
+    if (df->index)
+        tg__name_index_close(df->index);
+    tg__free(df->index);
     tg__free(df);
 }
 
@@ -69,6 +72,20 @@ fail:
 
 long tg__df_find(const tg_dataframe *df, const char *name)
 {
+    if (!df->index && df->ncols > 16) {
+        /* Built once, on a node that is otherwise immutable: lowering
+         * and the builders look up each column of wide schemas. */
+        tg__name_index *ix = tg__malloc(sizeof *ix);
+        if (ix
+            && tg__name_index_init(ix, df->ncols,
+                                   (const char *const *)df->names, NULL)
+                   == 0)
+            ((tg_dataframe *)df)->index = ix;
+        else
+            tg__free(ix);
+    }
+    if (df->index)
+        return tg__name_index_find(df->index, name);
     for (size_t i = 0; i < df->ncols; i++)
         if (strcmp(df->names[i], name) == 0)
             return (long)i;
@@ -123,14 +140,10 @@ static bool schema_ok(size_t ncols, const char *const *names,
 {
     if (ncols && (!names || !types))
         return false;
-    for (size_t i = 0; i < ncols; i++) {
+    for (size_t i = 0; i < ncols; i++)
         if (!names[i] || (unsigned)types[i] > TG_DT_STRING)
             return false;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                return false;
-    }
-    return true;
+    return tg__names_first_dup(ncols, names) == -1;
 }
 
 tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n, tg_value *const *parts,
@@ -237,15 +250,17 @@ static int pick_columns(const char *who, const tg_dataframe *df, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         long k = names[i] ? tg__df_find(df, names[i]) : -1;
-        for (size_t j = 0; k >= 0 && j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                k = -2;
         if (k < 0)
-            return tg__seterr(TG_EINVAL, "%s: %s column '%s'", who,
-                              k == -2 ? "duplicate" : "no",
+            return tg__seterr(TG_EINVAL, "%s: no column '%s'", who,
                               names[i] ? names[i] : "(null)");
         types[i] = df->types[k];
     }
+    long dup = tg__names_first_dup(n, names);
+    if (dup == TG_ENOMEM)
+        return TG_ENOMEM;
+    if (dup >= 0)
+        return tg__seterr(TG_EINVAL, "%s: duplicate column '%s'", who,
+                          names[dup]);
     return 0;
 }
 
@@ -283,12 +298,12 @@ tg_dataframe *tg_df_rename(tg_dataframe *df, size_t n,
         else
             names[tg__df_find(df, old_names[i])] = new_names[i];
     }
-    for (size_t i = 0; rc == 0 && i < df->ncols; i++)
-        for (size_t j = 0; rc == 0 && j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                rc = tg__seterr(TG_EINVAL,
-                                "rename: two columns would be named '%s'",
-                                names[i]);
+    long dup = rc == 0 ? tg__names_first_dup(df->ncols, names) : -1;
+    if (dup == TG_ENOMEM)
+        rc = TG_ENOMEM;
+    else if (dup >= 0)
+        rc = tg__seterr(TG_EINVAL, "rename: two columns would be named '%s'",
+                        names[dup]);
     if (rc == 0)
         out = tg__df_node(df->g, TG__DF_RENAME, df, df->ncols, names, df->types,
                           df->nparts,

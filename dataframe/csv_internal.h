@@ -13,11 +13,21 @@
 typedef struct tg__csv_schema {
     char delim;
     size_t ncols;
-    char **names;    /* owned */
-    tg_dtype *types; /* owned */
+    char **names;         /* owned */
+    tg_dtype *types;      /* owned */
+    size_t n_na;          /* na_values: unquoted fields read as null */
+    const char **na;      /* n_na strings, borrowed; the array owned */
+    size_t *na_len;       /* n_na, owned */
+    uint64_t na_first[4]; /* bit c: some na value starts with byte c */
 } tg__csv_schema;
 
+/* Frees names (strings and array), types and the na arrays. */
 void tg__csv_schema_close(tg__csv_schema *s);
+/* Sets the na values of s to the n non-empty strings of values
+ * (borrowed: they must outlive s).  0 or TG_ENOMEM. */
+int tg__csv_na_set(tg__csv_schema *s, size_t n, const char *const *values);
+/* Frees the na arrays of s. */
+void tg__csv_na_close(tg__csv_schema *s);
 
 /* The fields of one record, unescaped into one scratch buffer. */
 typedef struct tg__csv_fields {
@@ -45,10 +55,12 @@ int tg__csv_header(const char *data, size_t len, const char *file,
                    tg__csv_schema *s, size_t *header_len);
 
 /* Infers the type of every column whose has_type[i] is false from the
- * complete records in data[0..len) (a partial last record is ignored).
- * Returns 0 or a negative code. */
-int tg__csv_infer(const char *data, size_t len, const char *file,
-                  tg__csv_schema *s, const bool *has_type);
+ * complete records in data[0..len), up to the first malformed one (a
+ * partial last record is ignored; a malformed record is left to the
+ * block parser, which reports it when the query runs, wherever it is).
+ * Returns 0 or TG_ENOMEM. */
+int tg__csv_infer(const char *data, size_t len, tg__csv_schema *s,
+                  const bool *has_type);
 
 /* Told, now and then, that the parser is done with every byte before
  * upto (nothing it returns points into the input), so a mapped file's
@@ -66,6 +78,14 @@ typedef struct tg__csv_release {
 tg_value *tg__csv_parse(const tg__csv_schema *s, const uint8_t *keep,
                         const char *p, const char *end, const char *file,
                         int64_t first_line, const tg__csv_release *rel);
+
+/* The index of the first newline outside quotes in p[0..n), where
+ * in_quotes is the state before p[0], or -1 when there is none; stores
+ * the (quoted) newlines before it in *nl.  Reads p[0..n) only, so a
+ * block that lies inside one long record learns that no record starts
+ * in it without scanning to the record's end. */
+int64_t tg__csv_record_end(const char *p, size_t n, bool in_quotes,
+                           int64_t *nl);
 
 /* Counts the bytes equal to c in p[0..n). */
 size_t tg__count_byte(const char *p, size_t n, char c);

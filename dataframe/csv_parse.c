@@ -5,9 +5,14 @@
  * stop table, parses the span in place and appends to a column builder:
  * no per-row allocation.  Quoted fields take a slower path (memchr for
  * the closing quote, unescaping "" into a scratch buffer).  An unquoted
- * empty field is null; a quoted "" is an empty string.
+ * empty field is null; a quoted "" is an empty string.  Missing values
+ * (tg_csv_opts in taskgraph/dataframe.h): the user's na_values are
+ * checked first through a table of their first bytes; pandas' default
+ * NA strings only when a number or bool does not parse, so the hot path
+ * pays nothing for them.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,6 +27,68 @@ void tg__csv_schema_close(tg__csv_schema *s)
     s->names = NULL;
     s->types = NULL;
     s->ncols = 0;
+    tg__csv_na_close(s);
+}
+
+void tg__csv_na_close(tg__csv_schema *s)
+{
+    tg__free(s->na);
+    tg__free(s->na_len);
+    s->na = NULL;
+    s->na_len = NULL;
+    s->n_na = 0;
+    memset(s->na_first, 0, sizeof s->na_first);
+}
+
+int tg__csv_na_set(tg__csv_schema *s, size_t n, const char *const *values)
+{
+    tg__csv_na_close(s);
+    if (n == 0)
+        return 0;
+    s->na = tg__calloc(n, sizeof *s->na);
+    s->na_len = tg__calloc(n, sizeof *s->na_len);
+    if (!s->na || !s->na_len) {
+        tg__csv_na_close(s);
+        return TG_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(values[i]);
+        if (len == 0) /* the unquoted empty field is null already */
+            continue;
+        unsigned char c = (unsigned char)values[i][0];
+        s->na_first[c >> 6] |= 1ull << (c & 63);
+        s->na[s->n_na] = values[i];
+        s->na_len[s->n_na++] = len;
+    }
+    return 0;
+}
+
+/* v[0..len) is one of the user's na values. */
+static inline bool is_user_na(const tg__csv_schema *s, const char *v,
+                              size_t len)
+{
+    unsigned char c = len ? (unsigned char)v[0] : 0;
+    if (!s->n_na || !len || !(s->na_first[c >> 6] >> (c & 63) & 1))
+        return false;
+    for (size_t i = 0; i < s->n_na; i++)
+        if (s->na_len[i] == len && memcmp(s->na[i], v, len) == 0)
+            return true;
+    return false;
+}
+
+/* pandas' default NA strings (pandas.io.parsers STR_NA_VALUES, the
+ * empty string aside): null in int64, float64 and bool columns. */
+static const char *const default_na[] = {
+    "NaN",  "nan",  "-NaN",   "-nan",    "NA",       "N/A",
+    "n/a",  "<NA>", "#NA",    "#N/A",    "#N/A N/A", "NULL",
+    "null", "None", "1.#IND", "-1.#IND", "1.#QNAN",  "-1.#QNAN"};
+
+static bool is_default_na(const char *v, size_t len)
+{
+    for (size_t i = 0; i < sizeof default_na / sizeof *default_na; i++)
+        if (strlen(default_na[i]) == len && memcmp(default_na[i], v, len) == 0)
+            return true;
+    return false;
 }
 
 void tg__csv_fields_close(tg__csv_fields *f)
@@ -96,6 +163,26 @@ void tg__count_bytes2(const char *p, size_t n, char a, char b, size_t *na,
     }
     *na = ca + ca0;
     *nb = cb + cb0;
+}
+
+int64_t tg__csv_record_end(const char *p, size_t n, bool in_quotes, int64_t *nl)
+{
+    bool q = in_quotes;
+    int64_t quoted_nl = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '"') {
+            q = !q;
+        } else if (c == '\n') {
+            if (!q) {
+                *nl = quoted_nl;
+                return (int64_t)i;
+            }
+            quoted_nl++;
+        }
+    }
+    *nl = quoted_nl;
+    return -1;
 }
 
 size_t tg__count_byte(const char *p, size_t n, char c)
@@ -346,17 +433,17 @@ int tg__csv_header(const char *data, size_t len, const char *file,
     s->types = tg__calloc(f.n, sizeof *s->types);
     if (!s->names || !s->types)
         goto fail_oom;
-    for (size_t i = 0; i < f.n; i++, s->ncols++) {
+    for (size_t i = 0; i < f.n; i++, s->ncols++)
         if (!(s->names[i] =
                   tg__strndup(f.text + f.off[i], f.off[i + 1] - f.off[i])))
             goto fail_oom;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(s->names[i], s->names[j]) == 0) {
-                rc = tg__seterr(TG_EFORMAT, "%s:1: duplicate column '%s'", file,
-                                s->names[i]);
-                s->ncols++;
-                goto fail;
-            }
+    long dup = tg__names_first_dup(s->ncols, (const char *const *)s->names);
+    if (dup == TG_ENOMEM)
+        goto fail_oom;
+    if (dup >= 0) {
+        rc = tg__seterr(TG_EFORMAT, "%s:1: duplicate column '%s'", file,
+                        s->names[dup]);
+        goto fail;
     }
     *header_len = (size_t)(next - data);
     tg__csv_fields_close(&f);
@@ -371,14 +458,19 @@ fail:
 
 enum { CAN_BOOL = 1, CAN_INT = 2, CAN_FLOAT = 4, SEEN = 8 };
 
-static void infer_field(uint8_t *st, const char *v, size_t len, bool quoted)
+static void infer_field(const tg__csv_schema *s, uint8_t *st, const char *v,
+                        size_t len, bool quoted)
 {
-    if (len == 0 && !quoted)
-        return; /* null: says nothing */
-    *st |= SEEN;
     bool b;
     int64_t i;
     double d;
+    if (len == 0)
+        return; /* null, or a quoted "" (null unless a string): nothing */
+    if (!quoted
+        && (is_user_na(s, v, len) || is_default_na(v, len)
+            || (parse_f64(v, len, &d) && isnan(d))))
+        return; /* a missing value (in a number or bool column) */
+    *st |= SEEN;
     if ((*st & CAN_BOOL) && !parse_bool(v, len, &b))
         *st &= (uint8_t)~CAN_BOOL;
     if ((*st & CAN_INT) && !parse_i64(v, len, &i))
@@ -387,8 +479,8 @@ static void infer_field(uint8_t *st, const char *v, size_t len, bool quoted)
         *st &= (uint8_t)~CAN_FLOAT;
 }
 
-int tg__csv_infer(const char *data, size_t len, const char *file,
-                  tg__csv_schema *s, const bool *has_type)
+int tg__csv_infer(const char *data, size_t len, tg__csv_schema *s,
+                  const bool *has_type)
 {
     uint8_t *st = tg__malloc(s->ncols ? s->ncols : 1);
     if (!st)
@@ -396,37 +488,30 @@ int tg__csv_infer(const char *data, size_t len, const char *file,
     memset(st, CAN_BOOL | CAN_INT | CAN_FLOAT, s->ncols);
     tg__csv_fields f = {0};
     const char *p = data, *end = data + len, *next;
-    int64_t line = 2, lines;
+    int64_t lines;
     char err[128];
     int rc = 0;
     while (p < end) {
         const char *b = blank_line(p, end);
         if (b) {
-            p = b, line++;
+            p = b;
             continue;
         }
+        /* A record the sample cuts ends the sample (TG_EINVAL); so does
+         * a malformed one, which the block parser reports when the
+         * query runs, as it does one past the sample. */
         rc =
             tg__csv_split(p, end, s->delim, &f, &next, &lines, err, sizeof err);
-        if (rc == TG_EINVAL) { /* the sample cut the last record */
+        if (rc == TG_ENOMEM)
+            break;
+        if (rc || f.n != s->ncols) {
             rc = 0;
             break;
         }
-        if (rc == TG_EFORMAT)
-            rc = tg__seterr(rc, "%s:%lld: %s", file, (long long)line, err);
-        if (rc)
-            break;
-        if (f.n != s->ncols) {
-            rc = tg__seterr(TG_EFORMAT,
-                            "%s:%lld: expected %zu fields, "
-                            "found %zu",
-                            file, (long long)line, s->ncols, f.n);
-            break;
-        }
         for (size_t i = 0; i < f.n; i++)
-            infer_field(&st[i], f.text + f.off[i], f.off[i + 1] - f.off[i],
+            infer_field(s, &st[i], f.text + f.off[i], f.off[i + 1] - f.off[i],
                         f.quoted[i]);
         p = next;
-        line += lines;
     }
     for (size_t i = 0; rc == 0 && i < s->ncols; i++) {
         if (has_type && has_type[i])
@@ -573,27 +658,30 @@ static tg_value *store(parser *ps, size_t col, const char *v, size_t len,
                        bool quoted)
 {
     tg__colbuf *b = &ps->cols[col];
-    if (len == 0 && (!quoted || b->type != TG_DT_STRING))
-        return tg__colbuf_null(b) ? tg_error("out of memory") : NULL;
+    if ((len == 0 && (!quoted || b->type != TG_DT_STRING))
+        || (!quoted && TG_UNLIKELY(is_user_na(ps->s, v, len))))
+        goto null;
     switch (b->type) {
     case TG_DT_INT64: {
         int64_t x;
         if (TG_UNLIKELY(!parse_i64(v, len, &x)))
-            return bad_value(ps, col, v, len);
+            goto not_a_value;
         tg__colbuf_int(b, x);
         return NULL;
     }
     case TG_DT_FLOAT64: {
         double x;
         if (TG_UNLIKELY(!parse_f64(v, len, &x)))
-            return bad_value(ps, col, v, len);
+            goto not_a_value;
+        if (TG_UNLIKELY(isnan(x)) && !quoted)
+            goto null; /* "nan", "NaN", ...: pandas' missing value */
         tg__colbuf_float(b, x);
         return NULL;
     }
     case TG_DT_BOOL: {
         bool x;
         if (TG_UNLIKELY(!parse_bool(v, len, &x)))
-            return bad_value(ps, col, v, len);
+            goto not_a_value;
         tg__colbuf_bool(b, x);
         return NULL;
     }
@@ -605,6 +693,11 @@ static tg_value *store(parser *ps, size_t col, const char *v, size_t len,
         return NULL;
     }
     return NULL;
+not_a_value:
+    if (quoted || !is_default_na(v, len))
+        return bad_value(ps, col, v, len);
+null:
+    return tg__colbuf_null(b) ? tg_error("out of memory") : NULL;
 }
 
 /* A quoted field at *pp: its unescaped text in *v and *len; advances *pp

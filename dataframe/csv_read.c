@@ -268,17 +268,21 @@ static int skip_header(const tg__csv_schema *sc, const char *p, const char *end,
     return 0;
 }
 
-/* Finds the first record that starts in [s, e) (buffer base s - 1) and
- * its line.  Returns its buffer index, or -1 when none starts there. */
-static int64_t first_record(filebuf *fb, int64_t s, int64_t e, int64_t pq,
-                            int64_t *line, const char **err)
+/* Finds the first record that starts in [s, e) (buffer base s - 1,
+ * which holds the block) and its line.  Returns its buffer index, or -1
+ * when none starts there.  Only the block is scanned: a block inside a
+ * record that spans many blocks costs its own length, not the rest of
+ * the record. */
+static int64_t first_record(const filebuf *fb, int64_t s, int64_t e, int64_t pq,
+                            int64_t *line)
 {
     if (s == 0)
         return 0;
     int64_t nl = 0;
     bool q = (pq & 1) ^ (fb->buf[0] == '"');
-    int64_t term = find_record_end(fb, 0, q, &nl, err);
-    if (*err || term < 0 || fb->base + term + 1 >= e)
+    assert(fb->base == s - 1 && (int64_t)fb->len >= e - s);
+    int64_t term = tg__csv_record_end(fb->buf, (size_t)(e - s), q, &nl);
+    if (term < 0)
         return -1;
     if (term > 0)
         *line += nl - (fb->buf[0] == '\n') + 1;
@@ -304,24 +308,43 @@ static tg_value *empty_frame(const tg__csv_schema *sc, const uint8_t *keep)
 }
 
 /* The parse parameters of a block task: the file's schema from the
- * options [delimiter, names, dtypes] (names borrowed from the value)
- * and the columns to keep.  NULL, or the task's error. */
+ * options [delimiter, names, dtypes, na values] (strings borrowed from
+ * the value) and the columns to keep.  NULL, or the task's error. */
 static tg_value *block_params(const tg_value *opts, const tg_value *columns,
                               tg__csv_schema *sc, uint8_t **keep)
 {
-    tg__params p;
+    tg__params p, na;
     const char *why = NULL, *delim = tg_as_str(tg_list_get(opts, 0));
-    tg_value *sv = tg_list_len(opts) == 3
+    tg_value *sv = tg_list_len(opts) == 4
                        ? tg_list(2, tg_incref(tg_list_get(opts, 1)),
                                  tg_incref(tg_list_get(opts, 2)))
                        : NULL;
     int rc = sv ? tg__schema_decode(sv, &p, &why) : -1;
     tg_decref(sv);
-    if (rc || !delim || strlen(delim) != 1)
+    if (rc == 0 && tg__names_decode(tg_list_get(opts, 3), &na, &why)) {
+        tg__params_close(&p);
+        rc = -1;
+    }
+    if (rc == 0 && (!delim || strlen(delim) != 1)) {
+        tg__params_close(&p);
+        tg__params_close(&na);
+        rc = -1;
+    }
+    if (rc)
         return tg__df_bad_param("read_csv", "options",
-                                why ? why : "not [delimiter, names, dtypes]");
+                                why ? why
+                                    : "not [delimiter, names, dtypes, "
+                                      "na values]");
+    *sc = (tg__csv_schema){.delim = delim[0]};
+    rc = tg__csv_na_set(sc, na.n, na.names);
+    tg__params_close(&na);
+    if (rc) {
+        tg__params_close(&p);
+        return tg_error("out of memory");
+    }
     if (!(*keep = tg__calloc(p.n + 1, 1))) {
         tg__params_close(&p);
+        tg__csv_na_close(sc);
         return tg_error("out of memory");
     }
     for (size_t i = 0; i < tg_list_len(columns); i++) {
@@ -329,6 +352,7 @@ static tg_value *block_params(const tg_value *opts, const tg_value *columns,
         if (tg_typeof(c) != TG_INT || tg_as_int(c) < 0
             || (uint64_t)tg_as_int(c) >= p.n) {
             tg__params_close(&p);
+            tg__csv_na_close(sc);
             tg__free(*keep);
             return tg__df_bad_param("read_csv", "columns",
                                     "not a list of column numbers");
@@ -337,10 +361,10 @@ static tg_value *block_params(const tg_value *opts, const tg_value *columns,
     }
     if (tg_typeof(columns) != TG_LIST) {
         tg__params_close(&p);
+        tg__csv_na_close(sc);
         tg__free(*keep);
         return tg__df_bad_param("read_csv", "columns", "not a list");
     }
-    sc->delim = delim[0];
     sc->ncols = p.n;
     sc->names = (char **)p.names; /* borrowed strings, owned array */
     sc->types = p.types;
@@ -366,7 +390,7 @@ static tg_value *read_block(const char *path, int64_t s, int64_t e,
     fb_map(&fb);
     const char *err = fb_fill(&fb, (size_t)(e - fb.base) + 65536);
     int64_t line = 1 + pnl, rend;
-    int64_t rstart = err ? -1 : first_record(&fb, s, e, pq, &line, &err);
+    int64_t rstart = err ? -1 : first_record(&fb, s, e, pq, &line);
     if (err)
         goto fail;
     if (rstart < 0) {
@@ -451,6 +475,7 @@ tg_value *tg__task_read_csv(tg_value *const *a, size_t n, void *ctx)
     res = read_block(path, s, e, size, pq, pnl, eq, &sc, keep);
     tg__free(sc.names); /* the array; the strings are the options' */
     tg__free(sc.types);
+    tg__csv_na_close(&sc);
     tg__free(keep);
     return res;
 }
@@ -489,19 +514,23 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
     bool *given = tg__calloc(s->ncols ? s->ncols : 1, sizeof *given);
     if (!given)
         return TG_ENOMEM;
-    int rc = 0;
+    tg__name_index ix;
+    int rc = tg__name_index_for(&ix, s->ncols, (const char *const *)s->names,
+                                o->n_dtypes);
     for (size_t k = 0; k < o->n_dtypes && rc == 0; k++) {
-        long i = -1;
-        for (size_t c = 0; c < s->ncols; c++)
-            if (strcmp(s->names[c], o->dtype_names[k]) == 0)
-                i = (long)c;
-        if (i < 0 || (unsigned)o->dtypes[k] > TG_DT_STRING)
+        long i = o->dtype_names && o->dtype_names[k]
+                     ? tg__name_index_find(&ix, o->dtype_names[k])
+                     : -1;
+        if (i < 0 || !o->dtypes || (unsigned)o->dtypes[k] > TG_DT_STRING)
             rc = tg__seterr(TG_EINVAL, "read_csv: dtypes: %s '%s'",
                             i < 0 ? "no column" : "bad type for",
-                            o->dtype_names[k]);
+                            o->dtype_names && o->dtype_names[k]
+                                ? o->dtype_names[k]
+                                : "(null)");
         else
             s->types[i] = o->dtypes[k], given[i] = true;
     }
+    tg__name_index_close(&ix);
     size_t sample = o->sample_bytes ? o->sample_bytes : DEFAULT_SAMPLE;
     const char *err = rc ? NULL : fb_fill(fb, hdr_len + sample);
     if (err)
@@ -513,8 +542,7 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
             fb->buf[len++] = '\n'; /* the spare byte */
         if (len > hdr_len + sample)
             len = hdr_len + sample;
-        rc =
-            tg__csv_infer(fb->buf + hdr_len, len - hdr_len, fb->path, s, given);
+        rc = tg__csv_infer(fb->buf + hdr_len, len - hdr_len, s, given);
     }
     tg__free(given);
     return rc;
@@ -526,7 +554,7 @@ static int schema_types(filebuf *fb, size_t hdr_len, tg__csv_schema *s,
  * prefix task - recorded the first time the source is lowered and
  * shared by every lowering. */
 struct tg__csv_source {
-    tg_value *opts;    /* [delimiter, names, dtypes] */
+    tg_value *opts;    /* [delimiter, names, dtypes, na values] */
     int64_t bs;        /* bytes per block */
     size_t n_files;    /* non-empty files */
     char **paths;      /* n_files, owned */
@@ -657,7 +685,7 @@ static int scan_files(const char *pattern, const tg_csv_opts *o,
     int rc = 0;
     for (size_t i = 0; i < f->gl.gl_pathc && rc == 0; i++) {
         filebuf fb;
-        tg__csv_schema h = {s->delim, 0, NULL, NULL};
+        tg__csv_schema h = {.delim = s->delim};
         size_t hdr_len = 0;
         if ((rc = fb_open(&fb, f->gl.gl_pathv[i], 0)))
             break;
@@ -701,8 +729,9 @@ static tg__csv_source *source_new(const csv_files *f, const tg__csv_schema *s,
     char delim[2] = {s->delim, 0};
     tg_value *sv =
         tg__schema_value(s->ncols, (const char *const *)s->names, s->types);
-    c->opts = sv ? tg_list(3, tg_str(delim), tg_incref(tg_list_get(sv, 0)),
-                           tg_incref(tg_list_get(sv, 1)))
+    c->opts = sv ? tg_list(4, tg_str(delim), tg_incref(tg_list_get(sv, 0)),
+                           tg_incref(tg_list_get(sv, 1)),
+                           tg__names_value(s->n_na, s->na))
                  : NULL;
     tg_decref(sv);
     if (c->opts)
@@ -712,14 +741,46 @@ fail:
     return NULL;
 }
 
+/* Refuses a delimiter that would make records ambiguous: a quote, a
+ * line end.  0 or TG_EINVAL naming it. */
+static int check_delimiter(const char *who, char d)
+{
+    const char *name = d == '"'    ? "a quote"
+                       : d == '\n' ? "a newline"
+                       : d == '\r' ? "a carriage return"
+                                   : NULL;
+    if (name)
+        return tg__seterr(TG_EINVAL,
+                          "%s: the delimiter cannot be %s (it would "
+                          "break quoting or line ends)",
+                          who, name);
+    return 0;
+}
+
+/* Refuses a NULL na_values entry.  0 or TG_EINVAL. */
+static int check_na_values(const char *who, const tg_csv_opts *o)
+{
+    if (o->n_na_values && !o->na_values)
+        return tg__seterr(TG_EINVAL, "%s: NULL na_values", who);
+    for (size_t i = 0; i < o->n_na_values; i++)
+        if (!o->na_values[i])
+            return tg__seterr(TG_EINVAL, "%s: na_values[%zu] is NULL", who, i);
+    return 0;
+}
+
 tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                           const tg_csv_opts *opts)
 {
     tg_csv_opts o = opts ? *opts : (tg_csv_opts){0};
     if (!g || !path_or_glob)
         return tg__seterr_null(TG_EINVAL, "read_csv: NULL argument");
+    if (check_delimiter("read_csv", o.delimiter)
+        || check_na_values("read_csv", &o))
+        return NULL;
     int64_t bs = o.blocksize ? (int64_t)o.blocksize : DEFAULT_BLOCKSIZE;
-    tg__csv_schema s = {o.delimiter ? o.delimiter : ',', 0, NULL, NULL};
+    tg__csv_schema s = {.delim = o.delimiter ? o.delimiter : ','};
+    if (tg__csv_na_set(&s, o.n_na_values, o.na_values))
+        return tg__seterr_null(TG_ENOMEM, "read_csv: out of memory");
     csv_files f = {0};
     tg_dataframe *df = NULL;
     tg__csv_source *c = NULL;
@@ -744,6 +805,9 @@ tg_value *tg_frame_from_csv(const char *data, size_t len,
     tg_csv_opts o = opts ? *opts : (tg_csv_opts){0};
     if (!data && len)
         return tg_error("frame_from_csv: NULL data");
+    if (check_delimiter("frame_from_csv", o.delimiter)
+        || check_na_values("frame_from_csv", &o))
+        return tg_error("%s", tg_last_error());
     char *buf = tg__malloc(len + 1);
     if (!buf)
         return tg_error("out of memory");
@@ -751,7 +815,11 @@ tg_value *tg_frame_from_csv(const char *data, size_t len,
         memcpy(buf, data, len);
     if (len && buf[len - 1] != '\n')
         buf[len++] = '\n';
-    tg__csv_schema s = {o.delimiter ? o.delimiter : ',', 0, NULL, NULL};
+    tg__csv_schema s = {.delim = o.delimiter ? o.delimiter : ','};
+    if (tg__csv_na_set(&s, o.n_na_values, o.na_values)) {
+        tg__free(buf);
+        return tg_error("out of memory");
+    }
     tg_value *res = NULL;
     size_t hdr_len = 0;
     filebuf fb = {-1, "<memory>", 0, (int64_t)len, buf, len, len + 1, NULL, 0};

@@ -1,10 +1,12 @@
 /* dataframe/csv_write.c - frames to CSV text, and tg_to_csv.
  *
  * Output reads back to the same frame with tg_read_csv: null is an empty
- * field, an empty string is "", floats use the shortest of %.15g..%.17g
- * that parses back to the same double and always carry a '.', 'e', "inf"
- * or "nan" so their column stays float64.  Rows are formatted into a
- * 64 KiB buffer and written with fwrite.
+ * field (or na_rep; a row of one null is written "" rather than as a
+ * blank line), an empty string is "", a value that prints as na_rep is
+ * quoted, floats use the shortest of %.15g..%.17g that parses back to
+ * the same double and always carry a '.', 'e', "inf" or "nan" so their
+ * column stays float64 (NaN reads back as null, as in pandas).  Rows
+ * are formatted into a 64 KiB buffer and written with fwrite.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,9 @@
 
 typedef struct outbuf {
     FILE *out;
+    char delim;
+    const char *na_rep; /* NULL: the default */
+    size_t na_len;
     char buf[65536];
     size_t n;
     bool failed;
@@ -37,11 +42,17 @@ static void ob_put(outbuf *o, const char *s, size_t len)
     }
 }
 
+/* s is the text of na_rep, so it must be quoted to stay a value. */
+static bool is_na_rep(const outbuf *o, const char *s, size_t len)
+{
+    return o->na_len && len == o->na_len && memcmp(s, o->na_rep, len) == 0;
+}
+
 static void put_str(outbuf *o, const char *s, size_t len)
 {
-    bool quote = len == 0;
+    bool quote = len == 0 || is_na_rep(o, s, len);
     for (size_t i = 0; i < len && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+        quote = s[i] == o->delim || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
     if (!quote) {
         ob_put(o, s, len);
         return;
@@ -76,27 +87,45 @@ static size_t fmt_double(char *buf, size_t cap, double d)
     return (size_t)n;
 }
 
-static void put_cell(outbuf *o, const tg__col *c, size_t row)
+/* A number or bool's text, quoted when it is na_rep's. */
+static void put_value(outbuf *o, const char *s, size_t len)
+{
+    if (TG_UNLIKELY(is_na_rep(o, s, len))) {
+        ob_put(o, "\"", 1);
+        ob_put(o, s, len);
+        ob_put(o, "\"", 1);
+    } else {
+        ob_put(o, s, len);
+    }
+}
+
+/* One cell; alone is set when it is the row's only field. */
+static void put_cell(outbuf *o, const tg__col *c, size_t row, bool alone)
 {
     char num[40];
     size_t len;
-    if (!tg__col_valid(c, row))
+    if (!tg__col_valid(c, row)) {
+        if (o->na_len)
+            ob_put(o, o->na_rep, o->na_len);
+        else if (alone) /* not a blank line, which reading skips */
+            ob_put(o, "\"\"", 2);
         return;
+    }
     switch (c->type) {
     case TG_DT_INT64:
         len = (size_t)snprintf(num, sizeof num, "%lld",
                                (long long)((const int64_t *)c->data)[row]);
-        ob_put(o, num, len);
+        put_value(o, num, len);
         break;
     case TG_DT_FLOAT64:
         len = fmt_double(num, sizeof num, ((const double *)c->data)[row]);
-        ob_put(o, num, len);
+        put_value(o, num, len);
         break;
     case TG_DT_BOOL:
         if (((const uint8_t *)c->data)[row])
-            ob_put(o, "true", 4);
+            put_value(o, "true", 4);
         else
-            ob_put(o, "false", 5);
+            put_value(o, "false", 5);
         break;
     case TG_DT_STRING: {
         const char *s = tg__col_str(c, row, &len);
@@ -106,25 +135,32 @@ static void put_cell(outbuf *o, const tg__col *c, size_t row)
     }
 }
 
-/* Writes f's rows (and the header when asked) to out. */
-static int write_frame(const tg__frame *f, FILE *out, bool header)
+/* Writes f's rows (and the header when asked) to out, with delimiter
+ * delim and na_rep (NULL: the default). */
+static int write_frame(const tg__frame *f, FILE *out, bool header, char delim,
+                       const char *na_rep)
 {
     outbuf *o = tg__malloc(sizeof *o);
     if (!o)
         return TG_ENOMEM;
     o->out = out, o->n = 0, o->failed = false;
+    o->delim = delim;
+    o->na_rep = na_rep;
+    o->na_len = na_rep ? strlen(na_rep) : 0;
+    if (f->ncols == 0)
+        header = false; /* nothing at all: the empty file is this frame */
     for (size_t j = 0; header && j < f->ncols; j++) {
         if (j)
-            ob_put(o, ",", 1);
+            ob_put(o, &o->delim, 1);
         put_str(o, f->names[j], strlen(f->names[j]));
     }
     if (header)
         ob_put(o, "\n", 1);
-    for (size_t i = 0; i < f->nrows; i++) {
+    for (size_t i = 0; f->ncols && i < f->nrows; i++) {
         for (size_t j = 0; j < f->ncols; j++) {
             if (j)
-                ob_put(o, ",", 1);
-            put_cell(o, f->cols[j], i);
+                ob_put(o, &o->delim, 1);
+            put_cell(o, f->cols[j], i, f->ncols == 1);
         }
         ob_put(o, "\n", 1);
     }
@@ -134,27 +170,68 @@ static int write_frame(const tg__frame *f, FILE *out, bool header)
     return failed ? tg__seterr(TG_EIO, "write_csv: write failed") : 0;
 }
 
-int tg_frame_write_csv(const tg_value *frame, FILE *out)
+/* Checks a writer's options: 0 and the delimiter and na_rep to use, or
+ * TG_EINVAL naming the problem. */
+static int write_opts(const char *who, const tg_csv_opts *opts, char *delim,
+                      const char **na_rep)
+{
+    *delim = opts && opts->delimiter ? opts->delimiter : ',';
+    *na_rep = opts && opts->na_rep && opts->na_rep[0] ? opts->na_rep : NULL;
+    if (*delim == '"' || *delim == '\n' || *delim == '\r')
+        return tg__seterr(TG_EINVAL,
+                          "%s: the delimiter cannot be a quote, a newline "
+                          "or a carriage return",
+                          who);
+    for (const char *p = *na_rep; p && *p; p++)
+        if (*p == *delim || *p == '"' || *p == '\n' || *p == '\r')
+            return tg__seterr(TG_EINVAL,
+                              "%s: na_rep cannot hold the delimiter, a "
+                              "quote, a newline or a carriage return",
+                              who);
+    return 0;
+}
+
+int tg_frame_write_csv_opts(const tg_value *frame, FILE *out,
+                            const tg_csv_opts *opts)
 {
     const tg__frame *f = tg__frame_of(frame);
+    char delim;
+    const char *na_rep;
     if (!f || !out)
         return tg__seterr(TG_EINVAL, "write_csv: %s",
                           out ? "not a frame" : "NULL file");
-    return write_frame(f, out, true);
+    int rc = write_opts("write_csv", opts, &delim, &na_rep);
+    return rc ? rc : write_frame(f, out, true, delim, na_rep);
+}
+
+int tg_frame_write_csv(const tg_value *frame, FILE *out)
+{
+    return tg_frame_write_csv_opts(frame, out, NULL);
 }
 
 /* ---- tg_to_csv ----------------------------------------------------------- */
 
-/* Writes frame to path (creating it, or appending without a header):
- * the rows written, or an error value. */
+/* Writes frame to path (creating it, or appending without a header)
+ * with the options value [delimiter, na_rep | null]: the rows written,
+ * or an error value. */
 static tg_value *write_file(const char *path, const tg_value *frame,
-                            bool append)
+                            bool append, const tg_value *opts)
 {
     const tg__frame *f = tg__frame_of(frame);
     if (!f)
         return tg__df_not_frame("to_csv", frame);
+    const char *d = tg_as_str(tg_list_get(opts, 0));
+    const tg_value *na = tg_list_get(opts, 1);
+    tg_csv_opts o = {.delimiter = d ? d[0] : 0, .na_rep = tg_as_str(na)};
+    char delim;
+    const char *na_rep;
+    if (tg_list_len(opts) != 2 || !d || strlen(d) != 1
+        || (tg_typeof(na) != TG_NULL && !o.na_rep)
+        || write_opts("to_csv", &o, &delim, &na_rep))
+        return tg__df_bad_param("to_csv", "options",
+                                "not [delimiter, na_rep | null]");
     FILE *out = fopen(path, append ? "ab" : "wb");
-    int rc = out ? write_frame(f, out, !append) : TG_EIO;
+    int rc = out ? write_frame(f, out, !append, delim, na_rep) : TG_EIO;
     if (out && fclose(out) != 0)
         rc = TG_EIO;
     if (rc)
@@ -162,11 +239,13 @@ static tg_value *write_file(const char *path, const tg_value *frame,
     return tg_int((int64_t)f->nrows);
 }
 
-/* write_csv_part(frame, pattern, index): the frame to its own file,
- * pattern's '*' replaced by index. */
+/* write_csv_part(frame, pattern, index, options): the frame to its own
+ * file, pattern's '*' replaced by index. */
 tg_value *tg__task_write_part(tg_value *const *a, size_t n, void *ctx)
 {
-    (void)n, (void)ctx;
+    (void)ctx;
+    if (n != 4)
+        return tg__df_bad_param("to_csv", "arguments", "not 4 of them");
     const char *pattern = tg_as_str(a[1]);
     const char *star = pattern ? strchr(pattern, '*') : NULL;
     if (!star || tg_typeof(a[2]) != TG_INT)
@@ -177,21 +256,23 @@ tg_value *tg__task_write_part(tg_value *const *a, size_t n, void *ctx)
         return tg_error("out of memory");
     sprintf(path, "%.*s%lld%s", (int)(star - pattern), pattern,
             (long long)tg_as_int(a[2]), star + 1);
-    tg_value *r = write_file(path, a[0], false);
+    tg_value *r = write_file(path, a[0], false, a[3]);
     tg__free(path);
     return r;
 }
 
-/* write_csv(frame, path, rows before | null): creates the file (null)
- * or appends to it; the rows written so far. */
+/* write_csv(frame, path, rows before | null, options): creates the file
+ * (null) or appends to it; the rows written so far. */
 tg_value *tg__task_write_chain(tg_value *const *a, size_t n, void *ctx)
 {
-    (void)n, (void)ctx;
+    (void)ctx;
+    if (n != 4)
+        return tg__df_bad_param("to_csv", "arguments", "not 4 of them");
     const char *path = tg_as_str(a[1]);
     bool first = tg_typeof(a[2]) == TG_NULL;
     if (!path || (!first && tg_typeof(a[2]) != TG_INT))
         return tg__df_bad_param("to_csv", "path", "not a path and a row count");
-    tg_value *r = write_file(path, a[0], !first);
+    tg_value *r = write_file(path, a[0], !first, a[3]);
     if (tg_is_error(r))
         return r;
     int64_t total = tg_as_int(r) + (first ? 0 : tg_as_int(a[2]));
@@ -201,36 +282,54 @@ tg_value *tg__task_write_chain(tg_value *const *a, size_t n, void *ctx)
 
 tg_value *tg_to_csv(tg_dataframe *df, const char *path)
 {
+    return tg_to_csv_opts(df, path, NULL);
+}
+
+tg_value *tg_to_csv_opts(tg_dataframe *df, const char *path,
+                         const tg_csv_opts *opts)
+{
+    char delim;
+    const char *na_rep;
     if (!df || !path)
         return tg__seterr_null(TG_EINVAL, "to_csv: NULL argument");
-    tg_value **parts = tg__df_lower(df, 0, NULL, true);
-    if (!parts)
+    if (write_opts("to_csv", opts, &delim, &na_rep))
         return NULL;
+    char d[2] = {delim, 0};
+    tg_value *ov = tg_list(2, tg_str(d), na_rep ? tg_str(na_rep) : tg_null());
+    tg_value **parts = ov ? tg__df_lower(df, 0, NULL, true) : NULL;
+    if (!parts) {
+        tg_decref(ov);
+        return NULL;
+    }
     tg_graph *g = df->g;
     tg_value *res = NULL;
     if (strchr(path, '*') && df->nparts) {
         tg_value **w = tg__calloc(df->nparts, sizeof *w);
         bool good = w != NULL;
         for (size_t i = 0; good && i < df->nparts; i++) {
-            tg_value *args[3] = {parts[i], tg_str(path), tg_int((int64_t)i)};
-            good = (w[i] = tg__df_call(g, TG__OP_WRITE_PART, 3, args)) != NULL;
+            tg_value *args[4] = {parts[i], tg_str(path), tg_int((int64_t)i),
+                                 tg_incref(ov)};
+            good = (w[i] = tg__df_call(g, TG__OP_WRITE_PART, 4, args)) != NULL;
         }
         if (good)
             res = tg__df_tree(g, TG__OP_SUM, NULL, 0, w, df->nparts, 8);
         tg__free(w);
+        tg_decref(ov);
         return res;
     }
     if (df->nparts == 0) { /* the header alone */
         tg_value *sv = tg__schema_value(
             df->ncols, (const char *const *)df->names, df->types);
-        tg_value *args[3] = {tg__df_call(g, TG__OP_EMPTY, 1, &sv), tg_str(path),
-                             tg_null()};
-        return tg__df_call(g, TG__OP_WRITE_CHAIN, 3, args);
+        tg_value *args[4] = {tg__df_call(g, TG__OP_EMPTY, 1, &sv), tg_str(path),
+                             tg_null(), ov};
+        return tg__df_call(g, TG__OP_WRITE_CHAIN, 4, args);
     }
     for (size_t i = 0; i < df->nparts; i++) {
-        tg_value *args[3] = {parts[i], tg_str(path), i ? res : tg_null()};
-        if (!(res = tg__df_call(g, TG__OP_WRITE_CHAIN, 3, args)))
-            return NULL;
+        tg_value *args[4] = {parts[i], tg_str(path), i ? res : tg_null(),
+                             tg_incref(ov)};
+        if (!(res = tg__df_call(g, TG__OP_WRITE_CHAIN, 4, args)))
+            break;
     }
+    tg_decref(ov);
     return res;
 }

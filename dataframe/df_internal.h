@@ -27,6 +27,7 @@
 #define TG_DATAFRAME_DF_INTERNAL_H
 
 #include "frame_internal.h"
+#include "names_internal.h"
 
 typedef enum tg__df_kind {
     TG__DF_CSV,       /* source: byte-range blocks of CSV files */
@@ -65,6 +66,8 @@ struct tg_dataframe {
     tg_fn fn;                /* ... its function and context */
     void *fn_ctx;            /*     as registered */
     tg__df_lowered *lowered; /* memo of lowerings, see lower.c */
+    tg__name_index *index;   /* names to columns, made by the first
+                                tg__df_find (names never change) */
 };
 
 /* A new node of g with this schema, kind and input (NULL for a
@@ -136,8 +139,9 @@ typedef enum tg__df_op {
     TG__OP_SPLIT,          /* (partial, k) -> [partials] */
     TG__OP_PICK,           /* (list, i) -> item i */
     TG__OP_MERGE,          /* (spec, order, frames...) -> frame */
-    TG__OP_WRITE_PART,     /* (frame, pattern, index) -> rows */
-    TG__OP_WRITE_CHAIN,    /* (frame, path, rows before | null) -> rows */
+    TG__OP_WRITE_PART,     /* (frame, pattern, index, options) -> rows */
+    TG__OP_WRITE_CHAIN,    /* (frame, path, rows before | null, options)
+                              -> rows */
     TG__OP_SHUFFLE_SPLIT,  /* (frame, partitioner, part[, splitters]) ->
                               [k frames] */
     TG__OP_SORT_SAMPLE,    /* (frame, sort spec, part, m) -> samples */

@@ -408,19 +408,18 @@ tg_frame_builder *tg_frame_builder_new(size_t ncols, const char *const *names,
 {
     if (ncols && (!names || !types))
         return tg__seterr_null(TG_EINVAL, "frame builder: NULL schema");
-    for (size_t i = 0; i < ncols; i++) {
+    for (size_t i = 0; i < ncols; i++)
         if (!names[i] || (unsigned)types[i] > TG_DT_STRING)
             return tg__seterr_null(TG_EINVAL,
                                    "frame builder: column %zu "
                                    "has no name or a bad type",
                                    i);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                return tg__seterr_null(TG_EINVAL,
-                                       "frame builder: "
-                                       "duplicate column '%s'",
-                                       names[i]);
-    }
+    long dup = tg__names_first_dup(ncols, names);
+    if (dup == TG_ENOMEM)
+        return NULL;
+    if (dup >= 0)
+        return tg__seterr_null(
+            TG_EINVAL, "frame builder: duplicate column '%s'", names[dup]);
     tg_frame_builder *b = tg__calloc(1, sizeof *b);
     if (!b)
         return NULL;

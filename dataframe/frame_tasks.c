@@ -42,8 +42,13 @@ static tg_value *take_columns(const char *task, const tg__frame *f,
 {
     tg__col *small[16], **cols = small;
     size_t n = out->n;
-    if (n > 16 && !(cols = tg__malloc(n * sizeof *cols)))
+    tg__name_index ix;
+    if (tg__name_index_for(&ix, f->ncols, (const char *const *)f->names, n))
         return tg_error("out of memory");
+    if (n > 16 && !(cols = tg__malloc(n * sizeof *cols))) {
+        tg__name_index_close(&ix);
+        return tg_error("out of memory");
+    }
     tg_value *err = NULL;
     size_t i = 0;
     for (; i < n; i++) {
@@ -51,7 +56,7 @@ static tg_value *take_columns(const char *task, const tg__frame *f,
             cols[i] = tg__col_ref(given[i]);
             continue;
         }
-        long k = tg__frame_find(f, src->names[i]);
+        long k = tg__name_index_find(&ix, src->names[i]);
         if (k < 0) {
             err = tg_error("%s: the partition has no column '%s'", task,
                            src->names[i]);
@@ -59,6 +64,7 @@ static tg_value *take_columns(const char *task, const tg__frame *f,
         }
         cols[i] = tg__col_ref(f->cols[k]);
     }
+    tg__name_index_close(&ix);
     tg__frame *res = NULL;
     if (!err)
         res = tg__frame_new(n, out->names, cols, nrows);
@@ -133,10 +139,12 @@ tg_value *tg__task_filter(tg_value *const *a, size_t n, void *ctx)
     }
     tg__col *small[16], **cols = small;
     size_t made = 0;
-    if (out.n > 16 && !(cols = tg__malloc(out.n * sizeof *cols)))
+    tg__name_index ix;
+    if (tg__name_index_for(&ix, f->ncols, (const char *const *)f->names, out.n)
+        || (out.n > 16 && !(cols = tg__malloc(out.n * sizeof *cols))))
         res = tg_error("out of memory");
     for (; !res && made < out.n; made++) {
-        long k = tg__frame_find(f, out.names[made]);
+        long k = tg__name_index_find(&ix, out.names[made]);
         if (k < 0)
             res = tg_error("filter: the partition has no column '%s'",
                            out.names[made]);
@@ -147,6 +155,7 @@ tg_value *tg__task_filter(tg_value *const *a, size_t n, void *ctx)
         if (res)
             break;
     }
+    tg__name_index_close(&ix);
     tg__col_unref(m);
     if (!res) {
         res = tg__frame_value(tg__frame_new(out.n, out.names, cols, kept));

@@ -119,14 +119,17 @@ static void check_expr(tg_expr *e, const char *want)
 static void test_df_expressions_and_null_rules(void **state)
 {
     (void)state;
-    check_expr(tg_add(tg_col("i"), tg_lit_int(1)), "value\n2\n\n4\n-3\n");
-    check_expr(tg_mul(tg_col("i"), tg_col("f")), "value\n0.5\n\n\n-32.0\n");
-    check_expr(tg_div(tg_col("i"), tg_lit_int(2)), "value\n0.5\n\n1.5\n-2.0\n");
-    check_expr(tg_floordiv(tg_col("i"), tg_lit_int(2)), "value\n0\n\n1\n-2\n");
+    check_expr(tg_add(tg_col("i"), tg_lit_int(1)), "value\n2\n\"\"\n4\n-3\n");
+    check_expr(tg_mul(tg_col("i"), tg_col("f")),
+               "value\n0.5\n\"\"\n\"\"\n-32.0\n");
+    check_expr(tg_div(tg_col("i"), tg_lit_int(2)),
+               "value\n0.5\n\"\"\n1.5\n-2.0\n");
+    check_expr(tg_floordiv(tg_col("i"), tg_lit_int(2)),
+               "value\n0\n\"\"\n1\n-2\n");
     check_expr(tg_floordiv(tg_lit_int(7), tg_sub(tg_col("i"), tg_col("i"))),
-               "value\n\n\n\n\n"); /* by zero: null */
+               "value\n\"\"\n\"\"\n\"\"\n\"\"\n"); /* by zero: null */
     check_expr(tg_floordiv(tg_col("f"), tg_lit_float(2)),
-               "value\n0.0\n-2.0\n\n4.0\n");
+               "value\n0.0\n-2.0\n\"\"\n4.0\n");
     /* Comparisons with null are false, never null. */
     check_expr(tg_gt(tg_col("i"), tg_lit_int(0)),
                "value\ntrue\nfalse\ntrue\nfalse\n");
@@ -141,12 +144,12 @@ static void test_df_expressions_and_null_rules(void **state)
     check_expr(tg_is_null(tg_col("s")), "value\nfalse\ntrue\nfalse\nfalse\n");
     /* Three-valued logic on a bool column with a null. */
     check_expr(tg_and(tg_col("b"), tg_lit_bool(true)),
-               "value\ntrue\nfalse\n\ntrue\n");
+               "value\ntrue\nfalse\n\"\"\ntrue\n");
     check_expr(tg_and(tg_col("b"), tg_lit_bool(false)),
                "value\nfalse\nfalse\nfalse\nfalse\n");
     check_expr(tg_or(tg_col("b"), tg_lit_bool(true)),
                "value\ntrue\ntrue\ntrue\ntrue\n");
-    check_expr(tg_not(tg_col("b")), "value\nfalse\ntrue\n\nfalse\n");
+    check_expr(tg_not(tg_col("b")), "value\nfalse\ntrue\n\"\"\nfalse\n");
     check_expr(tg_lit_str("k"), "value\nk\nk\nk\nk\n");
 
     /* Type errors are reported, and NULL operands propagate. */
@@ -240,7 +243,7 @@ static void test_df_builders_per_partition(void **state)
                                                     "partition has 4"));
         tg_decref(e);
         td_assert_frame(tg_df_compute(m, s),
-                        "i2\n2\n\n6\n-8\n2\n\n6\n-8\n20\n22\n");
+                        "i2\n2\n\"\"\n6\n-8\n2\n\"\"\n6\n-8\n20\n22\n");
         assert_int_equal(calls, 2);
         tg_graph_free(g);
         tg_scheduler_free(s);
@@ -275,8 +278,10 @@ static void test_df_local_maps_under_one_name_stay_apart(void **state)
     assert_string_not_equal(tg_key(t[0]), tg_key(t[1]));
     tg_value *out[2];
     assert_int_equal(tg_compute_many(t, 2, out, NULL), 0);
-    td_assert_frame(out[0], "value\n-1\n\n-3\n4\n-1\n\n-3\n4\n-10\n-11\n");
-    td_assert_frame(out[1], "value\n1\n\n9\n16\n1\n\n9\n16\n100\n121\n");
+    td_assert_frame(out[0],
+                    "value\n-1\n\"\"\n-3\n4\n-1\n\"\"\n-3\n4\n-10\n-11\n");
+    td_assert_frame(out[1],
+                    "value\n1\n\"\"\n9\n16\n1\n\"\"\n9\n16\n100\n121\n");
     tg_graph_free(g);
 }
 
@@ -347,7 +352,7 @@ static void test_df_map_partitions_named(void **state)
         assert_non_null(m);
         named_calls = 0;
         td_assert_frame(tg_df_compute(m, s),
-                        "i2\n2\n\n6\n-8\n2\n\n6\n-8\n20\n22\n");
+                        "i2\n2\n\"\"\n6\n-8\n2\n\"\"\n6\n-8\n20\n22\n");
         if (strcmp(tg_scheduler_name(s), "distributed") != 0) /* counted */
             assert_int_equal(named_calls, 2);                 /* here */
         /* The task is the registered function itself, by name. */

@@ -103,9 +103,9 @@ static void test_expr_round_trip_evaluates_the_same(void **state)
 {
     (void)state;
     check_round_trip(tg_floordiv(tg_col("x"), tg_lit_int(2)),
-                     "value\n2\n\n-4\n");
+                     "value\n2\n\"\"\n-4\n");
     check_round_trip(tg_div(tg_col("x"), tg_lit_float(8)),
-                     "value\n0.5\n\n-0.875\n");
+                     "value\n0.5\n\"\"\n-0.875\n");
     check_round_trip(
         tg_or(tg_lt(tg_col("s"), tg_lit_str("b")), tg_is_null(tg_col("x"))),
         "value\ntrue\ntrue\nfalse\n");

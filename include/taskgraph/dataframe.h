@@ -56,10 +56,13 @@ TG_API const char *tg_frame_str(const tg_value *frame, size_t col, size_t row,
                                 size_t *len);
 
 /* Writes the frame as CSV: a header row, then one line per row ending in
- * "\n".  Nulls are empty fields; an empty string is written "" so that
- * it reads back as a string; fields holding the delimiter, a quote, CR or
- * LF are quoted (RFC 4180); floats use the shortest form that reads back
- * to the same double.  Returns 0 or TG_EIO / TG_EINVAL.  Any thread. */
+ * "\n".  Nulls are empty fields (a row of one null is written "", as a
+ * blank line would be skipped; see tg_csv_opts); an empty string is
+ * written "" so that it reads back as a string; fields holding the
+ * delimiter, a quote, CR or LF are quoted (RFC 4180); floats use the
+ * shortest form that reads back to the same double.  A frame of no
+ * columns writes nothing (the empty file reads back as it).  Returns 0
+ * or TG_EIO / TG_EINVAL.  Any thread. */
 TG_API int tg_frame_write_csv(const tg_value *frame, FILE *out);
 
 /* A frame builder: appends rows column by column.  Not thread-safe. */
@@ -145,14 +148,38 @@ TG_API tg_dtype tg_df_coltype(const tg_dataframe *df, size_t col);
  * same value on every call. */
 TG_API tg_value *tg_df_partition(const tg_dataframe *df, size_t i);
 
-/* Options of tg_read_csv; all-zero means the defaults. */
+/* Options of reading (tg_read_csv, tg_frame_from_csv) and writing CSV
+ * (tg_frame_write_csv_opts, tg_to_csv_opts); all-zero means the
+ * defaults, and each reader or writer ignores the other's fields.
+ *
+ * Missing values, as in pandas.  Reading, an unquoted empty field is
+ * null in every column, and in int64, float64 and bool columns (and
+ * when inferring types) so are the unquoted NaN spellings and pandas'
+ * other default NA strings: "NaN", "nan", "-NaN", "-nan", "NA", "N/A",
+ * "n/a", "<NA>", "#NA", "#N/A", "#N/A N/A", "NULL", "null", "None",
+ * "1.#IND", "-1.#IND", "1.#QNAN", "-1.#QNAN" (any text strtod reads as
+ * NaN, too).  String columns keep those as text; na_values adds strings
+ * that read as null in every column.  A quoted field is always data
+ * (a quoted "" is the empty string, or null in a non-string column),
+ * so a writer can quote a value that would otherwise read as null.
+ * Writing, a null is na_rep; with the default (NULL) it is an empty
+ * field, except that a row of one null is written "" (a blank line
+ * would be skipped), which reads back as null in non-string columns and
+ * as the empty string in a string column - give na_rep (and the same
+ * string in na_values when reading back) to keep null and "" apart
+ * there.  A float NaN is written "nan", which reads back as null. */
 typedef struct tg_csv_opts {
     size_t blocksize;               /* bytes per partition; 0 = 64 MiB */
     size_t sample_bytes;            /* bytes read to infer types; 0 = 256 KiB */
-    char delimiter;                 /* 0 = ',' */
+    char delimiter;                 /* 0 = ','; '"', '\n' and '\r' are
+                                       refused (TG_EINVAL) */
     size_t n_dtypes;                /* types given for these columns ... */
     const char *const *dtype_names; /* ... by name (others inferred) */
     const tg_dtype *dtypes;
+    size_t n_na_values;           /* reading: these unquoted fields ... */
+    const char *const *na_values; /* ... are null in every column */
+    const char *na_rep; /* writing: the text of a null (NULL: see above);
+                           without the delimiter, quotes, CR or LF */
 } tg_csv_opts;
 
 /* A dataframe reading CSV files: path_or_glob names one file or a glob
@@ -164,18 +191,32 @@ typedef struct tg_csv_opts {
  * is the empty string.  Quoting follows RFC 4180 (fields may hold
  * delimiters, quotes written "" and newlines); CRLF line ends are
  * accepted; blank lines are skipped.  Blocks split at record starts even
- * when quoted fields hold newlines (see dataframe/README.md).  Files are
- * opened at build time to read headers and sizes; a missing file, a
- * ragged row or a value that does not parse as its column's type fails
- * (at build time or when the task runs) with a message naming the file
- * and line.  Only the columns a query reads are converted: each read
- * task takes the columns it parses as an argument. */
+ * when quoted fields hold newlines (see dataframe/README.md).  Only the
+ * columns a query reads are converted: each read task takes the columns
+ * it parses as an argument.
+ *
+ * Errors come at two times, so check both: files are opened at build
+ * time to read headers and sizes, and a missing file, a bad header or
+ * bad options make this return NULL (tg_last_error() says why); a
+ * malformed row (ragged, a stray or unterminated quote) or a value that
+ * does not parse as its column's type is found when the query runs,
+ * wherever the row is (type inference stops before a malformed row), and
+ * the computed result is an error value whose message reads
+ * "file:line: what", e.g. "events.csv:1234: expected 6 fields, found
+ * 5". */
 TG_API tg_dataframe *tg_read_csv(tg_graph *g, const char *path_or_glob,
                                  const tg_csv_opts *opts);
 
 /* Parses CSV text held in memory (as tg_read_csv does a block) into a
- * frame.  New reference, or an error value.  opts may be NULL. */
+ * frame.  New reference, or an error value ("<memory>:line: what" for a
+ * malformed row).  opts may be NULL. */
 TG_API tg_value *tg_frame_from_csv(const char *data, size_t len,
+                                   const tg_csv_opts *opts);
+
+/* tg_frame_write_csv with options (NULL: the defaults): the delimiter
+ * and na_rep of opts (see tg_csv_opts).  TG_EINVAL when they are not
+ * allowed.  Any thread. */
+TG_API int tg_frame_write_csv_opts(const tg_value *frame, FILE *out,
                                    const tg_csv_opts *opts);
 
 /* A dataframe from n delayed frames someone else produced, with the
@@ -249,6 +290,11 @@ TG_API tg_value *tg_df_concat(tg_dataframe *df);
  * Returns a delayed int (rows written), borrowed from the graph; nothing
  * is written until it is computed. */
 TG_API tg_value *tg_to_csv(tg_dataframe *df, const char *path);
+/* tg_to_csv with options (NULL: the defaults): the delimiter and na_rep
+ * of opts (see tg_csv_opts).  NULL (TG_EINVAL) when they are not
+ * allowed. */
+TG_API tg_value *tg_to_csv_opts(tg_dataframe *df, const char *path,
+                                const tg_csv_opts *opts);
 
 /* ---- Reductions and groupby ----------------------------------------- */
 
