@@ -162,6 +162,34 @@ static void test_df_expressions_and_null_rules(void **state)
     tg_decref(f);
 }
 
+/* Float floor division is Python's and NumPy's: the floor of the exact
+ * quotient (1.0 // 0.1 is 9.0, though 1.0 / 0.1 rounds to 10.0), the
+ * sign of a zero from x / y, and IEEE results by zero. */
+static void test_df_float_floor_division_follows_python(void **state)
+{
+    (void)state;
+    const double x[] = {1.0, -1.0, 7.5, 7.5, 1.0, -0.0,
+                        0.0, 5.0,  1.0, 2.0, 0.3};
+    const double y[] = {0.1,  0.1,       -2.0,     0.5, 0.0, 3.0,
+                        -3.0, -INFINITY, INFINITY, NAN, 0.1};
+    const char *names[] = {"x", "y"};
+    tg_dtype types[] = {TG_DT_FLOAT64, TG_DT_FLOAT64};
+    tg_frame_builder *b = tg_frame_builder_new(2, names, types);
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        assert_int_equal(tg_frame_builder_float(b, 0, x[i]), 0);
+        assert_int_equal(tg_frame_builder_float(b, 1, y[i]), 0);
+    }
+    tg_value *f = tg_frame_builder_finish(b);
+    /* Python: 1.0 // 0.1, -1.0 // 0.1, 7.5 // -2, 7.5 // 0.5, 1 / 0
+     * (inf, as NumPy), -0.0 // 3, 0.0 // -3, 5 // -inf, 1 // inf,
+     * 2 // nan, 0.3 // 0.1 (0.3 / 0.1 rounds to 3.0; 0.3 holds 2.99
+     * tenths). */
+    td_assert_frame(tg_expr_eval(tg_floordiv(tg_col("x"), tg_col("y")), f),
+                    "value\n9.0\n-10.0\n-4.0\n15.0\ninf\n-0.0\n-0.0\n"
+                    "-1.0\n0.0\nnan\n2.0\n");
+    tg_decref(f);
+}
+
 static tg_value *double_f(const tg_value *frame, void *ctx)
 {
     int *calls = ctx;
@@ -512,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_df_frame_builder_and_accessors),
         cmocka_unit_test(test_df_write_csv_floats_round_trip),
         cmocka_unit_test(test_df_expressions_and_null_rules),
+        cmocka_unit_test(test_df_float_floor_division_follows_python),
         cmocka_unit_test(test_df_builders_per_partition),
         cmocka_unit_test(test_df_local_maps_under_one_name_stay_apart),
         cmocka_unit_test(test_df_rename_keeps_order_and_checks_names),

@@ -93,9 +93,15 @@ TG_API void tg_frame_builder_free(tg_frame_builder *b);
  * Types are checked when a builder receives the expression.  Arithmetic
  * on int64 gives int64 (+ - * and floor division), true division gives
  * float64, mixed int/float gives float64; a null operand gives null;
- * floor division by integer zero gives null.  A comparison involving a
- * null is false (never null).  and/or/not follow SQL three-valued logic
- * on null bools.  Any thread (expressions are plain data). */
+ * floor division by integer zero gives null.  Float floor division is
+ * Python's and NumPy's: the floor of the exact quotient, computed from
+ * the exact remainder (fmod), so 1.0 // 0.1 is 9.0 although 1.0 / 0.1
+ * rounds to 10.0; -1.0 // 0.1 is -10.0; a zero result has the sign of
+ * x / y; by zero it is x / y (inf, -inf or NaN); a NaN or infinite x
+ * gives NaN.  Other float arithmetic follows IEEE.  A comparison
+ * involving a null is false (never null), as is one with NaN.  and/or/not
+ * follow SQL three-valued logic on null bools.  Any thread (expressions are
+ * plain data). */
 typedef struct tg_expr tg_expr;
 
 TG_API tg_expr *tg_col(const char *name);
