@@ -83,6 +83,37 @@ TG_API tg_value *tg_frame_builder_finish(tg_frame_builder *b);
 /* Frees an unfinished builder.  NULL does nothing. */
 TG_API void tg_frame_builder_free(tg_frame_builder *b);
 
+/* A string column in Arrow's layout: row r is the bytes
+ * [offsets[r], offsets[r + 1]) of bytes (not NUL-terminated). */
+typedef struct tg_str_array {
+    const int64_t *offsets; /* nrows + 1, non-decreasing, offsets[0] >= 0 */
+    const char *bytes;      /* what the offsets index; may be NULL when every
+                               string is empty */
+} tg_str_array;
+
+/* A frame copied from C arrays, one per column, in the layout the frame
+ * accessors return:
+ *     TG_DT_INT64    columns[i] is a const int64_t[nrows]
+ *     TG_DT_FLOAT64  columns[i] is a const double[nrows]
+ *     TG_DT_BOOL     columns[i] is a const uint8_t[nrows], each 0 or 1
+ *     TG_DT_STRING   columns[i] points at one tg_str_array
+ * validity[i] is column i's Arrow bitmap ((nrows + 7) / 8 bytes, bit
+ * (r % 8) of byte r / 8 set when row r is present, as
+ * tg_frame_validity); a NULL validity[i], or a NULL validity, means no
+ * nulls.  A null row's value is ignored (the frame holds 0 or "").
+ * names are copied; columns[i] may be NULL only when nrows is 0.
+ *
+ * Returns a new reference.  Copies everything: the caller keeps, and
+ * may free or change, its arrays.  NULL with tg_last_error() set on bad
+ * input (TG_EINVAL: a NULL array with ncols > 0, a missing or duplicate
+ * name, a type that is not a tg_dtype, a NULL column with rows, string
+ * offsets that are negative or decrease, a bool that is not 0 or 1) or
+ * out of memory (TG_ENOMEM).  Any thread. */
+TG_API tg_value *tg_frame_from_arrays(size_t ncols, const char *const *names,
+                                      const tg_dtype *types, size_t nrows,
+                                      const void *const *columns,
+                                      const uint8_t *const *validity);
+
 /* ---- Column expressions --------------------------------------------- */
 
 /* An expression over the columns of a frame, evaluated a column at a
