@@ -2,9 +2,10 @@
  * finish into an output column.
  *
  * Every state is a set of per-group arrays updated by one flat loop per
- * column.  Nulls are skipped.  Float sums (sum, mean, var, std) are kept
- * as double-double pairs (about 106 bits), so merging partials in any
- * order rounds to the same double: results do not depend on the
+ * column.  Missing values are skipped: nulls, and NaN, whose slots the
+ * caller's validity bitmap clears (partial.c).  Float sums (sum, mean, var,
+ * std) are kept as double-double pairs (about 106 bits), so merging partials in
+ * any order rounds to the same double: results do not depend on the
  * partitioning.  var/std use the sums of x and of x*x (x*x split exactly
  * with fma): with 106 bits the textbook formula keeps 53 good bits until
  * mean^2 / var passes 2^50.  Integer sums are exact in 128 bits.
@@ -162,11 +163,11 @@ static inline int64_t value_bits(const tg__col *c, size_t i)
 }
 
 static int distinct_update(tg__distinct *d, const tg__col *c,
-                           const uint32_t *gid, size_t n)
+                           const uint8_t *valid, const uint32_t *gid, size_t n)
 {
     const tg__keyview kv = tg__keyview_col(c);
     for (size_t i = 0; i < n; i++) {
-        if (gid[i] == SKIP || !tg__col_valid(c, i))
+        if (gid[i] == SKIP || !tg__valid(valid, i))
             continue;
         int rc;
         uint64_t vh = tg__key_hash(&kv, i);
@@ -350,15 +351,13 @@ static inline int64_t int_at(const tg__col *c, size_t i)
 }
 
 static void update_minmax(tg__aggstate *s, const tg__aggspec *a,
-                          const tg__col *c, const uint32_t *gid, size_t n,
-                          int *rc)
+                          const tg__col *c, const uint8_t *v,
+                          const uint32_t *gid, size_t n, int *rc)
 {
-    const uint8_t *v = c->valid;
     bool mn = a->op == TG_AGG_MIN;
     if (c->type == TG_DT_FLOAT64) {
         const double *x = c->data;
         EACH_VALID(
-            if (x[i] != x[i]) continue;
             if (!s->has[g] || (mn ? x[i] < s->fmin[g] : x[i] > s->fmin[g])) {
                 s->fmin[g] = x[i];
                 s->has[g] = 1;
@@ -376,18 +375,17 @@ static void update_minmax(tg__aggstate *s, const tg__aggspec *a,
 }
 
 int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a, const tg__col *c,
-                        const uint32_t *gid, size_t n)
+                        const uint8_t *v, const uint32_t *gid, size_t n)
 {
     int rc = 0;
     if (a->op == TG_AGG_SIZE)
         return 0;
-    const uint8_t *v = c->valid;
     if (s->count)
         EACH_VALID(s->count[g]++);
     if (a->op == TG_AGG_MIN || a->op == TG_AGG_MAX) {
-        update_minmax(s, a, c, gid, n, &rc);
+        update_minmax(s, a, c, v, gid, n, &rc);
     } else if (a->op == TG_AGG_NUNIQUE) {
-        rc = distinct_update(s->set, c, gid, n);
+        rc = distinct_update(s->set, c, v, gid, n);
     } else if (s->isum) {
         EACH_VALID(s->isum[g] += int_at(c, i));
     } else if (s->hi && c->type == TG_DT_FLOAT64) {

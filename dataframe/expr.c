@@ -672,14 +672,23 @@ static tg_value *logic(ekind k, const vec *a, const vec *b, size_t n,
     return NULL;
 }
 
+/* True where a is missing: null, or a float NaN (pandas' isna). */
 static tg_value *is_null(const vec *a, size_t n, tg__col **out)
 {
     tg__col *c = tg__col_new(TG_DT_BOOL, n, 0);
     if (!c)
         return tg_error("out of memory");
     uint8_t *o = c->data;
-    for (size_t i = 0; i < n; i++)
-        o[i] = a->col && !tg__col_valid(a->col, i);
+    if (!a->col) {
+        memset(o, a->type == TG_DT_FLOAT64 && a->f != a->f, n);
+    } else if (a->type == TG_DT_FLOAT64) {
+        const double *x = a->col->data;
+        for (size_t i = 0; i < n; i++)
+            o[i] = !tg__col_valid(a->col, i) || x[i] != x[i];
+    } else {
+        for (size_t i = 0; i < n; i++)
+            o[i] = !tg__col_valid(a->col, i);
+    }
     *out = c;
     return NULL;
 }

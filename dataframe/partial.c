@@ -345,9 +345,88 @@ tg__partial *tg__partial_new(tg__gbspec *spec)
     return NULL;
 }
 
-/* The key columns of spec in frame f, as views. */
+/* ---- NaN is missing -------------------------------------------------------
+ *
+ * pandas treats a float NaN as a missing value: aggregations skip it, a
+ * NaN key is a null key (dropped, or in the null group), nunique and
+ * value_counts leave it out.  Here that is one rule at the input: a
+ * float column that holds a NaN is read through a validity bitmap that
+ * also clears its NaN slots, so the group lookup and the state loops
+ * stay as they are, and a column without NaN costs one scan.
+ */
+
+/* Effective validity bitmaps of one frame's columns, made on first
+ * use. */
+typedef struct missing {
+    const tg__frame *f;
+    uint8_t **bits; /* per column: a bitmap made here, or NULL */
+    uint8_t *seen;  /* per column: 1 once looked at */
+} missing;
+
+static void missing_close(missing *m)
+{
+    for (size_t c = 0; m->bits && c < m->f->ncols; c++)
+        tg__free(m->bits[c]);
+    tg__free(m->bits);
+    tg__free(m->seen);
+}
+
+/* A copy of c's validity with its NaN slots cleared, or NULL in *out
+ * when c holds no NaN.  0 or TG_ENOMEM. */
+static int nan_cleared(const tg__col *c, uint8_t **out)
+{
+    const double *x = c->data;
+    bool any = false;
+    *out = NULL;
+    for (size_t i = 0; i < c->n; i++)
+        any |= x[i] != x[i];
+    if (!any)
+        return 0;
+    size_t nb = (c->n + 7) / 8;
+    uint8_t *b = tg__malloc(nb);
+    if (!b)
+        return TG_ENOMEM;
+    if (c->valid)
+        memcpy(b, c->valid, nb);
+    else
+        memset(b, 0xff, nb);
+    for (size_t i = 0; i < c->n; i++)
+        if (x[i] != x[i])
+            b[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+    *out = b;
+    return 0;
+}
+
+/* The validity to read column col of m->f through: its own bitmap, or
+ * for a float column holding a NaN one that clears those too.  0 or
+ * TG_ENOMEM. */
+static int missing_valid(missing *m, size_t col, const uint8_t **valid)
+{
+    const tg__col *c = m->f->cols[col];
+    *valid = c->valid;
+    if (c->type != TG_DT_FLOAT64)
+        return 0;
+    if (!m->bits) {
+        size_t n = m->f->ncols ? m->f->ncols : 1;
+        m->bits = tg__calloc(n, sizeof *m->bits);
+        m->seen = tg__calloc(n, 1);
+        if (!m->bits || !m->seen)
+            return TG_ENOMEM;
+    }
+    if (!m->seen[col]) {
+        if (nan_cleared(c, &m->bits[col]))
+            return TG_ENOMEM;
+        m->seen[col] = 1;
+    }
+    if (m->bits[col])
+        *valid = m->bits[col];
+    return 0;
+}
+
+/* The key columns of spec in frame f, as views (a NaN key reads as
+ * null). */
 static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
-                            tg__keyview *out)
+                            missing *m, tg__keyview *out)
 {
     for (size_t k = 0; k < spec->n_keys; k++) {
         long c = tg__frame_find(f, spec->keys[k]);
@@ -355,6 +434,8 @@ static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
             return tg_error("groupby: no %s column '%s' in the partition",
                             tg_dtype_name(spec->key_types[k]), spec->keys[k]);
         out[k] = tg__keyview_col(f->cols[c]);
+        if (missing_valid(m, (size_t)c, &out[k].valid))
+            return tg_error("out of memory");
     }
     return NULL;
 }
@@ -398,12 +479,13 @@ tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f)
 {
     const tg__gbspec *spec = p->spec;
     tg__keyview small[8], *keys = small;
+    missing m = {.f = f};
     uint32_t *gid = tg__malloc((f->nrows ? f->nrows : 1) * sizeof *gid);
     if (spec->n_keys > 8)
         keys = tg__malloc(spec->n_keys * sizeof *keys);
     tg_value *err = !gid || !keys ? tg_error("out of memory") : NULL;
     if (!err)
-        err = frame_keys(spec, f, keys);
+        err = frame_keys(spec, f, &m, keys);
     if (!err)
         err = assign_groups(p, keys, f->nrows, gid);
     for (size_t i = 0; !err && i < f->nrows; i++)
@@ -417,10 +499,13 @@ tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f)
                            tg_dtype_name(as->in), as->column);
             break;
         }
-        if (tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c], gid,
-                                f->nrows))
+        const uint8_t *valid = NULL;
+        if ((c >= 0 && missing_valid(&m, (size_t)c, &valid))
+            || tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c],
+                                   valid, gid, f->nrows))
             err = tg_error("out of memory");
     }
+    missing_close(&m);
     tg__free(gid);
     if (keys != small)
         tg__free(keys);

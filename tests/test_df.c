@@ -382,6 +382,28 @@ static void test_df_float_floor_division_follows_python(void **state)
     tg_decref(f);
 }
 
+/* is_null is pandas' isna: true for a null and for a float NaN, in a
+ * column or a literal; a comparison with NaN is false. */
+static void test_df_is_null_is_true_for_nan(void **state)
+{
+    (void)state;
+    const double x[] = {1.5, NAN, 0.0, -NAN};
+    const uint8_t valid[] = {0x0b}; /* row 2 null */
+    tg_value *f = tg_frame_from_arrays(
+        1, (const char *[]){"x"}, (const tg_dtype[]){TG_DT_FLOAT64}, 4,
+        (const void *[]){x}, (const uint8_t *[]){valid});
+    assert_non_null(f);
+    td_assert_frame(tg_expr_eval(tg_is_null(tg_col("x")), f),
+                    "value\nfalse\ntrue\ntrue\ntrue\n");
+    td_assert_frame(tg_expr_eval(tg_is_null(tg_lit_float(NAN)), f),
+                    "value\ntrue\ntrue\ntrue\ntrue\n");
+    td_assert_frame(tg_expr_eval(tg_is_null(tg_lit_float(2)), f),
+                    "value\nfalse\nfalse\nfalse\nfalse\n");
+    td_assert_frame(tg_expr_eval(tg_ge(tg_col("x"), tg_lit_float(0)), f),
+                    "value\ntrue\nfalse\nfalse\nfalse\n");
+    tg_decref(f);
+}
+
 static tg_value *double_f(const tg_value *frame, void *ctx)
 {
     int *calls = ctx;
@@ -737,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_df_write_csv_floats_round_trip),
         cmocka_unit_test(test_df_expressions_and_null_rules),
         cmocka_unit_test(test_df_float_floor_division_follows_python),
+        cmocka_unit_test(test_df_is_null_is_true_for_nan),
         cmocka_unit_test(test_df_builders_per_partition),
         cmocka_unit_test(test_df_local_maps_under_one_name_stay_apart),
         cmocka_unit_test(test_df_rename_keeps_order_and_checks_names),

@@ -100,8 +100,10 @@ typedef struct tg_str_array {
  * validity[i] is column i's Arrow bitmap ((nrows + 7) / 8 bytes, bit
  * (r % 8) of byte r / 8 set when row r is present, as
  * tg_frame_validity); a NULL validity[i], or a NULL validity, means no
- * nulls.  A null row's value is ignored (the frame holds 0 or "").
- * names are copied; columns[i] may be NULL only when nrows is 0.
+ * nulls.  A null row's value is ignored (the frame holds 0 or "").  NaN
+ * is a value here; the dataframe's operations treat it as missing
+ * (README.md, "Null rules").  names are copied; columns[i] may be NULL
+ * only when nrows is 0.
  *
  * Returns a new reference.  Copies everything: the caller keeps, and
  * may free or change, its arrays.  NULL with tg_last_error() set on bad
@@ -131,7 +133,8 @@ TG_API tg_value *tg_frame_from_arrays(size_t ncols, const char *const *names,
  * x / y; by zero it is x / y (inf, -inf or NaN); a NaN or infinite x
  * gives NaN.  Other float arithmetic follows IEEE.  A comparison
  * involving a null is false (never null), as is one with NaN.  and/or/not
- * follow SQL three-valued logic on null bools.  Any thread (expressions are
+ * follow SQL three-valued logic on null bools.  tg_is_null is true for a
+ * null and for a float NaN (pandas' isna).  Any thread (expressions are
  * plain data). */
 typedef struct tg_expr tg_expr;
 
@@ -318,7 +321,8 @@ TG_API const char *tg_agg_op_name(tg_agg_op op);
 typedef struct tg_groupby_opts {
     bool keep_null_keys; /* false: rows with a null key are dropped
                             (pandas); true: they form their own group,
-                            ordered last (pandas' dropna=False) */
+                            ordered last (pandas' dropna=False).  A NaN
+                            key is a null key. */
     size_t split_every;  /* fan-in of the tree reduction; 0 = 8 */
     size_t split_out;    /* > 1: hash-partition the groups into this many
                             reductions (for many groups); 0 or 1: one */
@@ -331,8 +335,10 @@ typedef struct tg_groupby_opts {
 
 /* Whole-column reductions as a tree: per-partition partials combined
  * split_every at a time.  A delayed one-row frame with one column per
- * aggregation.  Nulls are skipped; sum of no values is 0; mean, var, std,
- * min and max of no values are null; var/std need two values. */
+ * aggregation.  Nulls and NaN are skipped (a NaN is missing, as in
+ * pandas: count and nunique leave it out, size counts its row); sum of
+ * no values is 0; mean, var, std, min and max of no values are null;
+ * var/std need two values. */
 TG_API tg_value *tg_df_agg(tg_dataframe *df, size_t n_aggs, const tg_agg *aggs,
                            const tg_groupby_opts *opts);
 /* Number of rows: a delayed int. */
@@ -347,7 +353,8 @@ TG_API tg_dataframe *tg_df_groupby(tg_dataframe *df, size_t n_keys,
                                    const tg_groupby_opts *opts);
 /* Counts of each distinct value of column: a one-partition dataframe
  * (column, "count"), ordered by count descending then value ascending
- * (null last).  dropna = false counts nulls as a value. */
+ * (null last).  NaN counts as null.  dropna = false counts nulls (with
+ * NaN) as one value, shown as null. */
 TG_API tg_dataframe *tg_df_value_counts(tg_dataframe *df, const char *column,
                                         bool dropna);
 
