@@ -302,7 +302,7 @@ static void partial_free_ptr(void *p)
 
 /* How partials cross tasks, and the wire. */
 static const tg__object_ops partial_ops = {"tg.df.partial", partial_free_ptr,
-                                           NULL, &tg__partial_codec};
+                                           NULL, &tg__partial_codec, NULL};
 
 tg_value *tg__partial_value(tg__partial *p)
 {
