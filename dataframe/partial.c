@@ -352,15 +352,17 @@ tg__partial *tg__partial_new(tg__gbspec *spec)
  * value_counts leave it out.  Here that is one rule at the input: a
  * float column that holds a NaN is read through a validity bitmap that
  * also clears its NaN slots, so the group lookup and the state loops
- * stay as they are, and a column without NaN costs one scan.
+ * stay as they are, and a column without NaN costs one scan.  The same
+ * scan tells the sums whether they can meet an infinity (aggstate.c).
  */
 
-/* Effective validity bitmaps of one frame's columns, made on first
- * use. */
+enum { COL_UNSEEN = 0, COL_FINITE, COL_NONFINITE };
+
+/* What one frame's float columns hold, found on first use. */
 typedef struct missing {
     const tg__frame *f;
     uint8_t **bits; /* per column: a bitmap made here, or NULL */
-    uint8_t *seen;  /* per column: 1 once looked at */
+    uint8_t *kind;  /* per column: COL_* */
 } missing;
 
 static void missing_close(missing *m)
@@ -368,19 +370,45 @@ static void missing_close(missing *m)
     for (size_t c = 0; m->bits && c < m->f->ncols; c++)
         tg__free(m->bits[c]);
     tg__free(m->bits);
-    tg__free(m->seen);
+    tg__free(m->kind);
 }
 
-/* A copy of c's validity with its NaN slots cleared, or NULL in *out
- * when c holds no NaN.  0 or TG_ENOMEM. */
-static int nan_cleared(const tg__col *c, uint8_t **out)
+/* Lanes of all_finite's sums: enough for the loop to vectorize. */
+#define FINITE_LANES 4
+
+/* True when every x[0..n) is finite: x - x is 0 for a finite x and NaN
+ * for a NaN or an infinity, so the sums below stay 0 unless one is
+ * there.  Separate sums per lane keep the additions in their order, so
+ * the loop vectorizes (a compare per element does not). */
+static bool all_finite(const double *x, size_t n)
+{
+    double s[FINITE_LANES] = {0};
+    size_t i = 0;
+    for (; i + FINITE_LANES <= n; i += FINITE_LANES)
+        for (size_t j = 0; j < FINITE_LANES; j++)
+            s[j] += x[i + j] - x[i + j];
+    for (; i < n; i++)
+        s[0] += x[i] - x[i];
+    double t = 0;
+    for (size_t j = 0; j < FINITE_LANES; j++)
+        t += s[j];
+    return t == 0;
+}
+
+/* Looks at float column c: *kind is COL_FINITE or COL_NONFINITE, and
+ * *out a copy of c's validity with its NaN slots cleared, or NULL when
+ * c holds no NaN.  0 or TG_ENOMEM. */
+static int scan_float(const tg__col *c, uint8_t **out, uint8_t *kind)
 {
     const double *x = c->data;
-    bool any = false;
     *out = NULL;
+    *kind = all_finite(x, c->n) ? COL_FINITE : COL_NONFINITE;
+    if (*kind == COL_FINITE)
+        return 0;
+    size_t n_nan = 0;
     for (size_t i = 0; i < c->n; i++)
-        any |= x[i] != x[i];
-    if (!any)
+        n_nan += x[i] != x[i];
+    if (n_nan == 0) /* infinities only */
         return 0;
     size_t nb = (c->n + 7) / 8;
     uint8_t *b = tg__malloc(nb);
@@ -398,28 +426,30 @@ static int nan_cleared(const tg__col *c, uint8_t **out)
 }
 
 /* The validity to read column col of m->f through: its own bitmap, or
- * for a float column holding a NaN one that clears those too.  0 or
+ * for a float column holding a NaN one that clears those too; *finite
+ * says whether every value is finite (true for other types).  0 or
  * TG_ENOMEM. */
-static int missing_valid(missing *m, size_t col, const uint8_t **valid)
+static int missing_valid(missing *m, size_t col, const uint8_t **valid,
+                         bool *finite)
 {
     const tg__col *c = m->f->cols[col];
     *valid = c->valid;
+    *finite = true;
     if (c->type != TG_DT_FLOAT64)
         return 0;
     if (!m->bits) {
         size_t n = m->f->ncols ? m->f->ncols : 1;
         m->bits = tg__calloc(n, sizeof *m->bits);
-        m->seen = tg__calloc(n, 1);
-        if (!m->bits || !m->seen)
+        m->kind = tg__calloc(n, 1);
+        if (!m->bits || !m->kind)
             return TG_ENOMEM;
     }
-    if (!m->seen[col]) {
-        if (nan_cleared(c, &m->bits[col]))
-            return TG_ENOMEM;
-        m->seen[col] = 1;
-    }
+    if (m->kind[col] == COL_UNSEEN
+        && scan_float(c, &m->bits[col], &m->kind[col]))
+        return TG_ENOMEM;
     if (m->bits[col])
         *valid = m->bits[col];
+    *finite = m->kind[col] == COL_FINITE;
     return 0;
 }
 
@@ -434,7 +464,8 @@ static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
             return tg_error("groupby: no %s column '%s' in the partition",
                             tg_dtype_name(spec->key_types[k]), spec->keys[k]);
         out[k] = tg__keyview_col(f->cols[c]);
-        if (missing_valid(m, (size_t)c, &out[k].valid))
+        bool finite;
+        if (missing_valid(m, (size_t)c, &out[k].valid, &finite))
             return tg_error("out of memory");
     }
     return NULL;
@@ -500,9 +531,10 @@ tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f)
             break;
         }
         const uint8_t *valid = NULL;
-        if ((c >= 0 && missing_valid(&m, (size_t)c, &valid))
+        bool finite = true;
+        if ((c >= 0 && missing_valid(&m, (size_t)c, &valid, &finite))
             || tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c],
-                                   valid, gid, f->nrows))
+                                   valid, finite, gid, f->nrows))
             err = tg_error("out of memory");
     }
     missing_close(&m);

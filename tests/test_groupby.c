@@ -279,6 +279,36 @@ static void test_groupby_reductions_skip_nan(void **state)
             tg_compute(tg_df_agg(nan_df(g), N_NAN_AGGS, NAN_AGGS, NULL), sch),
             "x_count,size,x_sum,x_mean,x_min,x_max,x_var,x_nunique\n"
             "5,9,18.0,3.6,1.0,8.0,7.3,5\n");
+        /* An infinity is a value, NaN or not beside it. */
+        const double k[] = {0, 0, 0}, x[] = {INFINITY, 1, NAN};
+        for (size_t n = 2; n <= 3; n++) {
+            tg_value *f = nan_frame(n, k, x);
+            tg_dataframe *df = tg_df_from_delayed(
+                g, 1, &f, 2, (const char *[]){"k", "x"},
+                (const tg_dtype[]){TG_DT_FLOAT64, TG_DT_FLOAT64});
+            char want[128];
+            snprintf(want, sizeof want,
+                     "x_count,size,x_sum,x_mean,x_min,x_max,x_var,"
+                     "x_nunique\n2,%zu,inf,inf,1.0,inf,nan,2\n",
+                     n);
+            td_assert_frame(
+                tg_compute(tg_df_agg(df, N_NAN_AGGS, NAN_AGGS, NULL), sch),
+                want);
+        }
+        /* Across partitions too: inf and 2 merge to inf, inf and -inf
+         * to NaN. */
+        const double x1[] = {INFINITY}, x2[] = {2, -INFINITY};
+        tg_value *parts[2] = {nan_frame(1, k, x1), nan_frame(2, k, x2)};
+        tg_dataframe *df2 = tg_df_from_delayed(
+            g, 2, parts, 2, (const char *[]){"k", "x"},
+            (const tg_dtype[]){TG_DT_FLOAT64, TG_DT_FLOAT64});
+        tg_dataframe *first =
+            tg_df_filter(df2, tg_not(tg_lt(tg_col("x"), tg_lit_float(0))));
+        td_assert_frame(
+            tg_compute(tg_df_agg(first, 1, &NAN_AGGS[2], NULL), sch),
+            "x_sum\ninf\n");
+        td_assert_frame(tg_compute(tg_df_agg(df2, 1, &NAN_AGGS[2], NULL), sch),
+                        "x_sum\nnan\n");
         tg_graph_free(g);
         tg_scheduler_free(sch);
     }
