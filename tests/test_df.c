@@ -404,6 +404,34 @@ static void test_df_is_null_is_true_for_nan(void **state)
     tg_decref(f);
 }
 
+/* The float rules hold on every scheduler, in query tasks: floor
+ * division, and is_null true for NaN (a filter keeps those rows). */
+static void test_df_float_rules_on_every_scheduler(void **state)
+{
+    (void)state;
+    const double x[] = {1.0, -1.0, NAN, 7.5};
+    const double y[] = {0.1, 0.1, 2.0, -2.0};
+    const uint8_t valid[] = {0x0d}; /* x's row 1 is null */
+    const char *names[] = {"x", "y"};
+    const tg_dtype types[] = {TG_DT_FLOAT64, TG_DT_FLOAT64};
+    for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+        tg_scheduler *s = td_schedulers[k]();
+        tg_graph *g = tg_graph_new();
+        tg_value *f =
+            tg_frame_from_arrays(2, names, types, 4, (const void *[]){x, y},
+                                 (const uint8_t *[]){valid, NULL});
+        tg_dataframe *df = tg_df_from_delayed(g, 1, &f, 2, names, types);
+        tg_dataframe *q =
+            tg_df_assign(df, "q", tg_floordiv(tg_col("x"), tg_col("y")));
+        td_assert_frame(tg_df_compute(q, s), "x,y,q\n1.0,0.1,9.0\n,0.1,\n"
+                                             "nan,2.0,nan\n7.5,-2.0,-4.0\n");
+        tg_dataframe *missing = tg_df_filter(df, tg_is_null(tg_col("x")));
+        td_assert_frame(tg_df_compute(missing, s), "x,y\n,0.1\nnan,2.0\n");
+        tg_graph_free(g);
+        tg_scheduler_free(s);
+    }
+}
+
 static tg_value *double_f(const tg_value *frame, void *ctx)
 {
     int *calls = ctx;
@@ -760,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_df_expressions_and_null_rules),
         cmocka_unit_test(test_df_float_floor_division_follows_python),
         cmocka_unit_test(test_df_is_null_is_true_for_nan),
+        cmocka_unit_test(test_df_float_rules_on_every_scheduler),
         cmocka_unit_test(test_df_builders_per_partition),
         cmocka_unit_test(test_df_local_maps_under_one_name_stay_apart),
         cmocka_unit_test(test_df_rename_keeps_order_and_checks_names),
