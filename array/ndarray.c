@@ -132,8 +132,18 @@ static tg_value *nd_decode(tg__dec *d);
 
 static const tg__codec_type nd_codec = {"tg.ndarray", TG_NDARRAY, nd_encode,
                                         nd_decode};
+/* "float64 100×50": dtype and shape, for pictures of graphs. */
+static void nd_describe(const void *p, char *buf, size_t cap)
+{
+    const tg__nd *a = p;
+    size_t w = (size_t)snprintf(buf, cap, "%s", tg_dtype_name(a->dtype));
+    for (size_t i = 0; i < a->ndim && w < cap; i++)
+        w += (size_t)snprintf(buf + w, cap - w, "%s%zu", i ? "\u00d7" : " ",
+                              a->shape[i]);
+}
+
 static const tg__object_ops nd_ops = {"ndarray", nd_free_ptr, nd_token,
-                                      &nd_codec};
+                                      &nd_codec, nd_describe};
 
 tg_value *tg__nd_value(tg__nd *a)
 {

@@ -2,12 +2,15 @@
  * finish into an output column.
  *
  * Every state is a set of per-group arrays updated by one flat loop per
- * column.  Nulls are skipped.  Float sums (sum, mean, var, std) are kept
- * as double-double pairs (about 106 bits), so merging partials in any
- * order rounds to the same double: results do not depend on the
- * partitioning.  var/std use the sums of x and of x*x (x*x split exactly
- * with fma): with 106 bits the textbook formula keeps 53 good bits until
- * mean^2 / var passes 2^50.  Integer sums are exact in 128 bits.
+ * column.  Missing values are skipped: nulls, and NaN, whose slots the
+ * caller's validity bitmap clears (partial.c).  Float sums (sum, mean,
+ * var, std) are kept as double-double pairs (about 106 bits), so merging
+ * partials in any order rounds to the same double: results do not depend
+ * on the partitioning.  var/std use the sums of x and of x*x (x*x split
+ * exactly with fma): with 106 bits the textbook formula keeps 53 good
+ * bits until mean^2 / var passes 2^50.  A column the caller found to hold
+ * an infinity, and every merge, add with dd_add_inf, which keeps IEEE's
+ * infinities.  Integer sums are exact in 128 bits.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +22,8 @@
 
 /* ---- double-double arithmetic ------------------------------------------ */
 
+/* Adds x to the pair (hi, lo).  Finite values only: the error term of
+ * an infinite sum is NaN (so inf + 1 would give NaN). */
 static inline void dd_add(double *hi, double *lo, double x)
 {
     double s = *hi + x, bb = s - *hi;
@@ -27,10 +32,25 @@ static inline void dd_add(double *hi, double *lo, double x)
     *lo = e - (*hi - s);
 }
 
+/* dd_add for sums that may meet an infinity: an infinite or NaN sum
+ * stays the plain IEEE sum in hi (inf + 1 is inf, inf - inf NaN).  The
+ * test costs the finite loops a fifth of their time, so they use
+ * dd_add and only columns holding an infinity, and merges, use this. */
+static inline void dd_add_inf(double *hi, double *lo, double x)
+{
+    double s = *hi + x;
+    if (TG_UNLIKELY(!isfinite(s) || !isfinite(*lo))) {
+        *hi = s;
+        *lo = 0;
+        return;
+    }
+    dd_add(hi, lo, x);
+}
+
 static inline void dd_add_dd(double *hi, double *lo, double bh, double bl)
 {
-    dd_add(hi, lo, bh);
-    dd_add(hi, lo, bl);
+    dd_add_inf(hi, lo, bh);
+    dd_add_inf(hi, lo, bl);
 }
 
 /* ---- group maps -----------------------------------------------------------
@@ -162,11 +182,11 @@ static inline int64_t value_bits(const tg__col *c, size_t i)
 }
 
 static int distinct_update(tg__distinct *d, const tg__col *c,
-                           const uint32_t *gid, size_t n)
+                           const uint8_t *valid, const uint32_t *gid, size_t n)
 {
     const tg__keyview kv = tg__keyview_col(c);
     for (size_t i = 0; i < n; i++) {
-        if (gid[i] == SKIP || !tg__col_valid(c, i))
+        if (gid[i] == SKIP || !tg__valid(valid, i))
             continue;
         int rc;
         uint64_t vh = tg__key_hash(&kv, i);
@@ -350,15 +370,13 @@ static inline int64_t int_at(const tg__col *c, size_t i)
 }
 
 static void update_minmax(tg__aggstate *s, const tg__aggspec *a,
-                          const tg__col *c, const uint32_t *gid, size_t n,
-                          int *rc)
+                          const tg__col *c, const uint8_t *v,
+                          const uint32_t *gid, size_t n, int *rc)
 {
-    const uint8_t *v = c->valid;
     bool mn = a->op == TG_AGG_MIN;
     if (c->type == TG_DT_FLOAT64) {
         const double *x = c->data;
         EACH_VALID(
-            if (x[i] != x[i]) continue;
             if (!s->has[g] || (mn ? x[i] < s->fmin[g] : x[i] > s->fmin[g])) {
                 s->fmin[g] = x[i];
                 s->has[g] = 1;
@@ -375,33 +393,55 @@ static void update_minmax(tg__aggstate *s, const tg__aggspec *a,
     }
 }
 
+/* x * x into (hi, lo) and its rounding error into *lo2. */
+static inline void dd_add_square(double *hi, double *lo, double x, bool finite)
+{
+    double p = x * x;
+    if (finite) {
+        dd_add(hi, lo, p);
+        *lo += fma(x, x, -p);
+    } else {
+        dd_add_inf(hi, lo, p);
+        if (isfinite(*hi))
+            *lo += fma(x, x, -p);
+    }
+}
+
 int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a, const tg__col *c,
-                        const uint32_t *gid, size_t n)
+                        const uint8_t *v, bool finite, const uint32_t *gid,
+                        size_t n)
 {
     int rc = 0;
     if (a->op == TG_AGG_SIZE)
         return 0;
-    const uint8_t *v = c->valid;
     if (s->count)
         EACH_VALID(s->count[g]++);
     if (a->op == TG_AGG_MIN || a->op == TG_AGG_MAX) {
-        update_minmax(s, a, c, gid, n, &rc);
+        update_minmax(s, a, c, v, gid, n, &rc);
     } else if (a->op == TG_AGG_NUNIQUE) {
-        rc = distinct_update(s->set, c, gid, n);
+        rc = distinct_update(s->set, c, v, gid, n);
     } else if (s->isum) {
         EACH_VALID(s->isum[g] += int_at(c, i));
-    } else if (s->hi && c->type == TG_DT_FLOAT64) {
+    } else if (s->hi && c->type == TG_DT_FLOAT64 && finite) {
         const double *x = c->data;
         EACH_VALID(dd_add(&s->hi[g], &s->lo[g], x[i]));
+    } else if (s->hi && c->type == TG_DT_FLOAT64) {
+        const double *x = c->data;
+        EACH_VALID(dd_add_inf(&s->hi[g], &s->lo[g], x[i]));
     } else if (s->hi) {
         EACH_VALID(dd_add(&s->hi[g], &s->lo[g], (double)int_at(c, i)));
     }
-    if (s->hi2) {
-        EACH_VALID(double x = c->type == TG_DT_FLOAT64
-                                  ? ((const double *)c->data)[i]
-                                  : (double)int_at(c, i);
-                   double p = x * x; dd_add(&s->hi2[g], &s->lo2[g], p);
-                   s->lo2[g] += fma(x, x, -p));
+    if (s->hi2 && c->type == TG_DT_FLOAT64) {
+        const double *x = c->data;
+        /* two loops: finite is tested once, not per row */
+        if (finite) {
+            EACH_VALID(dd_add_square(&s->hi2[g], &s->lo2[g], x[i], true));
+        } else {
+            EACH_VALID(dd_add_square(&s->hi2[g], &s->lo2[g], x[i], false));
+        }
+    } else if (s->hi2) {
+        EACH_VALID(
+            dd_add_square(&s->hi2[g], &s->lo2[g], (double)int_at(c, i), true));
     }
     return rc;
 }

@@ -478,6 +478,27 @@ static int64_t floordiv_i64(int64_t x, int64_t y)
     return q;
 }
 
+/* x // y for doubles as Python and NumPy define it: the floor of the
+ * exact quotient, taken from the remainder fmod gives exactly, so that
+ * 1.0 // 0.1 is 9.0 (the rounded quotient 1.0 / 0.1 is 10.0, whose
+ * floor would be 10).  The quotient (x - r) / y of the exact remainder
+ * r is an integer up to rounding, which the last step snaps.  By zero
+ * it is x / y (inf or NaN, as NumPy); a zero result carries the sign
+ * of x / y. */
+static double floordiv_f64(double x, double y)
+{
+    if (y == 0)
+        return x / y;
+    double r = fmod(x, y);
+    double q = (x - r) / y;
+    if (r != 0 && (r < 0) != (y < 0))
+        q -= 1.0; /* the remainder takes y's sign: one less */
+    if (q == 0)
+        return copysign(0.0, x / y);
+    double f = floor(q);
+    return q - f > 0.5 ? f + 1.0 : f;
+}
+
 static tg_value *arith(eop op, const vec *a, const vec *b, size_t n, tg_dtype t,
                        tg__col **out)
 {
@@ -518,7 +539,7 @@ static tg_value *arith(eop op, const vec *a, const vec *b, size_t n, tg_dtype t,
             case OP_SUB: STRIDED(o, A, sa, B, sb, x - y); break;
             case OP_MUL: STRIDED(o, A, sa, B, sb, x * y); break;
             case OP_DIV: STRIDED(o, A, sa, B, sb, x / y); break;
-            default: STRIDED(o, A, sa, B, sb, floor(x / y)); break;
+            default: STRIDED(o, A, sa, B, sb, floordiv_f64(x, y)); break;
             }
         }
         tg__free(ta);
@@ -651,14 +672,23 @@ static tg_value *logic(ekind k, const vec *a, const vec *b, size_t n,
     return NULL;
 }
 
+/* True where a is missing: null, or a float NaN (pandas' isna). */
 static tg_value *is_null(const vec *a, size_t n, tg__col **out)
 {
     tg__col *c = tg__col_new(TG_DT_BOOL, n, 0);
     if (!c)
         return tg_error("out of memory");
     uint8_t *o = c->data;
-    for (size_t i = 0; i < n; i++)
-        o[i] = a->col && !tg__col_valid(a->col, i);
+    if (!a->col) {
+        memset(o, a->type == TG_DT_FLOAT64 && a->f != a->f, n);
+    } else if (a->type == TG_DT_FLOAT64) {
+        const double *x = a->col->data;
+        for (size_t i = 0; i < n; i++)
+            o[i] = !tg__col_valid(a->col, i) || x[i] != x[i];
+    } else {
+        for (size_t i = 0; i < n; i++)
+            o[i] = !tg__col_valid(a->col, i);
+    }
     *out = c;
     return NULL;
 }

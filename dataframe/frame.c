@@ -162,8 +162,15 @@ static void frame_free_ptr(void *p)
     tg__frame_free(p);
 }
 
+/* "frame 120×5": rows by columns, for pictures of graphs. */
+static void frame_describe(const void *p, char *buf, size_t cap)
+{
+    const tg__frame *f = p;
+    snprintf(buf, cap, "frame %zu\u00d7%zu", f->nrows, f->ncols);
+}
+
 static const tg__object_ops frame_ops = {"frame", frame_free_ptr, NULL,
-                                         &tg__frame_codec};
+                                         &tg__frame_codec, frame_describe};
 
 tg_value *tg__frame_value(tg__frame *f)
 {

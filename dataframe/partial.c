@@ -302,7 +302,7 @@ static void partial_free_ptr(void *p)
 
 /* How partials cross tasks, and the wire. */
 static const tg__object_ops partial_ops = {"tg.df.partial", partial_free_ptr,
-                                           NULL, &tg__partial_codec};
+                                           NULL, &tg__partial_codec, NULL};
 
 tg_value *tg__partial_value(tg__partial *p)
 {
@@ -345,9 +345,118 @@ tg__partial *tg__partial_new(tg__gbspec *spec)
     return NULL;
 }
 
-/* The key columns of spec in frame f, as views. */
+/* ---- NaN is missing -------------------------------------------------------
+ *
+ * pandas treats a float NaN as a missing value: aggregations skip it, a
+ * NaN key is a null key (dropped, or in the null group), nunique and
+ * value_counts leave it out.  Here that is one rule at the input: a
+ * float column that holds a NaN is read through a validity bitmap that
+ * also clears its NaN slots, so the group lookup and the state loops
+ * stay as they are, and a column without NaN costs one scan.  The same
+ * scan tells the sums whether they can meet an infinity (aggstate.c).
+ */
+
+enum { COL_UNSEEN = 0, COL_FINITE, COL_NONFINITE };
+
+/* What one frame's float columns hold, found on first use. */
+typedef struct missing {
+    const tg__frame *f;
+    uint8_t **bits; /* per column: a bitmap made here, or NULL */
+    uint8_t *kind;  /* per column: COL_* */
+} missing;
+
+static void missing_close(missing *m)
+{
+    for (size_t c = 0; m->bits && c < m->f->ncols; c++)
+        tg__free(m->bits[c]);
+    tg__free(m->bits);
+    tg__free(m->kind);
+}
+
+/* Lanes of all_finite's sums: enough for the loop to vectorize. */
+#define FINITE_LANES 4
+
+/* True when every x[0..n) is finite: x - x is 0 for a finite x and NaN
+ * for a NaN or an infinity, so the sums below stay 0 unless one is
+ * there.  Separate sums per lane keep the additions in their order, so
+ * the loop vectorizes (a compare per element does not). */
+static bool all_finite(const double *x, size_t n)
+{
+    double s[FINITE_LANES] = {0};
+    size_t i = 0;
+    for (; i + FINITE_LANES <= n; i += FINITE_LANES)
+        for (size_t j = 0; j < FINITE_LANES; j++)
+            s[j] += x[i + j] - x[i + j];
+    for (; i < n; i++)
+        s[0] += x[i] - x[i];
+    double t = 0;
+    for (size_t j = 0; j < FINITE_LANES; j++)
+        t += s[j];
+    return t == 0;
+}
+
+/* Looks at float column c: *kind is COL_FINITE or COL_NONFINITE, and
+ * *out a copy of c's validity with its NaN slots cleared, or NULL when
+ * c holds no NaN.  0 or TG_ENOMEM. */
+static int scan_float(const tg__col *c, uint8_t **out, uint8_t *kind)
+{
+    const double *x = c->data;
+    *out = NULL;
+    *kind = all_finite(x, c->n) ? COL_FINITE : COL_NONFINITE;
+    if (*kind == COL_FINITE)
+        return 0;
+    size_t n_nan = 0;
+    for (size_t i = 0; i < c->n; i++)
+        n_nan += x[i] != x[i];
+    if (n_nan == 0) /* infinities only */
+        return 0;
+    size_t nb = (c->n + 7) / 8;
+    uint8_t *b = tg__malloc(nb);
+    if (!b)
+        return TG_ENOMEM;
+    if (c->valid)
+        memcpy(b, c->valid, nb);
+    else
+        memset(b, 0xff, nb);
+    for (size_t i = 0; i < c->n; i++)
+        if (x[i] != x[i])
+            b[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+    *out = b;
+    return 0;
+}
+
+/* The validity to read column col of m->f through: its own bitmap, or
+ * for a float column holding a NaN one that clears those too; *finite
+ * says whether every value is finite (true for other types).  0 or
+ * TG_ENOMEM. */
+static int missing_valid(missing *m, size_t col, const uint8_t **valid,
+                         bool *finite)
+{
+    const tg__col *c = m->f->cols[col];
+    *valid = c->valid;
+    *finite = true;
+    if (c->type != TG_DT_FLOAT64)
+        return 0;
+    if (!m->bits) {
+        size_t n = m->f->ncols ? m->f->ncols : 1;
+        m->bits = tg__calloc(n, sizeof *m->bits);
+        m->kind = tg__calloc(n, 1);
+        if (!m->bits || !m->kind)
+            return TG_ENOMEM;
+    }
+    if (m->kind[col] == COL_UNSEEN
+        && scan_float(c, &m->bits[col], &m->kind[col]))
+        return TG_ENOMEM;
+    if (m->bits[col])
+        *valid = m->bits[col];
+    *finite = m->kind[col] == COL_FINITE;
+    return 0;
+}
+
+/* The key columns of spec in frame f, as views (a NaN key reads as
+ * null). */
 static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
-                            tg__keyview *out)
+                            missing *m, tg__keyview *out)
 {
     for (size_t k = 0; k < spec->n_keys; k++) {
         long c = tg__frame_find(f, spec->keys[k]);
@@ -355,6 +464,9 @@ static tg_value *frame_keys(const tg__gbspec *spec, const tg__frame *f,
             return tg_error("groupby: no %s column '%s' in the partition",
                             tg_dtype_name(spec->key_types[k]), spec->keys[k]);
         out[k] = tg__keyview_col(f->cols[c]);
+        bool finite;
+        if (missing_valid(m, (size_t)c, &out[k].valid, &finite))
+            return tg_error("out of memory");
     }
     return NULL;
 }
@@ -398,12 +510,13 @@ tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f)
 {
     const tg__gbspec *spec = p->spec;
     tg__keyview small[8], *keys = small;
+    missing m = {.f = f};
     uint32_t *gid = tg__malloc((f->nrows ? f->nrows : 1) * sizeof *gid);
     if (spec->n_keys > 8)
         keys = tg__malloc(spec->n_keys * sizeof *keys);
     tg_value *err = !gid || !keys ? tg_error("out of memory") : NULL;
     if (!err)
-        err = frame_keys(spec, f, keys);
+        err = frame_keys(spec, f, &m, keys);
     if (!err)
         err = assign_groups(p, keys, f->nrows, gid);
     for (size_t i = 0; !err && i < f->nrows; i++)
@@ -417,10 +530,14 @@ tg_value *tg__partial_add_frame(tg__partial *p, const tg__frame *f)
                            tg_dtype_name(as->in), as->column);
             break;
         }
-        if (tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c], gid,
-                                f->nrows))
+        const uint8_t *valid = NULL;
+        bool finite = true;
+        if ((c >= 0 && missing_valid(&m, (size_t)c, &valid, &finite))
+            || tg__aggstate_update(&p->st[a], as, c < 0 ? NULL : f->cols[c],
+                                   valid, finite, gid, f->nrows))
             err = tg_error("out of memory");
     }
+    missing_close(&m);
     tg__free(gid);
     if (keys != small)
         tg__free(keys);

@@ -116,9 +116,13 @@ void tg__aggstate_free(tg__aggstate *s);
 /* Shrinks the per-group arrays to n groups (best effort). */
 void tg__aggstate_shrink(tg__aggstate *s, size_t n);
 /* Updates states from column c (NULL for size) at rows with gid[i] !=
- * UINT32_MAX.  0 or TG_ENOMEM. */
+ * UINT32_MAX whose bit in valid is set: c's own bitmap, or one that also
+ * clears c's NaN slots (NULL: every row is present).  finite says that
+ * every value of a float column is finite, so sums take the fast path
+ * (an infinity needs another).  0 or TG_ENOMEM. */
 int tg__aggstate_update(tg__aggstate *s, const tg__aggspec *a, const tg__col *c,
-                        const uint32_t *gid, size_t n);
+                        const uint8_t *valid, bool finite, const uint32_t *gid,
+                        size_t n);
 /* Combines each group g of src into dst's group map[g] (groups mapped
  * to UINT32_MAX are left out).  0 or TG_ENOMEM. */
 int tg__aggstate_merge(tg__aggstate *dst, const tg__aggstate *src,

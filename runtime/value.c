@@ -314,7 +314,8 @@ tg_value *tg_object(void *ptr, void (*free_fn)(void *), const char *type_name)
     char *name = (char *)(uo + 1);
     if (type_name)
         memcpy(name, type_name, nlen);
-    uo->ops = (tg__object_ops){type_name ? name : "object", NULL, NULL, NULL};
+    uo->ops =
+        (tg__object_ops){type_name ? name : "object", NULL, NULL, NULL, NULL};
     uo->free_fn = free_fn;
     v->u.obj.ops = &uo->ops;
     v->u.obj.ptr = ptr;

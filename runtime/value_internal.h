@@ -33,6 +33,9 @@ typedef struct tg__object_ops {
     /* How it crosses a wire (runtime/codec_internal.h); NULL: it
      * cannot. */
     const struct tg__codec_type *codec;
+    /* Writes a short text for pictures ("frame 120×5") into buf (cap
+     * bytes, NUL-terminated); NULL: pictures show type_name. */
+    void (*describe)(const void *ptr, char *buf, size_t cap);
 } tg__object_ops;
 
 struct tg__node;

@@ -63,7 +63,7 @@ fail:
 static const tg__codec_type blob_codec = {"test.blob", TG_OBJECT, blob_encode,
                                           blob_decode};
 static const tg__object_ops blob_ops = {"test.blob", blob_free, NULL,
-                                        &blob_codec};
+                                        &blob_codec, NULL};
 
 /* A new blob value: steals inner; data is copied. */
 static tg_value *blob_new(int64_t id, tg_value *inner, const void *data,
@@ -107,7 +107,8 @@ static tg_value *box_decode(tg__dec *d)
 
 static const tg__codec_type box_codec = {"test.box", TG_OBJECT, box_encode,
                                          box_decode};
-static const tg__object_ops box_ops = {"test.box", box_free, NULL, &box_codec};
+static const tg__object_ops box_ops = {"test.box", box_free, NULL, &box_codec,
+                                       NULL};
 
 static tg_value *box_new(tg_value *inner)
 {
@@ -152,14 +153,15 @@ static const tg__codec_type greedy_codec = {"test.greedy", TG_OBJECT,
 static const tg__codec_type lazy_codec = {"test.lazy", TG_OBJECT, write_u64,
                                           lazy_decode};
 static const tg__object_ops greedy_ops = {"test.greedy", NULL, NULL,
-                                          &greedy_codec};
-static const tg__object_ops lazy_ops = {"test.lazy", NULL, NULL, &lazy_codec};
+                                          &greedy_codec, NULL};
+static const tg__object_ops lazy_ops = {"test.lazy", NULL, NULL, &lazy_codec,
+                                        NULL};
 
 /* Has a codec but is never registered: encodes, does not decode. */
 static const tg__codec_type stray_codec = {"test.stray", TG_OBJECT,
                                            write_one_byte, greedy_decode};
-static const tg__object_ops stray_ops = {"test.stray", NULL, NULL,
-                                         &stray_codec};
+static const tg__object_ops stray_ops = {"test.stray", NULL, NULL, &stray_codec,
+                                         NULL};
 
 static int setup(void **state)
 {
@@ -562,7 +564,7 @@ static void test_codec_object_without_codec_names_its_type(void **state)
     tg_decref(err);
     tg_decref(l);
 
-    static const tg__object_ops bare = {"bare.type", NULL, NULL, NULL};
+    static const tg__object_ops bare = {"bare.type", NULL, NULL, NULL, NULL};
     tg_value *v = tg__object_new(TG_OBJECT, &bare, NULL);
     err = tg__codec_roundtrip(v);
     assert_non_null(strstr(tg_error_message(err), "'bare.type'"));

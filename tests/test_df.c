@@ -85,6 +85,198 @@ static void test_df_frame_builder_and_accessors(void **state)
     tg_frame_builder_free(NULL);
 }
 
+/* The sample's rows as C arrays: values, Arrow bitmaps, and strings as
+ * offsets into one buffer that starts 2 bytes in (a slice, as Arrow
+ * allows).  Null slots hold junk the frame must not keep. */
+static const int64_t ARR_I[] = {1, 77, 3, -4};
+static const double ARR_F[] = {0.5, -2.25, 99, 8};
+static const uint8_t ARR_B[] = {1, 0, 5, 1}; /* row 2 is null: 5 ignored */
+static const char ARR_BYTES[] = "..ajunka,b";
+static const int64_t ARR_OFF[] = {2, 3, 7, 10, 10}; /* "a" null "a,b" "" */
+static const uint8_t ARR_VALID_I[] = {0x0d}, ARR_VALID_F[] = {0x0b};
+static const uint8_t ARR_VALID_S[] = {0x0d}, ARR_VALID_B[] = {0x0b};
+
+static tg_value *sample_from_arrays_or_null(void)
+{
+    const tg_str_array s = {ARR_OFF, ARR_BYTES};
+    const void *cols[] = {ARR_I, ARR_F, &s, ARR_B};
+    const uint8_t *valid[] = {ARR_VALID_I, ARR_VALID_F, ARR_VALID_S,
+                              ARR_VALID_B};
+    return tg_frame_from_arrays(4, NAMES, TYPES, 4, cols, valid);
+}
+
+static tg_value *sample_from_arrays(void)
+{
+    tg_value *v = sample_from_arrays_or_null();
+    if (!v)
+        fail_msg("frame_from_arrays: %s", tg_last_error());
+    return v;
+}
+
+/* Each type, nulls in each, copied: the frame equals the builder's
+ * sample, null slots hold 0 or "", and the caller's arrays can go. */
+static void test_df_frame_from_arrays_copies_each_type(void **state)
+{
+    (void)state;
+    int64_t ints[4];
+    memcpy(ints, ARR_I, sizeof ints);
+    const tg_str_array s = {ARR_OFF, ARR_BYTES};
+    const void *cols[] = {ints, ARR_F, &s, ARR_B};
+    const uint8_t *valid[] = {ARR_VALID_I, ARR_VALID_F, ARR_VALID_S,
+                              ARR_VALID_B};
+    tg_value *v = tg_frame_from_arrays(4, NAMES, TYPES, 4, cols, valid);
+    assert_non_null(v);
+    ints[0] = 1000; /* the frame holds a copy */
+    char *csv = td_csv(v);
+    assert_string_equal(csv, SAMPLE_CSV);
+    free(csv);
+    assert_int_equal(tg_frame_int64(v, 0)[0], 1);
+    assert_int_equal(tg_frame_int64(v, 0)[1], 0); /* null slot: 0 */
+    assert_true(tg_frame_float64(v, 1)[2] == 0.0);
+    assert_int_equal(tg_frame_bool(v, 3)[2], 0);
+    assert_int_equal(tg_frame_validity(v, 2)[0] & 0x0f, 0x0d);
+    assert_int_equal(tg_frame_null_count(v, 3), 1);
+    tg_value *b = sample(0); /* same frame from the builder */
+    for (size_t c = 0; c < 4; c++)
+        for (size_t r = 0; r < 4; r++)
+            assert_int_equal(tg_frame_is_null(v, c, r),
+                             tg_frame_is_null(b, c, r));
+    tg_decref(b);
+    tg_decref(v);
+
+    /* No bitmaps: no nulls, and no bitmap in the frame either; a bitmap
+     * with every bit set is dropped too. */
+    const uint8_t all[] = {0xff};
+    const uint8_t *valid2[] = {NULL, all, NULL, NULL};
+    const uint8_t bools[] = {1, 0, 0, 1};
+    cols[3] = bools;
+    v = tg_frame_from_arrays(4, NAMES, TYPES, 4, cols, valid2);
+    assert_non_null(v);
+    for (size_t c = 0; c < 4; c++) {
+        assert_null(tg_frame_validity(v, c));
+        assert_int_equal(tg_frame_null_count(v, c), 0);
+    }
+    size_t len;
+    assert_memory_equal(tg_frame_str(v, 2, 1, &len), "junk", 4);
+    tg_decref(v);
+    v = tg_frame_from_arrays(4, NAMES, TYPES, 4, cols, NULL);
+    assert_int_equal(tg_frame_nrows(v), 4);
+    assert_null(tg_frame_validity(v, 0));
+    tg_decref(v);
+
+    /* Zero rows: the columns may be NULL. */
+    const void *none[] = {NULL, NULL, NULL, NULL};
+    v = tg_frame_from_arrays(4, NAMES, TYPES, 0, none, NULL);
+    td_assert_frame(v, "i,f,s,b\n");
+    td_assert_frame(tg_frame_from_arrays(0, NULL, NULL, 0, NULL, NULL), "");
+}
+
+/* A frame from arrays is a frame like any other: every scheduler,
+ * including those that move it through the codec, gives one answer. */
+static void test_df_frame_from_arrays_runs_everywhere(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+        tg_scheduler *s = td_schedulers[k]();
+        tg_graph *g = tg_graph_new();
+        tg_value *parts[2] = {sample_from_arrays(), sample_from_arrays()};
+        tg_dataframe *df = tg_df_from_delayed(g, 2, parts, 4, NAMES, TYPES);
+        tg_agg aggs[] = {{"f", TG_AGG_SUM, NULL}, {"i", TG_AGG_COUNT, NULL}};
+        td_assert_frame(
+            tg_df_compute(
+                tg_df_groupby(df, 1, (const char *[]){"s"}, 2, aggs, NULL), s),
+            "s,f_sum,i_count\n\"\",16.0,2\na,1.0,2\n\"a,b\",0.0,2\n");
+        tg_graph_free(g);
+        tg_scheduler_free(s);
+    }
+}
+
+/* Bad input fails with a message saying what is wrong; nothing
+ * crashes. */
+static void test_df_frame_from_arrays_refuses_bad_input(void **state)
+{
+    (void)state;
+    const tg_str_array s = {ARR_OFF, ARR_BYTES};
+    const void *cols[] = {ARR_I, ARR_F, &s, ARR_B};
+#define BAD(call, msg)                                                         \
+    do {                                                                       \
+        tg_value *v_ = (call);                                                 \
+        if (v_)                                                                \
+            fail_msg("accepted; want \"%s\"", msg);                            \
+        if (!strstr(tg_last_error(), msg))                                     \
+            fail_msg("got \"%s\", want \"%s\"", tg_last_error(), msg);         \
+    } while (0)
+    BAD(tg_frame_from_arrays(4, NULL, TYPES, 4, cols, NULL),
+        "NULL names, types or columns for 4");
+    BAD(tg_frame_from_arrays(4, NAMES, NULL, 4, cols, NULL),
+        "NULL names, types or columns for 4");
+    BAD(tg_frame_from_arrays(4, NAMES, TYPES, 4, NULL, NULL),
+        "NULL names, types or columns for 4");
+    const char *noname[] = {"i", NULL, "s", "b"};
+    BAD(tg_frame_from_arrays(4, noname, TYPES, 4, cols, NULL),
+        "column 1 has no name");
+    const char *dup[] = {"i", "f", "i", "b"};
+    BAD(tg_frame_from_arrays(4, dup, TYPES, 4, cols, NULL),
+        "duplicate column 'i'");
+    const tg_dtype badtype[] = {TG_DT_INT64, (tg_dtype)9, TG_DT_STRING,
+                                TG_DT_BOOL};
+    BAD(tg_frame_from_arrays(4, NAMES, badtype, 4, cols, NULL),
+        "column 'f' has type 9, not a tg_dtype");
+    const void *nullcol[] = {ARR_I, NULL, &s, ARR_B};
+    BAD(tg_frame_from_arrays(4, NAMES, TYPES, 4, nullcol, NULL),
+        "column 1 ('f') is NULL but there are 4 rows");
+    /* ARR_B's 5 is fine under its null bit, not without it. */
+    BAD(tg_frame_from_arrays(4, NAMES, TYPES, 4, cols, NULL),
+        "bool column 'b' row 2 holds 5, not 0 or 1");
+    const uint8_t bools[] = {1, 0, 0, 1};
+    const int64_t down[] = {0, 3, 2, 4, 5};
+    const tg_str_array sd = {down, ARR_BYTES};
+    const void *c2[] = {ARR_I, ARR_F, &sd, bools};
+    BAD(tg_frame_from_arrays(4, NAMES, TYPES, 4, c2, NULL),
+        "string column 's' offsets decrease at row 1");
+    const int64_t neg[] = {-1, 0, 0, 0, 0};
+    const tg_str_array sn = {neg, ARR_BYTES};
+    const void *c3[] = {ARR_I, ARR_F, &sn, bools};
+    BAD(tg_frame_from_arrays(4, NAMES, TYPES, 4, c3, NULL),
+        "string column 's' starts at a negative offset");
+    const tg_str_array so = {NULL, ARR_BYTES};
+    const void *c4[] = {ARR_I, ARR_F, &so, bools};
+    BAD(tg_frame_from_arrays(4, NAMES, TYPES, 4, c4, NULL),
+        "string column 's' has no offsets");
+    const tg_str_array sb = {ARR_OFF, NULL};
+    const void *c5[] = {ARR_I, ARR_F, &sb, bools};
+    BAD(tg_frame_from_arrays(4, NAMES, TYPES, 4, c5, NULL),
+        "string column 's' has offsets but no bytes");
+#undef BAD
+    /* Empty strings need no bytes. */
+    const int64_t zero[] = {0, 0, 0, 0, 0};
+    const tg_str_array se = {zero, NULL};
+    const void *c6[] = {ARR_I, ARR_F, &se, bools};
+    td_assert_frame(tg_frame_from_arrays(4, NAMES, TYPES, 4, c6, NULL),
+                    "i,f,s,b\n1,0.5,\"\",true\n77,-2.25,\"\",false\n"
+                    "3,99.0,\"\",false\n-4,8.0,\"\",true\n");
+}
+
+/* Out of memory at each allocation in turn: NULL and a message, never
+ * a partial frame or a leak. */
+static void test_df_frame_from_arrays_out_of_memory_is_clean(void **state)
+{
+    (void)state;
+    bool done = false;
+    for (long n = 0; !done && n < 200; n++) {
+        tg__oom_inject(n, false);
+        tg_value *v = sample_from_arrays_or_null();
+        tg__oom_inject(-1, false);
+        if (!v) {
+            assert_non_null(strstr(tg_last_error(), "out of memory"));
+            continue;
+        }
+        td_assert_frame(v, SAMPLE_CSV);
+        done = true;
+    }
+    assert_true(done);
+}
+
 static void test_df_write_csv_floats_round_trip(void **state)
 {
     (void)state;
@@ -163,6 +355,84 @@ static void test_df_expressions_and_null_rules(void **state)
     tg_decref(r);
     assert_null(tg_add(tg_col("i"), NULL));
     tg_decref(f);
+}
+
+/* Float floor division is Python's and NumPy's: the floor of the exact
+ * quotient (1.0 // 0.1 is 9.0, though 1.0 / 0.1 rounds to 10.0), the
+ * sign of a zero from x / y, and IEEE results by zero. */
+static void test_df_float_floor_division_follows_python(void **state)
+{
+    (void)state;
+    const double x[] = {1.0, -1.0, 7.5, 7.5, 1.0, -0.0,
+                        0.0, 5.0,  1.0, 2.0, 0.3};
+    const double y[] = {0.1,  0.1,       -2.0,     0.5, 0.0, 3.0,
+                        -3.0, -INFINITY, INFINITY, NAN, 0.1};
+    const char *names[] = {"x", "y"};
+    tg_dtype types[] = {TG_DT_FLOAT64, TG_DT_FLOAT64};
+    tg_frame_builder *b = tg_frame_builder_new(2, names, types);
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) {
+        assert_int_equal(tg_frame_builder_float(b, 0, x[i]), 0);
+        assert_int_equal(tg_frame_builder_float(b, 1, y[i]), 0);
+    }
+    tg_value *f = tg_frame_builder_finish(b);
+    /* Python: 1.0 // 0.1, -1.0 // 0.1, 7.5 // -2, 7.5 // 0.5, 1 / 0
+     * (inf, as NumPy), -0.0 // 3, 0.0 // -3, 5 // -inf, 1 // inf,
+     * 2 // nan, 0.3 // 0.1 (0.3 / 0.1 rounds to 3.0; 0.3 holds 2.99
+     * tenths). */
+    td_assert_frame(tg_expr_eval(tg_floordiv(tg_col("x"), tg_col("y")), f),
+                    "value\n9.0\n-10.0\n-4.0\n15.0\ninf\n-0.0\n-0.0\n"
+                    "-1.0\n0.0\nnan\n2.0\n");
+    tg_decref(f);
+}
+
+/* is_null is pandas' isna: true for a null and for a float NaN, in a
+ * column or a literal; a comparison with NaN is false. */
+static void test_df_is_null_is_true_for_nan(void **state)
+{
+    (void)state;
+    const double x[] = {1.5, NAN, 0.0, -NAN};
+    const uint8_t valid[] = {0x0b}; /* row 2 null */
+    tg_value *f = tg_frame_from_arrays(
+        1, (const char *[]){"x"}, (const tg_dtype[]){TG_DT_FLOAT64}, 4,
+        (const void *[]){x}, (const uint8_t *[]){valid});
+    assert_non_null(f);
+    td_assert_frame(tg_expr_eval(tg_is_null(tg_col("x")), f),
+                    "value\nfalse\ntrue\ntrue\ntrue\n");
+    td_assert_frame(tg_expr_eval(tg_is_null(tg_lit_float(NAN)), f),
+                    "value\ntrue\ntrue\ntrue\ntrue\n");
+    td_assert_frame(tg_expr_eval(tg_is_null(tg_lit_float(2)), f),
+                    "value\nfalse\nfalse\nfalse\nfalse\n");
+    td_assert_frame(tg_expr_eval(tg_ge(tg_col("x"), tg_lit_float(0)), f),
+                    "value\ntrue\nfalse\nfalse\nfalse\n");
+    tg_decref(f);
+}
+
+/* The float rules hold on every scheduler, in query tasks: floor
+ * division, and is_null true for NaN (a filter keeps those rows). */
+static void test_df_float_rules_on_every_scheduler(void **state)
+{
+    (void)state;
+    const double x[] = {1.0, -1.0, NAN, 7.5};
+    const double y[] = {0.1, 0.1, 2.0, -2.0};
+    const uint8_t valid[] = {0x0d}; /* x's row 1 is null */
+    const char *names[] = {"x", "y"};
+    const tg_dtype types[] = {TG_DT_FLOAT64, TG_DT_FLOAT64};
+    for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
+        tg_scheduler *s = td_schedulers[k]();
+        tg_graph *g = tg_graph_new();
+        tg_value *f =
+            tg_frame_from_arrays(2, names, types, 4, (const void *[]){x, y},
+                                 (const uint8_t *[]){valid, NULL});
+        tg_dataframe *df = tg_df_from_delayed(g, 1, &f, 2, names, types);
+        tg_dataframe *q =
+            tg_df_assign(df, "q", tg_floordiv(tg_col("x"), tg_col("y")));
+        td_assert_frame(tg_df_compute(q, s), "x,y,q\n1.0,0.1,9.0\n,0.1,\n"
+                                             "nan,2.0,nan\n7.5,-2.0,-4.0\n");
+        tg_dataframe *missing = tg_df_filter(df, tg_is_null(tg_col("x")));
+        td_assert_frame(tg_df_compute(missing, s), "x,y\n,0.1\nnan,2.0\n");
+        tg_graph_free(g);
+        tg_scheduler_free(s);
+    }
 }
 
 static tg_value *double_f(const tg_value *frame, void *ctx)
@@ -515,8 +785,15 @@ int main(void)
     tt_start_cluster(); /* first: see test_util.h */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_df_frame_builder_and_accessors),
+        cmocka_unit_test(test_df_frame_from_arrays_copies_each_type),
+        cmocka_unit_test(test_df_frame_from_arrays_runs_everywhere),
+        cmocka_unit_test(test_df_frame_from_arrays_refuses_bad_input),
+        cmocka_unit_test(test_df_frame_from_arrays_out_of_memory_is_clean),
         cmocka_unit_test(test_df_write_csv_floats_round_trip),
         cmocka_unit_test(test_df_expressions_and_null_rules),
+        cmocka_unit_test(test_df_float_floor_division_follows_python),
+        cmocka_unit_test(test_df_is_null_is_true_for_nan),
+        cmocka_unit_test(test_df_float_rules_on_every_scheduler),
         cmocka_unit_test(test_df_builders_per_partition),
         cmocka_unit_test(test_df_local_maps_under_one_name_stay_apart),
         cmocka_unit_test(test_df_rename_keeps_order_and_checks_names),

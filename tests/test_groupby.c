@@ -221,6 +221,160 @@ static void test_groupby_multiple_keys_and_errors(void **state)
     td_rmdir(dir);
 }
 
+/* ---- a NaN is missing, as in pandas -------------------------------------- */
+
+#define NUL 1e300 /* stands for a null in nan_frame's arrays */
+
+/* A frame (k float64, x float64) of n rows; NUL makes a null. */
+static tg_value *nan_frame(size_t n, const double *k, const double *x)
+{
+    const char *names[] = {"k", "x"};
+    tg_dtype types[] = {TG_DT_FLOAT64, TG_DT_FLOAT64};
+    tg_frame_builder *b = tg_frame_builder_new(2, names, types);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; c < 2; c++) {
+            double v = c ? x[i] : k[i];
+            assert_int_equal(v == NUL ? tg_frame_builder_null(b, c)
+                                      : tg_frame_builder_float(b, c, v),
+                             0);
+        }
+    }
+    tg_value *f = tg_frame_builder_finish(b);
+    assert_non_null(f);
+    return f;
+}
+
+/* Two partitions: keys 1, 2, NaN and null; x holds NaN and a null.
+ * Group 3's only x is NaN. */
+static tg_dataframe *nan_df(tg_graph *g)
+{
+    const double k1[] = {1, NAN, NUL, 1, 3};
+    const double x1[] = {1, 2, NAN, NAN, NAN};
+    const double k2[] = {2, NAN, 2, 1};
+    const double x2[] = {4, NUL, 8, 3};
+    tg_value *parts[2] = {nan_frame(5, k1, x1), nan_frame(4, k2, x2)};
+    tg_dataframe *df =
+        tg_df_from_delayed(g, 2, parts, 2, (const char *[]){"k", "x"},
+                           (const tg_dtype[]){TG_DT_FLOAT64, TG_DT_FLOAT64});
+    assert_non_null(df);
+    return df;
+}
+
+static const tg_agg NAN_AGGS[] = {
+    {"x", TG_AGG_COUNT, NULL}, {NULL, TG_AGG_SIZE, NULL},
+    {"x", TG_AGG_SUM, NULL},   {"x", TG_AGG_MEAN, NULL},
+    {"x", TG_AGG_MIN, NULL},   {"x", TG_AGG_MAX, NULL},
+    {"x", TG_AGG_VAR, NULL},   {"x", TG_AGG_NUNIQUE, NULL}};
+#define N_NAN_AGGS (sizeof NAN_AGGS / sizeof NAN_AGGS[0])
+
+/* Reductions skip NaN as they skip nulls: x's values are 1, 2, 4, 8, 3
+ * (mean 3.6, sample variance 7.3); size still counts every row. */
+static void test_groupby_reductions_skip_nan(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < TD_N_SCHEDULERS; s++) {
+        tg_scheduler *sch = td_schedulers[s]();
+        tg_graph *g = tg_graph_new();
+        td_assert_frame(
+            tg_compute(tg_df_agg(nan_df(g), N_NAN_AGGS, NAN_AGGS, NULL), sch),
+            "x_count,size,x_sum,x_mean,x_min,x_max,x_var,x_nunique\n"
+            "5,9,18.0,3.6,1.0,8.0,7.3,5\n");
+        /* An infinity is a value, NaN or not beside it. */
+        const double k[] = {0, 0, 0}, x[] = {INFINITY, 1, NAN};
+        for (size_t n = 2; n <= 3; n++) {
+            tg_value *f = nan_frame(n, k, x);
+            tg_dataframe *df = tg_df_from_delayed(
+                g, 1, &f, 2, (const char *[]){"k", "x"},
+                (const tg_dtype[]){TG_DT_FLOAT64, TG_DT_FLOAT64});
+            char want[128];
+            snprintf(want, sizeof want,
+                     "x_count,size,x_sum,x_mean,x_min,x_max,x_var,"
+                     "x_nunique\n2,%zu,inf,inf,1.0,inf,nan,2\n",
+                     n);
+            td_assert_frame(
+                tg_compute(tg_df_agg(df, N_NAN_AGGS, NAN_AGGS, NULL), sch),
+                want);
+        }
+        /* Across partitions too: inf and 2 merge to inf, inf and -inf
+         * to NaN. */
+        const double x1[] = {INFINITY}, x2[] = {2, -INFINITY};
+        tg_value *parts[2] = {nan_frame(1, k, x1), nan_frame(2, k, x2)};
+        tg_dataframe *df2 = tg_df_from_delayed(
+            g, 2, parts, 2, (const char *[]){"k", "x"},
+            (const tg_dtype[]){TG_DT_FLOAT64, TG_DT_FLOAT64});
+        tg_dataframe *first =
+            tg_df_filter(df2, tg_not(tg_lt(tg_col("x"), tg_lit_float(0))));
+        td_assert_frame(
+            tg_compute(tg_df_agg(first, 1, &NAN_AGGS[2], NULL), sch),
+            "x_sum\ninf\n");
+        td_assert_frame(tg_compute(tg_df_agg(df2, 1, &NAN_AGGS[2], NULL), sch),
+                        "x_sum\nnan\n");
+        tg_graph_free(g);
+        tg_scheduler_free(sch);
+    }
+}
+
+/* A NaN key is a null key: dropped by default, and with keep_null_keys
+ * one group with the nulls, last.  Group 3 has only a NaN x: its sum is
+ * 0 and its mean, min, max and var are null, as for an all-null
+ * group. */
+static void test_groupby_nan_key_is_a_null_key(void **state)
+{
+    (void)state;
+    const char *keys[] = {"k"};
+    const char *head =
+        "k,x_count,size,x_sum,x_mean,x_min,x_max,x_var,x_nunique\n"
+        "1.0,2,3,4.0,2.0,1.0,3.0,2.0,2\n"
+        "2.0,2,2,12.0,6.0,4.0,8.0,8.0,2\n"
+        "3.0,0,1,0.0,,,,,0\n";
+    char kept[512];
+    snprintf(kept, sizeof kept, "%s,1,3,2.0,2.0,2.0,2.0,,1\n", head);
+    for (size_t s = 0; s < TD_N_SCHEDULERS; s++) {
+        tg_scheduler *sch = td_schedulers[s]();
+        for (size_t split_out = 0; split_out <= 2; split_out += 2) {
+            tg_graph *g = tg_graph_new();
+            tg_dataframe *df = nan_df(g);
+            tg_groupby_opts o = {.split_out = split_out};
+            td_assert_frame(
+                tg_df_compute(
+                    tg_df_groupby(df, 1, keys, N_NAN_AGGS, NAN_AGGS, &o), sch),
+                head);
+            o.keep_null_keys = true;
+            td_assert_frame(
+                tg_df_compute(
+                    tg_df_groupby(df, 1, keys, N_NAN_AGGS, NAN_AGGS, &o), sch),
+                kept);
+            tg_graph_free(g);
+        }
+        tg_scheduler_free(sch);
+    }
+}
+
+/* value_counts and nunique leave NaN out, unless nulls are kept: then
+ * NaN counts with the nulls. */
+static void test_groupby_value_counts_and_nunique_ignore_nan(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < TD_N_SCHEDULERS; s++) {
+        tg_scheduler *sch = td_schedulers[s]();
+        tg_graph *g = tg_graph_new();
+        tg_dataframe *df = nan_df(g);
+        td_assert_frame(tg_df_compute(tg_df_value_counts(df, "k", true), sch),
+                        "k,count\n1.0,3\n2.0,2\n3.0,1\n");
+        td_assert_frame(tg_df_compute(tg_df_value_counts(df, "k", false), sch),
+                        "k,count\n1.0,3\n,3\n2.0,2\n3.0,1\n");
+        td_assert_frame(tg_df_compute(tg_df_value_counts(df, "x", true), sch),
+                        "x,count\n1.0,1\n2.0,1\n3.0,1\n4.0,1\n8.0,1\n");
+        td_assert_frame(tg_df_compute(tg_df_value_counts(df, "x", false), sch),
+                        "x,count\n,4\n1.0,1\n2.0,1\n3.0,1\n4.0,1\n8.0,1\n");
+        tg_agg nu[] = {{"k", TG_AGG_NUNIQUE, NULL}, {"k", TG_AGG_COUNT, NULL}};
+        td_assert_frame(tg_compute(tg_df_agg(df, 2, nu, NULL), sch),
+                        "k_nunique,k_count\n3,6\n");
+        tg_graph_free(g);
+        tg_scheduler_free(sch);
+    }
+}
+
 /* ---- every blocksize, split_out and scheduler agree ---------------------- */
 
 #define NG 7
@@ -350,6 +504,9 @@ int main(void)
         cmocka_unit_test(test_groupby_empty_input),
         cmocka_unit_test(test_groupby_value_counts_order),
         cmocka_unit_test(test_groupby_multiple_keys_and_errors),
+        cmocka_unit_test(test_groupby_reductions_skip_nan),
+        cmocka_unit_test(test_groupby_nan_key_is_a_null_key),
+        cmocka_unit_test(test_groupby_value_counts_and_nunique_ignore_nan),
         cmocka_unit_test(test_groupby_same_answer_for_every_partitioning),
     };
     return cmocka_run_group_tests_name("groupby", tests, NULL, NULL);

@@ -234,6 +234,84 @@ static void test_viz_graph_view_dedupes_and_boxes_literals(void **state)
     tg_graph_free(gr);
 }
 
+/* Counts its arguments: a task that takes any literal. */
+static tg_value *n_args(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)a, (void)ctx;
+    return tg_int((int64_t)n);
+}
+
+/* Asserts every expected label is on a box of ag and no label is a
+ * placeholder ("int-#0"). */
+static void assert_literal_boxes(Agraph_t *ag, const char *const *want,
+                                 size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        Agnode_t *box = node_labelled(ag, want[i]);
+        if (!box)
+            fail_msg("no node labelled %s", want[i]);
+        assert_string_equal(agget(box, "shape"), "box");
+    }
+    for (Agnode_t *v = agfstnode(ag); v; v = agnxtnode(ag, v))
+        assert_null(strchr(agget(v, "label"), '#'));
+}
+
+/* A data box shows its literal, short: numbers, quoted strings (cut at
+ * a character), a frame's rows by columns, an array's dtype and shape,
+ * an object's type name; the same when drawn from a JSON file. */
+static void test_viz_data_boxes_show_their_literal(void **state)
+{
+    (void)state;
+    static const int64_t zeros[120];
+    const void *cols[] = {zeros, zeros, zeros, zeros, zeros};
+    const char *names[] = {"a", "b", "c", "d", "e"};
+    const tg_dtype types[] = {TG_DT_INT64, TG_DT_INT64, TG_DT_INT64,
+                              TG_DT_INT64, TG_DT_INT64};
+    tg_value *frame = tg_frame_from_arrays(5, names, types, 120, cols, NULL);
+    assert_non_null(frame);
+    const size_t shape[] = {100, 50};
+    tg_value *nd = tg_ndarray_new(TG_DT_FLOAT64, 2, shape, NULL);
+    assert_non_null(nd);
+    tg_graph *gr = tg_graph_new();
+    tg_value *lits[] = {
+        tg_delayed_value(gr, tg_int(3)),
+        tg_delayed_value(gr, tg_str("abc")),
+        tg_delayed_value(gr, tg_float(2.5)),
+        tg_delayed_value(gr, frame),
+        tg_delayed_value(gr, nd),
+        tg_delayed_value(gr, tg_object(NULL, NULL, "point")),
+        /* 13 bytes would end inside the two-byte "é" */
+        tg_delayed_value(gr, tg_str("a long strin\xc3\xa9 of text")),
+    };
+    tg_value *t = tg_delayed_v(gr, "n_args", n_args, NULL, 0, 7, lits);
+    assert_non_null(t);
+    const char *want[] = {"3",
+                          "\"abc\"",
+                          "2.5",
+                          "frame 120\xc3\x97"
+                          "5",
+                          "float64 100\xc3\x97"
+                          "50",
+                          "point",
+                          "\"a long strin...\""};
+    Agraph_t *ag = dot_of(&t, 1, NULL);
+    assert_literal_boxes(ag, want, 7);
+    agclose(ag);
+
+    const char *json = tmp("lits.json"), *out = tmp("lits.dot");
+    assert_int_equal(tg_graph_write_json(&t, 1, json, NULL), 0);
+    assert_int_equal(tg_visualize_json(json, out, NULL), 0);
+    char *text = slurp(out, NULL);
+    ag = agmemread(text);
+    assert_non_null(ag);
+    assert_literal_boxes(ag, want, 7);
+    agclose(ag);
+    free(text);
+    unlink(json);
+    unlink(out);
+    tg_graph_free(gr);
+}
+
 static void test_viz_plan_view_labels_fused_chains(void **state)
 {
     (void)state;
@@ -521,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_viz_png_and_pdf_have_their_signatures),
         cmocka_unit_test(test_viz_dot_parses_back),
         cmocka_unit_test(test_viz_graph_view_dedupes_and_boxes_literals),
+        cmocka_unit_test(test_viz_data_boxes_show_their_literal),
         cmocka_unit_test(test_viz_plan_view_labels_fused_chains),
         cmocka_unit_test(test_viz_colours_by_static_order),
         cmocka_unit_test(test_viz_colours_by_state_and_duration),

@@ -163,8 +163,9 @@ static json_t *task_json(const tg__vgraph *vg, size_t i, const uint32_t *from,
         ok = json_object_set_new(t, "literal", json_true()) == 0;
     if (ok && vg->is_plan)
         ok = json_object_set_new(t, "calls", calls_json(vg, vn)) == 0;
-    if (ok && vn->label && vn->kind == TG__VN_TASK)
-        ok = json_object_set_new(t, "label", json_string(vn->label)) == 0;
+    json_t *label = ok && vn->label ? json_string(vn->label) : NULL;
+    if (label) /* NULL for a literal's text that is not UTF-8: no label */
+        ok = json_object_set_new(t, "label", label) == 0;
     if (ok && state_name(vn->state))
         ok = json_object_set_new(t, "state", json_string(state_name(vn->state)))
              == 0;

@@ -86,8 +86,9 @@ const char *tg__vnode_key(const tg__vgraph *vg, size_t i)
     return n->op >= 0 ? tg__plan_key(vg->plan, (uint32_t)n->op) : NULL;
 }
 
-/* A short text for a literal value ("1.5", "\"abc\"", "list[3]"), owned
- * by vg, or NULL when out of memory. */
+/* A short text for a literal value ("1.5", "\"abc\"", "list[3]",
+ * "frame 120×5", an object's type name), owned by vg, or NULL when out
+ * of memory. */
 static const char *literal_label(tg__vgraph *vg, const tg_value *v)
 {
     char buf[64];
@@ -97,13 +98,27 @@ static const char *literal_label(tg__vgraph *vg, const tg_value *v)
     case TG_INT: snprintf(buf, sizeof buf, "%lld", (long long)v->u.i); break;
     case TG_FLOAT: snprintf(buf, sizeof buf, "%.6g", v->u.f); break;
     case TG_STR:
-        if (v->u.s.len <= 16)
+        if (v->u.s.len <= 16) {
             snprintf(buf, sizeof buf, "\"%s\"", v->u.s.data);
-        else
-            snprintf(buf, sizeof buf, "\"%.13s...\"", v->u.s.data);
+        } else {
+            int cut = 13; /* whole UTF-8 characters only */
+            while (cut > 0 && ((uint8_t)v->u.s.data[cut] & 0xc0) == 0x80)
+                cut--;
+            snprintf(buf, sizeof buf, "\"%.*s...\"", cut, v->u.s.data);
+        }
         break;
     case TG_LIST: snprintf(buf, sizeof buf, "list[%zu]", v->u.list.n); break;
     case TG_BYTES: snprintf(buf, sizeof buf, "bytes[%zu]", v->u.s.len); break;
+    case TG_OBJECT:
+    case TG_FRAME:
+    case TG_NDARRAY:
+        if (v->u.obj.ops && v->u.obj.ops->describe)
+            v->u.obj.ops->describe(v->u.obj.ptr, buf, sizeof buf);
+        else if (v->u.obj.type_name)
+            snprintf(buf, sizeof buf, "%s", v->u.obj.type_name);
+        else
+            snprintf(buf, sizeof buf, "%s", tg_type_name(tg_typeof(v)));
+        break;
     default: snprintf(buf, sizeof buf, "%s", tg_type_name(tg_typeof(v)));
     }
     return tg__vgraph_own(vg, tg__strdup(buf));

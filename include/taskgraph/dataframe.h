@@ -87,6 +87,39 @@ TG_API tg_value *tg_frame_builder_finish(tg_frame_builder *b);
 /* Frees an unfinished builder.  NULL does nothing. */
 TG_API void tg_frame_builder_free(tg_frame_builder *b);
 
+/* A string column in Arrow's layout: row r is the bytes
+ * [offsets[r], offsets[r + 1]) of bytes (not NUL-terminated). */
+typedef struct tg_str_array {
+    const int64_t *offsets; /* nrows + 1, non-decreasing, offsets[0] >= 0 */
+    const char *bytes;      /* what the offsets index; may be NULL when every
+                               string is empty */
+} tg_str_array;
+
+/* A frame copied from C arrays, one per column, in the layout the frame
+ * accessors return:
+ *     TG_DT_INT64    columns[i] is a const int64_t[nrows]
+ *     TG_DT_FLOAT64  columns[i] is a const double[nrows]
+ *     TG_DT_BOOL     columns[i] is a const uint8_t[nrows], each 0 or 1
+ *     TG_DT_STRING   columns[i] points at one tg_str_array
+ * validity[i] is column i's Arrow bitmap ((nrows + 7) / 8 bytes, bit
+ * (r % 8) of byte r / 8 set when row r is present, as
+ * tg_frame_validity); a NULL validity[i], or a NULL validity, means no
+ * nulls.  A null row's value is ignored (the frame holds 0 or "").  NaN
+ * is a value here; the dataframe's operations treat it as missing
+ * (README.md, "Null rules").  names are copied; columns[i] may be NULL
+ * only when nrows is 0.
+ *
+ * Returns a new reference.  Copies everything: the caller keeps, and
+ * may free or change, its arrays.  NULL with tg_last_error() set on bad
+ * input (TG_EINVAL: a NULL array with ncols > 0, a missing or duplicate
+ * name, a type that is not a tg_dtype, a NULL column with rows, string
+ * offsets that are negative or decrease, a bool that is not 0 or 1) or
+ * out of memory (TG_ENOMEM).  Any thread. */
+TG_API tg_value *tg_frame_from_arrays(size_t ncols, const char *const *names,
+                                      const tg_dtype *types, size_t nrows,
+                                      const void *const *columns,
+                                      const uint8_t *const *validity);
+
 /* ---- Column expressions --------------------------------------------- */
 
 /* An expression over the columns of a frame, evaluated a column at a
@@ -97,9 +130,16 @@ TG_API void tg_frame_builder_free(tg_frame_builder *b);
  * Types are checked when a builder receives the expression.  Arithmetic
  * on int64 gives int64 (+ - * and floor division), true division gives
  * float64, mixed int/float gives float64; a null operand gives null;
- * floor division by integer zero gives null.  A comparison involving a
- * null is false (never null).  and/or/not follow SQL three-valued logic
- * on null bools.  Any thread (expressions are plain data). */
+ * floor division by integer zero gives null.  Float floor division is
+ * Python's and NumPy's: the floor of the exact quotient, computed from
+ * the exact remainder (fmod), so 1.0 // 0.1 is 9.0 although 1.0 / 0.1
+ * rounds to 10.0; -1.0 // 0.1 is -10.0; a zero result has the sign of
+ * x / y; by zero it is x / y (inf, -inf or NaN); a NaN or infinite x
+ * gives NaN.  Other float arithmetic follows IEEE.  A comparison
+ * involving a null is false (never null), as is one with NaN.  and/or/not
+ * follow SQL three-valued logic on null bools.  tg_is_null is true for a
+ * null and for a float NaN (pandas' isna).  Any thread (expressions are
+ * plain data). */
 typedef struct tg_expr tg_expr;
 
 TG_API tg_expr *tg_col(const char *name);
@@ -328,7 +368,8 @@ TG_API const char *tg_agg_op_name(tg_agg_op op);
 typedef struct tg_groupby_opts {
     bool keep_null_keys; /* false: rows with a null key are dropped
                             (pandas); true: they form their own group,
-                            ordered last (pandas' dropna=False) */
+                            ordered last (pandas' dropna=False).  A NaN
+                            key is a null key. */
     size_t split_every;  /* fan-in of the tree reduction; 0 = 8 */
     size_t split_out;    /* > 1: hash-partition the groups into this many
                             reductions (for many groups); 0 or 1: one */
@@ -341,8 +382,10 @@ typedef struct tg_groupby_opts {
 
 /* Whole-column reductions as a tree: per-partition partials combined
  * split_every at a time.  A delayed one-row frame with one column per
- * aggregation.  Nulls are skipped; sum of no values is 0; mean, var, std,
- * min and max of no values are null; var/std need two values. */
+ * aggregation.  Nulls and NaN are skipped (a NaN is missing, as in
+ * pandas: count and nunique leave it out, size counts its row); sum of
+ * no values is 0; mean, var, std, min and max of no values are null;
+ * var/std need two values. */
 TG_API tg_value *tg_df_agg(tg_dataframe *df, size_t n_aggs, const tg_agg *aggs,
                            const tg_groupby_opts *opts);
 /* Number of rows: a delayed int. */
@@ -357,7 +400,8 @@ TG_API tg_dataframe *tg_df_groupby(tg_dataframe *df, size_t n_keys,
                                    const tg_groupby_opts *opts);
 /* Counts of each distinct value of column: a one-partition dataframe
  * (column, "count"), ordered by count descending then value ascending
- * (null last).  dropna = false counts nulls as a value. */
+ * (null last).  NaN counts as null.  dropna = false counts nulls (with
+ * NaN) as one value, shown as null. */
 TG_API tg_dataframe *tg_df_value_counts(tg_dataframe *df, const char *column,
                                         bool dropna);
 

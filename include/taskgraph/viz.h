@@ -83,7 +83,9 @@ TG_API int tg_visualize(tg_value **targets, size_t n, const char *path,
  *               "literal": true,         (a data node, graph view)
  *               "calls": ["f", "g"],     (the fused calls, in the order
  *                                         they run: plan view)
- *               "label": "f > g",        (a fused task's picture label)
+ *               "label": "f > g",        (a fused task's picture label,
+ *                                         or a data node's short text:
+ *                                         "3", "\"abc\"", "frame 120×5")
  *               "state": "done", "duration_ns": 1200}, ...]}
  *
  * Literal arguments appear as JSON values when small (numbers, booleans,

@@ -40,7 +40,7 @@ static tg_value *fuzz_box_decode(tg__dec *d);
 static const tg__codec_type fuzz_box_codec = {"fuzz.box", TG_OBJECT,
                                               fuzz_box_encode, fuzz_box_decode};
 static const tg__object_ops fuzz_box_ops = {"fuzz.box", fuzz_box_free, NULL,
-                                            &fuzz_box_codec};
+                                            &fuzz_box_codec, NULL};
 
 static tg_value *fuzz_box_decode(tg__dec *d)
 {
