@@ -4,11 +4,11 @@
  * The join task takes the left frames then the right frames (pieces of
  * one output partition, or a partition and a broadcast side), indexes
  * the right rows by key tuple in the runtime's hash map (key identity
- * from order_internal.h: -0.0 is 0.0, NaN is NaN, null is null unless
- * SQL nulls are asked for), then walks the left rows in order emitting
- * each one's matches in right order, and last the unmatched right rows.
- * Equal keys hash alike on both sides (tg__row_hash), so a hash shuffle
- * of both sides by key puts every matching pair in one output.
+ * from order_internal.h: -0.0 is 0.0, a NaN is a null, and a null
+ * matches a null unless SQL nulls are asked for), then walks the left rows in
+ * order emitting each one's matches in right order, and last the unmatched
+ * right rows. Equal keys hash alike on both sides (tg__row_hash), so a hash
+ * shuffle of both sides by key puts every matching pair in one output.
  */
 #include <stdio.h>
 
@@ -98,7 +98,7 @@ static int pairs_push(pairs *p, uint32_t l, uint32_t r)
 static bool any_null(const tg__keyview *k, size_t nk, size_t i)
 {
     for (size_t j = 0; j < nk; j++)
-        if (!tg__valid(k[j].valid, i))
+        if (tg__key_is_null(&k[j], i))
             return true;
     return false;
 }

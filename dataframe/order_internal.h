@@ -52,10 +52,22 @@ static inline uint64_t tg__float_key_bits(double x)
 
 #define TG__NULL_KEY_HASH 0x9e3779b97f4a7c15ull
 
+/* True when row i of k is a missing key: a null, or a float NaN (a key
+ * NaN is missing, as in pandas: it groups, hashes and joins as null). */
+static inline bool tg__key_is_null(const tg__keyview *k, size_t i)
+{
+    if (!tg__valid(k->valid, i))
+        return true;
+    if (k->type != TG_DT_FLOAT64)
+        return false;
+    double x = ((const double *)k->data)[i];
+    return x != x;
+}
+
 /* The hash of row i of k, consistent with tg__key_eq. */
 static inline uint64_t tg__key_hash(const tg__keyview *k, size_t i)
 {
-    if (!tg__valid(k->valid, i))
+    if (tg__key_is_null(k, i))
         return TG__NULL_KEY_HASH;
     switch (k->type) {
     case TG_DT_STRING: {
@@ -73,7 +85,7 @@ static inline uint64_t tg__key_hash(const tg__keyview *k, size_t i)
 static inline bool tg__key_eq(const tg__keyview *a, size_t i,
                               const tg__keyview *b, size_t j)
 {
-    bool va = tg__valid(a->valid, i), vb = tg__valid(b->valid, j);
+    bool va = !tg__key_is_null(a, i), vb = !tg__key_is_null(b, j);
     if (!va || !vb)
         return va == vb;
     switch (a->type) {
