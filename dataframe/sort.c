@@ -222,33 +222,6 @@ tg_value *tg__task_sort_splitters(tg_value *const *a, size_t n, void *ctx)
     return res;
 }
 
-/* The frames a[0..n) concatenated (the one frame itself for n = 1),
- * after checking their columns.  NULL with *err set. */
-static tg__frame *frames_of(tg_value *const *a, size_t n, bool *owned,
-                            tg_value **err)
-{
-    tg__frame **fs = tg__calloc(n + 1, sizeof *fs);
-    if (!fs) {
-        *err = tg_error("out of memory");
-        return NULL;
-    }
-    for (size_t i = 0; i < n && !*err; i++) {
-        if (!(fs[i] = tg__frame_of(a[i])))
-            *err = tg__df_not_frame("sort", a[i]);
-        else if (!tg__frame_same_columns(fs[i], fs[0]))
-            *err =
-                tg_error("sort: frame %zu has other columns than frame 0", i);
-    }
-    tg__frame *all = NULL;
-    *owned = n > 1;
-    if (!*err)
-        all = n == 1 ? fs[0] : tg__frame_concat(fs, n);
-    if (!*err && !all)
-        *err = tg_error("out of memory");
-    tg__free(fs);
-    return all;
-}
-
 /* sort(spec, limit | null, frames...) -> the frames concatenated in
  * order and sorted stably, cut to the first limit rows. */
 tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx)
@@ -264,7 +237,7 @@ tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx)
     if (err)
         return err;
     bool owned = false;
-    tg__frame *all = frames_of(a + 2, n - 2, &owned, &err);
+    tg__frame *all = tg__frames_arg("sort", a + 2, n - 2, &owned, &err);
     tg__sortkey *sk = all ? tg__calloc(s.n_keys, sizeof *sk) : NULL;
     if (all && !sk)
         err = tg_error("out of memory");
