@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "df_util.h"
+#include "runtime/alloc_internal.h"
 
 /* id, grp (null for ids 3 and 8), x.  Within grp, x has a mean and a
  * population standard deviation that make every z exact: A is 3, 1
@@ -201,7 +202,9 @@ static void test_transform_standardises_each_group_everywhere(void **state)
         for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
             tg_scheduler *s = td_schedulers[k]();
             if (!three) {
-                three = td_csv(tg_compute(t[3], s));
+                tg_value *r = tg_compute(t[3], s);
+                three = td_csv(r);
+                tg_decref(r);
                 assert_non_null(strstr(three, "id,grp,x,z\n"));
             }
             const char *want[] = {Z_ONE_PART, Z_BY_ID, Z_BY_ID, three};
@@ -603,6 +606,55 @@ static void test_transform_tasks_reject_malformed_parameters(void **state)
     tg_decref(f);
 }
 
+/* Calls the registered name on args (borrowed) with the i-th
+ * allocation failing, for every i until a call succeeds: each failure
+ * is an error value, never a crash or a leak (ASan and valgrind runs
+ * check the latter). */
+static void sweep_oom(const char *name, size_t n, tg_value **args)
+{
+    tg_fn fn = NULL;
+    void *ctx = NULL;
+    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
+    for (long i = 0;; i++) {
+        tg__oom_inject(i, false);
+        tg_value *r = fn(args, n, ctx);
+        tg__oom_inject(-1, false);
+        bool failed = tg_is_error(r);
+        if (failed && !strstr(tg_error_message(r), "out of memory"))
+            fail_msg("%s, allocation %ld: %s", name, i, tg_error_message(r));
+        tg_decref(r);
+        if (!failed)
+            break;
+        assert_true(i < 10000);
+    }
+}
+
+/* The transform task and the group and rows splits fail cleanly at
+ * every allocation (tt.same allocates nothing of its own). */
+static void test_transform_tasks_survive_out_of_memory(void **state)
+{
+    (void)state;
+    const char *text = "k,v\na,3\nb,1\n,2\na,0\nc,4\n";
+    tg_value *f = tg_frame_from_csv(text, strlen(text), NULL);
+    tg_value *spec = tg_list(
+        4, tg_int(1),
+        tg_list(3, tg_list(2, tg_str("k"), tg_str("v")),
+                tg_list(2, tg_bool(true), tg_bool(false)), tg_bool(false)),
+        tg_list(2, tg_list(2, tg_str("k"), tg_str("v")),
+                tg_list(2, tg_int(TG_DT_STRING), tg_int(TG_DT_INT64))),
+        tg_str("tt.same"));
+    tg_value *group =
+        tg_list(3, tg_str("group"), tg_list(1, tg_str("k")), tg_int(3));
+    tg_value *rows = tg_list(3, tg_str("rows"), tg_list(0), tg_int(2));
+    tg_value *counts = tg_list(2, tg_int(5), tg_int(3)), *i0 = tg_int(0);
+    sweep_oom("tg.df.transform", 3, (tg_value *[]){spec, f, f});
+    sweep_oom("tg.df.shuffle_split", 3, (tg_value *[]){f, group, i0});
+    sweep_oom("tg.df.shuffle_split", 4, (tg_value *[]){f, rows, i0, counts});
+    tg_value *all[] = {spec, f, group, rows, counts, i0};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        tg_decref(all[i]);
+}
+
 int main(void)
 {
     register_fns();     /* before the cluster: its workers run this too */
@@ -619,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_shuffle_puts_equal_keys_in_one_partition),
         cmocka_unit_test(test_transform_bad_arguments_fail_with_a_message),
         cmocka_unit_test(test_transform_tasks_reject_malformed_parameters),
+        cmocka_unit_test(test_transform_tasks_survive_out_of_memory),
     };
     return cmocka_run_group_tests_name("transform", tests, NULL, NULL);
 }
