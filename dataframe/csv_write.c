@@ -58,9 +58,65 @@ static void put_str(outbuf *o, const char *s, size_t len)
     ob_put(o, "\"", 1);
 }
 
+/* v in decimal into buf (at least 21 bytes); its length.  What
+ * "%lld" prints, without the cost of a printf. */
+static size_t fmt_int(char *buf, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[len++] = '-';
+    while (n)
+        buf[len++] = tmp[--n];
+    return len;
+}
+
+/* The decimal places of fixed_double's fast path, and its bounds:
+ * "%.15g" prints fixed notation from 1e-4, and below 1e9 nine integer
+ * digits and six places are at most 15 significant digits. */
+#define FIXED_PLACES 6
+#define FIXED_SCALE 1e6
+#define FIXED_MAX 1e9
+
+/* d as "%.15g" prints it (and the ".0" fmt_double adds), when d is the
+ * double nearest to m / 10^6 for an integer m: then d has at most 15
+ * significant digits, so %.15g gives m's digits with trailing zeros
+ * dropped, and they read back to d.  0 when d is not such a number. */
+static size_t fixed_double(char *buf, double d)
+{
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < FIXED_MAX))
+        return 0;
+    double ms = nearbyint(a * FIXED_SCALE);
+    if (ms / FIXED_SCALE != a)
+        return 0;
+    int64_t m = (int64_t)ms, ip = m / 1000000, fp = m % 1000000;
+    size_t len = 0;
+    if (d < 0)
+        buf[len++] = '-';
+    len += fmt_int(buf + len, ip);
+    buf[len++] = '.';
+    char frac[FIXED_PLACES];
+    int places = FIXED_PLACES;
+    for (int i = FIXED_PLACES - 1; i >= 0; i--, fp /= 10)
+        frac[i] = (char)('0' + fp % 10);
+    while (places > 1 && frac[places - 1] == '0')
+        places--;
+    memcpy(buf + len, frac, (size_t)places);
+    return len + (size_t)places;
+}
+
 /* Shortest round-trip form of d that still reads as a float. */
 static size_t fmt_double(char *buf, size_t cap, double d)
 {
+    size_t fast = fixed_double(buf, d);
+    if (fast)
+        return fast;
     if (isnan(d))
         return (size_t)snprintf(buf, cap, "nan");
     if (isinf(d))
@@ -84,8 +140,7 @@ static void put_cell(outbuf *o, const tg__col *c, size_t row)
         return;
     switch (c->type) {
     case TG_DT_INT64:
-        len = (size_t)snprintf(num, sizeof num, "%lld",
-                               (long long)((const int64_t *)c->data)[row]);
+        len = fmt_int(num, ((const int64_t *)c->data)[row]);
         ob_put(o, num, len);
         break;
     case TG_DT_FLOAT64:
