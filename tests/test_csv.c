@@ -302,6 +302,34 @@ static void test_csv_frame_from_memory(void **state)
     tg_decref(v);
 }
 
+/* Numbers print as "%lld" and as the shortest of "%.15g".."%.17g" with
+ * a '.' kept: the fast paths for integers and for decimals of at most
+ * six places agree with printf at their edges and fall back past them. */
+static void test_csv_writes_numbers_as_printf_would(void **state)
+{
+    (void)state;
+    const char *names[] = {"i", "f"};
+    tg_dtype types[] = {TG_DT_INT64, TG_DT_FLOAT64};
+    const int64_t ints[] = {0, -7, INT64_MAX, INT64_MIN, 1000000, -1, 42};
+    const double fl[] = {1.0, -12.3456,  0.0001,        0.00009, 999999999.5,
+                         1e9, 0.1 + 0.2, 123456.789012, -0.0};
+    tg_frame_builder *b = tg_frame_builder_new(2, names, types);
+    for (size_t i = 0; i < 9; i++) {
+        assert_int_equal(tg_frame_builder_int(b, 0, ints[i % 7]), 0);
+        assert_int_equal(tg_frame_builder_float(b, 1, fl[i]), 0);
+    }
+    tg_value *f = tg_frame_builder_finish(b);
+    char *got = td_csv(f);
+    assert_string_equal(got, "i,f\n0,1.0\n-7,-12.3456\n"
+                             "9223372036854775807,0.0001\n"
+                             "-9223372036854775808,9e-05\n"
+                             "1000000,999999999.5\n-1,1000000000.0\n"
+                             "42,0.30000000000000004\n0,123456.789012\n"
+                             "-7,-0.0\n");
+    free(got);
+    tg_decref(f);
+}
+
 /* Large blocks full of quoted newlines (the vectorised counting path):
  * every blocksize gives the same rows, and errors keep exact lines. */
 static void test_csv_many_quoted_newlines(void **state)
@@ -490,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_csv_missing_file_and_header_mismatch),
         cmocka_unit_test(test_csv_to_csv_round_trips),
         cmocka_unit_test(test_csv_frame_from_memory),
+        cmocka_unit_test(test_csv_writes_numbers_as_printf_would),
         cmocka_unit_test(test_csv_parses_only_used_columns),
         cmocka_unit_test(test_csv_second_query_does_not_change_the_first),
         cmocka_unit_test(test_csv_many_quoted_newlines),
