@@ -4,7 +4,10 @@
  * field, an empty string is "", floats use the shortest of %.15g..%.17g
  * that parses back to the same double and always carry a '.', 'e', "inf"
  * or "nan" so their column stays float64.  Rows are formatted into a
- * 64 KiB buffer and written with fwrite.
+ * 64 KiB buffer and written with fwrite.  tg_to_csv into one file
+ * formats each partition in a task of its own (csv_format, in parallel)
+ * and appends the texts in order with a chain of write tasks, so the
+ * chain does I/O only.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,16 +15,41 @@
 
 #include "df_internal.h"
 
+/* Formatted text goes through buf to a file (out) or, when out is
+ * NULL, to a growing block of memory (mem). */
 typedef struct outbuf {
     FILE *out;
     char buf[65536];
     size_t n;
     bool failed;
+    char *mem; /* out == NULL: the text so far (tg__malloc) */
+    size_t mem_n, mem_cap;
 } outbuf;
+
+/* Appends buf to mem, doubling it as needed.  False on OOM. */
+static bool mem_append(outbuf *o)
+{
+    if (o->mem_n + o->n > o->mem_cap) {
+        size_t cap = o->mem_cap ? 2 * o->mem_cap : sizeof o->buf;
+        while (cap < o->mem_n + o->n)
+            cap *= 2;
+        char *m = tg__malloc(cap);
+        if (!m)
+            return false;
+        if (o->mem_n)
+            memcpy(m, o->mem, o->mem_n);
+        tg__free(o->mem);
+        o->mem = m, o->mem_cap = cap;
+    }
+    memcpy(o->mem + o->mem_n, o->buf, o->n);
+    o->mem_n += o->n;
+    return true;
+}
 
 static void ob_flush(outbuf *o)
 {
-    if (o->n && fwrite(o->buf, 1, o->n, o->out) != o->n)
+    if (o->n
+        && (o->out ? fwrite(o->buf, 1, o->n, o->out) != o->n : !mem_append(o)))
         o->failed = true;
     o->n = 0;
 }
@@ -161,13 +189,9 @@ static void put_cell(outbuf *o, const tg__col *c, size_t row)
     }
 }
 
-/* Writes f's rows (and the header when asked) to out. */
-static int write_frame(const tg__frame *f, FILE *out, bool header)
+/* Formats f's rows (and the header when asked) into o, flushed. */
+static void format_frame(const tg__frame *f, outbuf *o, bool header)
 {
-    outbuf *o = tg__malloc(sizeof *o);
-    if (!o)
-        return TG_ENOMEM;
-    o->out = out, o->n = 0, o->failed = false;
     for (size_t j = 0; header && j < f->ncols; j++) {
         if (j)
             ob_put(o, ",", 1);
@@ -184,9 +208,43 @@ static int write_frame(const tg__frame *f, FILE *out, bool header)
         ob_put(o, "\n", 1);
     }
     ob_flush(o);
+}
+
+/* Writes f's rows (and the header when asked) to out. */
+static int write_frame(const tg__frame *f, FILE *out, bool header)
+{
+    outbuf *o = tg__calloc(1, sizeof *o);
+    if (!o)
+        return TG_ENOMEM;
+    o->out = out;
+    format_frame(f, o, header);
     bool failed = o->failed;
     tg__free(o);
     return failed ? tg__seterr(TG_EIO, "write_csv: write failed") : 0;
+}
+
+/* csv_format(frame, header) -> [rows, bytes]: the frame as CSV text, so
+ * that partitions are formatted in parallel and the chain writing one
+ * file only appends text. */
+tg_value *tg__task_csv_format(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    const tg__frame *f = tg__frame_of(a[0]);
+    if (!f)
+        return tg__df_not_frame("to_csv", a[0]);
+    if (tg_typeof(a[1]) != TG_BOOL)
+        return tg__df_bad_param("to_csv", "header", "not a bool");
+    outbuf *o = tg__calloc(1, sizeof *o);
+    if (!o)
+        return tg_error("out of memory");
+    format_frame(f, o, tg_as_bool(a[1]));
+    tg_value *res = NULL;
+    if (!o->failed)
+        res = tg_list(2, tg_int((int64_t)f->nrows),
+                      tg_bytes(o->mem ? o->mem : "", o->mem_n));
+    tg__free(o->mem);
+    tg__free(o);
+    return res ? res : tg_error("out of memory");
 }
 
 int tg_frame_write_csv(const tg_value *frame, FILE *out)
@@ -237,8 +295,25 @@ tg_value *tg__task_write_part(tg_value *const *a, size_t n, void *ctx)
     return r;
 }
 
-/* write_csv(frame, path, rows before | null): creates the file (null)
- * or appends to it; the rows written so far. */
+/* Writes the text of csv_format's result v ([rows, bytes]) to path,
+ * creating it or appending: the rows written, or an error value. */
+static tg_value *write_text(const char *path, const tg_value *v, bool append)
+{
+    const tg_value *rows = tg_list_get(v, 0);
+    size_t len = 0;
+    const void *text = tg_as_bytes(tg_list_get(v, 1), &len);
+    if (tg_list_len(v) != 2 || tg_typeof(rows) != TG_INT || !text)
+        return tg__df_bad_param("to_csv", "text", "not [rows, bytes]");
+    FILE *out = fopen(path, append ? "ab" : "wb");
+    bool ok = out && (len == 0 || fwrite(text, 1, len, out) == len);
+    if (out && fclose(out) != 0)
+        ok = false;
+    return ok ? tg_int(tg_as_int(rows))
+              : tg_error("to_csv: cannot write %s", path);
+}
+
+/* write_csv(frame | [rows, text], path, rows before | null): creates
+ * the file (null) or appends to it; the rows written so far. */
 tg_value *tg__task_write_chain(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
@@ -246,7 +321,8 @@ tg_value *tg__task_write_chain(tg_value *const *a, size_t n, void *ctx)
     bool first = tg_typeof(a[2]) == TG_NULL;
     if (!path || (!first && tg_typeof(a[2]) != TG_INT))
         return tg__df_bad_param("to_csv", "path", "not a path and a row count");
-    tg_value *r = write_file(path, a[0], !first);
+    tg_value *r = tg_typeof(a[0]) == TG_LIST ? write_text(path, a[0], !first)
+                                             : write_file(path, a[0], !first);
     if (tg_is_error(r))
         return r;
     int64_t total = tg_as_int(r) + (first ? 0 : tg_as_int(a[2]));
@@ -283,7 +359,10 @@ tg_value *tg_to_csv(tg_dataframe *df, const char *path)
         return tg__df_call(g, TG__OP_WRITE_CHAIN, 3, args);
     }
     for (size_t i = 0; i < df->nparts; i++) {
-        tg_value *args[3] = {parts[i], tg_str(path), i ? res : tg_null()};
+        /* formatted in parallel, appended in order */
+        tg_value *fa[2] = {parts[i], tg_bool(i == 0)};
+        tg_value *args[3] = {tg__df_call(g, TG__OP_CSV_FORMAT, 2, fa),
+                             tg_str(path), i ? res : tg_null()};
         if (!(res = tg__df_call(g, TG__OP_WRITE_CHAIN, 3, args)))
             return NULL;
     }

@@ -143,7 +143,8 @@ typedef enum tg__df_op {
     TG__OP_PICK,           /* (list, i) -> item i */
     TG__OP_MERGE,          /* (spec, order, frames...) -> frame */
     TG__OP_WRITE_PART,     /* (frame, pattern, index) -> rows */
-    TG__OP_WRITE_CHAIN,    /* (frame, path, rows before | null) -> rows */
+    TG__OP_WRITE_CHAIN,    /* (frame | [rows, text], path, rows before |
+                              null) -> rows */
     TG__OP_SHUFFLE_SPLIT,  /* (frame, partitioner, part[, splitters]) ->
                               [k frames] */
     TG__OP_SORT_SAMPLE,    /* (frame, sort spec, part, m) -> samples */
@@ -152,6 +153,7 @@ typedef enum tg__df_op {
                               frame */
     TG__OP_JOIN,           /* (join spec, n left, frames...) -> frame */
     TG__OP_TRANSFORM,      /* (transform spec, frames...) -> frame */
+    TG__OP_CSV_FORMAT,     /* (frame, header) -> [rows, text bytes] */
     TG__N_OPS
 } tg__df_op;
 
@@ -197,6 +199,7 @@ tg_value *tg__task_sort_splitters(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_join(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_transform(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_csv_format(tg_value *const *a, size_t n, void *ctx);
 
 /* The local trampoline of tg_df_map_partitions: ctx is the node. */
 tg_value *tg__task_map_local(tg_value *const *a, size_t n, void *ctx);

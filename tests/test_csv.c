@@ -330,6 +330,58 @@ static void test_csv_writes_numbers_as_printf_would(void **state)
     tg_decref(f);
 }
 
+/* csv_format turns a partition into [rows, CSV text] (the header only
+ * when asked) and the write chain appends such texts; malformed
+ * parameters fail with a message. */
+static void test_csv_format_task_and_text_chain(void **state)
+{
+    (void)state;
+    tg_fn fmt = NULL, wr = NULL;
+    void *ctx = NULL;
+    assert_int_equal(tg_lookup("tg.df.csv_format", &fmt, &ctx), 0);
+    assert_int_equal(tg_lookup("tg.df.write_csv", &wr, &ctx), 0);
+    const char *csv = "a,b\n1,x\n2,\n";
+    tg_value *f = tg_frame_from_csv(csv, strlen(csv), NULL);
+    tg_value *args[3] = {f, tg_bool(true), NULL};
+    tg_value *t0 = fmt(args, 2, NULL);
+    tg_decref(args[1]);
+    args[1] = tg_bool(false);
+    tg_value *t1 = fmt(args, 2, NULL);
+    tg_decref(args[1]);
+    assert_int_equal(tg_as_int(tg_list_get(t0, 0)), 2);
+    size_t len = 0;
+    const char *text = tg_as_bytes(tg_list_get(t1, 1), &len);
+    assert_int_equal(len, 7);
+    assert_memory_equal(text, "1,x\n2,\n", 7);
+    char *dir = td_mkdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    tg_value *wa[3] = {t0, tg_str(path), tg_null()};
+    tg_value *r0 = wr(wa, 3, NULL);
+    tg_value *wb[3] = {t1, wa[1], r0};
+    tg_value *r1 = wr(wb, 3, NULL);
+    assert_int_equal(tg_as_int(r1), 4);
+    FILE *in = fopen(path, "rb");
+    char got[64] = "";
+    assert_non_null(in);
+    assert_int_equal(fread(got, 1, sizeof got - 1, in), 18);
+    fclose(in);
+    assert_string_equal(got, "a,b\n1,x\n2,\n1,x\n2,\n");
+    tg_value *bad = tg_int(1);
+    tg_value *ba[2] = {f, bad};
+    tg_value *e = fmt(ba, 2, NULL);
+    assert_non_null(strstr(tg_error_message(e), "malformed header"));
+    tg_decref(e);
+    tg_value *nt = tg_list(1, tg_int(1));
+    tg_value *bw[3] = {nt, wa[1], wa[2]};
+    e = wr(bw, 3, NULL);
+    assert_non_null(strstr(tg_error_message(e), "malformed text"));
+    tg_value *all[] = {e, nt, bad, r0, r1, wa[1], wa[2], t0, t1, f};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        tg_decref(all[i]);
+    td_rmdir(dir);
+}
+
 /* Large blocks full of quoted newlines (the vectorised counting path):
  * every blocksize gives the same rows, and errors keep exact lines. */
 static void test_csv_many_quoted_newlines(void **state)
@@ -519,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_csv_to_csv_round_trips),
         cmocka_unit_test(test_csv_frame_from_memory),
         cmocka_unit_test(test_csv_writes_numbers_as_printf_would),
+        cmocka_unit_test(test_csv_format_task_and_text_chain),
         cmocka_unit_test(test_csv_parses_only_used_columns),
         cmocka_unit_test(test_csv_second_query_does_not_change_the_first),
         cmocka_unit_test(test_csv_many_quoted_newlines),
