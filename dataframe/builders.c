@@ -135,8 +135,8 @@ tg_value *tg_df_partition(const tg_dataframe *df, size_t i)
 
 /* ---- from_delayed -------------------------------------------------------- */
 
-static bool schema_ok(size_t ncols, const char *const *names,
-                      const tg_dtype *types)
+bool tg__schema_ok(size_t ncols, const char *const *names,
+                   const tg_dtype *types)
 {
     if (ncols && (!names || !types))
         return false;
@@ -151,7 +151,7 @@ tg_dataframe *tg_df_from_delayed(tg_graph *g, size_t n, tg_value *const *parts,
                                  const tg_dtype *types)
 {
     tg_dataframe *df = NULL;
-    bool ok = g && (parts || !n) && schema_ok(ncols, names, types);
+    bool ok = g && (parts || !n) && tg__schema_ok(ncols, names, types);
     for (size_t i = 0; i < n && parts; i++)
         ok = ok && parts[i];
     if (!ok)
@@ -327,7 +327,7 @@ static tg_dataframe *map_node(tg_dataframe *df, tg__df_kind kind,
         ncols = df->ncols;
         names = (const char *const *)df->names;
         types = df->types;
-    } else if (!schema_ok(ncols, names, types)) {
+    } else if (!tg__schema_ok(ncols, names, types)) {
         return tg__seterr_null(TG_EINVAL, "map_partitions: bad schema "
                                           "(a NULL name or type out of "
                                           "range, or a duplicate name)");

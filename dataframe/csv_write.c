@@ -7,6 +7,9 @@
  * the same double and always carry a '.', 'e', "inf" or "nan" so their
  * column stays float64 (NaN reads back as null, as in pandas).  Rows
  * are formatted into a 64 KiB buffer and written with fwrite.
+ * tg_to_csv into one file formats each partition in a task of its own
+ * (csv_format, in parallel) and appends the texts in order with a chain
+ * of write tasks, so the chain does I/O only.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +17,8 @@
 
 #include "df_internal.h"
 
+/* Formatted text goes through buf to a file (out) or, when out is
+ * NULL, to a growing block of memory (mem). */
 typedef struct outbuf {
     FILE *out;
     char delim;
@@ -22,11 +27,34 @@ typedef struct outbuf {
     char buf[65536];
     size_t n;
     bool failed;
+    char *mem; /* out == NULL: the text so far (tg__malloc) */
+    size_t mem_n, mem_cap;
 } outbuf;
+
+/* Appends buf to mem, doubling it as needed.  False on OOM. */
+static bool mem_append(outbuf *o)
+{
+    if (o->mem_n + o->n > o->mem_cap) {
+        size_t cap = o->mem_cap ? 2 * o->mem_cap : sizeof o->buf;
+        while (cap < o->mem_n + o->n)
+            cap *= 2;
+        char *m = tg__malloc(cap);
+        if (!m)
+            return false;
+        if (o->mem_n)
+            memcpy(m, o->mem, o->mem_n);
+        tg__free(o->mem);
+        o->mem = m, o->mem_cap = cap;
+    }
+    memcpy(o->mem + o->mem_n, o->buf, o->n);
+    o->mem_n += o->n;
+    return true;
+}
 
 static void ob_flush(outbuf *o)
 {
-    if (o->n && fwrite(o->buf, 1, o->n, o->out) != o->n)
+    if (o->n
+        && (o->out ? fwrite(o->buf, 1, o->n, o->out) != o->n : !mem_append(o)))
         o->failed = true;
     o->n = 0;
 }
@@ -69,9 +97,65 @@ static void put_str(outbuf *o, const char *s, size_t len)
     ob_put(o, "\"", 1);
 }
 
+/* v in decimal into buf (at least 21 bytes); its length.  What
+ * "%lld" prints, without the cost of a printf. */
+static size_t fmt_int(char *buf, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        buf[len++] = '-';
+    while (n)
+        buf[len++] = tmp[--n];
+    return len;
+}
+
+/* The decimal places of fixed_double's fast path, and its bounds:
+ * "%.15g" prints fixed notation from 1e-4, and below 1e9 nine integer
+ * digits and six places are at most 15 significant digits. */
+#define FIXED_PLACES 6
+#define FIXED_SCALE 1e6
+#define FIXED_MAX 1e9
+
+/* d as "%.15g" prints it (and the ".0" fmt_double adds), when d is the
+ * double nearest to m / 10^6 for an integer m: then d has at most 15
+ * significant digits, so %.15g gives m's digits with trailing zeros
+ * dropped, and they read back to d.  0 when d is not such a number. */
+static size_t fixed_double(char *buf, double d)
+{
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < FIXED_MAX))
+        return 0;
+    double ms = nearbyint(a * FIXED_SCALE);
+    if (ms / FIXED_SCALE != a)
+        return 0;
+    int64_t m = (int64_t)ms, ip = m / 1000000, fp = m % 1000000;
+    size_t len = 0;
+    if (d < 0)
+        buf[len++] = '-';
+    len += fmt_int(buf + len, ip);
+    buf[len++] = '.';
+    char frac[FIXED_PLACES];
+    int places = FIXED_PLACES;
+    for (int i = FIXED_PLACES - 1; i >= 0; i--, fp /= 10)
+        frac[i] = (char)('0' + fp % 10);
+    while (places > 1 && frac[places - 1] == '0')
+        places--;
+    memcpy(buf + len, frac, (size_t)places);
+    return len + (size_t)places;
+}
+
 /* Shortest round-trip form of d that still reads as a float. */
 static size_t fmt_double(char *buf, size_t cap, double d)
 {
+    size_t fast = fixed_double(buf, d);
+    if (fast)
+        return fast;
     if (isnan(d))
         return (size_t)snprintf(buf, cap, "nan");
     if (isinf(d))
@@ -113,8 +197,7 @@ static void put_cell(outbuf *o, const tg__col *c, size_t row, bool alone)
     }
     switch (c->type) {
     case TG_DT_INT64:
-        len = (size_t)snprintf(num, sizeof num, "%lld",
-                               (long long)((const int64_t *)c->data)[row]);
+        len = fmt_int(num, ((const int64_t *)c->data)[row]);
         put_value(o, num, len);
         break;
     case TG_DT_FLOAT64:
@@ -135,18 +218,9 @@ static void put_cell(outbuf *o, const tg__col *c, size_t row, bool alone)
     }
 }
 
-/* Writes f's rows (and the header when asked) to out, with delimiter
- * delim and na_rep (NULL: the default). */
-static int write_frame(const tg__frame *f, FILE *out, bool header, char delim,
-                       const char *na_rep)
+/* Formats f's rows (and the header when asked) into o, flushed. */
+static void format_frame(const tg__frame *f, outbuf *o, bool header)
 {
-    outbuf *o = tg__malloc(sizeof *o);
-    if (!o)
-        return TG_ENOMEM;
-    o->out = out, o->n = 0, o->failed = false;
-    o->delim = delim;
-    o->na_rep = na_rep;
-    o->na_len = na_rep ? strlen(na_rep) : 0;
     if (f->ncols == 0)
         header = false; /* nothing at all: the empty file is this frame */
     for (size_t j = 0; header && j < f->ncols; j++) {
@@ -165,6 +239,31 @@ static int write_frame(const tg__frame *f, FILE *out, bool header, char delim,
         ob_put(o, "\n", 1);
     }
     ob_flush(o);
+}
+
+/* A formatter into out (NULL: memory) with delimiter delim and na_rep
+ * (NULL: the default), or NULL when out of memory. */
+static outbuf *ob_new(FILE *out, char delim, const char *na_rep)
+{
+    outbuf *o = tg__calloc(1, sizeof *o);
+    if (o) {
+        o->out = out;
+        o->delim = delim;
+        o->na_rep = na_rep;
+        o->na_len = na_rep ? strlen(na_rep) : 0;
+    }
+    return o;
+}
+
+/* Writes f's rows (and the header when asked) to out, with delimiter
+ * delim and na_rep (NULL: the default). */
+static int write_frame(const tg__frame *f, FILE *out, bool header, char delim,
+                       const char *na_rep)
+{
+    outbuf *o = ob_new(out, delim, na_rep);
+    if (!o)
+        return TG_ENOMEM;
+    format_frame(f, o, header);
     bool failed = o->failed;
     tg__free(o);
     return failed ? tg__seterr(TG_EIO, "write_csv: write failed") : 0;
@@ -189,6 +288,51 @@ static int write_opts(const char *who, const tg_csv_opts *opts, char *delim,
                               "quote, a newline or a carriage return",
                               who);
     return 0;
+}
+
+/* Reads the options value [delimiter, na_rep | null] of a writing task:
+ * 0, or -1 when it is malformed or not allowed. */
+static int opts_of(const tg_value *opts, char *delim, const char **na_rep)
+{
+    const char *d = tg_as_str(tg_list_get(opts, 0));
+    const tg_value *na = tg_list_get(opts, 1);
+    tg_csv_opts o = {.delimiter = d ? d[0] : 0, .na_rep = tg_as_str(na)};
+    if (tg_list_len(opts) != 2 || !d || strlen(d) != 1
+        || (tg_typeof(na) != TG_NULL && !o.na_rep)
+        || write_opts("to_csv", &o, delim, na_rep))
+        return -1;
+    return 0;
+}
+
+/* csv_format(frame, header, options) -> [rows, bytes]: the frame as CSV
+ * text, so that partitions are formatted in parallel and the chain
+ * writing one file only appends text. */
+tg_value *tg__task_csv_format(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)ctx;
+    if (n != 3)
+        return tg__df_bad_param("to_csv", "arguments", "not 3 of them");
+    const tg__frame *f = tg__frame_of(a[0]);
+    if (!f)
+        return tg__df_not_frame("to_csv", a[0]);
+    if (tg_typeof(a[1]) != TG_BOOL)
+        return tg__df_bad_param("to_csv", "header", "not a bool");
+    char delim;
+    const char *na_rep;
+    if (opts_of(a[2], &delim, &na_rep))
+        return tg__df_bad_param("to_csv", "options",
+                                "not [delimiter, na_rep | null]");
+    outbuf *o = ob_new(NULL, delim, na_rep);
+    if (!o)
+        return tg_error("out of memory");
+    format_frame(f, o, tg_as_bool(a[1]));
+    tg_value *res = NULL;
+    if (!o->failed)
+        res = tg_list(2, tg_int((int64_t)f->nrows),
+                      tg_bytes(o->mem ? o->mem : "", o->mem_n));
+    tg__free(o->mem);
+    tg__free(o);
+    return res ? res : tg_error("out of memory");
 }
 
 int tg_frame_write_csv_opts(const tg_value *frame, FILE *out,
@@ -220,14 +364,9 @@ static tg_value *write_file(const char *path, const tg_value *frame,
     const tg__frame *f = tg__frame_of(frame);
     if (!f)
         return tg__df_not_frame("to_csv", frame);
-    const char *d = tg_as_str(tg_list_get(opts, 0));
-    const tg_value *na = tg_list_get(opts, 1);
-    tg_csv_opts o = {.delimiter = d ? d[0] : 0, .na_rep = tg_as_str(na)};
     char delim;
     const char *na_rep;
-    if (tg_list_len(opts) != 2 || !d || strlen(d) != 1
-        || (tg_typeof(na) != TG_NULL && !o.na_rep)
-        || write_opts("to_csv", &o, &delim, &na_rep))
+    if (opts_of(opts, &delim, &na_rep))
         return tg__df_bad_param("to_csv", "options",
                                 "not [delimiter, na_rep | null]");
     FILE *out = fopen(path, append ? "ab" : "wb");
@@ -261,8 +400,25 @@ tg_value *tg__task_write_part(tg_value *const *a, size_t n, void *ctx)
     return r;
 }
 
-/* write_csv(frame, path, rows before | null, options): creates the file
- * (null) or appends to it; the rows written so far. */
+/* Writes the text of csv_format's result v ([rows, bytes]) to path,
+ * creating it or appending: the rows written, or an error value. */
+static tg_value *write_text(const char *path, const tg_value *v, bool append)
+{
+    const tg_value *rows = tg_list_get(v, 0);
+    size_t len = 0;
+    const void *text = tg_as_bytes(tg_list_get(v, 1), &len);
+    if (tg_list_len(v) != 2 || tg_typeof(rows) != TG_INT || !text)
+        return tg__df_bad_param("to_csv", "text", "not [rows, bytes]");
+    FILE *out = fopen(path, append ? "ab" : "wb");
+    bool ok = out && (len == 0 || fwrite(text, 1, len, out) == len);
+    if (out && fclose(out) != 0)
+        ok = false;
+    return ok ? tg_int(tg_as_int(rows))
+              : tg_error("to_csv: cannot write %s", path);
+}
+
+/* write_csv(frame | [rows, text], path, rows before | null, options):
+ * creates the file (null) or appends to it; the rows written so far. */
 tg_value *tg__task_write_chain(tg_value *const *a, size_t n, void *ctx)
 {
     (void)ctx;
@@ -272,7 +428,9 @@ tg_value *tg__task_write_chain(tg_value *const *a, size_t n, void *ctx)
     bool first = tg_typeof(a[2]) == TG_NULL;
     if (!path || (!first && tg_typeof(a[2]) != TG_INT))
         return tg__df_bad_param("to_csv", "path", "not a path and a row count");
-    tg_value *r = write_file(path, a[0], !first, a[3]);
+    tg_value *r = tg_typeof(a[0]) == TG_LIST
+                      ? write_text(path, a[0], !first)
+                      : write_file(path, a[0], !first, a[3]);
     if (tg_is_error(r))
         return r;
     int64_t total = tg_as_int(r) + (first ? 0 : tg_as_int(a[2]));
@@ -325,8 +483,10 @@ tg_value *tg_to_csv_opts(tg_dataframe *df, const char *path,
         return tg__df_call(g, TG__OP_WRITE_CHAIN, 4, args);
     }
     for (size_t i = 0; i < df->nparts; i++) {
-        tg_value *args[4] = {parts[i], tg_str(path), i ? res : tg_null(),
-                             tg_incref(ov)};
+        /* formatted in parallel, appended in order */
+        tg_value *fa[3] = {parts[i], tg_bool(i == 0), tg_incref(ov)};
+        tg_value *args[4] = {tg__df_call(g, TG__OP_CSV_FORMAT, 3, fa),
+                             tg_str(path), i ? res : tg_null(), tg_incref(ov)};
         if (!(res = tg__df_call(g, TG__OP_WRITE_CHAIN, 4, args)))
             break;
     }

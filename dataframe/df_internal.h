@@ -15,8 +15,9 @@
  * Every task the library records is a function registered at load time
  * under "tg.df.<op>" (tasks.c) with plain-value arguments - frames,
  * names lists, encoded expressions and specs - so it runs in any process
- * that has the library, and identical queries share keys.  The one
- * exception is tg_df_map_partitions' user pointer: a local call.
+ * that has the library, and identical queries share keys.  The
+ * exceptions are the user pointers of tg_df_map_partitions and
+ * tg_df_transform_fn: local calls.
  *
  * Nodes belong to their graph: each is held by a literal node of the
  * graph (a tg_object), so tg_graph_free frees it with the parameters
@@ -59,7 +60,8 @@ struct tg_dataframe {
     tg_value **given;        /* TG__DF_PARTS: nparts delayed frames */
     bool check_given;        /* TG__DF_PARTS: check each against the
                                 schema (from_delayed) */
-    tg_frame_fn map_fn;      /* TG__DF_MAP: the user's function ... */
+    tg_frame_fn map_fn;      /* TG__DF_MAP, a local transform: the
+                                user's function ... */
     void *map_ctx;           /* ... and context */
     char *fn_name;           /* MAP: the call's name; MAP_NAMED: the
                                 registered name ... */
@@ -76,6 +78,10 @@ tg_dataframe *tg__df_node(tg_graph *g, tg__df_kind kind, tg_dataframe *in,
                           size_t ncols, const char *const *names,
                           const tg_dtype *types, size_t nparts,
                           tg_value *param);
+/* True when ncols names and types make a schema: no NULL name, types
+ * in range, no name twice (NULL arrays only for ncols 0). */
+bool tg__schema_ok(size_t ncols, const char *const *names,
+                   const tg_dtype *types);
 /* Index of the column named name in df's schema, or -1. */
 long tg__df_find(const tg_dataframe *df, const char *name);
 /* A one-partition dataframe of g whose partition is the delayed frame
@@ -140,8 +146,8 @@ typedef enum tg__df_op {
     TG__OP_PICK,           /* (list, i) -> item i */
     TG__OP_MERGE,          /* (spec, order, frames...) -> frame */
     TG__OP_WRITE_PART,     /* (frame, pattern, index, options) -> rows */
-    TG__OP_WRITE_CHAIN,    /* (frame, path, rows before | null, options)
-                              -> rows */
+    TG__OP_WRITE_CHAIN,    /* (frame | [rows, text], path, rows before |
+                              null, options) -> rows */
     TG__OP_SHUFFLE_SPLIT,  /* (frame, partitioner, part[, splitters]) ->
                               [k frames] */
     TG__OP_SORT_SAMPLE,    /* (frame, sort spec, part, m) -> samples */
@@ -149,6 +155,9 @@ typedef enum tg__df_op {
     TG__OP_SORT,           /* (sort spec, limit | null, frames...) ->
                               frame */
     TG__OP_JOIN,           /* (join spec, n left, frames...) -> frame */
+    TG__OP_TRANSFORM,      /* (transform spec, frames...) -> frame */
+    TG__OP_CSV_FORMAT,     /* (frame, header, options) -> [rows, text
+                              bytes] */
     TG__N_OPS
 } tg__df_op;
 
@@ -193,9 +202,14 @@ tg_value *tg__task_sort_sample(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_sort_splitters(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx);
 tg_value *tg__task_join(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_transform(tg_value *const *a, size_t n, void *ctx);
+tg_value *tg__task_csv_format(tg_value *const *a, size_t n, void *ctx);
 
 /* The local trampoline of tg_df_map_partitions: ctx is the node. */
 tg_value *tg__task_map_local(tg_value *const *a, size_t n, void *ctx);
+/* The local task of tg_df_transform_fn: ctx is the result node, whose
+ * map_fn and map_ctx are the user's function. */
+tg_value *tg__task_transform_local(tg_value *const *a, size_t n, void *ctx);
 
 /* A task argument that is not a frame: the task's error. */
 tg_value *tg__df_not_frame(const char *task, const tg_value *v);

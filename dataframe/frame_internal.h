@@ -108,6 +108,11 @@ tg__col *tg__col_filter(const tg__col *c, const uint8_t *mask, size_t kept);
 tg__col *tg__col_slice(const tg__col *c, size_t begin, size_t n);
 /* Rows idx[0..n) of c, in that order, as a new column. */
 tg__col *tg__col_take(const tg__col *c, const uint32_t *idx, size_t n);
+/* Row row[j] of column srcs[src[j]] for j < n, as a new column: a take
+ * from several columns of one type at once (the rows of a sort spread
+ * over the pieces it received), without concatenating them first. */
+tg__col *tg__col_take_from(tg__col *const *srcs, const uint32_t *src,
+                           const uint32_t *row, size_t n);
 /* "No row": an index that tg__col_take_or_null turns into a null. */
 #define TG__NO_ROW UINT32_MAX
 /* As tg__col_take, with a null wherever idx[j] is TG__NO_ROW (the

@@ -131,6 +131,48 @@ tg__col *tg__col_take_or_null(const tg__col *src, const uint32_t *idx, size_t n)
     return c;
 }
 
+tg__col *tg__col_take_from(tg__col *const *srcs, const uint32_t *src,
+                           const uint32_t *row, size_t n)
+{
+    tg_dtype t = srcs[0]->type;
+    size_t n_bytes = 0, w = tg__dtype_width(t), pos = 0;
+    bool any_null = false;
+    for (size_t j = 0; j < n; j++) {
+        const tg__col *s = srcs[src[j]];
+        any_null = any_null || s->valid;
+        if (t == TG_DT_STRING) {
+            const int64_t *off = s->data;
+            n_bytes += (size_t)(off[row[j] + 1] - off[row[j]]);
+        }
+    }
+    tg__col *c = tg__col_new(t, n, n_bytes);
+    if (!c || (any_null && tg__col_make_valid(c))) {
+        tg__col_unref(c);
+        return NULL;
+    }
+    for (size_t j = 0; j < n; j++) {
+        const tg__col *s = srcs[src[j]];
+        uint32_t i = row[j];
+        if (t == TG_DT_STRING) {
+            const int64_t *off = s->data;
+            size_t len = (size_t)(off[i + 1] - off[i]);
+            if (len)
+                memcpy(c->bytes + pos, s->bytes + off[i], len);
+            pos += len;
+            ((int64_t *)c->data)[j + 1] = (int64_t)pos;
+        } else if (w == 8) {
+            ((int64_t *)c->data)[j] = ((const int64_t *)s->data)[i];
+        } else {
+            ((uint8_t *)c->data)[j] = ((const uint8_t *)s->data)[i];
+        }
+        if (any_null)
+            copy_valid(c, j, s, i);
+    }
+    if (any_null)
+        tg__col_finish_valid(c);
+    return c;
+}
+
 tg__col *tg__col_filter(const tg__col *src, const uint8_t *mask, size_t kept)
 {
     size_t n_bytes = 0;

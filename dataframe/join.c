@@ -263,30 +263,6 @@ static tg_value *key_views(const tg__frame *f, const tg__params *names,
     return NULL;
 }
 
-/* The frames a[0..n) concatenated (n >= 1, one schema).  *own says
- * whether the result is new.  NULL with *err set. */
-static tg__frame *concat_args(tg_value *const *a, size_t n, bool *own,
-                              tg_value **err)
-{
-    tg__frame **fs = tg__calloc(n + 1, sizeof *fs);
-    if (!fs) {
-        *err = tg_error("out of memory");
-        return NULL;
-    }
-    for (size_t i = 0; i < n && !*err; i++) {
-        if (!(fs[i] = tg__frame_of(a[i])))
-            *err = tg__df_not_frame("join", a[i]);
-        else if (!tg__frame_same_columns(fs[i], fs[0]))
-            *err = tg_error("join: frame %zu has other columns", i);
-    }
-    tg__frame *f = NULL;
-    *own = n > 1;
-    if (!*err && !(f = n == 1 ? fs[0] : tg__frame_concat(fs, n)))
-        *err = tg_error("out of memory");
-    tg__free(fs);
-    return f;
-}
-
 /* join(spec, n_left, left frames..., right frames...) -> the joined
  * rows, in the order described at the top. */
 tg_value *tg__task_join(tg_value *const *a, size_t n, void *ctx)
@@ -301,9 +277,10 @@ tg_value *tg__task_join(tg_value *const *a, size_t n, void *ctx)
         return tg__df_bad_param("join", "join spec", why);
     tg_value *err = NULL;
     bool own_l = false, own_r = false;
-    tg__frame *L = concat_args(a + 2, (size_t)nl, &own_l, &err);
-    tg__frame *R =
-        err ? NULL : concat_args(a + 2 + nl, n - 2 - (size_t)nl, &own_r, &err);
+    tg__frame *L = tg__frames_arg("join", a + 2, (size_t)nl, &own_l, &err);
+    tg__frame *R = err ? NULL
+                       : tg__frames_arg("join", a + 2 + nl, n - 2 - (size_t)nl,
+                                        &own_r, &err);
     tg__keyview *lk = tg__calloc(s.lk.n, sizeof *lk);
     tg__keyview *rk = tg__calloc(s.lk.n, sizeof *rk);
     if (!err && (!lk || !rk))

@@ -9,6 +9,8 @@
  * layers, the task count and the partitioner values are described in
  * shuffle_internal.h.
  */
+#include <math.h>
+
 #include "shuffle_internal.h"
 
 /* ---- sort specs ---------------------------------------------------------- */
@@ -91,6 +93,56 @@ uint64_t tg__row_hash(const tg__keyview *keys, size_t n_keys, size_t i)
     return h;
 }
 
+/* The group partitioner's hash: tg__row_hash's, but a NaN float key
+ * hashes as a null (transform and shuffle put them in one group). */
+static uint64_t group_hash(const tg__keyview *keys, size_t n_keys, size_t i)
+{
+    uint64_t h = 0x51ed270b27a3f5c1ull;
+    for (size_t k = 0; k < n_keys; k++) {
+        const tg__keyview *kv = &keys[k];
+        bool nan = kv->type == TG_DT_FLOAT64 && tg__valid(kv->valid, i)
+                   && isnan(((const double *)kv->data)[i]);
+        uint64_t kh = nan ? TG__NULL_KEY_HASH : tg__key_hash(kv, i);
+        h = tg__mix64(h ^ kh) + k;
+    }
+    return h;
+}
+
+/* The rows partitioner: row i of partition part goes to the output
+ * holding its global position when the counts[] rows are cut into k
+ * runs of sizes differing by at most one (the first N mod k one
+ * longer).  NULL, or an error value. */
+static tg_value *row_destinations(size_t nrows, int64_t part,
+                                  const tg_value *counts, size_t k,
+                                  uint32_t *dest)
+{
+    size_t n = tg_list_len(counts);
+    if (tg_typeof(counts) != TG_LIST || (uint64_t)part >= n)
+        return tg__df_bad_param("shuffle", "row counts",
+                                "not a list of an int per partition");
+    uint64_t total = 0, offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        const tg_value *c = tg_list_get(counts, i);
+        if (tg_typeof(c) != TG_INT || tg_as_int(c) < 0)
+            return tg__df_bad_param("shuffle", "row counts",
+                                    "a count is not an int >= 0");
+        if (i == (size_t)part)
+            offset = total;
+        total += (uint64_t)tg_as_int(c);
+    }
+    if ((uint64_t)tg_as_int(tg_list_get(counts, (size_t)part)) != nrows)
+        return tg_error(
+            "shuffle: partition %lld has %zu rows, counted %lld",
+            (long long)part, nrows,
+            (long long)tg_as_int(tg_list_get(counts, (size_t)part)));
+    uint64_t q = total / k, r = total % k, head = r * (q + 1);
+    for (size_t i = 0; i < nrows; i++) {
+        uint64_t g = offset + i;
+        dest[i] = (uint32_t)(g < head ? g / (q + 1) : r + (g - head) / q);
+    }
+    return NULL;
+}
+
 /* The splitters of a range partition: positions (keys, part, row) in
  * sort order; a row goes to the number of splitters at or before it. */
 typedef struct splitset {
@@ -168,11 +220,15 @@ static tg_value *destinations(const tg__frame *f, const tg_value *a,
         return tg__df_bad_param("shuffle", "partitioner",
                                 "not [kind, keys, k in 1..2^20]");
     *k = (size_t)tg_as_int(kv);
+    if (strcmp(kind, "rows") == 0)
+        return row_destinations(f->nrows, part, b, *k, dest);
     tg__sortspec spec;
     const char *why = NULL;
-    bool hash = strcmp(kind, "hash") == 0;
+    bool group = strcmp(kind, "group") == 0;
+    bool hash = group || strcmp(kind, "hash") == 0;
     if (!hash && strcmp(kind, "range") != 0)
-        return tg__df_bad_param("shuffle", "partitioner", "not hash or range");
+        return tg__df_bad_param("shuffle", "partitioner",
+                                "not hash, group, range or rows");
     int rc = 0;
     if (hash) { /* the keys as a spec, to share its decoding */
         tg__params names;
@@ -201,7 +257,10 @@ static tg_value *destinations(const tg__frame *f, const tg_value *a,
     for (size_t i = 0; !err && i < f->nrows; i++) {
         size_t d;
         if (hash)
-            d = (size_t)((tg__row_hash(kvs, spec.n_keys, i) >> 32) % *k);
+            d = (size_t)(((group ? group_hash(kvs, spec.n_keys, i)
+                                 : tg__row_hash(kvs, spec.n_keys, i))
+                          >> 32)
+                         % *k);
         else
             d = range_of(&sp, part, i);
         dest[i] = (uint32_t)(d < *k ? d : *k - 1);
@@ -285,6 +344,33 @@ tg_value *tg__task_shuffle_split(tg_value *const *a, size_t n, void *ctx)
     return res;
 }
 
+tg__frame *tg__frames_arg(const char *task, tg_value *const *a, size_t n,
+                          bool *owned, tg_value **err)
+{
+    tg__frame **fs = tg__calloc(n + 1, sizeof *fs);
+    *owned = false;
+    if (!fs) {
+        *err = tg_error("out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n && !*err; i++) {
+        if (!(fs[i] = tg__frame_of(a[i])))
+            *err = tg__df_not_frame(task, a[i]);
+        else if (!tg__frame_same_columns(fs[i], fs[0]))
+            *err = tg_error("%s: frame %zu has other columns than frame 0",
+                            task, i);
+    }
+    tg__frame *all = NULL;
+    if (!*err && n == 1)
+        all = fs[0];
+    else if (!*err && (all = tg__frame_concat(fs, n)))
+        *owned = true;
+    if (!*err && !all)
+        *err = tg_error("out of memory");
+    tg__free(fs);
+    return all;
+}
+
 /* ---- graph builders ------------------------------------------------------ */
 
 int tg__shuffle_pick(tg_graph *g, tg_value *const *lists, size_t n, size_t k,
@@ -308,7 +394,7 @@ int tg__shuffle(tg_graph *g, tg_value *const *parts, size_t n,
     int rc = lists ? 0 : TG_ENOMEM;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         tg_value *args[4] = {parts[i], tg_incref(partitioner),
-                             tg_int((int64_t)i), splitters};
+                             tg_int((int64_t)i), tg_incref(splitters)};
         if (!(lists[i] = tg__df_call(g, TG__OP_SHUFFLE_SPLIT, splitters ? 4 : 3,
                                      args)))
             rc = TG_ENOMEM;

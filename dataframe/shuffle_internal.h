@@ -23,6 +23,14 @@
  * Partitioners are plain values:
  *   ["hash", [key names], k]   output = hash of the key tuple (null and
  *                              NaN keys hash as keys, tg__key_hash) mod k;
+ *   ["group", [key names], k]  the same, but a NaN float key hashes as a
+ *                              null (transform's and tg_df_shuffle's
+ *                              groups, where NaN is null);
+ *   ["rows", [], k]            by global row position: the rows cut into
+ *                              k runs of equal size (+-1) in (partition,
+ *                              row) order; the split task's fourth
+ *                              argument is the list of every input's
+ *                              row count (repartition);
  *   ["range", sort spec, k]    output = the number of splitters at or
  *                              before the row's position (keys under the
  *                              spec's order, then partition, then row);
@@ -65,6 +73,13 @@ tg_value *tg__sortspec_keys(const char *task, const tg__sortspec *s,
  * these key types. */
 uint64_t tg__row_hash(const tg__keyview *keys, size_t n_keys, size_t i);
 
+/* The frames a[0..n) (n >= 1) as one: the frame itself for n = 1 (then
+ * *owned is false), else a new concatenation in argument order (free it
+ * with tg__frame_free).  Every frame must have the first one's columns.
+ * NULL with *err set to an error value naming task. */
+tg__frame *tg__frames_arg(const char *task, tg_value *const *a, size_t n,
+                          bool *owned, tg_value **err);
+
 /* Records the picks of a shuffle: pieces[j * n + i] = item j of the
  * delayed list lists[i] (borrowed), for i < n, j < k.  0 or
  * TG_ENOMEM. */
@@ -72,8 +87,10 @@ int tg__shuffle_pick(tg_graph *g, tg_value *const *lists, size_t n, size_t k,
                      tg_value **pieces);
 /* Records a shuffle of the delayed frames parts[0..n) by partitioner
  * (borrowed; its k is k) into pieces (n * k entries, as
- * tg__shuffle_pick's); splitters is the range partitioner's delayed
- * splitter frame (borrowed), NULL for hash.  0 or TG_ENOMEM. */
+ * tg__shuffle_pick's); splitters is the split tasks' fourth argument
+ * (borrowed; a reference taken per task): the range partitioner's
+ * delayed splitter frame, the rows partitioner's list of counts, NULL
+ * for hash and group.  0 or TG_ENOMEM. */
 int tg__shuffle(tg_graph *g, tg_value *const *parts, size_t n,
                 tg_value *partitioner, tg_value *splitters, size_t k,
                 tg_value **pieces);

@@ -222,35 +222,122 @@ tg_value *tg__task_sort_splitters(tg_value *const *a, size_t n, void *ctx)
     return res;
 }
 
-/* The frames a[0..n) concatenated (the one frame itself for n = 1),
- * after checking their columns.  NULL with *err set. */
-static tg__frame *frames_of(tg_value *const *a, size_t n, bool *owned,
-                            tg_value **err)
+/* The frames a[0..n) (n >= 1), checked to be frames with the first
+ * one's columns: a new array of n borrowed frames, or NULL with *err
+ * set. */
+static tg__frame **pieces_of(tg_value *const *a, size_t n, tg_value **err)
 {
-    tg__frame **fs = tg__calloc(n + 1, sizeof *fs);
-    if (!fs) {
+    tg__frame **fs = tg__calloc(n, sizeof *fs);
+    if (!fs)
         *err = tg_error("out of memory");
-        return NULL;
-    }
-    for (size_t i = 0; i < n && !*err; i++) {
+    for (size_t i = 0; fs && i < n && !*err; i++) {
         if (!(fs[i] = tg__frame_of(a[i])))
             *err = tg__df_not_frame("sort", a[i]);
         else if (!tg__frame_same_columns(fs[i], fs[0]))
             *err =
                 tg_error("sort: frame %zu has other columns than frame 0", i);
     }
-    tg__frame *all = NULL;
-    *owned = n > 1;
-    if (!*err)
-        all = n == 1 ? fs[0] : tg__frame_concat(fs, n);
-    if (!*err && !all)
-        *err = tg_error("out of memory");
-    tg__free(fs);
-    return all;
+    if (*err) {
+        tg__free(fs);
+        return NULL;
+    }
+    return fs;
 }
 
-/* sort(spec, limit | null, frames...) -> the frames concatenated in
- * order and sorted stably, cut to the first limit rows. */
+/* The columns of fs[0..m) that s names, in frame order, concatenated:
+ * all the sort compares, so the other columns are copied once, from
+ * the pieces to the output, never into a concatenation.  A new frame,
+ * or NULL with *err set. */
+static tg__frame *key_columns(tg__frame *const *fs, size_t m,
+                              const tg__sortspec *s, tg_value **err)
+{
+    const tg__frame *f0 = fs[0];
+    uint8_t *is_key = tg__calloc(f0->ncols + 1, 1);
+    tg__frame **kfs = tg__calloc(m, sizeof *kfs);
+    const char **names = tg__calloc(f0->ncols + 1, sizeof *names);
+    tg__frame *kf = NULL;
+    size_t nk = 0, p = 0;
+    if (!is_key || !kfs || !names)
+        *err = tg_error("out of memory");
+    for (size_t k = 0; !*err && k < s->n_keys; k++) {
+        long c = tg__frame_find(f0, s->keys[k]);
+        if (c < 0)
+            *err = tg_error("sort: the partition has no key column '%s'",
+                            s->keys[k]);
+        else
+            is_key[c] = 1;
+    }
+    for (size_t c = 0; !*err && c < f0->ncols; c++)
+        if (is_key[c])
+            names[nk++] = f0->names[c];
+    for (; !*err && p < m; p++) {
+        tg__col **cols = tg__calloc(nk, sizeof *cols);
+        for (size_t c = 0, j = 0; cols && c < f0->ncols; c++)
+            if (is_key[c])
+                cols[j++] = tg__col_ref(fs[p]->cols[c]);
+        /* tg__frame_new steals the references, even on failure */
+        if (!cols || !(kfs[p] = tg__frame_new(nk, names, cols, fs[p]->nrows)))
+            *err = tg_error("out of memory");
+        tg__free(cols);
+    }
+    if (!*err && !(kf = tg__frame_concat(kfs, m)))
+        *err = tg_error("out of memory");
+    while (kfs && p-- > 0)
+        tg__frame_free(kfs[p]);
+    tg__free(kfs);
+    tg__free(names);
+    tg__free(is_key);
+    return kf;
+}
+
+/* The output columns: rows idx[0..rows) of the pieces fs[0..m) as if
+ * concatenated, each column taken straight from the pieces.  0, or
+ * TG_ENOMEM (cols then holds nothing). */
+static int take_sorted(tg__frame *const *fs, size_t m, const uint32_t *idx,
+                       size_t rows, tg__col **cols)
+{
+    size_t ncols = fs[0]->ncols, made = 0;
+    uint32_t *src = m > 1 ? tg__malloc((rows + 1) * sizeof *src) : NULL;
+    uint32_t *row = m > 1 ? tg__malloc((rows + 1) * sizeof *row) : NULL;
+    size_t *start = m > 1 ? tg__malloc((m + 1) * sizeof *start) : NULL;
+    tg__col **srcs = m > 1 ? tg__malloc(m * sizeof *srcs) : NULL;
+    bool ok = m == 1 || (src && row && start && srcs);
+    if (ok && m > 1) {
+        start[0] = 0;
+        for (size_t p = 0; p < m; p++)
+            start[p + 1] = start[p] + fs[p]->nrows;
+        for (size_t j = 0; j < rows; j++) { /* the piece holding idx[j] */
+            size_t lo = 0, hi = m;
+            while (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (start[mid] <= idx[j])
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            src[j] = (uint32_t)lo;
+            row[j] = (uint32_t)(idx[j] - start[lo]);
+        }
+    }
+    for (; ok && made < ncols; made++) {
+        for (size_t p = 0; m > 1 && p < m; p++)
+            srcs[p] = fs[p]->cols[made];
+        cols[made] = m == 1 ? tg__col_take(fs[0]->cols[made], idx, rows)
+                            : tg__col_take_from(srcs, src, row, rows);
+        ok = cols[made] != NULL;
+    }
+    if (!ok)
+        while (made-- > 0)
+            tg__col_unref(cols[made]);
+    tg__free(src);
+    tg__free(row);
+    tg__free(start);
+    tg__free(srcs);
+    return ok ? 0 : TG_ENOMEM;
+}
+
+/* sort(spec, limit | null, frames...) -> the frames' rows, in argument
+ * order, sorted stably and cut to the first limit rows. */
 tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx)
 {
     (void)ctx;
@@ -263,38 +350,29 @@ tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx)
     tg_value *err = spec_param("sort", a[0], &s);
     if (err)
         return err;
-    bool owned = false;
-    tg__frame *all = frames_of(a + 2, n - 2, &owned, &err);
-    tg__sortkey *sk = all ? tg__calloc(s.n_keys, sizeof *sk) : NULL;
-    if (all && !sk)
+    size_t m = n - 2;
+    tg__frame **fs = pieces_of(a + 2, m, &err);
+    tg__frame *kf = fs ? key_columns(fs, m, &s, &err) : NULL;
+    tg__sortkey *sk = kf ? tg__calloc(s.n_keys, sizeof *sk) : NULL;
+    if (kf && !sk)
         err = tg_error("out of memory");
     if (!err)
-        err = tg__sortspec_keys("sort", &s, all, sk);
-    size_t limit = 0; /* rows kept */
+        err = tg__sortspec_keys("sort", &s, kf, sk);
+    size_t rows = 0; /* rows kept */
     if (!err)
-        limit = limited && (uint64_t)tg_as_int(a[1]) < all->nrows
-                    ? (size_t)tg_as_int(a[1])
-                    : all->nrows;
-    uint32_t *idx = err ? NULL : tg__order_top(sk, s.n_keys, all->nrows, limit);
-    tg__col **cols = idx ? tg__calloc(all->ncols + 1, sizeof *cols) : NULL;
-    if (!err && !cols)
+        rows = limited && (uint64_t)tg_as_int(a[1]) < kf->nrows
+                   ? (size_t)tg_as_int(a[1])
+                   : kf->nrows;
+    uint32_t *idx = err ? NULL : tg__order_top(sk, s.n_keys, kf->nrows, rows);
+    tg__col **cols = idx ? tg__calloc(fs[0]->ncols + 1, sizeof *cols) : NULL;
+    if (!err && (!cols || take_sorted(fs, m, idx, rows, cols)))
         err = tg_error("out of memory");
-    size_t rows = 0, made = 0;
-    if (!err) {
-        rows = limit;
-        for (; made < all->ncols; made++)
-            if (!(cols[made] = tg__col_take(all->cols[made], idx, rows)))
-                break;
-    }
     tg_value *res = err;
-    if (!err && made == all->ncols)
-        res = tg__frame_value(
-            tg__frame_new(made, (const char *const *)all->names, cols, rows));
-    else
-        while (made-- > 0)
-            tg__col_unref(cols[made]);
-    if (owned)
-        tg__frame_free(all);
+    if (!err)
+        res = tg__frame_value(tg__frame_new(
+            fs[0]->ncols, (const char *const *)fs[0]->names, cols, rows));
+    tg__frame_free(kf);
+    tg__free(fs);
     tg__free(sk);
     tg__free(idx);
     tg__free(cols);

@@ -40,6 +40,8 @@ static const struct {
     [TG__OP_SORT_SPLITTERS] = {"tg.df.sort_splitters", tg__task_sort_splitters},
     [TG__OP_SORT] = {"tg.df.sort", tg__task_sort},
     [TG__OP_JOIN] = {"tg.df.join", tg__task_join},
+    [TG__OP_TRANSFORM] = {"tg.df.transform", tg__task_transform},
+    [TG__OP_CSV_FORMAT] = {"tg.df.csv_format", tg__task_csv_format},
 };
 
 /* A failure (out of memory, or a program that registered one of these

@@ -303,6 +303,96 @@ static void test_csv_frame_from_memory(void **state)
     tg_decref(v);
 }
 
+/* Numbers print as "%lld" and as the shortest of "%.15g".."%.17g" with
+ * a '.' kept: the fast paths for integers and for decimals of at most
+ * six places agree with printf at their edges and fall back past them. */
+static void test_csv_writes_numbers_as_printf_would(void **state)
+{
+    (void)state;
+    const char *names[] = {"i", "f"};
+    tg_dtype types[] = {TG_DT_INT64, TG_DT_FLOAT64};
+    const int64_t ints[] = {0, -7, INT64_MAX, INT64_MIN, 1000000, -1, 42};
+    const double fl[] = {1.0, -12.3456,  0.0001,        0.00009, 999999999.5,
+                         1e9, 0.1 + 0.2, 123456.789012, -0.0};
+    tg_frame_builder *b = tg_frame_builder_new(2, names, types);
+    for (size_t i = 0; i < 9; i++) {
+        assert_int_equal(tg_frame_builder_int(b, 0, ints[i % 7]), 0);
+        assert_int_equal(tg_frame_builder_float(b, 1, fl[i]), 0);
+    }
+    tg_value *f = tg_frame_builder_finish(b);
+    char *got = td_csv(f);
+    assert_string_equal(got, "i,f\n0,1.0\n-7,-12.3456\n"
+                             "9223372036854775807,0.0001\n"
+                             "-9223372036854775808,9e-05\n"
+                             "1000000,999999999.5\n-1,1000000000.0\n"
+                             "42,0.30000000000000004\n0,123456.789012\n"
+                             "-7,-0.0\n");
+    free(got);
+    tg_decref(f);
+}
+
+/* csv_format turns a partition into [rows, CSV text] (the header only
+ * when asked) and the write chain appends such texts; malformed
+ * parameters fail with a message. */
+static void test_csv_format_task_and_text_chain(void **state)
+{
+    (void)state;
+    tg_fn fmt = NULL, wr = NULL;
+    void *ctx = NULL;
+    assert_int_equal(tg_lookup("tg.df.csv_format", &fmt, &ctx), 0);
+    assert_int_equal(tg_lookup("tg.df.write_csv", &wr, &ctx), 0);
+    const char *csv = "a,b\n1,x\n2,\n";
+    tg_value *f = tg_frame_from_csv(csv, strlen(csv), NULL);
+    tg_value *opts = tg_list(2, tg_str(","), tg_null());
+    tg_value *semi = tg_list(2, tg_str(";"), tg_str("NA"));
+    tg_value *args[3] = {f, tg_bool(true), opts};
+    tg_value *t0 = fmt(args, 3, NULL);
+    args[1] = tg_bool(false);
+    tg_value *t1 = fmt(args, 3, NULL);
+    args[2] = semi; /* the options reach the text */
+    tg_value *t2 = fmt(args, 3, NULL);
+    assert_int_equal(tg_as_int(tg_list_get(t0, 0)), 2);
+    size_t len = 0;
+    const char *text = tg_as_bytes(tg_list_get(t1, 1), &len);
+    assert_int_equal(len, 7);
+    assert_memory_equal(text, "1,x\n2,\n", 7);
+    text = tg_as_bytes(tg_list_get(t2, 1), &len);
+    assert_int_equal(len, 9);
+    assert_memory_equal(text, "1;x\n2;NA\n", 9);
+    char *dir = td_mkdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    tg_value *wa[4] = {t0, tg_str(path), tg_null(), opts};
+    tg_value *r0 = wr(wa, 4, NULL);
+    tg_value *wb[4] = {t1, wa[1], r0, opts};
+    tg_value *r1 = wr(wb, 4, NULL);
+    assert_int_equal(tg_as_int(r1), 4);
+    FILE *in = fopen(path, "rb");
+    char got[64] = "";
+    assert_non_null(in);
+    assert_int_equal(fread(got, 1, sizeof got - 1, in), 18);
+    fclose(in);
+    assert_string_equal(got, "a,b\n1,x\n2,\n1,x\n2,\n");
+    tg_value *bad = tg_int(1);
+    tg_value *ba[3] = {f, bad, opts};
+    tg_value *e = fmt(ba, 3, NULL);
+    assert_non_null(strstr(tg_error_message(e), "malformed header"));
+    tg_decref(e);
+    tg_value *bo[3] = {f, tg_bool(true), bad};
+    e = fmt(bo, 3, NULL);
+    assert_non_null(strstr(tg_error_message(e), "malformed options"));
+    tg_decref(e);
+    tg_value *nt = tg_list(1, tg_int(1));
+    tg_value *bw[4] = {nt, wa[1], wa[2], opts};
+    e = wr(bw, 4, NULL);
+    assert_non_null(strstr(tg_error_message(e), "malformed text"));
+    tg_value *all[] = {e,  nt, bad, r0, r1,   wa[1], wa[2],
+                       t0, t1, t2,  f,  opts, semi};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        tg_decref(all[i]);
+    td_rmdir(dir);
+}
+
 /* Large blocks full of quoted newlines (the vectorised counting path):
  * every blocksize gives the same rows, and errors keep exact lines. */
 static void test_csv_many_quoted_newlines(void **state)
@@ -729,6 +819,8 @@ int main(void)
         cmocka_unit_test(test_csv_missing_file_and_header_mismatch),
         cmocka_unit_test(test_csv_to_csv_round_trips),
         cmocka_unit_test(test_csv_frame_from_memory),
+        cmocka_unit_test(test_csv_writes_numbers_as_printf_would),
+        cmocka_unit_test(test_csv_format_task_and_text_chain),
         cmocka_unit_test(test_csv_parses_only_used_columns),
         cmocka_unit_test(test_csv_second_query_does_not_change_the_first),
         cmocka_unit_test(test_csv_many_quoted_newlines),

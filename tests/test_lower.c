@@ -145,7 +145,10 @@ static void test_lower_tasks_are_registered_functions(void **state)
                          "shuffle_split",
                          "sort_sample",
                          "sort_splitters",
-                         "sort"};
+                         "sort",
+                         "join",
+                         "transform",
+                         "csv_format"};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
         char name[64];
         tg_fn fn = NULL;

@@ -107,7 +107,7 @@ static void test_shuffle_split_rejects_malformed_parameters(void **state)
                                   tg_list(3, tg_str("spiral"),
                                           tg_list(1, tg_str("x")), tg_int(2)),
                                   tg_int(0)},
-                   "not hash or range");
+                   "not hash, group, range or rows");
     /* A range split whose splitters do not match the keys' types. */
     check_bad_call(
         "tg.df.shuffle_split", 4,

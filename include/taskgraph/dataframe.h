@@ -5,13 +5,13 @@
  * A tg_dataframe is a lazy query: a schema, a number of partitions and
  * the operations that produce them.  Builders (filter, assign, select,
  * rename, map_partitions, sort_values) only record the operation; a
- * terminal builder (agg, len, groupby, value_counts, merge, head, concat,
- * to_csv, partition) turns the query into tasks per partition, reading
- * from a CSV file only the columns it needs, so a large file becomes
- * many small tasks that any scheduler runs with bounded memory.  Every
- * task is a registered function with plain-value arguments
- * (map_partitions' pointer form aside), so identical queries share keys
- * and run once.  Null rules, the CSV block rule and the plan:
+ * terminal builder (agg, len, groupby, value_counts, merge, transform,
+ * repartition, shuffle, head, concat, to_csv, partition) turns the query into
+ * tasks per partition, reading from a CSV file only the columns it needs, so a
+ * large file becomes many small tasks that any scheduler runs with bounded
+ * memory.  Every task is a registered function with plain-value arguments (the
+ * pointer forms of map_partitions and transform aside), so identical queries
+ * share keys and run once.  Null rules, the CSV block rule and the plan:
  * dataframe/README.md.
  */
 #ifndef TASKGRAPH_DATAFRAME_H
@@ -490,8 +490,8 @@ typedef struct tg_merge_opts {
 
 /* Joins left and right on equal keys (a hash join): every pair of rows
  * whose keys are equal (-0.0 equals 0.0; a NaN is a null, as in
- * pandas; a null equals a null unless sql_nulls), plus the unmatched rows that how keeps,
- * their other side's columns null.  Columns: left's, then right's; with
+ * pandas; a null equals a null unless sql_nulls), plus the unmatched
+ * rows that how keeps, their other side's columns null.  Columns: left's, then right's; with
  * `on` the key columns appear once (left's, filled from right for rows
  * only the right has), with left_on/right_on both sides keep theirs.
  * A name on both sides (keys of `on` aside) gets the suffixes.  When a
@@ -509,6 +509,86 @@ typedef struct tg_merge_opts {
  * bad how, or two output columns with one name.  Caller serialises. */
 TG_API tg_dataframe *tg_df_merge(tg_dataframe *left, tg_dataframe *right,
                                  const tg_merge_opts *opts);
+
+/* ---- Transform, repartition and shuffle ---------------------------- */
+
+/* Options of tg_df_transform; all-zero (or a NULL opts) means the
+ * defaults: no presort, as many output partitions as the input. */
+typedef struct tg_transform_opts {
+    size_t n_presort;              /* columns each group is sorted by */
+    const char *const *presort;    /* ... before fn sees it (stable;
+                                      nulls and NaN last) */
+    const bool *presort_ascending; /* n_presort, or NULL: ascending */
+    size_t npartitions;            /* output partitions; 0 = as many
+                                      as the input */
+} tg_transform_opts;
+/* The defaults, spelled out (all zero). */
+#define TG_TRANSFORM_OPTS_INIT                                                 \
+    {                                                                          \
+        0, NULL, NULL, 0                                                       \
+    }
+
+/* Applies the function registered as fn_name (tg_register) to each group
+ * of rows with equal partition_by keys (Fugue's transform): fn receives
+ * the group's frame as args[0] (nargs 1, its registered context), with
+ * every column of df, and returns a new frame with the schema given by
+ * ncols names and types (ncols 0: df's schema), or an error value.
+ * Keys group as groupby's with keep_null_keys: -0.0 is 0.0, and rows
+ * whose key is null - or NaN, which counts as null - form one group.
+ * Rows reach fn in input order (partition, then row), or sorted stably
+ * by the opts->presort columns (each ascending unless presort_ascending
+ * says otherwise; nulls and NaN last).  fn runs exactly once per group.
+ * Rows are moved by the shared hash shuffle (on a cluster, pieces go
+ * worker to worker) into opts->npartitions outputs (0: df's count);
+ * output partition j holds the groups whose key hash falls in j, in key
+ * order (ascending, the null group last), each group's result rows in
+ * the order fn returned them.  So for a given npartitions the result
+ * does not depend on df's partitioning.  A result whose columns
+ * (count, names, types) differ from the schema, a result that is not a
+ * frame, or an error value fails the compute with a message naming
+ * fn_name and what differs.  The tasks are registered calls: they run
+ * on every scheduler, each process finding fn_name in its registry
+ * when the task runs.  partition_by, the option arrays and the schema
+ * are borrowed (copied).  NULL with tg_last_error(): TG_EINVAL for
+ * n_keys 0, a NULL array, an unknown column or a bad schema, TG_ENOENT
+ * when nothing is registered as fn_name.  Caller serialises. */
+TG_API tg_dataframe *tg_df_transform(tg_dataframe *df, size_t n_keys,
+                                     const char *const *partition_by,
+                                     const char *fn_name, size_t ncols,
+                                     const char *const *names,
+                                     const tg_dtype *types,
+                                     const tg_transform_opts *opts);
+/* tg_df_transform with a local function: fn(group frame, ctx) borrows
+ * the frame and returns a new frame or an error value; it may run on
+ * several threads at once.  ctx is borrowed and must outlive the
+ * graph's computes.  fn is called through its pointer, so each task is
+ * a *local* call (DESIGN.md) named "tg_df_transform_fn": the sync and
+ * threads schedulers run it, and loopback and distributed refuse the
+ * whole compute with an error naming it.  Everything else (groups,
+ * order, checks, errors) is as tg_df_transform's. */
+TG_API tg_dataframe *tg_df_transform_fn(tg_dataframe *df, size_t n_keys,
+                                        const char *const *partition_by,
+                                        tg_frame_fn fn, void *ctx, size_t ncols,
+                                        const char *const *names,
+                                        const tg_dtype *types,
+                                        const tg_transform_opts *opts);
+
+/* The rows of df in the same order, cut into npartitions partitions of
+ * equal size (the first rows mod npartitions partitions one row longer;
+ * partitions are empty when there are fewer rows).  Counts each
+ * partition's rows, then moves the rows with the shared shuffle.
+ * NULL with tg_last_error() (TG_EINVAL) for a NULL df or npartitions 0
+ * or above 2^20.  Caller serialises. */
+TG_API tg_dataframe *tg_df_repartition(tg_dataframe *df, size_t npartitions);
+/* The rows of df hash-partitioned by the n_keys columns keys into
+ * npartitions partitions (0: as many as df): rows with equal keys
+ * (-0.0 is 0.0; null and NaN keys are one key) land in one partition,
+ * each partition holding its rows in input order (partition, then
+ * row).  keys borrowed.  NULL with tg_last_error() (TG_EINVAL) for
+ * n_keys 0, a NULL array, an unknown column or npartitions above 2^20.
+ * Caller serialises. */
+TG_API tg_dataframe *tg_df_shuffle(tg_dataframe *df, size_t n_keys,
+                                   const char *const *keys, size_t npartitions);
 
 #ifdef __cplusplus
 }
