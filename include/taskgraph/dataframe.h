@@ -491,9 +491,10 @@ typedef struct tg_merge_opts {
 /* Joins left and right on equal keys (a hash join): every pair of rows
  * whose keys are equal (-0.0 equals 0.0; a NaN is a null, as in
  * pandas; a null equals a null unless sql_nulls), plus the unmatched
- * rows that how keeps, their other side's columns null.  Columns: left's, then right's; with
- * `on` the key columns appear once (left's, filled from right for rows
- * only the right has), with left_on/right_on both sides keep theirs.
+ * rows that how keeps, their other side's columns null.  Columns:
+ * left's, then right's; with `on` the key columns appear once (left's,
+ * filled from right for rows only the right has), with left_on/right_on
+ * both sides keep theirs.
  * A name on both sides (keys of `on` aside) gets the suffixes.  When a
  * side has at most broadcast_partitions partitions (and how keeps none
  * of its unmatched rows) it is sent whole to every partition of the
