@@ -96,4 +96,21 @@ static inline bool td_crosses_wire(const tg_scheduler *s)
            || strcmp(tg_scheduler_name(s), "distributed") == 0;
 }
 
+/* Calls the function registered as name on args (stolen); the result
+ * must be an error containing want. */
+static inline void td_check_bad_call(const char *name, size_t n,
+                                     tg_value **args, const char *want)
+{
+    tg_fn fn = NULL;
+    void *ctx = NULL;
+    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
+    tg_value *r = fn(args, n, ctx);
+    assert_true(tg_is_error(r));
+    if (!strstr(tg_error_message(r), want))
+        fail_msg("%s: '%s' lacks '%s'", name, tg_error_message(r), want);
+    tg_decref(r);
+    for (size_t i = 0; i < n; i++)
+        tg_decref(args[i]);
+}
+
 #endif /* TG_TESTS_DF_UTIL_H */

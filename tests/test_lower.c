@@ -174,40 +174,23 @@ static void test_lower_tasks_are_registered_functions(void **state)
     td_rmdir(dir);
 }
 
-/* Calls the function registered as name on args (stolen); the result
- * must be an error containing want. */
-static void check_bad_call(const char *name, size_t n, tg_value **args,
-                           const char *want)
-{
-    tg_fn fn = NULL;
-    void *ctx = NULL;
-    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
-    tg_value *r = fn(args, n, ctx);
-    assert_true(tg_is_error(r));
-    if (!strstr(tg_error_message(r), want))
-        fail_msg("%s: '%s' lacks '%s'", name, tg_error_message(r), want);
-    tg_decref(r);
-    for (size_t i = 0; i < n; i++)
-        tg_decref(args[i]);
-}
-
 static void test_lower_malformed_parameters_fail_cleanly(void **state)
 {
     (void)state;
     tg_value *f = tg_frame_from_csv("x,s\n1,a\n2,b\n", 12, NULL);
     tg_value *cols = tg_list(1, tg_str("x"));
-    check_bad_call("tg.df.filter", 3,
-                   (tg_value *[]){tg_incref(f),
-                                  tg_list(2, tg_str("col"), tg_str("x")),
-                                  tg_incref(cols)},
-                   "the predicate is int64, not bool");
-    check_bad_call(
+    td_check_bad_call("tg.df.filter", 3,
+                      (tg_value *[]){tg_incref(f),
+                                     tg_list(2, tg_str("col"), tg_str("x")),
+                                     tg_incref(cols)},
+                      "the predicate is int64, not bool");
+    td_check_bad_call(
         "tg.df.filter", 3,
         (tg_value *[]){tg_incref(f),
                        tg_list(3, tg_str("gt"), tg_int(1), tg_int(2)),
                        tg_incref(cols)},
         "malformed expression parameter");
-    check_bad_call(
+    td_check_bad_call(
         "tg.df.filter", 3,
         (tg_value *[]){tg_incref(f),
                        tg_list(3, tg_str("eq"),
@@ -215,42 +198,42 @@ static void test_lower_malformed_parameters_fail_cleanly(void **state)
                                tg_list(2, tg_str("lit"), tg_int(1))),
                        tg_incref(cols)},
         "cannot compare");
-    check_bad_call("tg.df.filter", 3,
-                   (tg_value *[]){tg_int(1), tg_null(), tg_null()},
-                   "expected a frame");
-    check_bad_call(
+    td_check_bad_call("tg.df.filter", 3,
+                      (tg_value *[]){tg_int(1), tg_null(), tg_null()},
+                      "expected a frame");
+    td_check_bad_call(
         "tg.df.project", 3,
         (tg_value *[]){tg_incref(f), tg_list(1, tg_str("zz")), tg_null()},
         "no column 'zz'");
-    check_bad_call("tg.df.check", 3,
-                   (tg_value *[]){tg_incref(f),
-                                  tg_list(2, tg_list(1, tg_str("x")),
-                                          tg_list(1, tg_int(99))),
-                                  tg_str("test")},
-                   "malformed schema parameter");
-    check_bad_call("tg.df.agg_partial", 2,
-                   (tg_value *[]){tg_incref(f), tg_list(1, tg_int(3))},
-                   "malformed aggregation parameter");
-    check_bad_call("tg.df.agg_combine", 2,
-                   (tg_value *[]){tg_list(4, tg_list(0), tg_list(0), tg_list(0),
-                                          tg_bool(false)),
-                                  tg_incref(f)},
-                   "not a partial of this aggregation");
-    check_bad_call("tg.df.read_csv", 8,
-                   (tg_value *[]){tg_str("/nonexistent"), tg_int(-1), tg_int(4),
-                                  tg_int(4), tg_null(), tg_null(), tg_null(),
-                                  tg_int(0)},
-                   "malformed byte range parameter");
-    check_bad_call(
+    td_check_bad_call("tg.df.check", 3,
+                      (tg_value *[]){tg_incref(f),
+                                     tg_list(2, tg_list(1, tg_str("x")),
+                                             tg_list(1, tg_int(99))),
+                                     tg_str("test")},
+                      "malformed schema parameter");
+    td_check_bad_call("tg.df.agg_partial", 2,
+                      (tg_value *[]){tg_incref(f), tg_list(1, tg_int(3))},
+                      "malformed aggregation parameter");
+    td_check_bad_call("tg.df.agg_combine", 2,
+                      (tg_value *[]){tg_list(4, tg_list(0), tg_list(0),
+                                             tg_list(0), tg_bool(false)),
+                                     tg_incref(f)},
+                      "not a partial of this aggregation");
+    td_check_bad_call("tg.df.read_csv", 8,
+                      (tg_value *[]){tg_str("/nonexistent"), tg_int(-1),
+                                     tg_int(4), tg_int(4), tg_null(), tg_null(),
+                                     tg_null(), tg_int(0)},
+                      "malformed byte range parameter");
+    td_check_bad_call(
         "tg.df.csv_prefix", 2,
         (tg_value *[]){tg_list(2, tg_int(0), tg_int(0)), tg_list(1, tg_int(2))},
         "malformed counts parameter");
-    check_bad_call(
+    td_check_bad_call(
         "tg.df.concat", 2,
         (tg_value *[]){tg_incref(f), tg_frame_from_csv("y\n1\n", 4, NULL)},
         "other columns");
-    check_bad_call("tg.df.sum", 2, (tg_value *[]){tg_int(1), tg_str("2")},
-                   "not int");
+    td_check_bad_call("tg.df.sum", 2, (tg_value *[]){tg_int(1), tg_str("2")},
+                      "not int");
     tg_decref(cols);
     tg_decref(f);
 }

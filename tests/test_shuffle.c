@@ -75,56 +75,41 @@ static void test_shuffle_split_by_hash_and_range(void **state)
     tg_decref(f);
 }
 
-/* Calls the function registered as name on args (stolen); the result
- * must be an error containing want. */
-static void check_bad_call(const char *name, size_t n, tg_value **args,
-                           const char *want)
-{
-    tg_fn fn = NULL;
-    void *ctx = NULL;
-    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
-    tg_value *r = fn(args, n, ctx);
-    assert_true(tg_is_error(r));
-    if (!strstr(tg_error_message(r), want))
-        fail_msg("%s: '%s' lacks '%s'", name, tg_error_message(r), want);
-    tg_decref(r);
-    for (size_t i = 0; i < n; i++)
-        tg_decref(args[i]);
-}
-
 static void test_shuffle_split_rejects_malformed_parameters(void **state)
 {
     (void)state;
     tg_value *f = tg_frame_from_csv("x,s\n1,a\n2,b\n", 12, NULL);
-    check_bad_call("tg.df.shuffle_split", 3,
-                   (tg_value *[]){tg_incref(f),
-                                  tg_list(3, tg_str("hash"),
-                                          tg_list(1, tg_str("x")), tg_int(0)),
-                                  tg_int(0)},
-                   "malformed partitioner parameter");
-    check_bad_call("tg.df.shuffle_split", 3,
-                   (tg_value *[]){tg_incref(f),
-                                  tg_list(3, tg_str("spiral"),
-                                          tg_list(1, tg_str("x")), tg_int(2)),
-                                  tg_int(0)},
-                   "not hash, group, range or rows");
+    td_check_bad_call(
+        "tg.df.shuffle_split", 3,
+        (tg_value *[]){
+            tg_incref(f),
+            tg_list(3, tg_str("hash"), tg_list(1, tg_str("x")), tg_int(0)),
+            tg_int(0)},
+        "malformed partitioner parameter");
+    td_check_bad_call(
+        "tg.df.shuffle_split", 3,
+        (tg_value *[]){
+            tg_incref(f),
+            tg_list(3, tg_str("spiral"), tg_list(1, tg_str("x")), tg_int(2)),
+            tg_int(0)},
+        "not hash, group, range or rows");
     /* A range split whose splitters do not match the keys' types. */
-    check_bad_call(
+    td_check_bad_call(
         "tg.df.shuffle_split", 4,
         (tg_value *[]){
             tg_incref(f),
             tg_list(3, tg_str("range"), spec_of("s", true), tg_int(2)),
             tg_int(0), tg_frame_from_csv("a,b,c\n1,0,0\n", 12, NULL)},
         "malformed splitters parameter");
-    check_bad_call("tg.df.shuffle_split", 3,
-                   (tg_value *[]){tg_int(3), tg_null(), tg_int(0)},
-                   "expected a frame");
-    check_bad_call("tg.df.shuffle_split", 3,
-                   (tg_value *[]){tg_incref(f),
-                                  tg_list(3, tg_str("range"),
-                                          spec_of("x", true), tg_int(2)),
-                                  tg_int(0)},
-                   "malformed splitters parameter");
+    td_check_bad_call("tg.df.shuffle_split", 3,
+                      (tg_value *[]){tg_int(3), tg_null(), tg_int(0)},
+                      "expected a frame");
+    td_check_bad_call("tg.df.shuffle_split", 3,
+                      (tg_value *[]){tg_incref(f),
+                                     tg_list(3, tg_str("range"),
+                                             spec_of("x", true), tg_int(2)),
+                                     tg_int(0)},
+                      "malformed splitters parameter");
     tg_decref(f);
 }
 

@@ -433,23 +433,6 @@ static void test_sort_bad_arguments_fail_with_a_message(void **state)
     td_rmdir(dir);
 }
 
-/* Calls the function registered as name on args (stolen); the result
- * must be an error containing want. */
-static void check_bad_call(const char *name, size_t n, tg_value **args,
-                           const char *want)
-{
-    tg_fn fn = NULL;
-    void *ctx = NULL;
-    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
-    tg_value *r = fn(args, n, ctx);
-    assert_true(tg_is_error(r));
-    if (!strstr(tg_error_message(r), want))
-        fail_msg("%s: '%s' lacks '%s'", name, tg_error_message(r), want);
-    tg_decref(r);
-    for (size_t i = 0; i < n; i++)
-        tg_decref(args[i]);
-}
-
 static tg_value *spec_of(const char *key, bool asc)
 {
     return tg_list(3, tg_list(1, tg_str(key)), tg_list(1, tg_bool(asc)),
@@ -460,30 +443,35 @@ static void test_sort_tasks_reject_malformed_parameters(void **state)
 {
     (void)state;
     tg_value *f = tg_frame_from_csv("x,s\n1,a\n2,b\n", 12, NULL);
-    check_bad_call(
+    td_check_bad_call(
         "tg.df.sort", 3,
         (tg_value *[]){tg_list(1, tg_int(1)), tg_null(), tg_incref(f)},
         "malformed sort spec parameter");
-    check_bad_call("tg.df.sort", 3,
-                   (tg_value *[]){spec_of("zz", true), tg_null(), tg_incref(f)},
-                   "no key column 'zz'");
-    check_bad_call("tg.df.sort", 3,
-                   (tg_value *[]){spec_of("x", true), tg_int(-1), tg_incref(f)},
-                   "malformed limit parameter");
-    check_bad_call("tg.df.sort", 4,
-                   (tg_value *[]){spec_of("x", true), tg_null(), tg_incref(f),
-                                  tg_frame_from_csv("y\n1\n", 4, NULL)},
-                   "other columns");
-    check_bad_call(
+    td_check_bad_call(
+        "tg.df.sort", 3,
+        (tg_value *[]){spec_of("zz", true), tg_null(), tg_incref(f)},
+        "no key column 'zz'");
+    td_check_bad_call(
+        "tg.df.sort", 3,
+        (tg_value *[]){spec_of("x", true), tg_int(-1), tg_incref(f)},
+        "malformed limit parameter");
+    td_check_bad_call("tg.df.sort", 4,
+                      (tg_value *[]){spec_of("x", true), tg_null(),
+                                     tg_incref(f),
+                                     tg_frame_from_csv("y\n1\n", 4, NULL)},
+                      "other columns");
+    td_check_bad_call(
         "tg.df.sort_sample", 4,
         (tg_value *[]){tg_incref(f), spec_of("x", true), tg_int(0), tg_int(0)},
         "malformed samples parameter");
-    check_bad_call("tg.df.sort_splitters", 3,
-                   (tg_value *[]){spec_of("x", true), tg_int(2), tg_incref(f)},
-                   "not a sample");
-    check_bad_call("tg.df.sort_splitters", 3,
-                   (tg_value *[]){spec_of("x", true), tg_int(0), tg_incref(f)},
-                   "malformed k parameter");
+    td_check_bad_call(
+        "tg.df.sort_splitters", 3,
+        (tg_value *[]){spec_of("x", true), tg_int(2), tg_incref(f)},
+        "not a sample");
+    td_check_bad_call(
+        "tg.df.sort_splitters", 3,
+        (tg_value *[]){spec_of("x", true), tg_int(0), tg_incref(f)},
+        "malformed k parameter");
     tg_decref(f);
 }
 

@@ -542,23 +542,6 @@ static void test_transform_bad_arguments_fail_with_a_message(void **state)
     td_rmdir(dir);
 }
 
-/* Calls the function registered as name on args (stolen); the result
- * must be an error containing want. */
-static void check_bad_call(const char *name, size_t n, tg_value **args,
-                           const char *want)
-{
-    tg_fn fn = NULL;
-    void *ctx = NULL;
-    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
-    tg_value *r = fn(args, n, ctx);
-    assert_true(tg_is_error(r));
-    if (!strstr(tg_error_message(r), want))
-        fail_msg("%s: '%s' lacks '%s'", name, tg_error_message(r), want);
-    tg_decref(r);
-    for (size_t i = 0; i < n; i++)
-        tg_decref(args[i]);
-}
-
 static tg_value *spec_of(int64_t n_keys, const char *key, const char *fn)
 {
     return tg_list(
@@ -574,30 +557,30 @@ static void test_transform_tasks_reject_malformed_parameters(void **state)
     (void)state;
     const char *csv = "id,s\n1,a\n";
     tg_value *f = tg_frame_from_csv(csv, strlen(csv), NULL);
-    check_bad_call("tg.df.transform", 2,
-                   (tg_value *[]){tg_list(1, tg_int(1)), tg_incref(f)},
-                   "malformed spec parameter");
-    check_bad_call("tg.df.transform", 2,
-                   (tg_value *[]){spec_of(2, "s", "tt.rank"), tg_incref(f)},
-                   "more keys than sorted");
-    check_bad_call("tg.df.transform", 2,
-                   (tg_value *[]){spec_of(1, "zz", "tt.rank"), tg_incref(f)},
-                   "no key column 'zz'");
-    check_bad_call("tg.df.transform", 2,
-                   (tg_value *[]){spec_of(1, "s", "tt.gone"), tg_incref(f)},
-                   "no function registered as 'tt.gone'");
-    check_bad_call("tg.df.transform", 2,
-                   (tg_value *[]){spec_of(1, "s", NULL), tg_incref(f)},
-                   "no function name");
-    check_bad_call("tg.df.transform", 1,
-                   (tg_value *[]){spec_of(1, "s", "tt.rank")}, "no frames");
-    check_bad_call(
+    td_check_bad_call("tg.df.transform", 2,
+                      (tg_value *[]){tg_list(1, tg_int(1)), tg_incref(f)},
+                      "malformed spec parameter");
+    td_check_bad_call("tg.df.transform", 2,
+                      (tg_value *[]){spec_of(2, "s", "tt.rank"), tg_incref(f)},
+                      "more keys than sorted");
+    td_check_bad_call("tg.df.transform", 2,
+                      (tg_value *[]){spec_of(1, "zz", "tt.rank"), tg_incref(f)},
+                      "no key column 'zz'");
+    td_check_bad_call("tg.df.transform", 2,
+                      (tg_value *[]){spec_of(1, "s", "tt.gone"), tg_incref(f)},
+                      "no function registered as 'tt.gone'");
+    td_check_bad_call("tg.df.transform", 2,
+                      (tg_value *[]){spec_of(1, "s", NULL), tg_incref(f)},
+                      "no function name");
+    td_check_bad_call("tg.df.transform", 1,
+                      (tg_value *[]){spec_of(1, "s", "tt.rank")}, "no frames");
+    td_check_bad_call(
         "tg.df.shuffle_split", 4,
         (tg_value *[]){tg_incref(f),
                        tg_list(3, tg_str("rows"), tg_list(0), tg_int(2)),
                        tg_int(0), tg_list(1, tg_int(5))},
         "counted 5");
-    check_bad_call(
+    td_check_bad_call(
         "tg.df.shuffle_split", 4,
         (tg_value *[]){tg_incref(f),
                        tg_list(3, tg_str("rows"), tg_list(0), tg_int(2)),
