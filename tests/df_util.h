@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "runtime/alloc_internal.h"
 #include "test_util.h"
 
 /* A fresh directory under /tmp; the caller removes it with td_rmdir. */
@@ -96,6 +97,41 @@ static inline bool td_crosses_wire(const tg_scheduler *s)
            || strcmp(tg_scheduler_name(s), "distributed") == 0;
 }
 
+/* text written to dir/name and read as a dataframe of blocksize bs
+ * (0: one block per file); fails the test when it cannot be read. */
+static inline tg_dataframe *td_read_text(tg_graph *g, const char *dir,
+                                         const char *name, const char *text,
+                                         size_t bs)
+{
+    const char *path = td_write(dir, name, text);
+    tg_csv_opts o = {.blocksize = bs};
+    tg_dataframe *df = tg_read_csv(g, path, &o);
+    if (!df)
+        fail_msg("read_csv: %s", tg_last_error());
+    return df;
+}
+
+/* Computes t[0..n) (n <= 16) on s; each must print as want[i].  what
+ * names the case in a failure. */
+static inline void td_assert_all(tg_value **t, size_t n,
+                                 const char *const *want, tg_scheduler *s,
+                                 const char *what)
+{
+    tg_value *out[16];
+    assert_true(n <= 16);
+    if (tg_compute_many(t, n, out, s) != 0)
+        fail_msg("%s on %s: %s", what, tg_scheduler_name(s),
+                 out[0] ? tg_error_message(out[0]) : tg_last_error());
+    for (size_t i = 0; i < n; i++) {
+        char *got = td_csv(out[i]);
+        if (strcmp(got, want[i]) != 0)
+            fail_msg("%s on %s, target %zu:\n%s\nwanted:\n%s", what,
+                     tg_scheduler_name(s), i, got, want[i]);
+        free(got);
+        tg_decref(out[i]);
+    }
+}
+
 /* Calls the function registered as name on args (stolen); the result
  * must be an error containing want. */
 static inline void td_check_bad_call(const char *name, size_t n,
@@ -111,6 +147,29 @@ static inline void td_check_bad_call(const char *name, size_t n,
     tg_decref(r);
     for (size_t i = 0; i < n; i++)
         tg_decref(args[i]);
+}
+
+/* Calls the function registered as name on args (borrowed) with the
+ * i-th allocation failing, for every i until a call succeeds: each
+ * failure is an error value, never a crash or a leak (the ASan and
+ * valgrind runs check the latter). */
+static inline void td_sweep_oom(const char *name, size_t n, tg_value **args)
+{
+    tg_fn fn = NULL;
+    void *ctx = NULL;
+    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
+    for (long i = 0;; i++) {
+        tg__oom_inject(i, false);
+        tg_value *r = fn(args, n, ctx);
+        tg__oom_inject(-1, false);
+        bool failed = tg_is_error(r);
+        if (failed && !strstr(tg_error_message(r), "out of memory"))
+            fail_msg("%s, allocation %ld: %s", name, i, tg_error_message(r));
+        tg_decref(r);
+        if (!failed)
+            break;
+        assert_true(i < 10000);
+    }
 }
 
 #endif /* TG_TESTS_DF_UTIL_H */

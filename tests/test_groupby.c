@@ -8,17 +8,6 @@
 /* The pandas-versus-Spark table. */
 static const char *const PS_TABLE = "col1,col2\n,1\n,2\nA,3\nA,4\nB,5\nB,6\n";
 
-static tg_dataframe *read_text(tg_graph *g, const char *dir, const char *text,
-                               size_t bs)
-{
-    const char *path = td_write(dir, "t.csv", text);
-    tg_csv_opts o = {.blocksize = bs};
-    tg_dataframe *df = tg_read_csv(g, path, &o);
-    if (!df)
-        fail_msg("read_csv: %s", tg_last_error());
-    return df;
-}
-
 static void test_groupby_pandas_versus_spark_nulls(void **state)
 {
     (void)state;
@@ -26,7 +15,7 @@ static void test_groupby_pandas_versus_spark_nulls(void **state)
     size_t sizes[] = {0, 5, 11, 23};
     for (size_t b = 0; b < 4; b++) {
         tg_graph *g = tg_graph_new();
-        tg_dataframe *df = read_text(g, dir, PS_TABLE, sizes[b]);
+        tg_dataframe *df = td_read_text(g, dir, "t.csv", PS_TABLE, sizes[b]);
         const char *keys[] = {"col1"};
         tg_agg mean = {"col2", TG_AGG_MEAN, NULL};
         tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;
@@ -55,7 +44,7 @@ static void test_groupby_zero_options_drop_null_keys(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, PS_TABLE, 7);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", PS_TABLE, 7);
     const char *keys[] = {"col1"};
     tg_agg sum = {"col2", TG_AGG_SUM, NULL};
     const char *dropped = "col1,col2_sum\nA,7\nB,11\n";
@@ -92,7 +81,7 @@ static void test_groupby_null_rules(void **state)
     const char *text = "k,x,i,s\na,1.5,1,p\na,2.5,,q\nb,,5,\nb,,,\n"
                        "c,4.0,-2,z\n";
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, text, 9);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", text, 9);
     const char *keys[] = {"k"};
     tg_agg aggs[] = {{"x", TG_AGG_COUNT, NULL},  {NULL, TG_AGG_SIZE, NULL},
                      {"x", TG_AGG_SUM, NULL},    {"x", TG_AGG_MEAN, NULL},
@@ -137,7 +126,7 @@ static void test_groupby_variance_with_large_offset(void **state)
     size_t sizes[] = {0, 100, 3001};
     for (size_t b = 0; b < 3; b++) {
         tg_graph *g = tg_graph_new();
-        tg_dataframe *df = read_text(g, dir, text, sizes[b]);
+        tg_dataframe *df = td_read_text(g, dir, "t.csv", text, sizes[b]);
         tg_agg aggs[] = {{"x", TG_AGG_VAR, NULL},
                          {"x", TG_AGG_MEAN, NULL},
                          {"x", TG_AGG_SUM, NULL}};
@@ -155,7 +144,7 @@ static void test_groupby_empty_input(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, "k,x\n", 0);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", "k,x\n", 0);
     tg_agg aggs[] = {{"x", TG_AGG_COUNT, NULL},
                      {"x", TG_AGG_SUM, NULL},
                      {"x", TG_AGG_MEAN, NULL}};
@@ -180,7 +169,7 @@ static void test_groupby_value_counts_order(void **state)
     /* Blank lines are skipped, so nulls need a second column. */
     const char *text = "v,w\nb,1\na,1\n,1\nc,1\nb,1\n,1\na,1\nd,1\n,1\n";
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, text, 7);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", text, 7);
     td_assert_frame(tg_df_compute(tg_df_value_counts(df, "v", true), NULL),
                     "v,count\na,2\nb,2\nc,1\nd,1\n");
     td_assert_frame(tg_df_compute(tg_df_value_counts(df, "v", false), NULL),
@@ -195,7 +184,7 @@ static void test_groupby_multiple_keys_and_errors(void **state)
     char *dir = td_mkdir();
     const char *text = "a,b,y\n2,x,1\n1,y,2\n2,x,3\n1,,4\n2,y,5\n,x,6\n";
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, text, 10);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", text, 10);
     const char *keys[] = {"a", "b"};
     tg_agg aggs[] = {{"y", TG_AGG_SUM, "total"}, {"y", TG_AGG_COUNT, NULL}};
     tg_groupby_opts o = TG_GROUPBY_OPTS_INIT;

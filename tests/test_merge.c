@@ -10,17 +10,6 @@
 static const char *const PS_TABLE = "col1,col2\n,1\n,2\nA,3\nA,4\nB,5\nB,6\n";
 static const char *const RIGHT = "col1,w\n,10\nA,20\nC,30\n";
 
-static tg_dataframe *read_text(tg_graph *g, const char *dir, const char *name,
-                               const char *text, size_t bs)
-{
-    const char *path = td_write(dir, name, text);
-    tg_csv_opts o = {.blocksize = bs};
-    tg_dataframe *df = tg_read_csv(g, path, &o);
-    if (!df)
-        fail_msg("read_csv: %s", tg_last_error());
-    return df;
-}
-
 /* The merge, sorted by every column (nulls last), as a delayed frame:
  * an order that does not depend on the partitioning. */
 static tg_value *sorted(tg_dataframe *m)
@@ -52,8 +41,9 @@ static void test_merge_null_keys_and_every_join_kind(void **state)
     for (size_t a = 0; a < 3; a++) {
         for (size_t b = 0; b < 2; b++) {
             tg_graph *g = tg_graph_new();
-            tg_dataframe *l = read_text(g, dir, "l.csv", PS_TABLE, lsizes[a]);
-            tg_dataframe *r = read_text(g, dir, "r.csv", RIGHT, rsizes[b]);
+            tg_dataframe *l =
+                td_read_text(g, dir, "l.csv", PS_TABLE, lsizes[a]);
+            tg_dataframe *r = td_read_text(g, dir, "r.csv", RIGHT, rsizes[b]);
             tg_value *t[8];
             const char *w[8];
             for (int sql = 0; sql < 2; sql++) {
@@ -164,8 +154,8 @@ static void test_merge_broadcast_keeps_left_order(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *l = read_text(g, dir, "l.csv", PS_TABLE, 9);
-    tg_dataframe *r = read_text(g, dir, "r.csv", RIGHT, 0);
+    tg_dataframe *l = td_read_text(g, dir, "l.csv", PS_TABLE, 9);
+    tg_dataframe *r = td_read_text(g, dir, "r.csv", RIGHT, 0);
     tg_merge_opts o = {.n_on = 1, .on = (const char *[]){"col1"}};
     tg_dataframe *m = tg_df_merge(l, r, &o);
     assert_int_equal(tg_df_npartitions(m), tg_df_npartitions(l));
@@ -185,9 +175,9 @@ static void test_merge_duplicate_keys_left_on_and_suffixes(void **state)
     for (size_t bs = 0; bs < 12; bs += 5) {
         tg_graph *g = tg_graph_new();
         tg_dataframe *l =
-            read_text(g, dir, "l.csv", "k,v\n1,a\n2,b\n2,c\n", bs);
+            td_read_text(g, dir, "l.csv", "k,v\n1,a\n2,b\n2,c\n", bs);
         tg_dataframe *r =
-            read_text(g, dir, "r.csv", "key,v\n2,x\n2,y\n3,z\n", bs);
+            td_read_text(g, dir, "r.csv", "key,v\n2,x\n2,y\n3,z\n", bs);
         tg_merge_opts o = {.n_on = 1,
                            .left_on = (const char *[]){"k"},
                            .right_on = (const char *[]){"key"}};
@@ -226,8 +216,8 @@ static void test_merge_with_an_empty_side(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *l = read_text(g, dir, "l.csv", PS_TABLE, 7);
-    tg_dataframe *header = read_text(g, dir, "r.csv", "col1,w\n", 0);
+    tg_dataframe *l = td_read_text(g, dir, "l.csv", PS_TABLE, 7);
+    tg_dataframe *header = td_read_text(g, dir, "r.csv", "col1,w\n", 0);
     const char *names[] = {"col1", "w"};
     tg_dtype types[] = {TG_DT_STRING, TG_DT_INT64};
     tg_dataframe *none = tg_df_from_delayed(g, 0, NULL, 2, names, types);
@@ -263,9 +253,9 @@ static void test_merge_bad_arguments_fail_with_a_message(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *l = read_text(g, dir, "l.csv", PS_TABLE, 0);
-    tg_dataframe *r = read_text(g, dir, "r.csv", RIGHT, 0);
-    tg_dataframe *n = read_text(g, dir, "n.csv", "col1,w_x\n1,2\n", 0);
+    tg_dataframe *l = td_read_text(g, dir, "l.csv", PS_TABLE, 0);
+    tg_dataframe *r = td_read_text(g, dir, "r.csv", RIGHT, 0);
+    tg_dataframe *n = td_read_text(g, dir, "n.csv", "col1,w_x\n1,2\n", 0);
     tg_merge_opts o = TG_MERGE_OPTS_INIT;
     assert_null(tg_df_merge(l, r, &o));
     assert_non_null(strstr(tg_last_error(), "no keys"));
@@ -288,7 +278,7 @@ static void test_merge_bad_arguments_fail_with_a_message(void **state)
     assert_null(tg_df_merge(l2, r2, &o));
     assert_non_null(strstr(tg_last_error(), "two output columns named 'w_x'"));
     tg_graph *g2 = tg_graph_new();
-    tg_dataframe *other = read_text(g2, dir, "o.csv", RIGHT, 0);
+    tg_dataframe *other = td_read_text(g2, dir, "o.csv", RIGHT, 0);
     assert_null(tg_df_merge(l, other, &o));
     tg_graph_free(g2);
     /* The task rejects a malformed spec with a message. */

@@ -4,7 +4,6 @@
  * shuffle end to end on every scheduler is tested through sort
  * (test_sort.c) and groupby's split_out (test_groupby.c). */
 #include "df_util.h"
-#include "runtime/alloc_internal.h"
 
 static tg_value *spec_of(const char *key, bool asc)
 {
@@ -113,28 +112,6 @@ static void test_shuffle_split_rejects_malformed_parameters(void **state)
     tg_decref(f);
 }
 
-/* Calls name on args (borrowed) with the i-th allocation failing, for
- * every i until a call succeeds: each failure is an error value, never
- * a crash or a leak (ASan and valgrind runs check the latter). */
-static void sweep_oom(const char *name, size_t n, tg_value **args)
-{
-    tg_fn fn = NULL;
-    void *ctx = NULL;
-    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
-    for (long i = 0;; i++) {
-        tg__oom_inject(i, false);
-        tg_value *r = fn(args, n, ctx);
-        tg__oom_inject(-1, false);
-        bool failed = tg_is_error(r);
-        if (failed && !strstr(tg_error_message(r), "out of memory"))
-            fail_msg("%s, allocation %ld: %s", name, i, tg_error_message(r));
-        tg_decref(r);
-        if (!failed)
-            break;
-        assert_true(i < 10000);
-    }
-}
-
 /* The shuffle's, sort's and join's tasks fail cleanly at every
  * allocation. */
 static void test_shuffle_tasks_survive_out_of_memory(void **state)
@@ -150,24 +127,24 @@ static void test_shuffle_tasks_survive_out_of_memory(void **state)
         tg_list(3, tg_str("range"), spec_of("k", true), tg_int(3));
     tg_value *spec = spec_of("k", false), *nul = tg_null();
     tg_value *i0 = tg_int(0), *i1 = tg_int(1), *i2 = tg_int(2), *i3 = tg_int(3);
-    sweep_oom("tg.df.shuffle_split", 3, (tg_value *[]){f, hash, i0});
-    sweep_oom("tg.df.shuffle_split", 4, (tg_value *[]){f, range, i0, spl});
-    sweep_oom("tg.df.sort", 4, (tg_value *[]){spec, nul, f, f});
-    sweep_oom("tg.df.sort", 3, (tg_value *[]){spec, i2, f});
+    td_sweep_oom("tg.df.shuffle_split", 3, (tg_value *[]){f, hash, i0});
+    td_sweep_oom("tg.df.shuffle_split", 4, (tg_value *[]){f, range, i0, spl});
+    td_sweep_oom("tg.df.sort", 4, (tg_value *[]){spec, nul, f, f});
+    td_sweep_oom("tg.df.sort", 3, (tg_value *[]){spec, i2, f});
     tg_value *sa[] = {f, spec, i1, i3};
-    sweep_oom("tg.df.sort_sample", 4, sa);
+    td_sweep_oom("tg.df.sort_sample", 4, sa);
     tg_fn fn = NULL;
     void *ctx = NULL;
     assert_int_equal(tg_lookup("tg.df.sort_sample", &fn, &ctx), 0);
     tg_value *smp = fn(sa, 4, ctx);
     assert_false(tg_is_error(smp));
-    sweep_oom("tg.df.sort_splitters", 4, (tg_value *[]){spec, i3, smp, smp});
+    td_sweep_oom("tg.df.sort_splitters", 4, (tg_value *[]){spec, i3, smp, smp});
     tg_value *js = tg_list(9, tg_list(1, tg_str("k")), tg_list(1, tg_str("k")),
                            tg_int(3), tg_bool(false), tg_bool(true),
                            tg_list(2, tg_str("k"), tg_str("v")),
                            tg_list(2, tg_str("k"), tg_str("v_x")),
                            tg_list(1, tg_str("v")), tg_list(1, tg_str("v_y")));
-    sweep_oom("tg.df.join", 5, (tg_value *[]){js, i1, f, f, f});
+    td_sweep_oom("tg.df.join", 5, (tg_value *[]){js, i1, f, f, f});
     tg_decref(i0);
     tg_decref(i1);
     tg_decref(i2);

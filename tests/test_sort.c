@@ -9,36 +9,6 @@
 /* The pandas-versus-Spark table. */
 static const char *const PS_TABLE = "col1,col2\n,1\n,2\nA,3\nA,4\nB,5\nB,6\n";
 
-static tg_dataframe *read_text(tg_graph *g, const char *dir, const char *text,
-                               size_t bs)
-{
-    const char *path = td_write(dir, "t.csv", text);
-    tg_csv_opts o = {.blocksize = bs};
-    tg_dataframe *df = tg_read_csv(g, path, &o);
-    if (!df)
-        fail_msg("read_csv: %s", tg_last_error());
-    return df;
-}
-
-/* Computes n targets on s and compares each with want[i]. */
-static void assert_all(tg_value **t, size_t n, const char *const *want,
-                       tg_scheduler *s, const char *what)
-{
-    tg_value *out[16];
-    assert_true(n <= 16);
-    if (tg_compute_many(t, n, out, s) != 0)
-        fail_msg("%s on %s: %s", what, tg_scheduler_name(s),
-                 out[0] ? tg_error_message(out[0]) : tg_last_error());
-    for (size_t i = 0; i < n; i++) {
-        char *got = td_csv(out[i]);
-        if (strcmp(got, want[i]) != 0)
-            fail_msg("%s on %s, target %zu:\n%s\nwanted:\n%s", what,
-                     tg_scheduler_name(s), i, got, want[i]);
-        free(got);
-        tg_decref(out[i]);
-    }
-}
-
 static const char *const NULLS_LAST = "col1,col2\nA,3\nA,4\nB,5\nB,6\n,1\n,2\n";
 static const char *const NULLS_FIRST =
     "col1,col2\n,1\n,2\nA,3\nA,4\nB,5\nB,6\n";
@@ -59,7 +29,8 @@ static void test_sort_pandas_table_on_every_partitioning(void **state)
     for (size_t b = 0; b < 4; b++) {
         for (size_t o = 0; o < 4; o++) {
             tg_graph *g = tg_graph_new();
-            tg_dataframe *df = read_text(g, dir, PS_TABLE, sizes[b]);
+            tg_dataframe *df =
+                td_read_text(g, dir, "t.csv", PS_TABLE, sizes[b]);
             tg_sort_opts last = {.npartitions = outs[o]};
             tg_sort_opts first = {TG_NA_FIRST, outs[o]};
             tg_value *t[] = {
@@ -83,7 +54,7 @@ static void test_sort_pandas_table_on_every_partitioning(void **state)
                 char what[64];
                 snprintf(what, sizeof what, "bs %zu out %zu", sizes[b],
                          outs[o]);
-                assert_all(t, 6, want, s, what);
+                td_assert_all(t, 6, want, s, what);
                 tg_scheduler_free(s);
             }
             tg_graph_free(g);
@@ -107,7 +78,7 @@ static void test_sort_every_key_type(void **state)
                        "5,-1,1.5,1,true,x\n";
     for (size_t bs = 4; bs <= 64; bs *= 4) {
         tg_graph *g = tg_graph_new();
-        tg_dataframe *raw = read_text(g, dir, text, bs);
+        tg_dataframe *raw = td_read_text(g, dir, "t.csv", text, bs);
         tg_dataframe *df = tg_df_select(
             tg_df_assign(raw, "f", tg_div(tg_col("p"), tg_col("q"))), 5,
             (const char *[]){"id", "i", "f", "b", "s"});
@@ -137,7 +108,7 @@ static void test_sort_every_key_type(void **state)
             "0,3,1.5,true,x\n1,,nan,false,y\n2,-1,-2.0,,\n"};
         for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
             tg_scheduler *s = td_schedulers[k]();
-            assert_all(t, 4, want, s, "types");
+            td_assert_all(t, 4, want, s, "types");
             tg_scheduler_free(s);
         }
         tg_graph_free(g);
@@ -215,7 +186,7 @@ static void check_skewed(int skew_pct, int null_pct)
     char *want = NULL;
     char *text = gen_skewed(n, skew_pct, null_pct, &want);
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, text, strlen(text) / 9);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", text, strlen(text) / 9);
     tg_sort_opts o = {.npartitions = k};
     tg_dataframe *sorted =
         tg_df_sort_values(df, 1, (const char *[]){"k"}, NULL, &o);
@@ -278,7 +249,7 @@ static void test_sort_empty_inputs(void **state)
     tg_graph *g = tg_graph_new();
     /* A file with a header only (one partition of no rows), and a
      * dataframe of no partitions at all. */
-    tg_dataframe *header = read_text(g, dir, "k,x\n", 0);
+    tg_dataframe *header = td_read_text(g, dir, "t.csv", "k,x\n", 0);
     const char *k[] = {"k"};
     tg_sort_opts three = {.npartitions = 3};
     /* Partitions of which some are empty, and a filter leaving none. */
@@ -320,7 +291,7 @@ static void test_sort_empty_inputs(void **state)
         tg_df_npartitions(tg_df_sort_values(none, 1, k, NULL, &three)), 0);
     for (size_t j = 0; j < TD_N_SCHEDULERS; j++) {
         tg_scheduler *s = td_schedulers[j]();
-        assert_all(t, 10, want, s, "empty");
+        td_assert_all(t, 10, want, s, "empty");
         tg_scheduler_free(s);
     }
     tg_graph_free(g);
@@ -339,7 +310,7 @@ static void test_sort_head_after_sort_does_not_shuffle(void **state)
     char *want = NULL;
     char *text = gen_skewed(tt_scale(2000, 400), 50, 10, &want);
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, text, strlen(text) / 20);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", text, strlen(text) / 20);
     size_t np = tg_df_npartitions(df);
     assert_true(np >= 16);
     (void)tg_df_concat(df); /* the reads, for the baseline */
@@ -369,7 +340,7 @@ static void test_sort_head_after_sort_does_not_shuffle(void **state)
     const char *w[] = {want, want, want};
     for (size_t j = 0; j < TD_N_SCHEDULERS; j++) {
         tg_scheduler *s = td_schedulers[j]();
-        assert_all(t, 3, w, s, "head");
+        td_assert_all(t, 3, w, s, "head");
         tg_scheduler_free(s);
     }
     tg_graph_free(g);
@@ -387,7 +358,7 @@ static void test_sort_task_count_is_linear_plus_n_times_k_picks(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, PS_TABLE, 5);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", PS_TABLE, 5);
     (void)tg_df_concat(df); /* the reads, for the baseline */
     size_t n = tg_df_npartitions(df), k = 3;
     assert_true(n > 3);
@@ -412,7 +383,7 @@ static void test_sort_bad_arguments_fail_with_a_message(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, PS_TABLE, 0);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", PS_TABLE, 0);
     const char *keys[] = {"col1", "nope"};
     assert_null(tg_df_sort_values(df, 0, keys, NULL, NULL));
     assert_non_null(strstr(tg_last_error(), "no keys"));

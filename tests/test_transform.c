@@ -7,7 +7,6 @@
 #include <math.h>
 
 #include "df_util.h"
-#include "runtime/alloc_internal.h"
 
 /* id, grp (null for ids 3 and 8), x.  Within grp, x has a mean and a
  * population standard deviation that make every z exact: A is 3, 1
@@ -136,17 +135,6 @@ static void register_fns(void)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static tg_dataframe *read_text(tg_graph *g, const char *dir, const char *text,
-                               size_t bs)
-{
-    const char *path = td_write(dir, "t.csv", text);
-    tg_csv_opts o = {.blocksize = bs};
-    tg_dataframe *df = tg_read_csv(g, path, &o);
-    if (!df)
-        fail_msg("read_csv: %s", tg_last_error());
-    return df;
-}
-
 static tg_value *by_id(tg_dataframe *df)
 {
     if (!df)
@@ -155,23 +143,12 @@ static tg_value *by_id(tg_dataframe *df)
         tg_df_sort_values(df, 1, (const char *[]){"id"}, NULL, NULL));
 }
 
-/* Computes t[0..n) on s; each must print as want[i]. */
-static void assert_all(tg_value **t, size_t n, const char *const *want,
-                       tg_scheduler *s, size_t bs)
+/* "bs N", naming a blocksize in a failure (one at a time). */
+static const char *bs_name(size_t bs)
 {
-    tg_value *out[8];
-    assert_true(n <= 8);
-    if (tg_compute_many(t, n, out, s) != 0)
-        fail_msg("bs %zu on %s: %s", bs, tg_scheduler_name(s),
-                 out[0] ? tg_error_message(out[0]) : tg_last_error());
-    for (size_t i = 0; i < n; i++) {
-        char *got = td_csv(out[i]);
-        if (strcmp(got, want[i]) != 0)
-            fail_msg("bs %zu on %s, target %zu:\n%s\nwanted:\n%s", bs,
-                     tg_scheduler_name(s), i, got, want[i]);
-        free(got);
-        tg_decref(out[i]);
-    }
+    static char name[32];
+    snprintf(name, sizeof name, "bs %zu", bs);
+    return name;
 }
 
 /* ---- transform ----------------------------------------------------------- */
@@ -187,7 +164,7 @@ static void test_transform_standardises_each_group_everywhere(void **state)
     char *three = NULL; /* the 3-output result of the first run */
     for (size_t b = 0; b < 4; b++) {
         tg_graph *g = tg_graph_new();
-        tg_dataframe *df = read_text(g, dir, TABLE, SIZES[b]);
+        tg_dataframe *df = td_read_text(g, dir, "t.csv", TABLE, SIZES[b]);
         tg_transform_opts one = {.npartitions = 1}, o3 = {.npartitions = 3};
         tg_dataframe *t1 = tg_df_transform(df, 1, GRP, "tt.standardise", 4,
                                            Z_NAMES, Z_TYPES, &one);
@@ -208,7 +185,7 @@ static void test_transform_standardises_each_group_everywhere(void **state)
                 assert_non_null(strstr(three, "id,grp,x,z\n"));
             }
             const char *want[] = {Z_ONE_PART, Z_BY_ID, Z_BY_ID, three};
-            assert_all(t, 4, want, s, SIZES[b]);
+            td_assert_all(t, 4, want, s, bs_name(SIZES[b]));
             tg_scheduler_free(s);
         }
         tg_graph_free(g);
@@ -227,7 +204,7 @@ static void test_transform_fn_runs_locally_and_is_refused_remotely(void **state)
         for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
             tg_scheduler *s = td_schedulers[k]();
             tg_graph *g = tg_graph_new();
-            tg_dataframe *df = read_text(g, dir, TABLE, SIZES[b]);
+            tg_dataframe *df = td_read_text(g, dir, "t.csv", TABLE, SIZES[b]);
             int calls = 0;
             tg_transform_opts one = {.npartitions = 1};
             tg_dataframe *t = tg_df_transform_fn(
@@ -270,7 +247,7 @@ static void test_transform_presort_orders_rows_within_groups(void **state)
         "8,0\n3,1\n"};
     for (size_t b = 0; b < 4; b++) {
         tg_graph *g = tg_graph_new();
-        tg_dataframe *df = read_text(g, dir, TABLE, SIZES[b]);
+        tg_dataframe *df = td_read_text(g, dir, "t.csv", TABLE, SIZES[b]);
         tg_transform_opts plain = {.npartitions = 1};
         tg_transform_opts by_desc = {1, x, desc, 1};
         tg_transform_opts by_asc = {1, x, NULL, 1};
@@ -282,7 +259,7 @@ static void test_transform_presort_orders_rows_within_groups(void **state)
                                                       names, types, &by_asc))};
         for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
             tg_scheduler *s = td_schedulers[k]();
-            assert_all(t, 3, want, s, SIZES[b]);
+            td_assert_all(t, 3, want, s, bs_name(SIZES[b]));
             tg_scheduler_free(s);
         }
         tg_graph_free(g);
@@ -320,7 +297,7 @@ static void test_transform_nan_key_groups_with_null(void **state)
         const char *want[] = {"k,n\n-0.0,2\n1.5,2\n,3\n"};
         for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
             tg_scheduler *s = td_schedulers[k]();
-            assert_all(&t, 1, want, s, split);
+            td_assert_all(&t, 1, want, s, bs_name(split));
             tg_scheduler_free(s);
         }
         tg_graph_free(g);
@@ -336,7 +313,7 @@ static void test_transform_wrong_schema_or_error_fails_naming_fn(void **state)
     for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
         tg_scheduler *s = td_schedulers[k]();
         tg_graph *g = tg_graph_new();
-        tg_dataframe *df = read_text(g, dir, TABLE, 30);
+        tg_dataframe *df = td_read_text(g, dir, "t.csv", TABLE, 30);
         tg_value *r = tg_df_compute(
             tg_df_transform(df, 1, GRP, "tt.same", 4, Z_NAMES, Z_TYPES, NULL),
             s);
@@ -374,7 +351,7 @@ static void test_transform_empty_input_gives_empty_schema(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *hdr = read_text(g, dir, "id,grp,x\n", 0);
+    tg_dataframe *hdr = td_read_text(g, dir, "t.csv", "id,grp,x\n", 0);
     tg_dtype in_types[] = {TG_DT_INT64, TG_DT_STRING, TG_DT_FLOAT64};
     tg_dataframe *none = tg_df_from_delayed(g, 0, NULL, 3, Z_NAMES, in_types);
     tg_value *t[] = {tg_df_concat(tg_df_transform(hdr, 1, GRP, "tt.fail", 4,
@@ -387,7 +364,7 @@ static void test_transform_empty_input_gives_empty_schema(void **state)
                           "id,grp,x\n"};
     for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
         tg_scheduler *s = td_schedulers[k]();
-        assert_all(t, 4, want, s, 0);
+        td_assert_all(t, 4, want, s, bs_name(0));
         tg_scheduler_free(s);
     }
     tg_graph_free(g);
@@ -420,7 +397,7 @@ static void test_repartition_keeps_order_and_balances(void **state)
     char *dir = td_mkdir();
     for (size_t b = 0; b < 4; b++) {
         tg_graph *g = tg_graph_new();
-        tg_dataframe *df = read_text(g, dir, TABLE, SIZES[b]);
+        tg_dataframe *df = td_read_text(g, dir, "t.csv", TABLE, SIZES[b]);
         tg_dataframe *r5 = tg_df_repartition(df, 5);
         tg_dataframe *r20 = tg_df_repartition(df, 20);
         assert_int_equal(tg_df_npartitions(r5), 5);
@@ -429,7 +406,7 @@ static void test_repartition_keeps_order_and_balances(void **state)
         const char *want[] = {TABLE, TABLE};
         for (size_t k = 0; k < TD_N_SCHEDULERS; k++) {
             tg_scheduler *s = td_schedulers[k]();
-            assert_all(t, 2, want, s, SIZES[b]);
+            td_assert_all(t, 2, want, s, bs_name(SIZES[b]));
             size_t sizes[20];
             partition_sizes(r5, s, sizes);
             size_t w5[] = {3, 3, 2, 2, 2};
@@ -453,7 +430,7 @@ static void test_shuffle_puts_equal_keys_in_one_partition(void **state)
     char *dir = td_mkdir();
     for (size_t b = 0; b < 4; b++) {
         tg_graph *g = tg_graph_new();
-        tg_dataframe *df = read_text(g, dir, TABLE, SIZES[b]);
+        tg_dataframe *df = td_read_text(g, dir, "t.csv", TABLE, SIZES[b]);
         tg_dataframe *sh = tg_df_shuffle(df, 1, GRP, 3);
         assert_int_equal(tg_df_npartitions(sh), 3);
         assert_int_equal(tg_df_npartitions(tg_df_shuffle(df, 1, GRP, 0)),
@@ -506,7 +483,7 @@ static void test_transform_bad_arguments_fail_with_a_message(void **state)
     (void)state;
     char *dir = td_mkdir();
     tg_graph *g = tg_graph_new();
-    tg_dataframe *df = read_text(g, dir, TABLE, 0);
+    tg_dataframe *df = td_read_text(g, dir, "t.csv", TABLE, 0);
     const char *nope[] = {"nope"};
     expect_einval(tg_df_transform(df, 0, GRP, "tt.rank", 0, NULL, NULL, NULL),
                   "no partition_by keys");
@@ -589,29 +566,6 @@ static void test_transform_tasks_reject_malformed_parameters(void **state)
     tg_decref(f);
 }
 
-/* Calls the registered name on args (borrowed) with the i-th
- * allocation failing, for every i until a call succeeds: each failure
- * is an error value, never a crash or a leak (ASan and valgrind runs
- * check the latter). */
-static void sweep_oom(const char *name, size_t n, tg_value **args)
-{
-    tg_fn fn = NULL;
-    void *ctx = NULL;
-    assert_int_equal(tg_lookup(name, &fn, &ctx), 0);
-    for (long i = 0;; i++) {
-        tg__oom_inject(i, false);
-        tg_value *r = fn(args, n, ctx);
-        tg__oom_inject(-1, false);
-        bool failed = tg_is_error(r);
-        if (failed && !strstr(tg_error_message(r), "out of memory"))
-            fail_msg("%s, allocation %ld: %s", name, i, tg_error_message(r));
-        tg_decref(r);
-        if (!failed)
-            break;
-        assert_true(i < 10000);
-    }
-}
-
 /* The transform task and the group and rows splits fail cleanly at
  * every allocation (tt.same allocates nothing of its own). */
 static void test_transform_tasks_survive_out_of_memory(void **state)
@@ -630,9 +584,9 @@ static void test_transform_tasks_survive_out_of_memory(void **state)
         tg_list(3, tg_str("group"), tg_list(1, tg_str("k")), tg_int(3));
     tg_value *rows = tg_list(3, tg_str("rows"), tg_list(0), tg_int(2));
     tg_value *counts = tg_list(2, tg_int(5), tg_int(3)), *i0 = tg_int(0);
-    sweep_oom("tg.df.transform", 3, (tg_value *[]){spec, f, f});
-    sweep_oom("tg.df.shuffle_split", 3, (tg_value *[]){f, group, i0});
-    sweep_oom("tg.df.shuffle_split", 4, (tg_value *[]){f, rows, i0, counts});
+    td_sweep_oom("tg.df.transform", 3, (tg_value *[]){spec, f, f});
+    td_sweep_oom("tg.df.shuffle_split", 3, (tg_value *[]){f, group, i0});
+    td_sweep_oom("tg.df.shuffle_split", 4, (tg_value *[]){f, rows, i0, counts});
     tg_value *all[] = {spec, f, group, rows, counts, i0};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         tg_decref(all[i]);

@@ -91,7 +91,6 @@ static sworker *worker_by_id(sched *s, uint32_t id)
     return NULL;
 }
 
-/* Queues "release task t of g" for worker id. */
 /* What an S_RUN message's write releases: the graphs it points into. */
 typedef struct run_refs {
     sgraph **refs;
@@ -150,6 +149,7 @@ static bool batch_full(const sched *s, const tg__enc *e)
     return e->len >= head || e->n_pieces >= l->max_frames / 4;
 }
 
+/* Queues "release task t of g" for the worker holding it. */
 static void queue_release(sched *s, sgraph *g, uint32_t t)
 {
     g->t[t].state = ST_RELEASED;
