@@ -64,18 +64,21 @@ static inline bool tg__key_is_null(const tg__keyview *k, size_t i)
     return x != x;
 }
 
-/* The hash of row i of k, consistent with tg__key_eq. */
+/* The hash of row i of k, consistent with tg__key_eq.  Only the rare
+ * paths (a null, a float) look for NaN. */
 static inline uint64_t tg__key_hash(const tg__keyview *k, size_t i)
 {
-    if (tg__key_is_null(k, i))
+    if (!tg__valid(k->valid, i))
         return TG__NULL_KEY_HASH;
     switch (k->type) {
     case TG_DT_STRING: {
         const int64_t *off = k->data;
         return XXH3_64bits(k->bytes + off[i], (size_t)(off[i + 1] - off[i]));
     }
-    case TG_DT_FLOAT64:
-        return tg__mix64(tg__float_key_bits(((const double *)k->data)[i]));
+    case TG_DT_FLOAT64: {
+        double x = ((const double *)k->data)[i];
+        return x != x ? TG__NULL_KEY_HASH : tg__mix64(tg__float_key_bits(x));
+    }
     case TG_DT_BOOL: return tg__mix64(((const uint8_t *)k->data)[i]);
     default: return tg__mix64((uint64_t)((const int64_t *)k->data)[i]);
     }
@@ -85,9 +88,8 @@ static inline uint64_t tg__key_hash(const tg__keyview *k, size_t i)
 static inline bool tg__key_eq(const tg__keyview *a, size_t i,
                               const tg__keyview *b, size_t j)
 {
-    bool va = !tg__key_is_null(a, i), vb = !tg__key_is_null(b, j);
-    if (!va || !vb)
-        return va == vb;
+    if (!tg__valid(a->valid, i) || !tg__valid(b->valid, j))
+        return tg__key_is_null(a, i) && tg__key_is_null(b, j);
     switch (a->type) {
     case TG_DT_STRING: {
         const int64_t *oa = a->data, *ob = b->data;
@@ -102,9 +104,13 @@ static inline bool tg__key_eq(const tg__keyview *a, size_t i,
                 return false;
         return true;
     }
-    case TG_DT_FLOAT64:
-        return tg__float_key_bits(((const double *)a->data)[i])
-               == tg__float_key_bits(((const double *)b->data)[j]);
+    case TG_DT_FLOAT64: {
+        double x = ((const double *)a->data)[i],
+               y = ((const double *)b->data)[j];
+        if (x != x || y != y) /* a NaN is a null */
+            return x != x && y != y;
+        return tg__float_key_bits(x) == tg__float_key_bits(y);
+    }
     case TG_DT_BOOL:
         return ((const uint8_t *)a->data)[i] == ((const uint8_t *)b->data)[j];
     default:
