@@ -73,6 +73,12 @@ void tg__enc_close(tg__enc *e);
 int tg__encode(tg__enc *e, const tg_value *v);
 /* The flat form of e in one new tg__malloc buffer.  0 or TG_ENOMEM. */
 int tg__enc_flatten(const tg__enc *e, uint8_t **out, size_t *len);
+/* v encoded into the flat form, in a new tg__malloc block: 0 or a code
+ * (TG_EINVAL naming what cannot be encoded). */
+int tg__flatten_value(const tg_value *v, uint8_t **out, size_t *len);
+/* The value of a whole flat form (new reference), or an error value
+ * saying why it does not decode (trailing bytes included). */
+tg_value *tg__unflatten_value(const uint8_t *data, size_t len);
 
 /* Primitive writers, for codec types: all little-endian. */
 int tg__enc_u8(tg__enc *e, uint8_t x);

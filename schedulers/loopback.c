@@ -21,36 +21,6 @@ typedef struct blob {
     size_t len;
 } blob;
 
-/* A value's encoded form in *b; for an error value that cannot itself be
- * encoded, the error saying why.  0 or a negative code. */
-static int encode_value(const tg_value *v, blob *b)
-{
-    tg__enc e;
-    int rc = tg__enc_init(&e, 0);
-    if (rc == 0)
-        rc = tg__encode(&e, v);
-    if (rc == 0)
-        rc = tg__enc_flatten(&e, &b->data, &b->len);
-    tg__enc_close(&e);
-    return rc;
-}
-
-/* The value a blob holds (new reference), or an error value. */
-static tg_value *decode_value(const blob *b)
-{
-    tg__dec d;
-    if (tg__dec_init_flat(&d, b->data, b->len, 0) != 0)
-        return tg_error("loopback: %s", tg_last_error());
-    tg_value *v = tg__decode(&d);
-    if (v && !tg__dec_done(&d)) {
-        tg_decref(v);
-        v = NULL;
-        tg__seterr(TG_EFORMAT, "trailing bytes after a value");
-    }
-    tg__dec_close(&d);
-    return v ? v : tg_error("loopback: %s", tg_last_error());
-}
-
 /* The plan as another process would receive it, into *out. */
 static int ship_plan(const tg__plan *p, tg__plan **out)
 {
@@ -94,7 +64,7 @@ static tg_value *fetch_inputs(loop *l, uint32_t t)
         uint32_t s = p->in[k];
         if (s >= p->n_tasks || l->local.results[s])
             continue; /* a literal (a value already), or fetched */
-        tg_value *v = decode_value(&l->blobs[s]);
+        tg_value *v = tg__unflatten_value(l->blobs[s].data, l->blobs[s].len);
         if (tg_is_error(v))
             return v;
         l->local.results[s] = v;
@@ -129,7 +99,7 @@ static int run_task(loop *l, uint32_t t)
         r = tg__exec_task(&l->local, t, 0);
     release_inputs(l, t);
     l->local.results[t] = NULL; /* r is ours now */
-    int rc = encode_value(r, &l->blobs[t]);
+    int rc = tg__flatten_value(r, &l->blobs[t].data, &l->blobs[t].len);
     if (rc != 0 && !tg_is_error(r)) {
         tg_value *err = tg_error(
             "the result of %s cannot cross a wire: %s",
@@ -137,10 +107,10 @@ static int run_task(loop *l, uint32_t t)
             tg_last_error());
         tg_decref(r);
         r = err;
-        rc = encode_value(r, &l->blobs[t]);
+        rc = tg__flatten_value(r, &l->blobs[t].data, &l->blobs[t].len);
     }
     if (rc == 0 && tg_is_error(r)) {
-        tg_value *back = decode_value(&l->blobs[t]);
+        tg_value *back = tg__unflatten_value(l->blobs[t].data, l->blobs[t].len);
         tg_decref(r);
         tg__run_fail(l->run, back);
         return TG_ETASK;
@@ -208,7 +178,7 @@ static int loopback_run(tg_scheduler *s, tg__run *run)
     for (uint32_t u = 0; rc == 0 && u < p->n_tasks; u++) {
         if (!p->is_target[u])
             continue;
-        tg_value *v = decode_value(&l.blobs[u]);
+        tg_value *v = tg__unflatten_value(l.blobs[u].data, l.blobs[u].len);
         if (tg_is_error(v)) {
             tg__run_fail(run, v);
             rc = TG_ETASK;

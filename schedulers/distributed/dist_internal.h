@@ -277,9 +277,5 @@ int tg__cluster_info(const char *address, uint64_t *n_workers,
 /* The bytes v takes on the wire (head and pieces), without copying
  * anything.  0 when it cannot be encoded. */
 uint64_t tg__wire_size(const tg_value *v);
-/* v's flat encoding in a new block: 0 or a code. */
-int tg__flatten_value(const tg_value *v, uint8_t **out, size_t *len);
-/* The value in a flat encoding (new reference), or an error value. */
-tg_value *tg__unflatten_value(const uint8_t *data, size_t len);
 
 #endif /* TG_SCHEDULERS_DISTRIBUTED_DIST_INTERNAL_H */

@@ -260,30 +260,3 @@ uint64_t tg__wire_size(const tg_value *v)
     tg__enc_close(&e);
     return n;
 }
-
-int tg__flatten_value(const tg_value *v, uint8_t **out, size_t *len)
-{
-    tg__enc e;
-    int rc = tg__enc_init(&e, 0);
-    if (rc == 0)
-        rc = tg__encode(&e, v);
-    if (rc == 0)
-        rc = tg__enc_flatten(&e, out, len);
-    tg__enc_close(&e);
-    return rc;
-}
-
-tg_value *tg__unflatten_value(const uint8_t *data, size_t len)
-{
-    tg__dec d;
-    if (tg__dec_init_flat(&d, data, len, 0) != 0)
-        return tg_error("%s", tg_last_error());
-    tg_value *v = tg__decode(&d);
-    if (v && !tg__dec_done(&d)) {
-        tg_decref(v);
-        v = NULL;
-        tg__seterr(TG_EFORMAT, "trailing bytes after a value");
-    }
-    tg__dec_close(&d);
-    return v ? v : tg_error("%s", tg_last_error());
-}
