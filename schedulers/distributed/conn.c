@@ -210,6 +210,52 @@ int tg__conn_send(tg__conn *c, tg__enc *e, void (*release)(void *), void *arg)
     return 0;
 }
 
+int tg__kept_room(tg__kept *k)
+{
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? 2 * k->cap : 16;
+        void **items = tg__realloc(k->items, cap * sizeof *items);
+        if (!items)
+            return TG_ENOMEM;
+        k->items = items, k->cap = cap;
+    }
+    return 0;
+}
+
+int tg__kept_add(tg__kept *k, void *item)
+{
+    if (tg__kept_room(k) != 0)
+        return TG_ENOMEM;
+    k->items[k->n++] = item;
+    return 0;
+}
+
+void tg__kept_release(tg__kept *k)
+{
+    for (size_t i = 0; i < k->n; i++)
+        k->release(k->items[i]);
+    tg__free(k->items);
+    k->items = NULL, k->n = k->cap = 0;
+}
+
+static void release_kept(void *arg)
+{
+    tg__kept_release(arg);
+    tg__free(arg);
+}
+
+int tg__conn_send_kept(tg__conn *c, tg__enc *e, tg__kept *k)
+{
+    tg__kept *held = c ? tg__malloc(sizeof *held) : NULL;
+    if (!held) {
+        tg__kept_release(k);
+        return c ? TG_ENOMEM : TG_EIO;
+    }
+    *held = *k;
+    k->items = NULL, k->n = k->cap = 0;
+    return tg__conn_send(c, e, release_kept, held);
+}
+
 static void written(uv_write_t *req, int status)
 {
     write_req *w = (write_req *)req;

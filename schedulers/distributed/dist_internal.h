@@ -259,6 +259,26 @@ struct tg__conn {
  * when sending fails).  It goes out when the loop iteration ends.  0 or
  * a negative code (the connection is then closed). */
 int tg__conn_send(tg__conn *c, tg__enc *e, void (*release)(void *), void *arg);
+
+/* What a message being built points into (graphs, blobs, values): each
+ * item goes to release once the message is written.  All-zero but for
+ * release is empty. */
+typedef struct tg__kept {
+    void **items;
+    size_t n, cap;
+    void (*release)(void *item);
+} tg__kept;
+/* Makes room for one more item: 0, or TG_ENOMEM. */
+int tg__kept_room(tg__kept *k);
+/* Adds item: 0, or TG_ENOMEM (item not added; never after
+ * tg__kept_room). */
+int tg__kept_add(tg__kept *k, void *item);
+/* Releases every item now; k is empty again. */
+void tg__kept_release(tg__kept *k);
+/* tg__conn_send of e on c (NULL: nothing is sent) that releases k's
+ * items once written, or now when it cannot be sent; k is empty again.
+ * 0 or a negative code. */
+int tg__conn_send_kept(tg__conn *c, tg__enc *e, tg__kept *k);
 /* Closes c (once; on_close follows, for a ready or dialled connection);
  * why, if not NULL, is logged. */
 void tg__conn_close(tg__conn *c, const char *why);

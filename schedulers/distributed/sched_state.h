@@ -79,9 +79,8 @@ struct sworker {
     uint32_t in_flight;
     tg__enc run; /* S_RUN entries queued this iteration */
     uint32_t n_run;
-    sgraph **run_refs; /* graphs the queued S_RUN points into */
-    size_t n_run_refs, cap_run_refs;
-    tg__enc rel; /* S_RELEASE entries queued this iteration */
+    tg__kept run_refs; /* graphs the queued S_RUN points into */
+    tg__enc rel;       /* S_RELEASE entries queued this iteration */
     uint32_t n_rel;
     sworker *next;
 };

@@ -91,37 +91,16 @@ static sworker *worker_by_id(sched *s, uint32_t id)
     return NULL;
 }
 
-/* What an S_RUN message's write releases: the graphs it points into. */
-typedef struct run_refs {
-    sgraph **refs;
-    size_t n;
-} run_refs;
-
-static void release_run(void *arg)
-{
-    run_refs *r = arg;
-    for (size_t i = 0; i < r->n; i++)
-        graph_unref(r->refs[i]);
-    tg__free(r->refs);
-    tg__free(r);
-}
-
 /* Sends the S_RUN message being built for w (the graphs it points into
  * stay alive until it is written). */
 static void flush_run(sworker *w)
 {
     if (!w->n_run)
         return;
-    run_refs *r = tg__malloc(sizeof *r);
-    if (r)
-        *r = (run_refs){w->run_refs, w->n_run_refs};
+    if (tg__enc_u8(&w->run, 0) == 0)
+        tg__conn_send_kept(w->conn, &w->run, &w->run_refs);
     else
-        release_run(&(run_refs){w->run_refs, w->n_run_refs});
-    w->run_refs = NULL, w->n_run_refs = w->cap_run_refs = 0;
-    if (r && w->conn && tg__enc_u8(&w->run, 0) == 0)
-        tg__conn_send(w->conn, &w->run, release_run, r);
-    else if (r)
-        release_run(r);
+        tg__kept_release(&w->run_refs);
     tg__enc_close(&w->run);
     w->n_run = 0;
 }
@@ -199,13 +178,8 @@ static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
         if (rc)
             return rc;
     }
-    if (w->n_run_refs == w->cap_run_refs) {
-        size_t cap = w->cap_run_refs ? 2 * w->cap_run_refs : 16;
-        sgraph **r = tg__realloc(w->run_refs, cap * sizeof *r);
-        if (!r)
-            return TG_ENOMEM;
-        w->run_refs = r, w->cap_run_refs = cap;
-    }
+    if (tg__kept_room(&w->run_refs) != 0)
+        return TG_ENOMEM;
     stask *st = &g->t[t];
     uint8_t flags = g->target_of[t] != UINT32_MAX ? TG__RUN_TARGET : 0;
     int rc = tg__enc_u8(e, 1);
@@ -250,7 +224,7 @@ static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
         rc = tg__enc_piece(e, g->pieces[k], g->piece_lens[k]);
     if (rc)
         return rc;
-    w->run_refs[w->n_run_refs++] = g; /* the caller's reference */
+    tg__kept_add(&w->run_refs, g); /* the caller's reference (room made) */
     w->n_run++;
     st->state = ST_PROCESSING;
     st->worker = w->id;
@@ -530,6 +504,7 @@ static int on_w_hello(sched *s, tg__conn *c, tg__dec *d)
     if (!w)
         return TG_ENOMEM;
     w->conn = c;
+    w->run_refs.release = graph_unref;
     w->id = ++s->next_worker_id;
     memcpy(w->name, name, nlen);
     memcpy(w->addr, addr, alen);
@@ -981,7 +956,7 @@ int tg_serve_scheduler(const tg_server_opts *opts)
         s.workers = w->next;
         tg__enc_close(&w->run);
         tg__enc_close(&w->rel);
-        tg__free(w->run_refs);
+        tg__free(w->run_refs.items);
         tg__free(w);
     }
     tg__free(s.queue);

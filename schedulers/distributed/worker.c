@@ -90,8 +90,7 @@ typedef struct worker {
     /* W_DONE entries queued this iteration, and the blobs they carry */
     tg__enc out;
     uint32_t n_out;
-    uint8_t **out_blobs;
-    size_t n_out_blobs, cap_out_blobs;
+    tg__kept out_blobs; /* release: tg__free */
 } worker;
 
 #define KEEP_ENTRIES 16384 /* store slots kept once it empties */
@@ -354,18 +353,11 @@ static void report(worker *w, wtask *k)
     rc = rc ? rc : tg__enc_u8(e, blob);
     if (rc == 0 && blob) {
         /* the blob goes with the message, which frees it once written */
-        if (w->n_out_blobs == w->cap_out_blobs) {
-            size_t cap = w->cap_out_blobs ? 2 * w->cap_out_blobs : 16;
-            uint8_t **b = tg__realloc(w->out_blobs, cap * sizeof *b);
-            if (!b)
-                rc = TG_ENOMEM;
-            else
-                w->out_blobs = b, w->cap_out_blobs = cap;
-        }
+        rc = tg__kept_room(&w->out_blobs);
         if (rc == 0)
             rc = tg__enc_piece(e, k->blob, k->blob ? k->blob_len : 0);
         if (rc == 0) {
-            w->out_blobs[w->n_out_blobs++] = k->blob;
+            tg__kept_add(&w->out_blobs, k->blob); /* room made */
             k->blob = NULL;
         }
     }
@@ -386,21 +378,6 @@ static void unuse_inputs(worker *w, wtask *k)
         if (x && --x->users == 0)
             drop(w, x);
     }
-}
-
-/* What a W_DONE message's write frees: the blobs it carries. */
-typedef struct blobs {
-    uint8_t **b;
-    size_t n;
-} blobs;
-
-static void free_blobs(void *arg)
-{
-    blobs *bl = arg;
-    for (size_t i = 0; i < bl->n; i++)
-        tg__free(bl->b[i]);
-    tg__free(bl->b);
-    tg__free(bl);
 }
 
 static void on_wake(uv_async_t *a)
@@ -726,19 +703,9 @@ static int on_forget(worker *w, tg__dec *d)
 
 /* ---- messages from peers ------------------------------------------------ */
 
-/* What a P_DATA message's write releases: the values it points into. */
-typedef struct held {
-    tg_value **v;
-    size_t n;
-} held;
-
-static void release_held(void *arg)
+static void decref_item(void *v)
 {
-    held *h = arg;
-    for (size_t i = 0; i < h->n; i++)
-        tg_decref(h->v[i]);
-    tg__free(h->v);
-    tg__free(h);
+    tg_decref(v);
 }
 
 /* Serves a P_GET: every result asked for that is here, by reference
@@ -746,14 +713,11 @@ static void release_held(void *arg)
 static int on_get(worker *w, tg__conn *c, tg__dec *d)
 {
     tg__enc e;
-    held *h = tg__calloc(1, sizeof *h);
-    int rc = h ? tg__enc_init(&e, 0) : TG_ENOMEM;
-    if (rc) {
-        tg__free(h);
+    tg__kept held = {.release = decref_item}; /* the values sent */
+    int rc = tg__enc_init(&e, 0);
+    if (rc)
         return rc;
-    }
     rc = tg__enc_u8(&e, TG__OP_P_DATA);
-    size_t cap = 0;
     for (uint8_t more; rc == 0 && (rc = tg__dec_u8(d, &more)) == 0 && more;) {
         uint64_t gid, t;
         if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t)))
@@ -767,23 +731,16 @@ static int on_get(worker *w, tg__conn *c, tg__dec *d)
         rc = rc ? rc : tg__enc_u8(&e, x && x->v ? 1 : 0);
         if (rc || !x || !x->v)
             continue;
-        if (h->n == cap) {
-            cap = cap ? 2 * cap : 8;
-            tg_value **v = tg__realloc(h->v, cap * sizeof *v);
-            if (!v) {
-                rc = TG_ENOMEM;
-                break;
-            }
-            h->v = v;
-        }
-        h->v[h->n++] = tg_incref(x->v);
+        if ((rc = tg__kept_add(&held, x->v)) != 0)
+            break;
+        tg_incref(x->v);
         rc = tg__encode(&e, x->v);
     }
     rc = rc ? rc : tg__enc_u8(&e, 0);
     if (rc == 0)
-        rc = tg__conn_send(c, &e, release_held, h);
+        rc = tg__conn_send_kept(c, &e, &held);
     else
-        release_held(h);
+        tg__kept_release(&held);
     tg__enc_close(&e);
     return rc;
 }
@@ -895,16 +852,10 @@ static void before_flush(tg__node *n)
 {
     worker *w = n->ud;
     if (w->n_out) {
-        blobs *bl = tg__malloc(sizeof *bl);
-        if (bl)
-            *bl = (blobs){w->out_blobs, w->n_out_blobs};
+        if (tg__enc_u8(&w->out, 0) == 0)
+            tg__conn_send_kept(w->sched, &w->out, &w->out_blobs);
         else
-            free_blobs(&(blobs){w->out_blobs, w->n_out_blobs});
-        w->out_blobs = NULL, w->n_out_blobs = w->cap_out_blobs = 0;
-        if (bl && w->sched && tg__enc_u8(&w->out, 0) == 0)
-            tg__conn_send(w->sched, &w->out, free_blobs, bl);
-        else if (bl)
-            free_blobs(bl);
+            tg__kept_release(&w->out_blobs);
         tg__enc_close(&w->out);
         w->n_out = 0;
     }
@@ -999,9 +950,7 @@ static void worker_free(worker *w)
     tg__map_close(&w->map);
     tg__free(w->live);
     tg__free(w->threads);
-    for (size_t i = 0; i < w->n_out_blobs; i++) /* reports never sent */
-        tg__free(w->out_blobs[i]);
-    tg__free(w->out_blobs);
+    tg__kept_release(&w->out_blobs); /* reports never sent */
     tg__enc_close(&w->out);
     while (w->peers) {
         peer *p = w->peers;
@@ -1026,7 +975,7 @@ int tg_serve_worker(const tg_server_opts *opts)
     uv_loop_t loop;
     if (uv_loop_init(&loop) != 0)
         return tg__seterr(TG_ENOMEM, "cannot start a loop");
-    worker w = {.free_e = UINT32_MAX};
+    worker w = {.free_e = UINT32_MAX, .out_blobs = {.release = tg__free}};
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.more, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
