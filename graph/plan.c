@@ -27,8 +27,6 @@
 #include "runtime/map_internal.h"
 
 #define NONE UINT32_MAX
-#define ONE_NONE NONE       /* reads no task */
-#define ONE_MANY (NONE - 1) /* reads several tasks, or a literal */
 /* task_of of a literal node: its literal number with this bit set, until
  * emit knows n_tasks and turns it into a slot. */
 #define LIT_BIT (1u << 31)
@@ -50,8 +48,6 @@ typedef struct compiler {
     uint32_t *order; /* task nodes in static order */
     uint32_t n_order;
     uint32_t n_in;     /* edges of the ordered nodes: the plan's inputs */
-    uint32_t *one_dep; /* per order position: the one task the node
-                          reads, or ONE_NONE / ONE_MANY */
     uint32_t *task_of; /* n: plan task of each ordered node; LIT_BIT | j
                           for literal j */
 } compiler;
@@ -137,57 +133,52 @@ static int add_literal(compiler *c, uint32_t d)
 
 /* Depth-first post-order from each target in turn: a task is emitted
  * right after its last dependency, branches one at a time.  Each edge is
- * looked at once: it counts a read of its dependency, and notes whether
- * the node reads one task only (a candidate for fusion).  The node being
+ * looked at once: it counts a read of its dependency.  The node being
  * walked lives in locals; the stack holds the ones above it. */
 static int order(compiler *c, const uint32_t *roots, size_t n_roots)
 {
     struct frame {
-        uint32_t node, next, one;
+        uint32_t node, next;
     } *stack = NULL;
     size_t cap = 0, sp = 0;
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
     const uint32_t *canon = c->canon;
     const uint8_t *nflags = c->g->nflags;
     uint8_t *st = c->st;
-    uint32_t *reads = c->reads, *ord = c->order, *one_dep = c->one_dep;
+    uint32_t *reads = c->reads, *ord = c->order;
     uint32_t n_order = c->n_order, n_in = c->n_in;
     int rc = 0;
     for (size_t r = 0; r < n_roots && rc == 0; r++) {
         uint32_t node = roots[r];
         if (node == NONE || (st[node] & (OPEN | DONE)))
             continue;
-        uint32_t next = off[node], end = off[node + 1], one = ONE_NONE;
+        uint32_t next = off[node], end = off[node + 1];
         st[node] |= OPEN;
         for (;;) {
             if (next == end) { /* every input emitted: emit the node */
                 st[node] |= DONE;
                 n_in += end - off[node];
-                ord[n_order] = node;
-                one_dep[n_order++] = one;
+                ord[n_order++] = node;
                 if (sp == 0)
                     break;
                 sp--;
                 node = stack[sp].node, next = stack[sp].next;
-                one = stack[sp].one, end = off[node + 1];
+                end = off[node + 1];
                 continue;
             }
             uint32_t d = e[next++];
             d = canon ? canon[d] : d;
             if (TG_UNLIKELY(nflags[d] & TG__NODE_LITERAL)) {
-                one = ONE_MANY; /* a chain op reads no literal */
                 if (!(st[d] & SEEN) && (rc = add_literal(c, d)) != 0)
                     break;
                 continue;
             }
             reads[d]++;
-            one = one == ONE_NONE || one == d ? d : ONE_MANY;
             if (st[d] & (OPEN | DONE))
                 continue;
             if (off[d] == off[d + 1]) { /* a leaf: emitted on sight */
                 st[d] |= DONE;
-                ord[n_order] = d;
-                one_dep[n_order++] = ONE_NONE;
+                ord[n_order++] = d;
                 continue;
             }
             if (sp == cap) {
@@ -199,8 +190,8 @@ static int order(compiler *c, const uint32_t *roots, size_t n_roots)
                 }
                 stack = b, cap = nc;
             }
-            stack[sp++] = (struct frame){node, next, one};
-            node = d, next = off[d], end = off[d + 1], one = ONE_NONE;
+            stack[sp++] = (struct frame){node, next};
+            node = d, next = off[d], end = off[d + 1];
             st[d] |= OPEN;
         }
     }
@@ -327,7 +318,7 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
     pl->reads = tg__big_alloc(((size_t)cap + c->n_lits) * sizeof *pl->reads);
     if (!pl->ops || !pl->op_begin || !pl->in || !pl->is_target || !pl->reads)
         return TG_ENOMEM;
-    const uint32_t *order = c->order, *one_dep = c->one_dep;
+    const uint32_t *order = c->order;
     const uint32_t *off = c->g->edge_off, *e = c->g->edges;
     const uint32_t *canon = c->canon;
     const uint8_t *st = c->st, *nflags = c->g->nflags;
@@ -336,27 +327,32 @@ static int emit(compiler *c, tg__plan *pl, unsigned flags)
     uint8_t *is_target = pl->is_target;
     tg__op *ops = pl->ops;
     bool fuse = flags & TG__PLAN_FUSE;
-    uint32_t t = 0, k = 0;
-    for (uint32_t p = 0; p < n_ops; p++) {
-        uint32_t i = order[p], d = one_dep[p];
-        if (fuse && p > 0 && d == order[p - 1]
-            && reads[d] == off[i + 1] - off[i]) {
-            reads[d] = 0; /* the chain frees it, not the scheduler */
+    uint32_t t = 0, k = 0, prev = NONE;
+    for (uint32_t p = 0; p < n_ops; prev = order[p++]) {
+        uint32_t i = order[p], from = off[i], to = off[i + 1], first = k;
+        bool chain = fuse && to > from; /* every input is prev's result */
+        if (canon) {
+            for (uint32_t x = from; x < to; x++) {
+                uint32_t d = canon[e[x]];
+                chain &= d == prev;
+                in[k++] = task_of[d];
+            }
         } else {
-            op_begin[t++] = p;
+            for (uint32_t x = from; x < to; x++) {
+                chain &= e[x] == prev;
+                in[k++] = task_of[e[x]];
+            }
         }
+        if (chain && reads[prev] == to - from)
+            reads[prev] = 0; /* the chain frees it, not the scheduler */
+        else
+            op_begin[t++] = p;
         task_of[i] = t - 1;
         task_reads[t - 1] = reads[i]; /* until a later op joins */
         is_target[t - 1] = (st[i] & TARGET) != 0;
         ops[p] =
-            (tg__op){&tg__graph_node(c->g, i)->call, k,
+            (tg__op){&tg__graph_node(c->g, i)->call, first,
                      nflags[i] & TG__NODE_LIST_DEPS ? TG__OP_LIST_INPUTS : 0u};
-        if (canon)
-            for (uint32_t x = off[i]; x < off[i + 1]; x++)
-                in[k++] = task_of[canon[e[x]]];
-        else
-            for (uint32_t x = off[i]; x < off[i + 1]; x++)
-                in[k++] = task_of[e[x]];
     }
     ops[n_ops] = (tg__op){.in = k};
     pl->n_tasks = t;
@@ -392,7 +388,6 @@ static void compiler_free(compiler *c)
     tg__big_free(c->st);
     tg__big_free(c->canon);
     tg__big_free(c->order);
-    tg__big_free(c->one_dep);
     tg__big_free(c->task_of);
     tg__big_free(c->reads);
     tg__free(c->lits);
@@ -406,10 +401,9 @@ static int compile(compiler *c, tg__plan *pl, tg_value *const *targets,
     c->st = tg__big_calloc(nn, 1);
     c->reads = tg__big_calloc(nn, sizeof *c->reads);
     c->order = tg__big_alloc(nn * sizeof *c->order);
-    c->one_dep = tg__big_alloc(nn * sizeof *c->one_dep);
     c->task_of = tg__big_alloc(nn * sizeof *c->task_of);
     int rc = TG_ENOMEM;
-    if (roots && c->st && c->reads && c->order && c->one_dep && c->task_of) {
+    if (roots && c->st && c->reads && c->order && c->task_of) {
         for (size_t i = 0; i < n; i++)
             if (targets[i]->type == TG_DELAYED)
                 c->st[targets[i]->u.d.node->index] |= LIVE;
