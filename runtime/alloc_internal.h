@@ -48,6 +48,10 @@ void tg__big_free(void *p);
  * being copied at every doubling (a graph like the last one built fits
  * at once).  Sets *size to the usable bytes, at least n. */
 void *tg__big_grow(void *p, size_t n, size_t max, size_t *size);
+/* Sets the cache's cap in bytes (as TG_CACHE_MB does) and returns the
+ * previous one; blocks already cached stay until freed blocks push them
+ * out.  For tests.  No effect in builds without a cache. */
+size_t tg__big_cache_cap(size_t bytes);
 
 /* Test hook: the allocation `after` allocations from now fails, and so
  * do all later ones while `sticky`; -1 turns injection off.  Counts every

@@ -4,9 +4,13 @@
  * CSR, counters).  Fresh pages cost a fault and a kernel zeroing each, a
  * large share of a short task's overhead, so freed blocks of 256 KiB or
  * more are kept (up to TG_CACHE_MB, 256 MiB by default) and handed out
- * again, as scalable allocators do.  tg_memory_trim() returns them to the
- * system.  Builds with AddressSanitizer keep no cache, so that reuse
- * never hides a use after free.
+ * again, as scalable allocators do.  When a freed block does not fit,
+ * the blocks cached longest ago make room for it: the sizes a program
+ * uses now are the ones it will ask for next, so a cache full of an
+ * earlier workload's sizes does not turn the current one away.
+ * tg_memory_trim() returns them to the system.  Builds with
+ * AddressSanitizer keep no cache, so that reuse never hides a use after
+ * free.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,15 +30,21 @@
 #define MIN_CACHED ((size_t)256 << 10)
 #define N_CLASSES (4 * 64)
 
-/* Each block starts with this header; the caller's pointer follows. */
+/* Each block starts with this header; the caller's pointer follows.
+ * A cached block is on two lists: its size class's (newest first) and
+ * the age list of every cached block (newest at the head). */
 typedef struct block {
-    struct block *next; /* in a free list */
-    size_t cls;         /* size class */
-    size_t size;        /* usable bytes */
+    struct block *next, *prev; /* in its class's list */
+    struct block *newer, *older;
+    size_t cls;  /* size class */
+    size_t size; /* usable bytes */
 } block;
+
+_Static_assert(sizeof(block) <= HEADER, "the block header fits");
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static block *lists[N_CLASSES];     /* guarded by lock */
+static block *newest, *oldest;      /* guarded by lock */
 static size_t cached_bytes;         /* guarded by lock */
 static size_t cap_bytes = SIZE_MAX; /* SIZE_MAX: read TG_CACHE_MB first */
 
@@ -67,6 +77,55 @@ static size_t cache_cap(void)
     return cap_bytes;
 }
 
+size_t tg__big_cache_cap(size_t bytes)
+{
+    pthread_mutex_lock(&lock);
+    size_t old = cache_cap();
+#ifndef NO_CACHE
+    cap_bytes = bytes;
+#endif
+    pthread_mutex_unlock(&lock);
+    return old;
+}
+
+/* Takes b off both lists.  Lock held. */
+static void unlink_block(block *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        lists[b->cls] = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    if (b->newer)
+        b->newer->older = b->older;
+    else
+        newest = b->older;
+    if (b->older)
+        b->older->newer = b->newer;
+    else
+        oldest = b->newer;
+    cached_bytes -= b->size;
+}
+
+/* Puts b at the head of both lists.  Lock held. */
+static void link_block(block *b)
+{
+    b->prev = NULL;
+    b->next = lists[b->cls];
+    if (b->next)
+        b->next->prev = b;
+    lists[b->cls] = b;
+    b->newer = NULL;
+    b->older = newest;
+    if (newest)
+        newest->newer = b;
+    else
+        oldest = b;
+    newest = b;
+    cached_bytes += b->size;
+}
+
 /* Takes the largest cached block of at least n and at most max bytes;
  * NULL when there is none, or, with *failed set, when a failure is
  * injected. */
@@ -75,12 +134,9 @@ static block *take_cached(size_t n, size_t max, bool *failed)
     size_t lo = class_of(&n), hi = class_of(&max);
     block *b = NULL;
     pthread_mutex_lock(&lock);
-    for (size_t c = hi + 1; c-- > lo && !b;) {
-        if ((b = lists[c])) {
-            lists[c] = b->next;
-            cached_bytes -= b->size;
-        }
-    }
+    for (size_t c = hi + 1; c-- > lo && !b;)
+        if ((b = lists[c]))
+            unlink_block(b);
     pthread_mutex_unlock(&lock);
     if (b && TG_UNLIKELY(tg__oom_hit())) { /* injected: give it back */
         tg__big_free((char *)b + HEADER);
@@ -156,32 +212,43 @@ void tg__big_free(void *p)
 {
     if (!p)
         return;
-    block *b = (block *)((char *)p - HEADER);
+    block *b = (block *)((char *)p - HEADER), *evicted = NULL;
     if (b->size >= MIN_CACHED) {
         pthread_mutex_lock(&lock);
-        if (cached_bytes + b->size <= cache_cap()) {
-            b->next = lists[b->cls];
-            lists[b->cls] = b;
-            cached_bytes += b->size;
+        size_t cap = cache_cap();
+        if (b->size <= cap) {
+            while (cached_bytes + b->size > cap) { /* oldest first */
+                block *o = oldest;
+                unlink_block(o);
+                o->next = evicted;
+                evicted = o;
+            }
+            link_block(b);
             b = NULL;
         }
         pthread_mutex_unlock(&lock);
     }
     tg__free(b);
+    while (evicted) { /* freed outside the lock */
+        block *next = evicted->next;
+        tg__free(evicted);
+        evicted = next;
+    }
 }
 
 void tg_memory_trim(void)
 {
     pthread_mutex_lock(&lock);
-    for (size_t c = 0; c < N_CLASSES; c++) {
-        for (block *b = lists[c], *next; b; b = next) {
-            next = b->next;
-            tg__free(b);
-        }
-        lists[c] = NULL;
-    }
+    block *b = newest;
+    newest = oldest = NULL;
+    memset(lists, 0, sizeof lists);
     cached_bytes = 0;
     pthread_mutex_unlock(&lock);
+    while (b) {
+        block *older = b->older;
+        tg__free(b);
+        b = older;
+    }
 }
 
 size_t tg_memory_cached(void)

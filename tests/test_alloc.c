@@ -95,6 +95,46 @@ static void test_alloc_big_grow_takes_the_largest_cached_block(void **state)
     tg_memory_trim();
 }
 
+/* A full cache makes room for a freed block by dropping the blocks it
+ * has held longest, so the sizes in use now are the ones kept; a block
+ * larger than the whole cap is not kept at all. */
+static void
+test_alloc_full_cache_drops_its_oldest_blocks_for_new_ones(void **state)
+{
+    (void)state;
+    if (!HAVE_CACHE)
+        skip();
+    tg_memory_trim();
+    size_t mb = (size_t)1 << 20, old = tg__big_cache_cap(4 * mb);
+    void *a[3], *b[2];
+    for (int i = 0; i < 3; i++)
+        a[i] = tg__big_alloc(mb);
+    for (int i = 0; i < 2; i++)
+        b[i] = tg__big_alloc(mb + mb / 4);
+    for (int i = 0; i < 3; i++)
+        tg__big_free(a[i]);
+    assert_int_equal(tg_memory_cached(), 3 * mb);
+    tg__big_free(b[0]); /* 4.25 MiB: a[0] goes */
+    assert_int_equal(tg_memory_cached(), 2 * mb + mb + mb / 4);
+    tg__big_free(b[1]); /* 4.5 MiB: a[1] goes */
+    assert_int_equal(tg_memory_cached(), mb + 2 * (mb + mb / 4));
+    /* What is kept comes back: both new blocks, and the newest old one. */
+    void *x = tg__big_alloc(mb + mb / 4), *y = tg__big_alloc(mb + mb / 4);
+    assert_true((x == b[0] && y == b[1]) || (x == b[1] && y == b[0]));
+    void *z = tg__big_alloc(mb);
+    assert_ptr_equal(z, a[2]);
+    assert_int_equal(tg_memory_cached(), 0);
+    tg__big_free(x);
+    tg__big_free(y);
+    tg__big_free(z);
+    void *huge = tg__big_alloc(5 * mb);
+    tg__big_free(huge); /* over the cap: everything else stays */
+    assert_int_equal(tg_memory_cached(), 2 * (mb + mb / 4) + mb);
+    tg_memory_trim();
+    assert_int_equal(tg_memory_cached(), 0);
+    tg__big_cache_cap(old);
+}
+
 static void test_alloc_big_calloc_overflow_fails(void **state)
 {
     (void)state;
@@ -108,6 +148,8 @@ int main(void)
         cmocka_unit_test(test_alloc_freed_graph_blocks_are_cached_and_trimmed),
         cmocka_unit_test(test_alloc_big_blocks_round_trip),
         cmocka_unit_test(test_alloc_big_grow_takes_the_largest_cached_block),
+        cmocka_unit_test(
+            test_alloc_full_cache_drops_its_oldest_blocks_for_new_ones),
         cmocka_unit_test(test_alloc_big_calloc_overflow_fails),
     };
     return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
