@@ -9,7 +9,7 @@ FUZZ_BUILD  ?= build-fuzz
 MESON_TEST   = meson test --print-errorlogs --num-processes 2
 
 .PHONY: all setup demo test format format-check test-unit test-asan test-tsan \
-        test-valgrind test-fuzz bench bench-dist \
+        test-valgrind test-fuzz bench bench-dist bench-df \
 	clean
 
 all: $(BUILD)/build.ninja
@@ -117,6 +117,12 @@ bench: $(BENCH_BUILD)/build.ninja
 bench-dist: $(BENCH_BUILD)/build.ninja
 	ninja -C $(BENCH_BUILD)
 	BENCH_BUILD=$(BENCH_BUILD) sh bench/compare_dist.sh
+
+# The dataframe's shuffles next to DuckDB on the 10 M-row events table
+# (installs DuckDB from npm into /tmp; see bench/compare_df.sh).
+bench-df: $(BENCH_BUILD)/build.ninja
+	ninja -C $(BENCH_BUILD)
+	BENCH_BUILD=$(BENCH_BUILD) sh bench/compare_df.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(BENCH_BUILD) $(FUZZ_BUILD)
