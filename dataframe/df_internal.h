@@ -40,7 +40,10 @@ typedef enum tg__df_kind {
     TG__DF_RENAME,    /* param: [old names, new names] */
     TG__DF_MAP,       /* a local function pointer; param: out schema */
     TG__DF_MAP_NAMED, /* a registered function; param: out schema */
-    TG__DF_SORT       /* param: the sort spec (shuffle_internal.h) */
+    TG__DF_SORT,      /* param: the sort spec (shuffle_internal.h) */
+    TG__DF_MERGE      /* a source over left and right; param: [the join
+                         spec of every output column, broadcast
+                         partitions] (join.c) */
 } tg__df_kind;
 
 typedef struct tg__csv_source tg__csv_source;
@@ -67,6 +70,8 @@ struct tg_dataframe {
                                 registered name ... */
     tg_fn fn;                /* ... its function and context */
     void *fn_ctx;            /*     as registered */
+    tg_dataframe *left;      /* TG__DF_MERGE: the two sides (nodes of */
+    tg_dataframe *right;     /*     the same graph) */
     tg__df_lowered *lowered; /* memo of lowerings, see lower.c */
     tg__name_index *index;   /* names to columns, made by the first
                                 tg__df_find (names never change) */

@@ -1,6 +1,11 @@
 /* dataframe/join.c - tg_df_merge: a hash join, broadcast for a small
  * side, else over the shared shuffle; and its task.
  *
+ * A merge is a node of the logical plan (lower.c): when its consumer is
+ * lowered, each side is asked only for the columns of the consumer's
+ * need it supplies plus its keys, so a CSV side parses no column the
+ * query does not read, and the join tasks emit just those columns.
+ *
  * The join task takes the left frames then the right frames (pieces of
  * one output partition, or a partition and a broadcast side), indexes
  * the right rows by key tuple in the runtime's hash map (key identity
@@ -410,12 +415,13 @@ static int check_keys(const tg_dataframe *l, const tg_dataframe *r, size_t n,
     return 0;
 }
 
-/* A side's partitions (every column), or one empty frame when it has
- * none, into *parts (new array); its count.  0 with *parts NULL on
- * failure. */
-static size_t side_parts(tg_dataframe *d, tg_value ***parts)
+/* A side's partitions holding at least the n named columns, or one
+ * empty frame of its schema when it has none, into *parts (new array);
+ * its count.  0 with *parts NULL on failure. */
+static size_t side_parts(tg_dataframe *d, size_t n_names,
+                         const char *const *names, tg_value ***parts)
 {
-    tg_value **in = tg__df_lower(d, 0, NULL, true);
+    tg_value **in = tg__df_lower(d, n_names, names, false);
     size_t n = d->nparts ? d->nparts : 1;
     *parts = in ? tg__calloc(n, sizeof **parts) : NULL;
     if (!*parts)
@@ -450,22 +456,30 @@ static tg_value *join_call(tg_graph *g, tg_value *spec, tg_value *const *l,
     return v;
 }
 
-/* The output partitions: broadcast a small side or shuffle both. */
-static int join_parts(tg_graph *g, tg_value *spec, const tg_merge_opts *o,
-                      tg_value **lp, size_t nl, tg_value **rp, size_t nr,
-                      tg_value ***out, size_t *n_out)
+/* How nl left and nr right partitions join: broadcast the right (a
+ * join keeping no unmatched right row, right small enough), else the
+ * left (likewise), else shuffle both into as many partitions as the
+ * larger side.  The output partition count. */
+static size_t join_layout(tg_join_how how, size_t bp, size_t nl, size_t nr,
+                          bool *bc_right, bool *bc_left)
 {
-    size_t bp = o->broadcast_partitions ? o->broadcast_partitions : 1;
-    bool keeps_r = o->how == TG_JOIN_RIGHT || o->how == TG_JOIN_OUTER;
-    bool keeps_l = o->how == TG_JOIN_LEFT || o->how == TG_JOIN_OUTER;
-    size_t k = nl > nr ? nl : nr;
-    bool bc_right = nr <= bp && !keeps_r,
-         bc_left = !bc_right && nl <= bp && !keeps_l;
-    *n_out = bc_right ? nl : bc_left ? nr : k;
-    tg_value **parts = *out = tg__calloc(*n_out, sizeof *parts);
+    bool keeps_r = how == TG_JOIN_RIGHT || how == TG_JOIN_OUTER;
+    bool keeps_l = how == TG_JOIN_LEFT || how == TG_JOIN_OUTER;
+    *bc_right = nr <= bp && !keeps_r;
+    *bc_left = !*bc_right && nl <= bp && !keeps_l;
+    return *bc_right ? nl : *bc_left ? nr : nl > nr ? nl : nr;
+}
+
+/* The output partitions into parts (as many as join_layout says). */
+static int join_parts(tg_graph *g, tg_value *spec, tg_join_how how, size_t bp,
+                      tg_value **lp, size_t nl, tg_value **rp, size_t nr,
+                      tg_value **parts)
+{
+    bool bc_right, bc_left;
+    size_t k = join_layout(how, bp, nl, nr, &bc_right, &bc_left);
     tg_value **lpc = NULL, **rpc = NULL, *lh = NULL, *rh = NULL;
-    int rc = parts ? 0 : TG_ENOMEM;
-    for (size_t i = 0; rc == 0 && (bc_right || bc_left) && i < *n_out; i++)
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && (bc_right || bc_left) && i < k; i++)
         if (!(parts[i] = bc_right ? join_call(g, spec, &lp[i], 1, rp, nr)
                                   : join_call(g, spec, lp, nl, &rp[i], 1)))
             rc = TG_ENOMEM;
@@ -490,6 +504,72 @@ static int join_parts(tg_graph *g, tg_value *spec, const tg_merge_opts *o,
     tg_decref(rh);
     tg__free(lpc);
     tg__free(rpc);
+    return rc;
+}
+
+/* Of n names, those whose flag is set, then the extra ones, into out
+ * (room for n + n_extra); the count. */
+static size_t pick(const char *const *names, size_t n, const uint8_t *flags,
+                   const char *const *extra, size_t n_extra, const char **out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (flags[i])
+            out[k++] = names[i];
+    for (size_t i = 0; i < n_extra; i++)
+        out[k++] = extra[i];
+    return k;
+}
+
+int tg__merge_lower(tg_dataframe *df, const uint8_t *need, tg_value **parts)
+{
+    const tg_value *full = tg_list_get(df->param, 0);
+    size_t bp = (size_t)tg_as_int(tg_list_get(df->param, 1));
+    joinspec s;
+    const char *why;
+    if (joinspec_decode(full, &s, &why)) /* made by tg_df_merge */
+        return tg__seterr(TG_EINVAL, "merge: %s", why);
+    size_t cap = df->ncols + s.lk.n + 1;
+    const char **ln = tg__calloc(cap, sizeof *ln), **rn = NULL;
+    const char **los = NULL, **ros = NULL, **rss = NULL;
+    tg_value **lp = NULL, **rp = NULL, *spec = NULL;
+    int rc = TG_ENOMEM;
+    if (!ln || !(rn = tg__calloc(cap, sizeof *rn))
+        || !(los = tg__calloc(cap, sizeof *los))
+        || !(ros = tg__calloc(cap, sizeof *ros))
+        || !(rss = tg__calloc(cap, sizeof *rss)))
+        goto done;
+    /* What each side supplies: its columns of need, in output order,
+     * under their output names; then what it is asked for, keys too. */
+    const uint8_t *rneed = need + s.ls.n;
+    size_t nlc = pick(s.ls.names, s.ls.n, need, NULL, 0, ln);
+    pick(s.lo.names, s.lo.n, need, NULL, 0, los);
+    size_t nrc = pick(s.rs.names, s.rs.n, rneed, NULL, 0, rss);
+    pick(s.ro.names, s.ro.n, rneed, NULL, 0, ros);
+    size_t nla = pick(s.ls.names, s.ls.n, need, s.lk.names, s.lk.n, ln);
+    size_t nra = pick(s.rs.names, s.rs.n, rneed, s.rk.names, s.rk.n, rn);
+    spec = tg_list(
+        9, tg_incref(tg_list_get(full, 0)), tg_incref(tg_list_get(full, 1)),
+        tg_incref(tg_list_get(full, 2)), tg_incref(tg_list_get(full, 3)),
+        tg_incref(tg_list_get(full, 4)), tg__names_value(nlc, ln),
+        tg__names_value(nlc, los), tg__names_value(nrc, rss),
+        tg__names_value(nrc, ros));
+    size_t nl = spec ? side_parts(df->left, nla, ln, &lp) : 0;
+    size_t nr = nl ? side_parts(df->right, nra, rn, &rp) : 0;
+    if (nr)
+        rc = join_parts(df->g, spec, s.how, bp, lp, nl, rp, nr, parts);
+done:
+    if (rc)
+        tg__seterr(rc, "merge: out of memory");
+    tg_decref(spec);
+    tg__free(lp);
+    tg__free(rp);
+    tg__free(ln);
+    tg__free(rn);
+    tg__free(los);
+    tg__free(ros);
+    tg__free(rss);
+    joinspec_close(&s);
     return rc;
 }
 
@@ -521,23 +601,19 @@ tg_dataframe *tg_df_merge(tg_dataframe *left, tg_dataframe *right,
         tg__names_value(c.n_left, c.src), tg__names_value(c.n_left, c.out),
         tg__names_value(nrc, c.src + c.n_left),
         tg__names_value(nrc, c.out + c.n_left));
-    tg_value **lp = NULL, **rp = NULL, **parts = NULL;
-    size_t nl = spec ? side_parts(left, &lp) : 0;
-    size_t nr = nl ? side_parts(right, &rp) : 0, n_out = 0;
-    tg_dataframe *res = NULL;
-    if (nr && join_parts(left->g, spec, o, lp, nl, rp, nr, &parts, &n_out) == 0)
-        res = tg__df_node(left->g, TG__DF_PARTS, NULL, c.n, c.out, c.types,
-                          n_out, NULL);
-    if (res && (res->given = tg__calloc(n_out, sizeof *res->given)))
-        memcpy(res->given, parts, n_out * sizeof *parts);
-    else if (res)
-        res = NULL; /* the graph frees the node */
-    if (!res)
+    size_t bp = o->broadcast_partitions ? o->broadcast_partitions : 1;
+    bool bc_right, bc_left;
+    size_t n_out =
+        join_layout(o->how, bp, left->nparts ? left->nparts : 1,
+                    right->nparts ? right->nparts : 1, &bc_right, &bc_left);
+    tg_value *param = spec ? tg_list(2, spec, tg_int((int64_t)bp)) : NULL;
+    tg_dataframe *res = param ? tg__df_node(left->g, TG__DF_MERGE, NULL, c.n,
+                                            c.out, c.types, n_out, param)
+                              : NULL;
+    if (res)
+        res->left = left, res->right = right;
+    else
         tg__seterr(TG_ENOMEM, "merge: out of memory");
-    tg_decref(spec);
-    tg__free(lp);
-    tg__free(rp);
-    tg__free(parts);
     outcols_close(&c);
     return res;
 }

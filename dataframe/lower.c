@@ -12,7 +12,9 @@
  *   map_partitions: every column (the function sees whole frames);
  *   sort:     its consumer's columns plus the keys (the rows it hands
  *             on carry the keys too);
- * down to the source, where a CSV read parses exactly its need.
+ * down to the source, where a CSV read parses exactly its need.  A
+ * merge is a source with two inputs: it lowers each side for the
+ * columns it supplies to its consumer plus its keys (join.c).
  * Sources of given frames (from_delayed, groupby results) and maps
  * always produce every column.  Each node keeps a memo of its lowerings
  * keyed by need, so lowering twice with the same need gives the same
@@ -289,6 +291,7 @@ static int lower_node(tg_dataframe *df, tg__df_lowered *l,
     case TG__DF_SORT: /* rows move whole: the input's columns, keys too */
         memcpy(l->has, below->has, df->ncols);
         return tg__sort_lower(df, below->parts, parts);
+    case TG__DF_MERGE: return tg__merge_lower(df, need, parts);
     }
     return TG_EINVAL;
 }

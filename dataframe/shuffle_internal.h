@@ -95,6 +95,14 @@ int tg__shuffle(tg_graph *g, tg_value *const *parts, size_t n,
                 tg_value *partitioner, tg_value *splitters, size_t k,
                 tg_value **pieces);
 
+/* ---- merging (join.c) --------------------------------------------------- */
+
+/* Lowers a TG__DF_MERGE node for need (flags over its schema): each
+ * side lowered for the columns of need it supplies plus its keys, and
+ * join tasks that emit exactly need's columns, into parts (df->nparts).
+ * 0 or TG_ENOMEM. */
+int tg__merge_lower(tg_dataframe *df, const uint8_t *need, tg_value **parts);
+
 /* ---- sorting (sort.c) ---------------------------------------------------- */
 
 /* Lowers a TG__DF_SORT node: parts (df->nparts) from the input's

@@ -248,6 +248,69 @@ static void test_merge_with_an_empty_side(void **state)
     td_rmdir(dir);
 }
 
+/* A merge asks each side only for the columns its consumer reads plus
+ * the keys: a and bad hold values that do not parse as int64, and only
+ * the queries that read them fail - broadcast and shuffled, inner and
+ * outer (where the shared key takes the right's value), on every
+ * partitioning and scheduler. */
+static void test_merge_reads_only_the_columns_its_consumer_needs(void **state)
+{
+    (void)state;
+    char *dir = td_mkdir();
+    const char *ln[] = {"a"}, *rn[] = {"w", "bad"};
+    tg_dtype tt[] = {TG_DT_INT64, TG_DT_INT64};
+    size_t sizes[] = {0, 9};
+    for (size_t z = 0; z < 2; z++) {
+        tg_csv_opts lo = {.blocksize = sizes[z],
+                          .n_dtypes = 1,
+                          .dtype_names = ln,
+                          .dtypes = tt};
+        tg_csv_opts ro = lo;
+        ro.n_dtypes = 2, ro.dtype_names = rn;
+        tg_graph *g = tg_graph_new();
+        tg_dataframe *l = tg_read_csv(
+            g, td_write(dir, "l.csv", "k,a,b\n1,2,x\n2,oops,y\n3,4,z\n"), &lo);
+        tg_dataframe *r = tg_read_csv(
+            g, td_write(dir, "r.csv", "k,w,bad\n1,10,1\n2,20,nope\n"), &ro);
+        if (!l || !r)
+            fail_msg("read_csv: %s", tg_last_error());
+        const char *k[] = {"k"};
+        tg_merge_opts inner = {.n_on = 1, .on = k};
+        tg_merge_opts outer = {.n_on = 1, .on = k, .how = TG_JOIN_OUTER};
+        tg_dataframe *mi = tg_df_merge(l, r, &inner);
+        tg_dataframe *mo = tg_df_merge(l, r, &outer);
+        tg_value *t[5] = {
+            tg_df_concat(tg_df_sort_values(
+                tg_df_select(mi, 3, (const char *[]){"k", "b", "w"}), 1, k,
+                NULL, NULL)),
+            tg_df_concat(tg_df_sort_values(
+                tg_df_select(mo, 2, (const char *[]){"k", "w"}), 1, k, NULL,
+                NULL)),
+            tg_df_len(mi),
+            tg_df_concat(tg_df_select(mi, 1, (const char *[]){"a"})),
+            tg_df_concat(tg_df_select(mo, 1, (const char *[]){"bad"}))};
+        for (size_t n = 0; n < TD_N_SCHEDULERS; n++) {
+            tg_scheduler *s = td_schedulers[n]();
+            tg_value *out[3];
+            assert_int_equal(tg_compute_many(t, 3, out, s), 0);
+            td_assert_frame(out[0], "k,b,w\n1,x,10\n2,y,20\n");
+            td_assert_frame(out[1], "k,w\n1,10\n2,20\n3,\n");
+            assert_int_equal(tg_as_int(out[2]), 2);
+            tg_decref(out[2]);
+            const char *col[2] = {"column 'a'", "column 'bad'"};
+            for (int i = 0; i < 2; i++) {
+                tg_value *e = tg_compute(t[3 + i], s);
+                assert_true(tg_is_error(e));
+                assert_non_null(strstr(tg_error_message(e), col[i]));
+                tg_decref(e);
+            }
+            tg_scheduler_free(s);
+        }
+        tg_graph_free(g);
+    }
+    td_rmdir(dir);
+}
+
 static void test_merge_bad_arguments_fail_with_a_message(void **state)
 {
     (void)state;
@@ -306,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_merge_broadcast_keeps_left_order),
         cmocka_unit_test(test_merge_duplicate_keys_left_on_and_suffixes),
         cmocka_unit_test(test_merge_with_an_empty_side),
+        cmocka_unit_test(test_merge_reads_only_the_columns_its_consumer_needs),
         cmocka_unit_test(test_merge_bad_arguments_fail_with_a_message),
     };
     return cmocka_run_group_tests_name("merge", tests, NULL, NULL);
