@@ -14,6 +14,8 @@
 /* tg__order_top sorts everything when it keeps more than 1/8 of the
  * rows: insertion into the kept rows would cost more than a sort. */
 #define TOP_SORT_RATIO 8
+/* Normalised keys of this many rows or more take the radix sort. */
+#define RADIX_MIN 256
 
 int tg__key_cmp(const tg__keyview *a, size_t i, const tg__keyview *b, size_t j)
 {
@@ -169,8 +171,12 @@ static int keys_cmp(const void *ctx, uint32_t i, uint32_t j)
     return 0;
 }
 
-static void insertion_sort(uint32_t *a, size_t n, tg__row_cmp cmp,
-                           const void *ctx)
+/* The sort's pieces are always inlined, so a sort whose comparator is
+ * a constant (the normalised keys below) compares without a call. */
+#define SORT_INLINE static inline __attribute__((always_inline))
+
+SORT_INLINE void insertion_sort(uint32_t *a, size_t n, tg__row_cmp cmp,
+                                const void *ctx)
 {
     for (size_t i = 1; i < n; i++) {
         uint32_t x = a[i];
@@ -182,8 +188,9 @@ static void insertion_sort(uint32_t *a, size_t n, tg__row_cmp cmp,
 }
 
 /* Merges the sorted runs a[0..na) and b[0..nb) into out, stably. */
-static void merge(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
-                  uint32_t *out, tg__row_cmp cmp, const void *ctx)
+SORT_INLINE void merge(const uint32_t *a, size_t na, const uint32_t *b,
+                       size_t nb, uint32_t *out, tg__row_cmp cmp,
+                       const void *ctx)
 {
     size_t i = 0, j = 0, k = 0;
     if (na && nb && cmp(ctx, a[na - 1], b[0]) <= 0) { /* already in order */
@@ -199,7 +206,8 @@ static void merge(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
         memcpy(out + k, b + j, (nb - j) * sizeof *b);
 }
 
-int tg__stable_sort(uint32_t *idx, size_t n, tg__row_cmp cmp, const void *ctx)
+SORT_INLINE int stable_sort(uint32_t *idx, size_t n, tg__row_cmp cmp,
+                            const void *ctx)
 {
     for (size_t lo = 0; lo < n; lo += RUN)
         insertion_sort(idx + lo, n - lo < RUN ? n - lo : RUN, cmp, ctx);
@@ -224,6 +232,179 @@ int tg__stable_sort(uint32_t *idx, size_t n, tg__row_cmp cmp, const void *ctx)
     return 0;
 }
 
+int tg__stable_sort(uint32_t *idx, size_t n, tg__row_cmp cmp, const void *ctx)
+{
+    return stable_sort(idx, n, cmp, ctx);
+}
+
+/* ---- normalised keys -------------------------------------------------------
+ * When every key is int64, float64, bool or a string column whose
+ * strings all fit in 8 bytes, each row's keys become a few uint64 words
+ * that, compared in turn, order rows exactly as tg__sortkey_cmp does:
+ * per key a class word (0 null first, 1 a value, 2 NaN, 3 null last;
+ * only when the column has a null or NaN), then the value: int64 with
+ * its sign bit flipped, float64's bits made monotonic (-0.0 as 0.0),
+ * bool, or a string's bytes zero-padded big-endian and, when lengths
+ * differ, its length; all inverted for a descending key.  Rows then
+ * compare by a few integer compares instead of a call per key. */
+typedef struct normkeys {
+    const uint64_t *w;
+    size_t nw; /* words per row */
+} normkeys;
+
+/* Word layout of one key: whether it needs a class word and a length
+ * word; false when the key cannot be normalised. */
+static bool key_layout(const tg__sortkey *s, size_t n, bool *cls, bool *len)
+{
+    const tg__keyview *k = &s->key;
+    *cls = *len = false;
+    if (k->type == TG_DT_STRING) {
+        const int64_t *off = k->data;
+        int64_t l0 = -1;
+        for (size_t i = 0; i < n; i++) {
+            if (!tg__valid(k->valid, i)) {
+                *cls = true;
+                continue;
+            }
+            int64_t l = off[i + 1] - off[i];
+            if (l > 8)
+                return false;
+            *len = *len || (l0 >= 0 && l != l0);
+            l0 = l;
+        }
+        return true;
+    }
+    for (size_t i = 0; i < n && !*cls; i++)
+        *cls = !tg__valid(k->valid, i) || is_nan(k, i);
+    return true;
+}
+
+/* Row i's value word of key k (a value, not null or NaN). */
+static uint64_t value_word(const tg__keyview *k, size_t i)
+{
+    switch (k->type) {
+    case TG_DT_STRING: {
+        const int64_t *off = k->data;
+        return str_prefix(k->bytes + off[i], (size_t)(off[i + 1] - off[i]));
+    }
+    case TG_DT_FLOAT64: {
+        double x = ((const double *)k->data)[i];
+        uint64_t b;
+        x = x == 0 ? 0.0 : x;
+        memcpy(&b, &x, sizeof b);
+        return b >> 63 ? ~b : b | (UINT64_C(1) << 63);
+    }
+    case TG_DT_BOOL: return ((const uint8_t *)k->data)[i] != 0;
+    default:
+        return (uint64_t)((const int64_t *)k->data)[i] ^ (UINT64_C(1) << 63);
+    }
+}
+
+/* The words of every row; NULL with *nw 0 when a key cannot be
+ * normalised, NULL with *nw set when memory runs out. */
+static uint64_t *normalise(const tg__sortkey *keys, size_t n_keys, size_t n,
+                           size_t *nw)
+{
+    bool cls[8], len[8];
+    *nw = 0;
+    if (n_keys > 8)
+        return NULL;
+    size_t words = 0;
+    for (size_t k = 0; k < n_keys; k++) {
+        if (!key_layout(&keys[k], n, &cls[k], &len[k]))
+            return NULL;
+        words += cls[k] + 1u + len[k];
+    }
+    *nw = words;
+    uint64_t *w = tg__malloc((n ? n : 1) * *nw * sizeof *w);
+    if (!w)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t *o = w + i * *nw;
+        for (size_t k = 0; k < n_keys; k++) {
+            const tg__sortkey *s = &keys[k];
+            bool valid = tg__valid(s->key.valid, i), nan = is_nan(&s->key, i);
+            uint64_t c = 1, v = 0, l = 0;
+            if (!valid || (nan && s->nan_is_null))
+                c = s->nulls_first ? 0 : 3;
+            else if (nan)
+                c = 2;
+            if (c == 1) {
+                v = value_word(&s->key, i);
+                if (len[k]) {
+                    const int64_t *off = s->key.data;
+                    l = (uint64_t)(off[i + 1] - off[i]);
+                }
+                if (s->descending)
+                    v = ~v, l = ~l;
+            }
+            if (cls[k])
+                *o++ = c;
+            *o++ = v;
+            if (len[k])
+                *o++ = l;
+        }
+    }
+    return w;
+}
+
+static inline int norm_cmp(const void *ctx, uint32_t i, uint32_t j)
+{
+    const normkeys *nk = ctx;
+    const uint64_t *a = nk->w + (size_t)i * nk->nw;
+    const uint64_t *b = nk->w + (size_t)j * nk->nw;
+    for (size_t k = 0; k < nk->nw; k++)
+        if (a[k] != b[k])
+            return a[k] < b[k] ? -1 : 1;
+    return 0;
+}
+
+/* Sorts idx (the identity) stably by the rows' words: a least
+ * significant digit radix sort, the last word first, a byte per pass;
+ * a byte that is the same in every row costs no pass (small integers,
+ * shared string prefixes and class words are mostly such bytes).  0 or
+ * TG_ENOMEM. */
+static int radix_sort(uint32_t *idx, size_t n, const uint64_t *w, size_t nw)
+{
+    uint32_t *tmp = tg__malloc(n * sizeof *tmp);
+    size_t(*count)[256] = tg__malloc(8 * sizeof *count);
+    if (!tmp || !count) {
+        tg__free(tmp);
+        tg__free(count);
+        return TG_ENOMEM;
+    }
+    uint32_t *src = idx, *dst = tmp;
+    for (size_t k = nw; k-- > 0;) {
+        memset(count, 0, 8 * sizeof *count);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v = w[i * nw + k];
+            for (int b = 0; b < 8; b++)
+                count[b][(v >> (8 * b)) & 255]++;
+        }
+        for (int b = 0; b < 8; b++) {
+            if (count[b][(w[k] >> (8 * b)) & 255] == n)
+                continue; /* row 0's byte is every row's */
+            size_t at = 0;
+            for (int d = 0; d < 256; d++) {
+                size_t c = count[b][d];
+                count[b][d] = at;
+                at += c;
+            }
+            for (size_t i = 0; i < n; i++) {
+                uint32_t r = src[i];
+                dst[count[b][(w[(size_t)r * nw + k] >> (8 * b)) & 255]++] = r;
+            }
+            uint32_t *t = src;
+            src = dst, dst = t;
+        }
+    }
+    if (src != idx)
+        memcpy(idx, src, n * sizeof *idx);
+    tg__free(tmp);
+    tg__free(count);
+    return 0;
+}
+
 uint32_t *tg__order_rows(const tg__sortkey *keys, size_t n_keys, size_t n)
 {
     uint32_t *idx = tg__malloc((n ? n : 1) * sizeof *idx);
@@ -231,9 +412,22 @@ uint32_t *tg__order_rows(const tg__sortkey *keys, size_t n_keys, size_t n)
         return NULL;
     for (size_t i = 0; i < n; i++)
         idx[i] = (uint32_t)i;
+    normkeys nk = {NULL, 0};
+    if (n_keys && n > RUN) {
+        nk.w = normalise(keys, n_keys, n, &nk.nw);
+        if (nk.nw) { /* normalised, or out of memory */
+            int rc = !nk.w            ? TG_ENOMEM
+                     : n >= RADIX_MIN ? radix_sort(idx, n, nk.w, nk.nw)
+                                      : stable_sort(idx, n, norm_cmp, &nk);
+            tg__free((void *)nk.w);
+            if (rc == 0)
+                return idx;
+            tg__free(idx);
+            return NULL;
+        }
+    }
     keys_ctx c = {keys, n_keys, NULL};
-    if (n_keys
-        && (ctx_prefixes(&c, n) || tg__stable_sort(idx, n, keys_cmp, &c))) {
+    if (n_keys && (ctx_prefixes(&c, n) || stable_sort(idx, n, keys_cmp, &c))) {
         tg__free(idx);
         idx = NULL;
     }

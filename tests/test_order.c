@@ -205,6 +205,86 @@ static void test_order_context_comparator_many_rows(void **state)
     free(idx);
 }
 
+/* Rows i and j by every key in turn, through tg__sortkey_cmp: the rules
+ * every sort path must agree with. */
+static int ref_cmp(const tg__sortkey *keys, size_t nk, uint32_t i, uint32_t j)
+{
+    for (size_t k = 0; k < nk; k++) {
+        int r = tg__sortkey_cmp(&keys[k], &keys[k].key, i, &keys[k].key, j);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+/* Rows of every key
+ * type with nulls, NaN, -0.0, ties, strings of 0 to 8 bytes (and one
+ * of 9, which falls back to the comparator), in both directions and
+ * null placements: the order is exactly a stable insertion sort's by
+ * tg__sortkey_cmp. */
+static void test_order_normalised_keys_match_the_comparator(void **state)
+{
+    (void)state;
+    enum { MAX = 600 };
+    static int64_t iv[MAX], off[MAX + 1];
+    static double fv[MAX];
+    static uint8_t bv[MAX], ib[MAX / 8 + 1], fb[MAX / 8 + 1], sb[MAX / 8 + 1];
+    static char bytes[MAX * 9 + 16];
+    static uint32_t want[MAX];
+    const double fl[] = {-0.0, 0.0, 1.5, -2.25, NAN, 1e300, -1e300, 7};
+    uint64_t r = 88172645463325252ull;
+    int present[3][MAX];
+    for (int pass = 0; pass < 4; pass++) { /* merge sort, radix sort */
+        size_t N = pass & 1 ? MAX : 100;
+        int long_str = pass >> 1;
+        size_t at = 0;
+        for (size_t i = 0; i < N; i++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            iv[i] = (int64_t)(r % 7) - 3 + (r % 97 == 0 ? INT64_MIN / 2 : 0);
+            fv[i] = fl[(r >> 8) % 8];
+            bv[i] = (r >> 12) & 1;
+            size_t len = (r >> 16) % 4 == 0 ? 0 : (r >> 20) % 9;
+            if (long_str && i == N / 2)
+                len = 9;
+            off[i] = (int64_t)at;
+            for (size_t c = 0; c < len; c++)
+                bytes[at++] = (char)("ab\0z"[(r >> (24 + 2 * c)) % 4]);
+            for (int k = 0; k < 3; k++)
+                present[k][i] = (r >> (40 + k)) % 9 != 0;
+        }
+        off[N] = (int64_t)at;
+        tg__keyview cols[4] = {
+            {TG_DT_INT64, iv, bitmap(present[0], N, ib), NULL},
+            {TG_DT_FLOAT64, fv, bitmap(present[1], N, fb), NULL},
+            {TG_DT_BOOL, bv, NULL, NULL},
+            {TG_DT_STRING, off, bitmap(present[2], N, sb), bytes}};
+        const int combos[][3] = {{3, 1, -1}, {1, 0, -1},  {0, 3, 2},
+                                 {2, 1, 3},  {1, -1, -1}, {3, -1, -1}};
+        for (size_t c = 0; c < sizeof combos / sizeof combos[0]; c++) {
+            for (int flags = 0; flags < 8; flags++) {
+                tg__sortkey keys[3];
+                size_t nk = 0;
+                for (int k = 0; k < 3 && combos[c][k] >= 0; k++)
+                    keys[nk++] =
+                        (tg__sortkey){cols[combos[c][k]], (flags >> k) & 1,
+                                      (flags >> 1) & 1, flags & 4};
+                for (size_t i = 0; i < N; i++) { /* the reference */
+                    size_t j = i;
+                    for (; j > 0
+                           && ref_cmp(keys, nk, want[j - 1], (uint32_t)i) > 0;
+                         j--)
+                        want[j] = want[j - 1];
+                    want[j] = (uint32_t)i;
+                }
+                uint32_t *idx = tg__order_rows(keys, nk, N);
+                assert_non_null(idx);
+                assert_order(idx, want, N);
+                tg__free(idx);
+            }
+        }
+    }
+}
+
 static void test_order_out_of_memory_is_clean(void **state)
 {
     (void)state;
@@ -214,7 +294,9 @@ static void test_order_out_of_memory_is_clean(void **state)
     tg__sortkey k = {ints(v, NULL), false, false, false};
     tg__oom_inject(0, false);
     assert_null(tg__order_rows(&k, 1, 100));
-    tg__oom_inject(1, false); /* the scratch array */
+    tg__oom_inject(1, false); /* the normalised keys */
+    assert_null(tg__order_rows(&k, 1, 100));
+    tg__oom_inject(2, false); /* the scratch array */
     assert_null(tg__order_rows(&k, 1, 100));
     tg__oom_inject(-1, false);
     uint32_t *idx = tg__order_rows(&k, 1, 100);
@@ -233,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_order_top_matches_the_stable_sort),
         cmocka_unit_test(test_order_strings_by_bytes),
         cmocka_unit_test(test_order_context_comparator_many_rows),
+        cmocka_unit_test(test_order_normalised_keys_match_the_comparator),
         cmocka_unit_test(test_order_out_of_memory_is_clean),
     };
     return cmocka_run_group_tests_name("order", tests, NULL, NULL);
