@@ -29,7 +29,17 @@
 #include "runtime/alloc_internal.h"
 #include "scheduler_internal.h"
 
-enum { MAX_THREADS = 1024, SPIN_ROUNDS = 64 };
+/* SPLIT_PROBES: points early_ready looks at; WINDOW_PATIENCE: scan
+ * steps a worker with an empty deque waits for its middle task to be
+ * ready before it gives a window away (the middle of a reduction tree is
+ * ready again within a step or two, and splitting there keeps fewer
+ * intermediates alive). */
+enum {
+    MAX_THREADS = 1024,
+    SPIN_ROUNDS = 64,
+    SPLIT_PROBES = 8,
+    WINDOW_PATIENCE = 8
+};
 #define NO_TASK UINT32_MAX
 
 typedef struct pool pool;
@@ -263,6 +273,18 @@ static inline bool ready(const job *j, uint32_t t)
                   == 1;
 }
 
+/* A ready task in (lo, mid), probing points halfway closer to lo each
+ * time (a quarter, an eighth, ... of the way, SPLIT_PROBES in all), or
+ * NO_TASK. */
+static inline uint32_t early_ready(const job *j, uint32_t lo, uint32_t mid)
+{
+    uint32_t span = mid - lo;
+    for (int k = 1; k <= SPLIT_PROBES && span >> k; k++)
+        if (ready(j, lo + (span >> k)))
+            return lo + (span >> k);
+    return NO_TASK;
+}
+
 /* True when the worker waits in a nested compute that is now done: it
  * should hand back what it holds of other jobs and return to the task
  * that waits.  Relaxed: a hint; help_until_done acquires. */
@@ -279,24 +301,56 @@ static inline bool waited_for(const worker *w)
  * upper half's first task is ready: a thief that starts on tasks whose
  * inputs are still to come would defer them all, and their inputs'
  * finishers would then queue them one by one (a grid of adds over shared
- * inputs ran slower on two threads than on one).  What a task queues comes
- * before the rest of the range in static order, so it is drained before
- * the scan goes on.  A worker in a nested wait puts the rest back once
- * its own job is done. */
+ * inputs ran slower on two threads than on one).  When the middle has
+ * waited for WINDOW_PATIENCE steps but a task nearer the start is ready
+ * (the reads before a shuffle, with every split and pick after them
+ * waiting), a window of the range from that task on, as long as the
+ * part the worker keeps, goes on the deque instead, and the scan resumes
+ * after the window; so the reads are shared rather than scanned by one
+ * worker.  What a task queues comes before the rest of the range in
+ * static order, so it is drained before the scan goes on.  A worker in a
+ * nested wait puts the rest back once its own job is done. */
 static void run_range(worker *w, job *j, uint32_t lo, uint32_t hi)
 {
-    while (lo < hi) {
-        if (TG_UNLIKELY(w->waiting != NULL) && waited_for(w)
-            && tg__deque_push(&w->dq, (tg__item){j, range_arg(lo, hi)})) {
-            tg__ec_notify(&w->pool->ec, false);
-            return; /* the rest waits on the deque */
+    /* After [lo, hi), the scan goes on at [rest_lo, rest_hi): what is
+     * left past a window given away. */
+    uint32_t rest_lo = 0, rest_hi = 0, waited = 0;
+    for (;;) {
+        if (lo == hi) {
+            if (rest_lo == rest_hi)
+                return;
+            lo = rest_lo, hi = rest_hi, rest_lo = rest_hi = 0;
         }
-        uint32_t mid = lo + (hi - lo + 1) / 2;
-        if (hi - lo > 1 && !tg__deque_has_items(&w->dq) && ready(j, mid)) {
-            if (TG_LIKELY(tg__deque_push(&w->dq,
-                                         (tg__item){j, range_arg(mid, hi)}))) {
+        if (TG_UNLIKELY(w->waiting != NULL) && waited_for(w)) {
+            if (rest_lo < rest_hi
+                && tg__deque_push(&w->dq,
+                                  (tg__item){j, range_arg(rest_lo, rest_hi)}))
+                rest_lo = rest_hi = 0;
+            if (rest_lo == rest_hi
+                && tg__deque_push(&w->dq, (tg__item){j, range_arg(lo, hi)})) {
                 tg__ec_notify(&w->pool->ec, false);
-                hi = mid;
+                return; /* the rest waits on the deque */
+            }
+        }
+        if (hi - lo > 1 && !tg__deque_has_items(&w->dq)) {
+            uint32_t mid = lo + (hi - lo + 1) / 2, at;
+            if (ready(j, mid)) {
+                if (TG_LIKELY(tg__deque_push(
+                        &w->dq, (tg__item){j, range_arg(mid, hi)}))) {
+                    tg__ec_notify(&w->pool->ec, false);
+                    hi = mid, waited = 0;
+                }
+            } else if (++waited >= WINDOW_PATIENCE && rest_lo == rest_hi
+                       && (at = early_ready(j, lo, mid)) != NO_TASK) {
+                /* The middle waits but earlier tasks are ready (reads
+                 * before a shuffle): a window of them as long as what
+                 * stays here goes to thieves; the scan skips it. */
+                uint32_t end = at + (at - lo);
+                if (TG_LIKELY(tg__deque_push(
+                        &w->dq, (tg__item){j, range_arg(at, end)}))) {
+                    tg__ec_notify(&w->pool->ec, false);
+                    rest_lo = end, rest_hi = hi, hi = at, waited = 0;
+                }
             }
         }
         uint32_t t = lo++;

@@ -583,6 +583,66 @@ static void test_threads_callbacks_see_every_task(void **state)
     tg_scheduler_free(pool);
 }
 
+/* A CSV shuffle's shape: block counts, a prefix of them all, a read
+ * per block after the prefix, a sample per read, a barrier on the
+ * samples, then many tasks on the reads (n * n picks): the static order
+ * puts the reads first, and everything from well before the middle on
+ * waits for the barrier.  The reads only sleep, so a second worker gets
+ * to run some of them however busy the machine is. */
+static tg_value *slow_read(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return tg_int(tg_as_int(a[0]) + 1);
+}
+
+typedef struct read_workers {
+    int mask; /* bit w: worker w ran a read */
+} read_workers;
+
+static void on_read_end(void *ud, const tg_task_info *info)
+{
+    read_workers *rw = ud;
+    if (strcmp(info->name, "slow_read") == 0 && info->worker < 30)
+        __atomic_fetch_or(&rw->mask, 1 << info->worker, __ATOMIC_RELAXED);
+}
+
+/* Ready tasks early in the order are shared even while the middle of
+ * the order waits: the reads before a barrier run on both workers. */
+static void test_threads_share_early_ready_tasks(void **state)
+{
+    (void)state;
+    read_workers rw = {0};
+    tg_callbacks cb = {.task_end = on_read_end, .ud = &rw};
+    int h = tg_callbacks_add(&cb);
+    assert_true(h > 0);
+    tg_scheduler *pool = tg_scheduler_threads(2);
+    tg_graph *g = tg_graph_new();
+    enum { N = 16 };
+    tg_value *counts[N], *reads[N], *samples[N];
+    for (int i = 0; i < N; i++)
+        counts[i] = TG_DELAYED(g, tt_inc, tg_int(i));
+    tg_value *start = TG_DELAYED(g, tt_inc, tt_tree_sum(g, counts, N, N));
+    for (int i = 0; i < N; i++) {
+        reads[i] = tg_delayed(g, "slow_read", slow_read, 2, start, tg_int(i));
+        samples[i] = TG_DELAYED(g, tt_inc, reads[i]);
+    }
+    tg_value *barrier = tt_tree_sum(g, samples, N, N);
+    tg_value *work[N * N];
+    for (int i = 0; i < N * N; i++)
+        work[i] = tg_delayed(g, "pick", tt_sum, 3, barrier, reads[i % N],
+                             tg_int(i)); /* each its own call */
+    tg_value *r = tg_compute(tt_tree_sum(g, work, N * N, 8), pool);
+    int64_t read = N * (N + 1) / 2 + 2, pick = N * (read + 1) + read;
+    assert_int_equal(tg_as_int(r), N * N * pick + N * N * (N * N - 1) / 2);
+    assert_int_equal(rw.mask, 3);
+    assert_int_equal(tg_callbacks_remove(h), 0);
+    tg_decref(r);
+    tg_graph_free(g);
+    tg_scheduler_free(pool);
+}
+
 /* One task that makes n tasks ready at once (the deque grows), summed:
  * the sum of i + 1 for i < n. */
 static tg_value *fan_out(tg_graph *g, tg_value **v, size_t n)
@@ -644,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_threads_nested_error_reaches_caller),
         cmocka_unit_test(test_threads_concurrent_computes_share_a_pool),
         cmocka_unit_test(test_threads_callbacks_see_every_task),
+        cmocka_unit_test(test_threads_share_early_ready_tasks),
         cmocka_unit_test(test_threads_survives_out_of_memory),
     };
     return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
