@@ -15,6 +15,9 @@
  *                                      (all, or the numbered ones)
  *
  * Each query runs in a forked child so its peak RSS (VmHWM) is its own.
+ * With BENCH_DF_TRACE=PATH in the environment, each query's tasks are
+ * recorded by the profiler, written to PATH as a Chrome trace and
+ * summed per function on stderr.
  * The baseline, run the same way, is a plain read of the file with a
  * newline count (the I/O floor); every query also prints its time as a
  * ratio to it and the CSV bytes parsed per second per thread.  THREADS
@@ -254,7 +257,21 @@ static int run_query(int q, const char *path, tg_scheduler *s, size_t bs,
         break;
     }
     }
+    /* BENCH_DF_TRACE=PATH: record the compute's tasks, write them as a
+     * Chrome trace to PATH and print time per function to stderr. */
+    const char *trace = getenv("BENCH_DF_TRACE");
+    tg_profiler *prof = trace && *trace ? tg_profiler_new() : NULL;
+    if (prof && tg_profiler_start(prof) != 0) {
+        tg_profiler_free(prof);
+        prof = NULL;
+    }
     tg_value *r = tg_compute(t, s);
+    if (prof) {
+        if (tg_profiler_write_trace(prof, trace) != 0)
+            fprintf(stderr, "trace: %s\n", tg_last_error());
+        tg_profiler_summary(prof, stderr);
+        tg_profiler_free(prof);
+    }
     int rc = 0;
     if (tg_is_error(r)) {
         fprintf(stderr, "%s\n", tg_error_message(r));

@@ -79,6 +79,22 @@ uint64_t tg__row_hash(const tg__keyview *keys, size_t n_keys, size_t i);
  * NULL with *err set to an error value naming task. */
 tg__frame *tg__frames_arg(const char *task, tg_value *const *a, size_t n,
                           bool *owned, tg_value **err);
+/* The frames a[0..n) (n >= 1), checked to be frames with the first
+ * one's columns: a new array of n borrowed frames, or NULL with *err set
+ * to an error value naming task. */
+tg__frame **tg__pieces_of(const char *task, tg_value *const *a, size_t n,
+                          tg_value **err);
+/* The columns of fs[0..m) that the sort spec s names, in frame order,
+ * concatenated: what a sort compares, so that the other columns are
+ * copied once, from the pieces to the output (tg__take_pieces).  A new
+ * frame, or NULL with *err set. */
+tg__frame *tg__key_columns(const char *task, tg__frame *const *fs, size_t m,
+                           const tg__sortspec *s, tg_value **err);
+/* The columns of rows idx[0..rows) of fs[0..m) as if concatenated, each
+ * taken straight from the pieces, into cols (fs[0]->ncols).  0, or
+ * TG_ENOMEM (cols then holds nothing). */
+int tg__take_pieces(tg__frame *const *fs, size_t m, const uint32_t *idx,
+                    size_t rows, tg__col **cols);
 
 /* Records the picks of a shuffle: pieces[j * n + i] = item j of the
  * delayed list lists[i] (borrowed), for i < n, j < k.  0 or

@@ -222,120 +222,6 @@ tg_value *tg__task_sort_splitters(tg_value *const *a, size_t n, void *ctx)
     return res;
 }
 
-/* The frames a[0..n) (n >= 1), checked to be frames with the first
- * one's columns: a new array of n borrowed frames, or NULL with *err
- * set. */
-static tg__frame **pieces_of(tg_value *const *a, size_t n, tg_value **err)
-{
-    tg__frame **fs = tg__calloc(n, sizeof *fs);
-    if (!fs)
-        *err = tg_error("out of memory");
-    for (size_t i = 0; fs && i < n && !*err; i++) {
-        if (!(fs[i] = tg__frame_of(a[i])))
-            *err = tg__df_not_frame("sort", a[i]);
-        else if (!tg__frame_same_columns(fs[i], fs[0]))
-            *err =
-                tg_error("sort: frame %zu has other columns than frame 0", i);
-    }
-    if (*err) {
-        tg__free(fs);
-        return NULL;
-    }
-    return fs;
-}
-
-/* The columns of fs[0..m) that s names, in frame order, concatenated:
- * all the sort compares, so the other columns are copied once, from
- * the pieces to the output, never into a concatenation.  A new frame,
- * or NULL with *err set. */
-static tg__frame *key_columns(tg__frame *const *fs, size_t m,
-                              const tg__sortspec *s, tg_value **err)
-{
-    const tg__frame *f0 = fs[0];
-    uint8_t *is_key = tg__calloc(f0->ncols + 1, 1);
-    tg__frame **kfs = tg__calloc(m, sizeof *kfs);
-    const char **names = tg__calloc(f0->ncols + 1, sizeof *names);
-    tg__frame *kf = NULL;
-    size_t nk = 0, p = 0;
-    if (!is_key || !kfs || !names)
-        *err = tg_error("out of memory");
-    for (size_t k = 0; !*err && k < s->n_keys; k++) {
-        long c = tg__frame_find(f0, s->keys[k]);
-        if (c < 0)
-            *err = tg_error("sort: the partition has no key column '%s'",
-                            s->keys[k]);
-        else
-            is_key[c] = 1;
-    }
-    for (size_t c = 0; !*err && c < f0->ncols; c++)
-        if (is_key[c])
-            names[nk++] = f0->names[c];
-    for (; !*err && p < m; p++) {
-        tg__col **cols = tg__calloc(nk, sizeof *cols);
-        for (size_t c = 0, j = 0; cols && c < f0->ncols; c++)
-            if (is_key[c])
-                cols[j++] = tg__col_ref(fs[p]->cols[c]);
-        /* tg__frame_new steals the references, even on failure */
-        if (!cols || !(kfs[p] = tg__frame_new(nk, names, cols, fs[p]->nrows)))
-            *err = tg_error("out of memory");
-        tg__free(cols);
-    }
-    if (!*err && !(kf = tg__frame_concat(kfs, m)))
-        *err = tg_error("out of memory");
-    while (kfs && p-- > 0)
-        tg__frame_free(kfs[p]);
-    tg__free(kfs);
-    tg__free(names);
-    tg__free(is_key);
-    return kf;
-}
-
-/* The output columns: rows idx[0..rows) of the pieces fs[0..m) as if
- * concatenated, each column taken straight from the pieces.  0, or
- * TG_ENOMEM (cols then holds nothing). */
-static int take_sorted(tg__frame *const *fs, size_t m, const uint32_t *idx,
-                       size_t rows, tg__col **cols)
-{
-    size_t ncols = fs[0]->ncols, made = 0;
-    uint32_t *src = m > 1 ? tg__malloc((rows + 1) * sizeof *src) : NULL;
-    uint32_t *row = m > 1 ? tg__malloc((rows + 1) * sizeof *row) : NULL;
-    size_t *start = m > 1 ? tg__malloc((m + 1) * sizeof *start) : NULL;
-    tg__col **srcs = m > 1 ? tg__malloc(m * sizeof *srcs) : NULL;
-    bool ok = m == 1 || (src && row && start && srcs);
-    if (ok && m > 1) {
-        start[0] = 0;
-        for (size_t p = 0; p < m; p++)
-            start[p + 1] = start[p] + fs[p]->nrows;
-        for (size_t j = 0; j < rows; j++) { /* the piece holding idx[j] */
-            size_t lo = 0, hi = m;
-            while (hi - lo > 1) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (start[mid] <= idx[j])
-                    lo = mid;
-                else
-                    hi = mid;
-            }
-            src[j] = (uint32_t)lo;
-            row[j] = (uint32_t)(idx[j] - start[lo]);
-        }
-    }
-    for (; ok && made < ncols; made++) {
-        for (size_t p = 0; m > 1 && p < m; p++)
-            srcs[p] = fs[p]->cols[made];
-        cols[made] = m == 1 ? tg__col_take(fs[0]->cols[made], idx, rows)
-                            : tg__col_take_from(srcs, src, row, rows);
-        ok = cols[made] != NULL;
-    }
-    if (!ok)
-        while (made-- > 0)
-            tg__col_unref(cols[made]);
-    tg__free(src);
-    tg__free(row);
-    tg__free(start);
-    tg__free(srcs);
-    return ok ? 0 : TG_ENOMEM;
-}
-
 /* sort(spec, limit | null, frames...) -> the frames' rows, in argument
  * order, sorted stably and cut to the first limit rows. */
 tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx)
@@ -351,8 +237,8 @@ tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx)
     if (err)
         return err;
     size_t m = n - 2;
-    tg__frame **fs = pieces_of(a + 2, m, &err);
-    tg__frame *kf = fs ? key_columns(fs, m, &s, &err) : NULL;
+    tg__frame **fs = tg__pieces_of("sort", a + 2, m, &err);
+    tg__frame *kf = fs ? tg__key_columns("sort", fs, m, &s, &err) : NULL;
     tg__sortkey *sk = kf ? tg__calloc(s.n_keys, sizeof *sk) : NULL;
     if (kf && !sk)
         err = tg_error("out of memory");
@@ -365,7 +251,7 @@ tg_value *tg__task_sort(tg_value *const *a, size_t n, void *ctx)
                    : kf->nrows;
     uint32_t *idx = err ? NULL : tg__order_top(sk, s.n_keys, kf->nrows, rows);
     tg__col **cols = idx ? tg__calloc(fs[0]->ncols + 1, sizeof *cols) : NULL;
-    if (!err && (!cols || take_sorted(fs, m, idx, rows, cols)))
+    if (!err && (!cols || tg__take_pieces(fs, m, idx, rows, cols)))
         err = tg_error("out of memory");
     tg_value *res = err;
     if (!err)

@@ -4,10 +4,11 @@
  *
  * transform hash-shuffles rows by their keys with the group partitioner
  * (NaN keys hash as null), so every group lands whole in one output; the
- * output's transform task concatenates its pieces in input order, sorts
- * the rows stably by (keys ascending, nulls last, then the presort
- * columns) with the order unit, and cuts the sorted rows into runs of
- * equal keys: each run is one group, handed to the user's function once.
+ * output's transform task sorts its pieces' rows, as if concatenated in
+ * input order, stably by (keys ascending, nulls last, then the presort
+ * columns) with the order unit, comparing only the key columns, and cuts
+ * the sorted rows into runs of equal keys: each run is one group, taken
+ * straight from the pieces and handed to the user's function once.
  * Results are checked against the schema and concatenated in run order.
  * repartition splits by global row position (the rows partitioner, fed
  * every partition's row count) and shuffle by key hash; both concatenate
@@ -97,20 +98,16 @@ static tg_value *call_group(const caller *c, const tspec *t, tg_value *g)
     return e ? e : r;
 }
 
-/* Rows idx[0..n) of f as a new frame value (or NULL on OOM). */
-static tg_value *take_rows(const tg__frame *f, const uint32_t *idx, size_t n)
+/* Rows idx[0..n) of the pieces fs[0..m) as if concatenated, as a new
+ * frame value (or NULL on OOM). */
+static tg_value *take_rows(tg__frame *const *fs, size_t m, const uint32_t *idx,
+                           size_t n)
 {
-    tg__col **cols = tg__calloc(f->ncols + 1, sizeof *cols);
-    size_t made = 0;
-    for (; cols && made < f->ncols; made++)
-        if (!(cols[made] = tg__col_take(f->cols[made], idx, n)))
-            break;
+    tg__col **cols = tg__calloc(fs[0]->ncols + 1, sizeof *cols);
     tg__frame *g = NULL;
-    if (cols && made == f->ncols)
-        g = tg__frame_new(made, (const char *const *)f->names, cols, n);
-    else
-        while (cols && made-- > 0)
-            tg__col_unref(cols[made]);
+    if (cols && tg__take_pieces(fs, m, idx, n, cols) == 0)
+        g = tg__frame_new(fs[0]->ncols, (const char *const *)fs[0]->names, cols,
+                          n);
     tg__free(cols);
     return tg__frame_value(g);
 }
@@ -144,18 +141,19 @@ static tg_value *concat_results(tg_value **res, size_t n, const tspec *t)
     return v;
 }
 
-/* Calls c once per group of the frame f (runs of idx with equal keys);
- * the results concatenated, or the first error. */
-static tg_value *per_group(const caller *c, const tspec *t, const tg__frame *f,
+/* Calls c once per group of the n rows of the pieces fs[0..m) (runs of
+ * idx with equal keys); the results concatenated, or the first error. */
+static tg_value *per_group(const caller *c, const tspec *t,
+                           tg__frame *const *fs, size_t m, size_t n,
                            const tg__sortkey *sk, const uint32_t *idx)
 {
-    size_t n = f->nrows, n_res = 0;
+    size_t n_res = 0;
     tg_value **res = tg__calloc(n + 1, sizeof *res); /* groups <= rows */
     tg_value *err = res ? NULL : tg_error("out of memory");
     for (size_t s = 0, i = 1; !err && s < n; i++) {
         if (i < n && same_group(sk, t->n_group, idx[i - 1], idx[i]))
             continue;
-        tg_value *g = take_rows(f, idx + s, i - s);
+        tg_value *g = take_rows(fs, m, idx + s, i - s);
         if (!g) {
             err = tg_error("out of memory");
             break;
@@ -184,21 +182,25 @@ static tg_value *transform_run(const caller *c, tg_value *const *a, size_t n)
     tg_value *err = tspec_decode(a[0], &t);
     if (err)
         return err;
-    bool owned = false;
-    tg__frame *f = tg__frames_arg("transform", a + 1, n - 1, &owned, &err);
-    tg__sortkey *sk = f ? tg__calloc(t.sort.n_keys, sizeof *sk) : NULL;
-    if (f && !sk)
+    /* Only the keys are concatenated to be sorted; each group's rows are
+     * taken straight from the pieces. */
+    size_t m = n - 1;
+    tg__frame **fs = tg__pieces_of("transform", a + 1, m, &err);
+    tg__frame *kf =
+        fs ? tg__key_columns("transform", fs, m, &t.sort, &err) : NULL;
+    tg__sortkey *sk = kf ? tg__calloc(t.sort.n_keys, sizeof *sk) : NULL;
+    if (kf && !sk)
         err = tg_error("out of memory");
     if (!err)
-        err = tg__sortspec_keys("transform", &t.sort, f, sk);
-    uint32_t *idx = err ? NULL : tg__order_rows(sk, t.sort.n_keys, f->nrows);
+        err = tg__sortspec_keys("transform", &t.sort, kf, sk);
+    uint32_t *idx = err ? NULL : tg__order_rows(sk, t.sort.n_keys, kf->nrows);
     if (!err && !idx)
         err = tg_error("out of memory");
-    tg_value *res = err ? err : per_group(c, &t, f, sk, idx);
+    tg_value *res = err ? err : per_group(c, &t, fs, m, kf->nrows, sk, idx);
     tg__free(idx);
     tg__free(sk);
-    if (owned)
-        tg__frame_free(f);
+    tg__frame_free(kf);
+    tg__free(fs);
     tspec_close(&t);
     return res;
 }
