@@ -531,28 +531,26 @@ int tg__merge_lower(tg_dataframe *df, const uint8_t *need, tg_value **parts)
         return tg__seterr(TG_EINVAL, "merge: %s", why);
     size_t cap = df->ncols + s.lk.n + 1;
     const char **ln = tg__calloc(cap, sizeof *ln), **rn = NULL;
-    const char **los = NULL, **ros = NULL, **rss = NULL;
+    const char **los = NULL, **ros = NULL;
     tg_value **lp = NULL, **rp = NULL, *spec = NULL;
     int rc = TG_ENOMEM;
     if (!ln || !(rn = tg__calloc(cap, sizeof *rn))
         || !(los = tg__calloc(cap, sizeof *los))
-        || !(ros = tg__calloc(cap, sizeof *ros))
-        || !(rss = tg__calloc(cap, sizeof *rss)))
+        || !(ros = tg__calloc(cap, sizeof *ros)))
         goto done;
-    /* What each side supplies: its columns of need, in output order,
-     * under their output names; then what it is asked for, keys too. */
+    /* What each side is asked for: its columns of need, in output order
+     * (their first nlc / nrc entries, also under their output names),
+     * then its keys. */
     const uint8_t *rneed = need + s.ls.n;
-    size_t nlc = pick(s.ls.names, s.ls.n, need, NULL, 0, ln);
-    pick(s.lo.names, s.lo.n, need, NULL, 0, los);
-    size_t nrc = pick(s.rs.names, s.rs.n, rneed, NULL, 0, rss);
-    pick(s.ro.names, s.ro.n, rneed, NULL, 0, ros);
     size_t nla = pick(s.ls.names, s.ls.n, need, s.lk.names, s.lk.n, ln);
     size_t nra = pick(s.rs.names, s.rs.n, rneed, s.rk.names, s.rk.n, rn);
+    size_t nlc = pick(s.lo.names, s.lo.n, need, NULL, 0, los);
+    size_t nrc = pick(s.ro.names, s.ro.n, rneed, NULL, 0, ros);
     spec = tg_list(
         9, tg_incref(tg_list_get(full, 0)), tg_incref(tg_list_get(full, 1)),
         tg_incref(tg_list_get(full, 2)), tg_incref(tg_list_get(full, 3)),
         tg_incref(tg_list_get(full, 4)), tg__names_value(nlc, ln),
-        tg__names_value(nlc, los), tg__names_value(nrc, rss),
+        tg__names_value(nlc, los), tg__names_value(nrc, rn),
         tg__names_value(nrc, ros));
     size_t nl = spec ? side_parts(df->left, nla, ln, &lp) : 0;
     size_t nr = nl ? side_parts(df->right, nra, rn, &rp) : 0;
@@ -568,7 +566,6 @@ done:
     tg__free(rn);
     tg__free(los);
     tg__free(ros);
-    tg__free(rss);
     joinspec_close(&s);
     return rc;
 }

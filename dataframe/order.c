@@ -238,8 +238,9 @@ int tg__stable_sort(uint32_t *idx, size_t n, tg__row_cmp cmp, const void *ctx)
 }
 
 /* ---- normalised keys -------------------------------------------------------
- * When every key is int64, float64, bool or a string column whose
- * strings all fit in 8 bytes, each row's keys become a few uint64 words
+ * When there are at most 8 keys and every key is int64, float64, bool
+ * or a string column whose strings all fit in 8 bytes, each row's keys
+ * become a few uint64 words
  * that, compared in turn, order rows exactly as tg__sortkey_cmp does:
  * per key a class word (0 null first, 1 a value, 2 NaN, 3 null last;
  * only when the column has a null or NaN), then the value: int64 with
