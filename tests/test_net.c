@@ -302,6 +302,75 @@ static void test_net_cancel_and_timeout(void **state)
     tg_graph_free(g);
 }
 
+/* Long chains, each step waiting for the one before (the scheduler sends
+ * steps ahead; the worker runs each on its producer's thread), with
+ * links across chains: results as on sync.  An error midway reaches the
+ * client with its key while the step before it still comes back, and a
+ * chain cancelled midway stops while the cluster goes on serving. */
+static void test_net_long_chains_match_sync_and_stop_midway(void **state)
+{
+    (void)state;
+    size_t len = tt_scale(3000, 400);
+    tg_graph *g = tg_graph_new();
+    tg_value **c[4], *want[4], *got[4];
+    for (int k = 0; k < 4; k++) {
+        c[k] = malloc(len * sizeof *c[k]);
+        c[k][0] = tg_delayed_registered(g, "net.mix0", 1, tg_int(k));
+    }
+    for (size_t i = 1; i < len; i++)
+        for (int k = 0; k < 4; k++)
+            c[k][i] = k > 0 && i % 97 == 0
+                          ? tg_delayed_registered(g, "net.mix2", 2, c[k][i - 1],
+                                                  c[k - 1][i - 1])
+                          : tg_delayed_registered(g, "net.mix1", 2, c[k][i - 1],
+                                                  tg_int((int64_t)i));
+    tg_value *ends[4] = {c[0][len - 1], c[1][len - 1], c[2][len - 1],
+                         c[3][len - 1]};
+    tg_value *before = c[0][99];
+    tg_scheduler *sync = tg_scheduler_sync();
+    assert_int_equal(tg_compute_many(ends, 4, want, sync), 0);
+    assert_int_equal(tg_compute_many(ends, 4, got, dist), 0);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(tg_as_int(got[k]), tg_as_int(want[k]));
+        tg_decref(want[k]), tg_decref(got[k]);
+        free(c[k]);
+    }
+
+    /* net.fail reads its first argument only: -3 fails it. */
+    tg_value *bad = tg_delayed_registered(g, "net.fail", 2, tg_int(-3), before);
+    tg_value *v = bad;
+    for (int i = 0; i < 100; i++)
+        v = tg_delayed_registered(g, "net.mix1", 2, v, tg_int(i));
+    tg_value *two[2] = {before, v};
+    assert_int_equal(tg_compute_many(two, 2, want, sync), TG_ETASK);
+    assert_int_equal(tg_compute_many(two, 2, got, dist), TG_ETASK);
+    assert_int_equal(tg_as_int(got[0]), tg_as_int(want[0]));
+    assert_string_equal(tg_error_message(got[1]), "boom");
+    assert_string_equal(tg_error_key(got[1]), tg_key(bad));
+    for (int k = 0; k < 2; k++)
+        tg_decref(want[k]), tg_decref(got[k]);
+    tg_scheduler_free(sync);
+
+    /* net.sleep sleeps its first argument in ms: a 3 s chain. */
+    v = tg_delayed_registered(g, "net.sleep", 1, tg_int(1));
+    for (int i = 0; i < 60; i++)
+        v = tg_delayed_registered(g, "net.sleep", 2, tg_int(50), v);
+    canceller k = {tg_cancel_new(), 300};
+    pthread_t th;
+    pthread_create(&th, NULL, cancel_later, &k);
+    tg_compute_opts o = {.cancel = k.c};
+    tg_value *r;
+    assert_int_equal(tg_compute_with(&v, 1, &r, dist, &o), TG_ECANCELED);
+    tg_decref(r);
+    pthread_join(th, NULL);
+    tg_cancel_free(k.c);
+    tg_value *quick = tg_delayed_registered(g, "net.mix1", 2, before, before);
+    r = tg_compute(quick, dist);
+    assert_false(tg_is_error(r));
+    tg_decref(r);
+    tg_graph_free(g);
+}
+
 typedef struct computer {
     tg_scheduler *s;
     tg_value *target;
@@ -599,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_net_errors_carry_key_and_message),
         cmocka_unit_test(test_net_local_calls_and_opaque_values_are_refused),
         cmocka_unit_test(test_net_cancel_and_timeout),
+        cmocka_unit_test(test_net_long_chains_match_sync_and_stop_midway),
         cmocka_unit_test(test_net_a_late_worker_runs_what_waits),
         cmocka_unit_test(test_net_bad_peers_are_dropped_and_the_rest_go_on),
         cmocka_unit_test(test_net_a_million_tasks_with_bounded_memory),

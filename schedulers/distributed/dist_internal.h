@@ -86,7 +86,12 @@ enum {
 enum { TG__DONE_OK = 0, TG__DONE_ERROR = 1, TG__DONE_CANCELLED = 2 };
 
 /* W_DONE statuses and S_RUN flags. */
-enum { TG__RUN_TARGET = 1u << 0 /* send the result back with W_DONE */ };
+enum {
+    TG__RUN_TARGET = 1u << 0, /* send the result back with W_DONE */
+    TG__RUN_AWAIT = 1u << 1   /* sent ahead: an input that is neither here
+                                 nor named remote is being computed here;
+                                 wait for it */
+};
 
 #define TG__TOKEN_BYTES 32 /* random token: 64 hex digits in files */
 #define TG__NONCE_BYTES 32

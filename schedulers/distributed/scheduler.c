@@ -166,9 +166,9 @@ static bool lit_sent(sgraph *g, uint32_t wid, uint32_t j, bool mark)
 }
 
 /* Queues task t of g on worker w: its spec, the literals w lacks, where
- * its remote inputs live.  The caller's reference to g passes to w, on
- * success only. */
-static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
+ * its remote inputs live; flags: TG__RUN_AWAIT or 0.  The caller's
+ * reference to g passes to w, on success only. */
+static int assign(sched *s, sworker *w, sgraph *g, uint32_t t, uint8_t flags)
 {
     tg__enc *e = &w->run;
     if (w->n_run == 0) {
@@ -181,7 +181,7 @@ static int assign(sched *s, sworker *w, sgraph *g, uint32_t t)
     if (tg__kept_room(&w->run_refs) != 0)
         return TG_ENOMEM;
     stask *st = &g->t[t];
-    uint8_t flags = g->target_of[t] != UINT32_MAX ? TG__RUN_TARGET : 0;
+    flags |= g->target_of[t] != UINT32_MAX ? TG__RUN_TARGET : 0;
     int rc = tg__enc_u8(e, 1);
     rc = rc ? rc : tg__enc_u64(e, g->gid);
     rc = rc ? rc : tg__enc_u64(e, t);
@@ -268,11 +268,66 @@ static sworker *place(sched *s, sgraph *g, uint32_t t)
  * w, whose S_RUN is cut short, goes.  Takes the caller's reference. */
 static void assign_failed(sched *s, sworker *w, sgraph *g)
 {
+    tg__kept_release(&w->run_refs); /* the cut-short S_RUN never goes */
+    tg__enc_close(&w->run);
+    w->n_run = 0;
     tg_value *err = tg_error("the scheduler ran out of memory");
     graph_fail(s, g, err);
     tg_decref(err);
     graph_unref(g);
     tg__conn_close(w->conn, "out of memory assigning tasks");
+}
+
+/* Whether u, a user of t (processing on w), may go to w before t is
+ * done: t is all it waits for (its other inputs are in memory on w), w
+ * has room, and nothing queued runs before it. */
+static bool may_follow(const sched *s, const sworker *w, const sgraph *g,
+                       uint32_t t, uint32_t u)
+{
+    if (g->t[u].state != ST_WAITING || g->t[u].deps_left != 1
+        || w->in_flight >= w->cap
+        || (s->n_queue && s->queue[0].prio < (g->seq << 32 | u)))
+        return false;
+    for (uint32_t k = g->deps_off[u]; k < g->deps_off[u + 1]; k++) {
+        uint32_t d = g->deps[k];
+        if (d != t && (g->t[d].state != ST_MEMORY || g->t[d].worker != w->id))
+            return false;
+    }
+    return true;
+}
+
+/* Sends ahead to t's worker the tasks that will wait only for t, then for
+ * those, and so on down the first such line, while the worker has room:
+ * when t is done there, they run at once instead of a round trip through
+ * the scheduler later (a chain runs at the worker's pace).  Tasks already
+ * sent ahead are walked through; the walk looks at a bounded number of
+ * users, so a wide fan-out costs no more than the room it fills. */
+static void follow(sched *s, sgraph *g, uint32_t t)
+{
+    sworker *w = worker_by_id(s, g->t[t].worker);
+    if (!w || !w->conn || g->over)
+        return;
+    for (uint32_t looks = 64 + 4 * w->cap; w->in_flight < w->cap;) {
+        uint32_t next = UINT32_MAX;
+        for (uint32_t k = g->users_off[t];
+             k < g->users_off[t + 1] && looks && w->in_flight < w->cap;
+             k++, looks--) {
+            uint32_t u = g->users[k];
+            if (may_follow(s, w, g, t, u)) {
+                g->refs++;
+                if (assign(s, w, g, u, TG__RUN_AWAIT) != 0) {
+                    assign_failed(s, w, g);
+                    return;
+                }
+            }
+            if (next == UINT32_MAX && g->t[u].state == ST_PROCESSING
+                && g->t[u].worker == w->id)
+                next = u;
+        }
+        if (next == UINT32_MAX || !looks)
+            return;
+        t = next;
+    }
 }
 
 /* Task t's dependencies are all in memory: run it, or queue it. */
@@ -282,8 +337,10 @@ static void ready(sched *s, sgraph *g, uint32_t t)
     sworker *best = s->n_queue == 0 ? place(s, g, t) : NULL;
     if (best) { /* nothing waits before it: straight to where it runs best */
         g->refs++;
-        if (assign(s, best, g, t) != 0)
+        if (assign(s, best, g, t, 0) != 0)
             assign_failed(s, best, g);
+        else
+            follow(s, g, t);
         return;
     }
     if (q_push(s, g, t) != 0) {
@@ -299,11 +356,13 @@ static void ready(sched *s, sgraph *g, uint32_t t)
 static void fill_upto(sched *s, sworker *w, uint32_t limit)
 {
     qitem it;
-    while (w->conn && w->in_flight < limit && q_pop(s, &it))
-        if (assign(s, w, it.g, it.t) != 0) {
+    while (w->conn && w->in_flight < limit && q_pop(s, &it)) {
+        if (assign(s, w, it.g, it.t, 0) != 0) {
             assign_failed(s, w, it.g);
             return;
         }
+        follow(s, it.g, it.t);
+    }
 }
 
 static void fill_worker(sched *s, sworker *w)
@@ -365,6 +424,7 @@ static void graph_end(sched *s, sgraph *g)
     for (sworker *w = s->workers; w; w = w->next) {
         if (!w->conn || g->gid == 0)
             continue;
+        flush_run(w); /* tasks of g already queued go before S_FORGET */
         tg__enc e;
         if (tg__enc_init(&e, 0) == 0 && tg__enc_u8(&e, TG__OP_S_FORGET) == 0
             && tg__enc_u64(&e, g->gid) == 0)
@@ -456,7 +516,11 @@ static void task_done(sched *s, sworker *w, sgraph *g, uint32_t t,
         queue_release(s, g, t);
     for (uint32_t k = g->users_off[t]; k < g->users_off[t + 1]; k++) {
         uint32_t u = g->users[k];
-        if (--g->t[u].deps_left == 0)
+        if (--g->t[u].deps_left > 0)
+            continue;
+        if (g->t[u].state == ST_PROCESSING) /* sent ahead: look further */
+            follow(s, g, u);
+        else
             ready(s, g, u);
     }
 }

@@ -7,8 +7,12 @@
  * queue with references to its inputs in its plan's literal slots; a
  * task thread runs it, measures (and for a target, encodes) its result,
  * and hands it back through `done` and a uv_async.  Task threads touch
- * nothing else.  Results of a graph the scheduler has forgotten are
- * dropped, even when its tasks finish later.
+ * nothing else, but for a task's follower: a task sent ahead whose one
+ * missing input is the result of a task not finished here is linked to
+ * that task (under the lock), and the thread that finishes it gives the
+ * follower its input and runs it at once, with no trip through the
+ * loop.  Results of a graph the scheduler has forgotten are dropped,
+ * even when its tasks finish later.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -30,11 +34,12 @@ typedef struct entry {
     uint32_t index;
     uint8_t kind;
     bool used;         /* a live entry (else on the free list) */
-    tg_value *v;       /* NULL while a fetch is under way */
+    tg_value *v;       /* NULL while a fetch is under way, or while a
+                          result is computed here for tasks sent ahead */
     uint64_t nbytes;   /* results: their size on the wire */
     uint32_t users;    /* fetched: tasks here that need it */
     struct peer *from; /* fetched: the peer asked for it */
-    wtask **waiting;   /* fetched, not arrived: tasks waiting for it */
+    wtask **waiting;   /* not here yet: tasks waiting for it */
     size_t n_waiting;
     uint32_t next_free;
 } entry;
@@ -42,12 +47,17 @@ typedef struct entry {
 struct wtask {
     uint64_t gid;
     uint32_t t;
-    uint8_t flags;      /* TG__RUN_* */
-    tg__plan *plan;     /* one task; inputs in its literal slots */
-    tg__task_input *in; /* plan->n_literals */
-    char **remote;      /* per input: the holder's address, or NULL */
-    uint32_t missing;   /* inputs not here yet */
-    tg_value *fail;     /* set: fail the task with this instead */
+    uint8_t flags;                /* TG__RUN_* */
+    tg__plan *plan;               /* one task; inputs in its literal slots */
+    tg__task_input *in;           /* plan->n_literals */
+    char **remote;                /* per input: the holder's address, or NULL */
+    uint32_t missing;             /* inputs not here yet */
+    tg_value *fail;               /* set: fail the task with this instead */
+    wtask *prev_here, *next_here; /* in worker.here */
+    /* guarded by the worker's lock: */
+    wtask *then;     /* runs on this task's thread once it is done */
+    uint32_t then_j; /* then's input that this task's result is */
+    bool finished;
     /* set by the task thread: */
     tg_value *result;
     uint64_t nbytes;
@@ -86,6 +96,7 @@ typedef struct worker {
     pthread_cond_t more;
     wtask *queue, *queue_tail, *done;
     bool quit;
+    wtask *here; /* tasks received and not yet reported (loop thread) */
     uv_async_t wake;
     /* W_DONE entries queued this iteration, and the blobs they carry */
     tg__enc out;
@@ -297,12 +308,26 @@ static void *thread_main(void *arg)
         w->queue = k->next;
         if (!w->queue)
             w->queue_tail = NULL;
-        pthread_mutex_unlock(&w->lock);
-        run_task(w, k);
-        pthread_mutex_lock(&w->lock);
-        k->next = w->done;
-        w->done = k;
-        uv_async_send(&w->wake);
+        for (;;) {
+            pthread_mutex_unlock(&w->lock);
+            run_task(w, k);
+            pthread_mutex_lock(&w->lock);
+            wtask *u = k->then;
+            if (u) { /* its last input is k's result */
+                k->then = NULL;
+                if (tg_is_error(k->result) && !u->fail)
+                    u->fail = tg_incref(k->result);
+                u->plan->literal[k->then_j] =
+                    tg_is_error(k->result) ? tg_null() : tg_incref(k->result);
+            }
+            k->finished = true;
+            k->next = w->done;
+            w->done = k;
+            uv_async_send(&w->wake);
+            if (!u)
+                break;
+            k = u;
+        }
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -323,6 +348,8 @@ static void submit(worker *w, wtask *k)
 
 static void task_free(wtask *k)
 {
+    if (k->then) /* never ran, nor did its follower */
+        task_free(k->then);
     for (uint32_t j = 0; k->remote && k->plan && j < k->plan->n_literals; j++)
         tg__free(k->remote[j]);
     tg__free(k->remote);
@@ -380,27 +407,58 @@ static void unuse_inputs(worker *w, wtask *k)
     }
 }
 
+static void settle(worker *w, entry *x, tg_value *v);
+
+static void link_here(worker *w, wtask *k)
+{
+    k->prev_here = NULL;
+    k->next_here = w->here;
+    if (w->here)
+        w->here->prev_here = k;
+    w->here = k;
+}
+
+static void unlink_here(worker *w, wtask *k)
+{
+    if (k->prev_here)
+        k->prev_here->next_here = k->next_here;
+    else if (w->here == k)
+        w->here = k->next_here;
+    if (k->next_here)
+        k->next_here->prev_here = k->prev_here;
+    k->prev_here = k->next_here = NULL;
+}
+
 static void on_wake(uv_async_t *a)
 {
     worker *w = a->data;
     pthread_mutex_lock(&w->lock);
-    wtask *k = w->done;
+    wtask *k = NULL;
+    for (wtask *d = w->done, *next; d; d = next) { /* reported in order */
+        next = d->next;
+        d->next = k;
+        k = d;
+    }
     w->done = NULL;
     pthread_mutex_unlock(&w->lock);
     while (k) {
         wtask *next = k->next;
+        unlink_here(w, k);
         report(w, k); /* always: the scheduler counts what is in flight */
-        if (live(w, k->gid)) {
-            tg__map_probe p;
-            entry *x = tg_is_error(k->result) ? NULL
-                       : find(w, k->gid, k->t, KIND_RESULT, &p)
-                           ? NULL
-                           : add(w, k->gid, k->t, KIND_RESULT);
-            if (x) { /* the result stays here for dependents and peers */
-                x->v = k->result;
-                x->nbytes = k->nbytes;
-                k->result = NULL;
-            }
+        tg__map_probe p;
+        entry *x = find(w, k->gid, k->t, KIND_RESULT, &p);
+        bool keep = live(w, k->gid) && !tg_is_error(k->result);
+        if (x && !x->v) { /* tasks sent ahead wait for it */
+            settle(w, x, k->result);
+            if (!keep)
+                drop(w, x);
+        } else if (x || !keep || !(x = add(w, k->gid, k->t, KIND_RESULT))) {
+            x = NULL;
+        }
+        if (x && keep) { /* the result stays here for dependents and peers */
+            x->v = k->result;
+            x->nbytes = k->nbytes;
+            k->result = NULL;
         }
         unuse_inputs(w, k);
         task_free(k);
@@ -470,6 +528,74 @@ static void arrived(worker *w, entry *x, tg_value *v, const char *why)
         }
     }
     tg__free(waiting);
+}
+
+/* Hands the tasks that wait for x, a result computed here, its value v
+ * (borrowed: a result or an error, which fails them). */
+static void settle(worker *w, entry *x, tg_value *v)
+{
+    wtask **waiting = x->waiting;
+    size_t n = x->n_waiting;
+    x->waiting = NULL, x->n_waiting = 0;
+    for (size_t i = 0; i < n; i++) {
+        wtask *k = waiting[i];
+        for (uint32_t j = 0; j < k->plan->n_literals; j++) {
+            if (k->in[j].kind != TG__INPUT_TASK || k->in[j].index != x->index
+                || k->remote[j] || k->plan->literal[j])
+                continue;
+            if (tg_is_error(v))
+                fail_input(w, k, j, tg_incref(v));
+            else
+                give(w, k, j, tg_incref(v));
+        }
+    }
+    tg__free(waiting);
+}
+
+/* Task k, sent ahead, waits for input j, task d, being computed here
+ * (x: its entry, if any).  True when k now waits for it, last in the
+ * entry's list. */
+static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x)
+{
+    if (!x && !(x = add(w, k->gid, d, KIND_RESULT))) {
+        fail_input(w, k, j, tg_error("worker %s: out of memory", w->name));
+        return false;
+    }
+    wtask **wt = tg__realloc(x->waiting, (x->n_waiting + 1) * sizeof *wt);
+    if (!wt) {
+        fail_input(w, k, j, tg_error("worker %s: out of memory", w->name));
+        return false;
+    }
+    x->waiting = wt;
+    x->waiting[x->n_waiting++] = k;
+    return true;
+}
+
+/* k waits for input j alone, the result of a task computed here: when
+ * that task has not finished and has no follower yet, k becomes its
+ * follower (leaving the entry's list, where it is last) and runs on its
+ * thread right after it.  False when k is to wait in the entry. */
+static bool follow(worker *w, wtask *k, uint32_t j)
+{
+    wtask *p = w->here;
+    while (p && (p->gid != k->gid || p->t != k->in[j].index))
+        p = p->next_here;
+    if (!p)
+        return false;
+    bool linked = false;
+    pthread_mutex_lock(&w->lock);
+    if (!p->finished && !p->then) {
+        p->then = k;
+        p->then_j = j;
+        linked = true;
+    }
+    pthread_mutex_unlock(&w->lock);
+    if (linked) {
+        tg__map_probe pr;
+        entry *x = find(w, k->gid, k->in[j].index, KIND_RESULT, &pr);
+        x->n_waiting--;
+    }
+    return linked;
 }
 
 /* Asks holder addr for task d of gid on behalf of k (input j). */
@@ -614,7 +740,8 @@ static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
 {
     uint32_t n = k->plan ? k->plan->n_literals : 0;
     k->remote = tg__calloc(n + 1, sizeof *k->remote);
-    k->missing = n + 1; /* one more until every input is looked at */
+    k->missing = n + 1;            /* one more until every input is looked at */
+    uint32_t awaited = UINT32_MAX; /* an input computed here, waited for */
     for (uint32_t j = 0; j < n; j++) {
         tg__task_input in = k->in[j];
         tg__map_probe p;
@@ -630,11 +757,16 @@ static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
                 addr = rem[i].addr;
         if (addr && *addr && k->remote)
             fetch(w, k, j, in.index, addr);
+        else if (!addr && k->remote && in.kind == TG__INPUT_TASK
+                 && (k->flags & TG__RUN_AWAIT))
+            awaited = await_result(w, k, j, in.index, x) ? j : awaited;
         else
             fail_input(
                 w, k, j,
                 tg_error("worker %s: input %u is nowhere", w->name, in.index));
     }
+    if (k->missing == 2 && awaited != UINT32_MAX && follow(w, k, awaited))
+        return;
     if (--k->missing == 0)
         submit(w, k);
 }
@@ -662,6 +794,7 @@ static int on_run_entry(worker *w, tg__dec *d)
         task_free(k);
         return rc;
     }
+    link_here(w, k);
     gather_inputs(w, k, rem, n_rem);
     tg__free(rem);
     return 0;
@@ -677,6 +810,8 @@ static int on_release(worker *w, tg__dec *d)
         tg__map_probe p;
         entry *x =
             t < UINT32_MAX ? find(w, gid, (uint32_t)t, KIND_RESULT, &p) : NULL;
+        if (x && !x->v) /* not computed yet: nothing here waits for it */
+            continue;
         if (x)
             drop(w, x);
     }
@@ -692,12 +827,30 @@ static int on_forget(worker *w, tg__dec *d)
     for (size_t i = 0; i < w->n_live; i++)
         if (w->live[i] == gid)
             w->live[i] = w->live[--w->n_live];
+    tg_value *over = NULL;
+    /* Its tasks not started yet, queued or following another, fail at
+     * once rather than run; they are still reported, as every task is. */
+    pthread_mutex_lock(&w->lock);
+    for (wtask *k = w->queue; k; k = k->next)
+        if (k->gid == gid && !k->fail)
+            k->fail = tg_error("worker %s: the graph is over", w->name);
+    for (wtask *k = w->here; k; k = k->next_here)
+        if (k->gid == gid && k->then && !k->then->fail)
+            k->then->fail = tg_error("worker %s: the graph is over", w->name);
+    pthread_mutex_unlock(&w->lock);
     for (uint32_t i = 0; i < w->n_e; i++) {
         entry *x = &w->e[i];
-        if (x->used && x->gid == gid
-            && (x->kind != KIND_FETCHED || x->users == 0))
-            drop(w, x);
+        if (!x->used || x->gid != gid
+            || (x->kind == KIND_FETCHED && x->users != 0))
+            continue;
+        if (x->kind == KIND_RESULT && x->n_waiting) { /* sent ahead */
+            if (!over)
+                over = tg_error("worker %s: the graph is over", w->name);
+            settle(w, x, over);
+        }
+        drop(w, x);
     }
+    tg_decref(over);
     return 0;
 }
 
