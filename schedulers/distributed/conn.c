@@ -267,12 +267,33 @@ static void written(uv_write_t *req, int status)
         tg__conn_close(c, uv_strerror(status));
 }
 
-/* Writes what c has queued, as one write. */
+/* Writes what c has queued, as one write: at once when the socket takes
+ * it all (no request, no wait for writability), else the rest through a
+ * write request. */
 static void flush_conn(tg__conn *c)
 {
     c->is_dirty = false;
     if (c->closing || c->n_out == 0)
         return;
+    int put = uv_try_write((uv_stream_t *)&c->tcp, c->out, (unsigned)c->n_out);
+    size_t first = 0;
+    for (size_t left = put > 0 ? (size_t)put : 0; left && first < c->n_out;) {
+        if (left < c->out[first].len) {
+            c->out[first].base += left;
+            c->out[first].len -= left;
+            break;
+        }
+        left -= c->out[first++].len;
+    }
+    if (first == c->n_out) {
+        tg__release *rel = c->rel;
+        size_t n_rel = c->n_rel;
+        c->rel = NULL, c->n_rel = c->cap_rel = 0;
+        c->n_out = 0;
+        run_releases(rel, n_rel);
+        tg__free(rel);
+        return;
+    }
     write_req *w = tg__calloc(1, sizeof *w);
     if (!w) {
         tg__conn_close(c, "out of memory writing");
@@ -280,8 +301,8 @@ static void flush_conn(tg__conn *c)
     }
     w->rel = c->rel, w->n_rel = c->n_rel;
     c->rel = NULL, c->n_rel = c->cap_rel = 0;
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, c->out,
-                      (unsigned)c->n_out, written);
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, c->out + first,
+                      (unsigned)(c->n_out - first), written);
     c->n_out = 0;
     if (rc < 0) {
         run_releases(w->rel, w->n_rel);
@@ -293,7 +314,11 @@ static void flush_conn(tg__conn *c)
 
 static void on_check(uv_check_t *h)
 {
-    tg__node *n = h->data;
+    tg__node_flush(h->data);
+}
+
+void tg__node_flush(tg__node *n)
+{
     if (n->ops->before_flush)
         n->ops->before_flush(n);
     while (n->dirty) {

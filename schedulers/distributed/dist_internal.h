@@ -216,6 +216,10 @@ struct tg__node {
  * its log lines.  0 or a code. */
 int tg__node_init(tg__node *n, uv_loop_t *loop, const tg__node_ops *ops,
                   void *ud, const tg_server_opts *opts, const char *name);
+/* What the end of a loop iteration does, now: before_flush, then every
+ * connection's queued output is written (for callbacks outside the
+ * read path, such as timers). */
+void tg__node_flush(tg__node *n);
 /* Listens on host:port (port 0: any); sets n->address.  0 or a code. */
 int tg__node_listen(tg__node *n, const char *host, int port);
 /* Connects to address as the answering side of the handshake; on_ready
