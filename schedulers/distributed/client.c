@@ -31,10 +31,14 @@
 #define CANCEL_WAIT_MS 10000   /* for the scheduler to confirm a cancel */
 #define SHUTDOWN_WAIT_MS 10000 /* for it to stop when asked to */
 
+#define IN_BYTES 16384 /* a connection's read buffer */
+
 typedef struct cconn {
     int fd;
     uint64_t next_tag;
-    struct cconn *next; /* in the idle stack */
+    struct cconn *next;   /* in the idle stack */
+    size_t in_at, in_len; /* in[in_at, in_len): received, not yet read */
+    uint8_t in[IN_BYTES];
 } cconn;
 
 typedef struct dist {
@@ -59,16 +63,28 @@ static int wait_fd(int fd, bool out, int ms)
     return rc;
 }
 
-/* Reads exactly n bytes; TG_EIO on a closed or failed socket,
- * TG_ECANCELED when should_stop says so while waiting. */
-static int read_all(int fd, void *buf, size_t n, tg__run *run)
+/* Reads exactly n bytes from c, through its buffer (a large read goes
+ * straight to buf); TG_EIO on a closed or failed socket, TG_ECANCELED
+ * when should_stop says so while waiting. */
+static int read_all(cconn *c, void *buf, size_t n, tg__run *run)
 {
     uint8_t *p = buf;
     uint64_t tick = 0;
     while (n) {
-        ssize_t k = recv(fd, p, n, 0);
-        if (k > 0) {
+        if (c->in_at < c->in_len) {
+            size_t k = c->in_len - c->in_at < n ? c->in_len - c->in_at : n;
+            memcpy(p, c->in + c->in_at, k);
+            c->in_at += k, p += k, n -= k;
+            continue;
+        }
+        bool direct = n >= IN_BYTES;
+        ssize_t k = recv(c->fd, direct ? p : c->in, direct ? n : IN_BYTES, 0);
+        if (k > 0 && direct) {
             p += k, n -= (size_t)k;
+            continue;
+        }
+        if (k > 0) {
+            c->in_at = 0, c->in_len = (size_t)k;
             continue;
         }
         if (k == 0)
@@ -80,7 +96,7 @@ static int read_all(int fd, void *buf, size_t n, tg__run *run)
                               strerror(errno));
         if (run && tg__run_should_stop(run, tick++ * 64))
             return TG_ECANCELED;
-        if (wait_fd(fd, false, POLL_MS) < 0)
+        if (wait_fd(c->fd, false, POLL_MS) < 0)
             return tg__seterr(TG_EIO, "poll: %s", strerror(errno));
     }
     return 0;
@@ -145,11 +161,11 @@ static uint64_t get_le(const uint8_t *p, int bytes)
 }
 
 /* Reads one message, within the limits. */
-static int read_msg(int fd, const tg__limits *l, tg__msg *m, tg__run *run)
+static int read_msg(cconn *c, const tg__limits *l, tg__msg *m, tg__run *run)
 {
     uint8_t pre[TG__PREFIX_BYTES];
     *m = (tg__msg){0};
-    int rc = read_all(fd, pre, sizeof pre, run);
+    int rc = read_all(c, pre, sizeof pre, run);
     if (rc)
         return rc;
     m->head_len = (size_t)get_le(pre, 4);
@@ -163,21 +179,21 @@ static int read_msg(int fd, const tg__limits *l, tg__msg *m, tg__run *run)
     m->frame_lens = tg__calloc(n + 1, sizeof *m->frame_lens);
     m->head = tg__malloc(m->head_len);
     rc = lens && m->frames && m->frame_lens && m->head ? 0 : TG_ENOMEM;
-    rc = rc ? rc : read_all(fd, lens, 8 * n, NULL);
+    rc = rc ? rc : read_all(c, lens, 8 * n, NULL);
     for (size_t i = 0; i < n && rc == 0; i++) {
         m->frame_lens[i] = (size_t)get_le(lens + 8 * i, 8);
         if (m->frame_lens[i] > l->max_frame)
             rc = tg__seterr(TG_EPROTO, "a frame beyond the limit");
     }
     tg__free(lens);
-    rc = rc ? rc : read_all(fd, m->head, m->head_len, NULL);
+    rc = rc ? rc : read_all(c, m->head, m->head_len, NULL);
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (!m->frame_lens[i])
             continue;
         if (!(m->frames[i] = tg__malloc(m->frame_lens[i])))
             rc = TG_ENOMEM;
         else
-            rc = read_all(fd, m->frames[i], m->frame_lens[i], NULL);
+            rc = read_all(c, m->frames[i], m->frame_lens[i], NULL);
     }
     if (rc)
         tg__msg_free(m);
@@ -223,11 +239,11 @@ static int connect_fd(const char *address)
 }
 
 /* Answers the scheduler's challenge and checks its answer. */
-static int handshake(int fd, const uint8_t *token)
+static int handshake(cconn *c, const uint8_t *token)
 {
     uint8_t hello[TG__HS_HELLO], reply[TG__HS_REPLY], fin[TG__HS_FINISH];
     uint8_t nonce[TG__NONCE_BYTES], mac[TG__MAC_BYTES];
-    int rc = read_all(fd, hello, sizeof hello, NULL);
+    int rc = read_all(c, hello, sizeof hello, NULL);
     if (rc)
         return rc;
     if (memcmp(hello, TG__HS_MAGIC, 4) != 0)
@@ -238,8 +254,8 @@ static int handshake(int fd, const uint8_t *token)
     memcpy(reply + 4, nonce, TG__NONCE_BYTES);
     tg__hs_mac(token, "client", hello + 4, nonce, reply + 4 + TG__NONCE_BYTES);
     struct iovec iov = {reply, sizeof reply};
-    if ((rc = write_iov(fd, &iov, 1))
-        || (rc = read_all(fd, fin, sizeof fin, NULL)))
+    if ((rc = write_iov(c->fd, &iov, 1))
+        || (rc = read_all(c, fin, sizeof fin, NULL)))
         return rc == TG_EIO
                    ? tg__seterr(TG_EPROTO, "the scheduler refused the token")
                    : rc;
@@ -254,16 +270,17 @@ static cconn *open_conn(dist *d)
     int fd = connect_fd(d->address);
     if (fd < 0)
         return NULL;
-    if (handshake(fd, d->token) != 0) {
-        close(fd);
-        return NULL;
-    }
     cconn *c = tg__calloc(1, sizeof *c);
     if (!c) {
         close(fd);
         return NULL;
     }
     c->fd = fd;
+    if (handshake(c, d->token) != 0) {
+        close(fd);
+        tg__free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -509,7 +526,7 @@ static int wait_done(dist *d, cconn *c, uint64_t tag, const submission *b,
     int rc;
     for (;;) {
         tg__msg m;
-        rc = read_msg(c->fd, &d->limits, &m, cancelled ? NULL : run);
+        rc = read_msg(c, &d->limits, &m, cancelled ? NULL : run);
         if (rc == TG_ECANCELED && !cancelled) {
             tg__enc e;
             rc = tg__enc_init(&e, 0);
@@ -652,7 +669,7 @@ int tg__cluster_info(const char *address, uint64_t *n_workers,
     int rc = tg__enc_init(&e, 0);
     rc = rc ? rc : tg__enc_u8(&e, TG__OP_C_INFO);
     rc = rc ? rc : send_msg(c->fd, &e);
-    rc = rc ? rc : read_msg(c->fd, &d.limits, &m, NULL);
+    rc = rc ? rc : read_msg(c, &d.limits, &m, NULL);
     if (rc == 0) {
         rc = tg__msg_decoder(&m, &dec);
         rc = rc ? rc : tg__dec_u8(&dec, &op);
