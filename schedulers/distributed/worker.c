@@ -308,7 +308,7 @@ static void *thread_main(void *arg)
         w->queue = k->next;
         if (!w->queue)
             w->queue_tail = NULL;
-        for (;;) {
+        while (k) {
             pthread_mutex_unlock(&w->lock);
             run_task(w, k);
             pthread_mutex_lock(&w->lock);
@@ -321,11 +321,16 @@ static void *thread_main(void *arg)
                     tg_is_error(k->result) ? tg_null() : tg_incref(k->result);
             }
             k->finished = true;
+            /* whoever makes the list non-empty wakes the loop, after
+             * letting go of the lock the loop is about to take */
+            bool wake = !w->done;
             k->next = w->done;
             w->done = k;
-            uv_async_send(&w->wake);
-            if (!u)
-                break;
+            if (wake) {
+                pthread_mutex_unlock(&w->lock);
+                uv_async_send(&w->wake);
+                pthread_mutex_lock(&w->lock);
+            }
             k = u;
         }
     }
@@ -342,8 +347,8 @@ static void submit(worker *w, wtask *k)
     else
         w->queue = k;
     w->queue_tail = k;
-    pthread_cond_signal(&w->more);
     pthread_mutex_unlock(&w->lock);
+    pthread_cond_signal(&w->more); /* the thread woken finds the lock free */
 }
 
 static void task_free(wtask *k)
