@@ -82,6 +82,8 @@ struct sworker {
     tg__kept run_refs; /* graphs the queued S_RUN points into */
     tg__enc rel;       /* S_RELEASE entries queued this iteration */
     uint32_t n_rel;
+    uint64_t *forgets; /* graphs to forget, not yet sent (see graph_end) */
+    uint32_t n_forgets, cap_forgets;
     sworker *next;
 };
 
@@ -100,7 +102,9 @@ typedef struct sched {
     uint64_t next_gid, next_seq;
     qitem *queue;
     size_t n_queue, cap_queue;
-    int worker_queue; /* tasks in flight per thread */
+    int worker_queue;        /* tasks in flight per thread */
+    uv_timer_t forget_timer; /* sends the forgets no S_RUN took along */
+    bool forget_armed;
     const char *scheduler_file;
 } sched;
 

@@ -128,6 +128,63 @@ static bool batch_full(const sched *s, const tg__enc *e)
     return e->len >= head || e->n_pieces >= l->max_frames / 4;
 }
 
+#define FORGET_DELAY_MS 2 /* the longest a forget waits for an S_RUN */
+#define FORGET_BATCH 64   /* forgets that go out without waiting */
+
+static void send_forget(sworker *w, uint64_t gid)
+{
+    tg__enc e;
+    if (tg__enc_init(&e, 0) == 0 && tg__enc_u8(&e, TG__OP_S_FORGET) == 0
+        && tg__enc_u64(&e, gid) == 0)
+        tg__conn_send(w->conn, &e, NULL, NULL);
+    tg__enc_close(&e);
+}
+
+/* Sends the forgets w has waiting. */
+static void flush_forgets(sworker *w)
+{
+    for (uint32_t i = 0; i < w->n_forgets && w->conn; i++)
+        send_forget(w, w->forgets[i]);
+    w->n_forgets = 0;
+}
+
+static void on_forget_tick(uv_timer_t *t)
+{
+    sched *s = t->data;
+    s->forget_armed = false;
+    for (sworker *w = s->workers; w; w = w->next)
+        flush_forgets(w);
+    tg__node_flush(&s->node);
+}
+
+/* Worker w is to forget graph gid.  The S_FORGET goes out with w's next
+ * S_RUN, or FORGET_DELAY_MS later, whichever comes first: a worker done
+ * with a small graph is not woken for its forget alone, and one kept
+ * busy gets it with its next tasks. */
+static void queue_forget(sched *s, sworker *w, uint64_t gid)
+{
+    if (w->n_forgets == w->cap_forgets) {
+        uint32_t cap = w->cap_forgets ? 2 * w->cap_forgets : 8;
+        uint64_t *f = tg__realloc(w->forgets, cap * sizeof *f);
+        if (f)
+            w->forgets = f, w->cap_forgets = cap;
+    }
+    if (w->n_forgets == w->cap_forgets) { /* out of memory: now, then */
+        flush_forgets(w);
+        send_forget(w, gid);
+        return;
+    }
+    w->forgets[w->n_forgets++] = gid;
+    if (w->n_forgets >= FORGET_BATCH)
+        flush_forgets(w);
+    else if (!s->forget_armed)
+        s->forget_armed =
+            uv_timer_start(&s->forget_timer, on_forget_tick, FORGET_DELAY_MS, 0)
+            == 0;
+    if (w->n_forgets && !s->forget_armed)
+        flush_forgets(w);
+}
+
 /* Queues "release task t of g" for the worker holding it. */
 static void queue_release(sched *s, sgraph *g, uint32_t t)
 {
@@ -145,23 +202,38 @@ static void queue_release(sched *s, sgraph *g, uint32_t t)
         flush_rel(w);
 }
 
-static bool lit_sent(sgraph *g, uint32_t wid, uint32_t j, bool mark)
+/* Worker wid's row of g: a bitset of the literals sent to it.  A worker
+ * has a row once a task of g went to it.  NULL when out of memory. */
+static uint64_t *sent_row(sgraph *g, uint32_t wid)
 {
     if (wid >= g->n_lit_sent) {
         size_t n = (size_t)wid + 8;
         uint64_t **a = tg__realloc(g->lit_sent, n * sizeof *a);
         if (!a)
-            return false;
+            return NULL;
         memset(a + g->n_lit_sent, 0, (n - g->n_lit_sent) * sizeof *a);
         g->lit_sent = a, g->n_lit_sent = n;
     }
-    if (!g->lit_sent[wid]
-        && !(g->lit_sent[wid] =
-                 tg__calloc((g->n_literals + 63) / 64 + 1, sizeof(uint64_t))))
+    if (!g->lit_sent[wid])
+        g->lit_sent[wid] =
+            tg__calloc((g->n_literals + 63) / 64 + 1, sizeof(uint64_t));
+    return g->lit_sent[wid];
+}
+
+/* Whether any task of g went to worker wid. */
+static bool sent_any(const sgraph *g, uint32_t wid)
+{
+    return wid < g->n_lit_sent && g->lit_sent[wid];
+}
+
+static bool lit_sent(sgraph *g, uint32_t wid, uint32_t j, bool mark)
+{
+    uint64_t *row = sent_row(g, wid);
+    if (!row)
         return false;
-    bool was = (g->lit_sent[wid][j / 64] >> (j % 64)) & 1;
+    bool was = (row[j / 64] >> (j % 64)) & 1;
     if (mark)
-        g->lit_sent[wid][j / 64] |= 1ull << (j % 64);
+        row[j / 64] |= 1ull << (j % 64);
     return was;
 }
 
@@ -171,6 +243,8 @@ static bool lit_sent(sgraph *g, uint32_t wid, uint32_t j, bool mark)
 static int assign(sched *s, sworker *w, sgraph *g, uint32_t t, uint8_t flags)
 {
     tg__enc *e = &w->run;
+    if (!sent_row(g, w->id))
+        return TG_ENOMEM;
     if (w->n_run == 0) {
         int rc = tg__enc_init(e, 0);
         if (rc == 0)
@@ -418,18 +492,15 @@ static void graph_end(sched *s, sgraph *g)
     if (g->over)
         return;
     g->over = true;
+    /* S_FORGET drops every result of g on the workers it went to */
     for (uint32_t t = 0; t < g->n_tasks; t++)
         if (g->t[t].state == ST_MEMORY)
-            queue_release(s, g, t);
+            g->t[t].state = ST_RELEASED;
     for (sworker *w = s->workers; w; w = w->next) {
-        if (!w->conn || g->gid == 0)
+        if (!w->conn || !sent_any(g, w->id))
             continue;
         flush_run(w); /* tasks of g already queued go before S_FORGET */
-        tg__enc e;
-        if (tg__enc_init(&e, 0) == 0 && tg__enc_u8(&e, TG__OP_S_FORGET) == 0
-            && tg__enc_u64(&e, g->gid) == 0)
-            tg__conn_send(w->conn, &e, NULL, NULL);
-        tg__enc_close(&e);
+        queue_forget(s, w, g->gid);
     }
     for (sgraph **p = &s->graphs; *p; p = &(*p)->next)
         if (*p == g) {
@@ -941,6 +1012,8 @@ static void before_flush(tg__node *n)
 {
     sched *s = n->ud;
     for (sworker *w = s->workers; w; w = w->next) {
+        if (w->n_run) /* the forgets waiting go along */
+            flush_forgets(w);
         flush_run(w);
         flush_rel(w);
     }
@@ -949,6 +1022,7 @@ static void before_flush(tg__node *n)
         sworker *w = *p;
         if (!w->conn && !w->n_run && !w->n_rel) {
             *p = w->next;
+            tg__free(w->forgets);
             tg__free(w);
         } else {
             p = &w->next;
@@ -964,6 +1038,7 @@ static void on_stop(tg__node *n)
     qitem it;
     while (q_pop(s, &it))
         graph_unref(it.g);
+    uv_close((uv_handle_t *)&s->forget_timer, NULL);
 }
 
 static const tg__node_ops sched_ops = {NULL, on_msg, on_close, on_stop,
@@ -996,6 +1071,8 @@ int tg_serve_scheduler(const tg_server_opts *opts)
     sched s = {.worker_queue =
                    o->worker_queue > 0 ? o->worker_queue : DEFAULT_WORKER_QUEUE,
                .scheduler_file = o->scheduler_file};
+    uv_timer_init(&loop, &s.forget_timer);
+    s.forget_timer.data = &s;
     tg__node_init(&s.node, &loop, &sched_ops, &s, o, "tg-scheduler");
     int rc = scheduler_token(o, s.node.token);
     rc = rc ? rc : tg__node_listen(&s.node, host, o->port);
@@ -1021,6 +1098,7 @@ int tg_serve_scheduler(const tg_server_opts *opts)
         tg__enc_close(&w->run);
         tg__enc_close(&w->rel);
         tg__free(w->run_refs.items);
+        tg__free(w->forgets);
         tg__free(w);
     }
     tg__free(s.queue);
