@@ -85,7 +85,10 @@ static tg_value *b_blob(tg_value *const *a, size_t n, void *ctx)
 }
 
 /* b.take(blobs...): [bytes made by other processes, this task's start,
- * the latest end of those blobs]. */
+ * the latest end of any of its blobs].  The transfer is timed from the
+ * moment every input exists (a local blob may finish after the remote
+ * one; waiting for it is not transfer) to the task's start: the
+ * scheduler's placement, the request to the peer and the bytes. */
 static tg_value *b_take(tg_value *const *a, size_t n, void *ctx)
 {
     (void)ctx;
@@ -98,10 +101,9 @@ static tg_value *b_take(tg_value *const *a, size_t n, void *ctx)
         if (!p || len < sizeof h)
             return tg_error("b.take: not a blob");
         memcpy(&h, p, sizeof h);
-        if (h.pid != (int64_t)getpid()) {
+        if (h.pid != (int64_t)getpid())
             remote += (int64_t)len;
-            latest = h.done_ns > latest ? h.done_ns : latest;
-        }
+        latest = h.done_ns > latest ? h.done_ns : latest;
     }
     return tg_list(3, tg_int(remote), tg_int((int64_t)start),
                    tg_int((int64_t)latest));

@@ -14,6 +14,7 @@
  * loop.  Results of a graph the scheduler has forgotten are dropped,
  * even when its tasks finish later.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,7 +105,8 @@ typedef struct worker {
     tg__kept out_blobs; /* release: tg__free */
 } worker;
 
-#define KEEP_ENTRIES 16384 /* store slots kept once it empties */
+#define KEEP_ENTRIES 16384          /* store slots kept once it empties */
+#define WORKER_HEAP_BLOCK (1 << 30) /* malloc: heap blocks up to this size */
 
 static _Thread_local const worker *task_worker;
 
@@ -1133,6 +1135,10 @@ int tg_serve_worker(const tg_server_opts *opts)
     uv_loop_t loop;
     if (uv_loop_init(&loop) != 0)
         return tg__seterr(TG_ENOMEM, "cannot start a loop");
+    /* Large blocks from the heap, kept when freed (the idle trim in
+     * conn.c returns them): a fresh mapping faults in every page. */
+    mallopt(M_MMAP_THRESHOLD, WORKER_HEAP_BLOCK);
+    mallopt(M_TRIM_THRESHOLD, WORKER_HEAP_BLOCK);
     worker w = {.free_e = UINT32_MAX, .out_blobs = {.release = tg__free}};
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.more, NULL);
