@@ -71,8 +71,10 @@ typedef struct tg_server_opts {
     size_t max_header;   /* bytes of a message's header; 0 = 1 MiB */
     size_t max_frames;   /* frames in one message; 0 = 65,536 */
     size_t max_frame;    /* bytes of one frame; 0 = 4 GiB */
-    int worker_queue;    /* scheduler: tasks in flight per worker
-                            thread; 0 = 16 */
+    int worker_queue;    /* scheduler: the most tasks in flight per
+                            worker thread; 0 = 64.  Fewer while tasks
+                            run long: about 250 us of work per thread,
+                            at least 2 */
     bool quiet;          /* no address or log lines on stderr */
 } tg_server_opts;
 

@@ -20,6 +20,8 @@
 
 #include "dist_internal.h"
 
+static void set_lane(tg__conn *c, bool idle);
+
 #define STAGE_BYTES 65536
 #define DIRECT_MIN 16384 /* frame parts at least this large skip the stage */
 #define TRIM_TICK_MS 1000
@@ -120,6 +122,7 @@ void tg__conn_close(tg__conn *c, const char *why)
     if (c->closing)
         return;
     c->closing = true;
+    set_lane(c, false);
     if (why)
         tg__node_log(c->node, "closing the connection to %s: %s", c->peer, why);
     unlink_conn(c);
@@ -161,8 +164,36 @@ static int push_rel(tg__conn *c, void (*fn)(void *), void *arg)
     return 0;
 }
 
+/* Opens c's lane when c is ready and idle, else closes it. */
+static void set_lane(tg__conn *c, bool idle)
+{
+    if (!c->lane)
+        return;
+    pthread_mutex_lock(&c->lane->lock);
+    c->lane->open =
+        idle && !c->lane_held && c->state == READY && !c->closing
+        && c->n_out == 0
+        && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0;
+    if (c->lane->open && uv_fileno((uv_handle_t *)&c->tcp, &c->lane->fd) != 0)
+        c->lane->open = false;
+    pthread_mutex_unlock(&c->lane->lock);
+}
+
+void tg__conn_lane(tg__conn *c, bool hold)
+{
+    c->lane_held = hold;
+    set_lane(c, !hold);
+}
+
+void tg__conn_set_lane(tg__conn *c, tg__lane *lane)
+{
+    c->lane = lane;
+    set_lane(c, true);
+}
+
 static void mark_dirty(tg__conn *c)
 {
+    set_lane(c, false);
     if (c->is_dirty)
         return;
     c->is_dirty = true;
@@ -178,6 +209,21 @@ static int queue_owned(tg__conn *c, void *buf, size_t len)
         return TG_ENOMEM;
     }
     return push_out(c, buf, len);
+}
+
+int tg__conn_queue_bytes(tg__conn *c, void *buf, size_t len)
+{
+    if (c->closing) {
+        tg__free(buf);
+        return TG_EIO;
+    }
+    int rc = queue_owned(c, buf, len);
+    if (rc) {
+        tg__conn_close(c, "out of memory queueing a message");
+        return rc;
+    }
+    mark_dirty(c);
+    return 0;
 }
 
 int tg__conn_send(tg__conn *c, tg__enc *e, void (*release)(void *), void *arg)
@@ -265,6 +311,8 @@ static void written(uv_write_t *req, int status)
     tg__free(w);
     if (status < 0 && status != UV_ECANCELED && !c->closing)
         tg__conn_close(c, uv_strerror(status));
+    else if (!c->is_dirty)
+        set_lane(c, true);
 }
 
 /* Writes what c has queued, as one write: at once when the socket takes
@@ -292,6 +340,7 @@ static void flush_conn(tg__conn *c)
         c->n_out = 0;
         run_releases(rel, n_rel);
         tg__free(rel);
+        set_lane(c, true);
         return;
     }
     write_req *w = tg__calloc(1, sizeof *w);

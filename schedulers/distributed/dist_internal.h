@@ -18,7 +18,9 @@
  * The scheduler never decodes a spec or a value: it slices bytes.  A
  * task whose dependencies are all in memory goes to the worker holding
  * most of their bytes if it has room, else to the queue; a worker with
- * room (fewer than worker_queue x threads tasks in flight) takes queued
+ * room (fewer tasks in flight than keep its threads busy for about
+ * 250 us at the pace its tasks ran, between 2 and worker_queue per
+ * thread; run times come with W_DONE) takes queued
  * tasks in priority order (submission, then static order), so root tasks
  * are handed out only as threads free up.  S_RUN carries the spec, the
  * literals this worker has not had yet, and where each remote input
@@ -51,6 +53,7 @@
 #ifndef TG_SCHEDULERS_DISTRIBUTED_DIST_INTERNAL_H
 #define TG_SCHEDULERS_DISTRIBUTED_DIST_INTERNAL_H
 
+#include <pthread.h>
 #include <uv.h>
 
 #include "graph/plan_internal.h"
@@ -231,6 +234,13 @@ void tg__node_close(tg__node *n);
 /* Logs a line on stderr (unless quiet), prefixed with the node's name. */
 void tg__node_log(const tg__node *n, const char *fmt, ...) TG_PRINTF(2, 3);
 
+/* A direct way to a connection's socket (tg__conn_set_lane). */
+typedef struct tg__lane {
+    pthread_mutex_t lock;
+    bool open; /* guarded by lock */
+    int fd;    /* guarded by lock; valid while open */
+} tg__lane;
+
 struct tg__conn {
     uv_tcp_t tcp; /* first; its data points back here */
     tg__node *node;
@@ -260,7 +270,23 @@ struct tg__conn {
     struct tg__release *rel;
     size_t n_rel, cap_rel;
     bool closing;
+    tg__lane *lane; /* NULL, or see tg__conn_set_lane */
+    bool lane_held; /* tg__conn_lane */
 };
+
+/* Lets threads other than the loop write whole messages to c's socket
+ * while it is idle: the lane is open (under its lock) exactly when c is
+ * ready and nothing of the loop's is queued or being written on it, so
+ * bytes never interleave.  A thread writes only under the lock with the
+ * lane open, and closes the lane when it leaves part of a message
+ * unwritten (for the loop to send first, with tg__conn_queue_bytes).
+ * Loop thread. */
+void tg__conn_set_lane(tg__conn *c, tg__lane *lane);
+/* hold: closes c's lane until released (the loop has output for c in
+ * the making); !hold: releases it, open again once c is idle. */
+void tg__conn_lane(tg__conn *c, bool hold);
+/* Queues len bytes of buf (taken; freed once written) on c. */
+int tg__conn_queue_bytes(tg__conn *c, void *buf, size_t len);
 
 /* Queues the message e on c (its head and pieces are taken: e is left
  * empty, to close or reuse); the pieces must stay valid until

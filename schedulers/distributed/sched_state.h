@@ -75,7 +75,8 @@ struct sworker {
     char name[64];
     char addr[128]; /* where its peers reach it */
     uint32_t nthreads;
-    uint32_t cap; /* tasks in flight at most */
+    uint32_t cap;    /* tasks in flight at most (set_cap) */
+    uint64_t run_ns; /* its tasks' recent run time, ns (0: none yet) */
     uint32_t in_flight;
     tg__enc run; /* S_RUN entries queued this iteration */
     uint32_t n_run;

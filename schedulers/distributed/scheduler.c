@@ -14,8 +14,9 @@
 
 #include "sched_state.h"
 
-#define DEFAULT_WORKER_QUEUE 16
-#define KEEP_QUEUE 16384 /* ready-queue slots kept once it empties */
+#define DEFAULT_WORKER_QUEUE 64
+#define QUEUE_COVER_NS 250000 /* see set_cap */
+#define KEEP_QUEUE 16384      /* ready-queue slots kept once it empties */
 
 static void graph_unref(void *arg);
 static void fill_worker(sched *s, sworker *w);
@@ -235,6 +236,21 @@ static bool lit_sent(sgraph *g, uint32_t wid, uint32_t j, bool mark)
     if (mark)
         row[j / 64] |= 1ull << (j % 64);
     return was;
+}
+
+/* How many tasks w may have in flight: per thread, enough to keep it
+ * busy for QUEUE_COVER_NS (a report's trip to the scheduler and the next
+ * tasks' back) at the pace its tasks have run, between 2 and the
+ * scheduler's worker_queue.  Short tasks go out in long batches, which
+ * is what makes them cheap; long ones a couple at a time, so that none
+ * waits behind another on a busy worker while a thread elsewhere idles.
+ * Before any report, 2. */
+static void set_cap(const sched *s, sworker *w)
+{
+    uint64_t per = w->run_ns ? QUEUE_COVER_NS / w->run_ns + 1 : 2;
+    uint64_t most = (uint64_t)s->worker_queue;
+    per = per < 2 ? 2 : per > most ? most : per;
+    w->cap = w->nthreads * (uint32_t)per;
 }
 
 /* Queues task t of g on worker w: its spec, the literals w lacks, where
@@ -644,7 +660,7 @@ static int on_w_hello(sched *s, tg__conn *c, tg__dec *d)
     memcpy(w->name, name, nlen);
     memcpy(w->addr, addr, alen);
     w->nthreads = (uint32_t)nthreads;
-    w->cap = w->nthreads * (uint32_t)s->worker_queue;
+    set_cap(s, w);
     w->next = s->workers;
     s->workers = w;
     tg__node_log(&s->node, "worker %s joined (%u threads, peers at %s)",
@@ -663,12 +679,13 @@ static int on_w_hello(sched *s, tg__conn *c, tg__dec *d)
 /* One W_DONE entry. */
 static int on_w_done_entry(sched *s, sworker *w, tg__dec *d)
 {
-    uint64_t gid, t, nbytes;
+    uint64_t gid, t, nbytes, run_ns;
     uint8_t status, has_blob;
     int rc = tg__dec_u64(d, &gid);
     rc = rc ? rc : tg__dec_u64(d, &t);
     rc = rc ? rc : tg__dec_u8(d, &status);
     rc = rc ? rc : tg__dec_u64(d, &nbytes);
+    rc = rc ? rc : tg__dec_u64(d, &run_ns);
     rc = rc ? rc : tg__dec_u8(d, &has_blob);
     void *blob = NULL;
     size_t len = 0;
@@ -692,6 +709,8 @@ static int on_w_done_entry(sched *s, sworker *w, tg__dec *d)
     }
     w->in_flight--;
     g->in_flight--;
+    /* a moving average over about the last 8 tasks */
+    w->run_ns = w->run_ns ? w->run_ns - w->run_ns / 8 + run_ns / 8 : run_ns + 1;
     if (status == 1) { /* the error, as the worker encoded it */
         tell_client(s, g, TG__DONE_ERROR, blob, len);
         graph_end(s, g);
@@ -719,6 +738,7 @@ static int on_w_done(sched *s, tg__conn *c, tg__dec *d)
     int rc = 0;
     for (uint8_t more; rc == 0 && (rc = tg__dec_u8(d, &more)) == 0 && more;)
         rc = on_w_done_entry(s, w, d);
+    set_cap(s, w);
     fill_worker(s, w);
     fill_all(s);
     return rc;

@@ -17,6 +17,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,7 +63,9 @@ struct wtask {
     /* set by the task thread: */
     tg_value *result;
     uint64_t nbytes;
-    uint8_t *blob; /* a target's or an error's flat encoding */
+    uint64_t run_ns; /* how long its function ran */
+    bool reported;   /* W_DONE went straight from its thread */
+    uint8_t *blob;   /* a target's or an error's flat encoding */
     size_t blob_len;
     wtask *next;
 };
@@ -103,10 +106,15 @@ typedef struct worker {
     tg__enc out;
     uint32_t n_out;
     tg__kept out_blobs; /* release: tg__free */
+    /* a task thread's way to report straight to the scheduler */
+    tg__lane lane;
+    uint8_t *rest; /* guarded by lane.lock: what a report left unwritten */
+    size_t rest_len;
 } worker;
 
 #define KEEP_ENTRIES 16384          /* store slots kept once it empties */
 #define WORKER_HEAP_BLOCK (1 << 30) /* malloc: heap blocks up to this size */
+#define DIRECT_MAX (64 << 10) /* the largest blob a thread reports itself */
 
 static _Thread_local const worker *task_worker;
 
@@ -253,6 +261,7 @@ static void run_task(worker *w, wtask *k)
 {
     tg_value *r = k->fail;
     k->fail = NULL;
+    uint64_t t0 = tg_now_ns();
     if (!r) {
         tg__plan *p = k->plan;
         tg_value **slots = tg__calloc(p->n_slots, sizeof *slots);
@@ -269,6 +278,7 @@ static void run_task(worker *w, wtask *k)
             tg__free(slots);
         }
     }
+    k->run_ns = tg_now_ns() - t0;
     bool err = tg_is_error(r);
     if (err || (k->flags & TG__RUN_TARGET)) {
         if (tg__flatten_value(r, &k->blob, &k->blob_len) != 0) {
@@ -294,6 +304,99 @@ static void run_task(worker *w, wtask *k)
         tg__flatten_value(r, &k->blob, &k->blob_len);
     }
     k->result = r;
+}
+
+/* One W_DONE entry for k; its blob (errors and targets) is the next
+ * piece, borrowed. */
+static int encode_done(tg__enc *e, const wtask *k)
+{
+    bool err = tg_is_error(k->result);
+    bool blob = err || (k->flags & TG__RUN_TARGET);
+    int rc = tg__enc_u8(e, 1);
+    rc = rc ? rc : tg__enc_u64(e, k->gid);
+    rc = rc ? rc : tg__enc_u64(e, k->t);
+    rc = rc ? rc : tg__enc_u8(e, err ? 1 : 0);
+    rc = rc ? rc : tg__enc_u64(e, k->nbytes);
+    rc = rc ? rc : tg__enc_u64(e, k->run_ns);
+    rc = rc ? rc : tg__enc_u8(e, blob);
+    if (rc == 0 && blob)
+        rc = tg__enc_piece(e, k->blob, k->blob ? k->blob_len : 0);
+    return rc;
+}
+
+/* Adds k's entry to the W_DONE going out this iteration. */
+static void report(worker *w, wtask *k)
+{
+    tg__enc *e = &w->out;
+    if (w->n_out == 0
+        && (tg__enc_init(e, 0) != 0 || tg__enc_u8(e, TG__OP_W_DONE) != 0))
+        return;
+    /* the blob goes with the message, which frees it once written */
+    int rc = tg__kept_room(&w->out_blobs);
+    rc = rc ? rc : encode_done(e, k);
+    if (rc == 0 && k->blob) {
+        tg__kept_add(&w->out_blobs, k->blob); /* room made */
+        k->blob = NULL;
+    }
+    if (rc == 0)
+        w->n_out++;
+    else
+        tg__node_log(&w->node, "out of memory reporting a task");
+}
+
+/* Task thread, under w->lock, with nothing finished before k waiting for
+ * the loop: writes k's W_DONE to the scheduler's socket when the lane is
+ * open, sparing the trip through the loop.  What the socket does not take
+ * of it stays for the loop to send first (see drain_done).  True when
+ * k's report is on its way. */
+static bool report_direct(worker *w, wtask *k)
+{
+    tg__enc e;
+    uint8_t prefix[TG__PREFIX_BYTES + 8];
+    if ((k->blob && k->blob_len > DIRECT_MAX) || tg__enc_init(&e, 0) != 0)
+        return false; /* a large result goes through the loop, uncopied */
+    int rc = tg__enc_u8(&e, TG__OP_W_DONE);
+    rc = rc ? rc : encode_done(&e, k);
+    rc = rc ? rc : tg__enc_u8(&e, 0);
+    if (rc || e.n_pieces > 1) {
+        tg__enc_close(&e);
+        return false;
+    }
+    tg__put_prefix(prefix, &e);
+    struct iovec iov[3] = {{prefix, TG__PREFIX_BYTES + 8 * e.n_pieces},
+                           {e.head, e.len},
+                           {NULL, 0}};
+    if (e.n_pieces)
+        iov[2] = (struct iovec){(void *)e.pieces[0].data, e.pieces[0].len};
+    size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
+    bool sent = false;
+    pthread_mutex_lock(&w->lane.lock);
+    if (w->lane.open) {
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
+        ssize_t put = sendmsg(w->lane.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        size_t done = put > 0 ? (size_t)put : 0;
+        if (done == total) {
+            sent = true;
+        } else if (done > 0 && (w->rest = tg__malloc(total - done))) {
+            size_t at = 0; /* the unwritten tail, for the loop */
+            for (int i = 0; i < 3; i++) {
+                size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
+                memcpy(w->rest + at, (uint8_t *)iov[i].iov_base + skip,
+                       iov[i].iov_len - skip);
+                at += iov[i].iov_len - skip;
+                done -= skip;
+            }
+            w->rest_len = at;
+            w->lane.open = false;
+            sent = true;
+        } else if (done > 0) { /* a torn message: nothing can follow it */
+            w->lane.open = false;
+            shutdown(w->lane.fd, SHUT_RDWR);
+        }
+    }
+    pthread_mutex_unlock(&w->lane.lock);
+    tg__enc_close(&e);
+    return sent;
 }
 
 static void *thread_main(void *arg)
@@ -324,8 +427,11 @@ static void *thread_main(void *arg)
             }
             k->finished = true;
             /* whoever makes the list non-empty wakes the loop, after
-             * letting go of the lock the loop is about to take */
+             * letting go of the lock the loop is about to take; with
+             * nothing ahead of it, k reports itself */
             bool wake = !w->done;
+            if (wake)
+                k->reported = report_direct(w, k);
             k->next = w->done;
             w->done = k;
             if (wake) {
@@ -355,8 +461,6 @@ static void submit(worker *w, wtask *k)
 
 static void task_free(wtask *k)
 {
-    if (k->then) /* never ran, nor did its follower */
-        task_free(k->then);
     for (uint32_t j = 0; k->remote && k->plan && j < k->plan->n_literals; j++)
         tg__free(k->remote[j]);
     tg__free(k->remote);
@@ -371,35 +475,6 @@ static void task_free(wtask *k)
 /* ---- W_DONE ----------------------------------------------------------- */
 
 /* Queues W_DONE for a finished task; keeps its result. */
-static void report(worker *w, wtask *k)
-{
-    bool err = tg_is_error(k->result);
-    tg__enc *e = &w->out;
-    if (w->n_out == 0
-        && (tg__enc_init(e, 0) != 0 || tg__enc_u8(e, TG__OP_W_DONE) != 0))
-        return;
-    int rc = tg__enc_u8(e, 1);
-    rc = rc ? rc : tg__enc_u64(e, k->gid);
-    rc = rc ? rc : tg__enc_u64(e, k->t);
-    rc = rc ? rc : tg__enc_u8(e, err ? 1 : 0);
-    rc = rc ? rc : tg__enc_u64(e, k->nbytes);
-    bool blob = err || (k->flags & TG__RUN_TARGET);
-    rc = rc ? rc : tg__enc_u8(e, blob);
-    if (rc == 0 && blob) {
-        /* the blob goes with the message, which frees it once written */
-        rc = tg__kept_room(&w->out_blobs);
-        if (rc == 0)
-            rc = tg__enc_piece(e, k->blob, k->blob ? k->blob_len : 0);
-        if (rc == 0) {
-            tg__kept_add(&w->out_blobs, k->blob); /* room made */
-            k->blob = NULL;
-        }
-    }
-    if (rc == 0)
-        w->n_out++;
-    else
-        tg__node_log(&w->node, "out of memory reporting a task");
-}
 
 /* Fetched inputs of k: one user fewer each. */
 static void unuse_inputs(worker *w, wtask *k)
@@ -436,22 +511,41 @@ static void unlink_here(worker *w, wtask *k)
     k->prev_here = k->next_here = NULL;
 }
 
-static void on_wake(uv_async_t *a)
+/* Takes in the tasks the threads finished: reports those that did not
+ * report themselves, keeps their results, hands them to tasks sent ahead.
+ * Runs before every message too, since the scheduler may answer a
+ * report a thread sent before the loop has seen the task. */
+static void drain_done(worker *w)
 {
-    worker *w = a->data;
+    pthread_mutex_lock(&w->lane.lock);
+    uint8_t *rest = w->rest;
+    size_t rest_len = w->rest_len;
+    w->rest = NULL, w->rest_len = 0;
+    pthread_mutex_unlock(&w->lane.lock);
+    if (rest && w->sched) /* a report's tail goes before anything else */
+        tg__conn_queue_bytes(w->sched, rest, rest_len);
+    else
+        tg__free(rest);
     pthread_mutex_lock(&w->lock);
     wtask *k = NULL;
+    bool to_report = false;
     for (wtask *d = w->done, *next; d; d = next) { /* reported in order */
         next = d->next;
         d->next = k;
         k = d;
+        to_report |= !d->reported;
     }
     w->done = NULL;
+    /* no thread's report may pass these: the lane stays closed until
+     * they are written */
+    if (to_report && w->sched)
+        tg__conn_lane(w->sched, true);
     pthread_mutex_unlock(&w->lock);
     while (k) {
         wtask *next = k->next;
         unlink_here(w, k);
-        report(w, k); /* always: the scheduler counts what is in flight */
+        if (!k->reported) /* always: the scheduler counts what is in flight */
+            report(w, k);
         tg__map_probe p;
         entry *x = find(w, k->gid, k->t, KIND_RESULT, &p);
         bool keep = live(w, k->gid) && !tg_is_error(k->result);
@@ -471,6 +565,11 @@ static void on_wake(uv_async_t *a)
         task_free(k);
         k = next;
     }
+}
+
+static void on_wake(uv_async_t *a)
+{
+    drain_done(a->data);
 }
 
 /* ---- fetching inputs from peers -------------------------------------- */
@@ -933,6 +1032,7 @@ static int on_data(worker *w, tg__dec *d)
 static void on_msg(tg__conn *c, tg__msg *m)
 {
     worker *w = c->node->ud;
+    drain_done(w);
     tg__dec d;
     uint8_t op = 0;
     int rc = tg__msg_decoder(m, &d);
@@ -1019,6 +1119,8 @@ static void before_flush(tg__node *n)
         tg__enc_close(&w->out);
         w->n_out = 0;
     }
+    if (w->sched) /* open again once all of it is written */
+        tg__conn_lane(w->sched, false);
     for (peer **pp = &w->peers; *pp;) {
         peer *p = *pp;
         if (p->conn && p->ready && p->n_get) {
@@ -1070,22 +1172,20 @@ static void stop_threads(worker *w)
 {
     pthread_mutex_lock(&w->lock);
     w->quit = true;
-    wtask *q = w->queue;
-    w->queue = w->queue_tail = NULL;
+    w->queue = w->queue_tail = NULL; /* never started */
     pthread_cond_broadcast(&w->more);
     pthread_mutex_unlock(&w->lock);
-    while (q) { /* never started */
-        wtask *next = q->next;
-        task_free(q);
-        q = next;
-    }
     for (int i = 0; i < w->n_started; i++)
         pthread_join(w->threads[i], NULL);
-    for (wtask *k = w->done, *next; k; k = next) {
-        next = k->next;
+    w->done = NULL;
+    /* every task not reported is on w->here: queued, done, following
+     * another, or waiting for an input */
+    while (w->here) {
+        wtask *k = w->here;
+        unlink_here(w, k);
+        k->then = NULL; /* on w->here too */
         task_free(k);
     }
-    w->done = NULL;
 }
 
 static int start_threads(worker *w)
@@ -1119,6 +1219,8 @@ static void worker_free(worker *w)
             tg__enc_close(&p->get);
         tg__free(p);
     }
+    tg__free(w->rest);
+    pthread_mutex_destroy(&w->lane.lock);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->more);
 }
@@ -1142,6 +1244,7 @@ int tg_serve_worker(const tg_server_opts *opts)
     worker w = {.free_e = UINT32_MAX, .out_blobs = {.release = tg__free}};
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.more, NULL);
+    pthread_mutex_init(&w.lane.lock, NULL);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     w.nthreads = o->nthreads > 0 ? o->nthreads : cores > 0 ? (int)cores : 1;
     char host[200] = "?";
@@ -1160,6 +1263,8 @@ int tg_serve_worker(const tg_server_opts *opts)
     rc = rc ? rc : start_threads(&w);
     if (rc == 0 && !(w.sched = tg__node_connect(&w.node, address, NULL)))
         rc = tg__last_code(TG_EIO);
+    if (rc == 0)
+        tg__conn_set_lane(w.sched, &w.lane);
     if (rc == 0)
         tg__node_log(&w.node, "connecting to %s, peers reach me at %s", address,
                      w.node.address);
