@@ -7,7 +7,11 @@
  *
  *   throughput   N independent trivial tasks, every result gathered
  *   chain        a chain of dependent trivial tasks: time per step
- *   round trip   one tiny task, computed again and again: median, p90
+ *   round trip   one tiny task, computed again and again: median, p90;
+ *                next to the floor of this machine in the same run: 8
+ *                bytes client -> relay -> echo -> relay -> client over
+ *                loopback TCP between three processes (the four hops a
+ *                task's round trip takes, with no work at all)
  *   submit       a 1M-task graph: from tg_compute until its first task
  *                runs on a worker (every task stamps the monotonic
  *                clock, shared by the processes; tg.min takes the
@@ -28,11 +32,16 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <taskgraph.h>
 #include <taskgraph/distributed.h>
 #include <unistd.h>
@@ -184,6 +193,81 @@ static void round_trip(tg_scheduler *s, size_t n)
     qsort(us, n, sizeof *us, cmp_double);
     printf("round_trip_median %.1f us\n", us[n / 2]);
     printf("round_trip_p90 %.1f us\n", us[n * 9 / 10]);
+    free(us);
+}
+
+/* A connected pair of loopback TCP sockets, Nagle off. */
+static void tcp_pair(int fd[2])
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    must(l >= 0 && bind(l, (struct sockaddr *)&sa, sizeof sa) == 0
+             && listen(l, 1) == 0
+             && getsockname(l, (struct sockaddr *)&sa, &sl) == 0,
+         "a socket");
+    fd[0] = socket(AF_INET, SOCK_STREAM, 0);
+    must(fd[0] >= 0 && connect(fd[0], (struct sockaddr *)&sa, sizeof sa) == 0,
+         "connect");
+    fd[1] = accept(l, NULL, NULL);
+    must(fd[1] >= 0, "accept");
+    close(l);
+    for (int i = 0; i < 2; i++)
+        setsockopt(fd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* In a child: passes 8-byte messages from a to b (b may equal a, to
+ * echo) until a closes. */
+static void pass_on(int a, int b, int other)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    struct pollfd p[2] = {{a, POLLIN, 0}, {other, POLLIN, 0}};
+    char m[8];
+    for (;;) {
+        if (poll(p, other >= 0 ? 2 : 1, -1) < 0)
+            continue;
+        int from = p[0].revents ? a : other, to = from == a ? b : a;
+        if (read(from, m, sizeof m) != (ssize_t)sizeof m
+            || write(to, m, sizeof m) != (ssize_t)sizeof m)
+            _exit(0);
+    }
+}
+
+/* The machine's floor for a round trip: see the file comment. */
+static void round_trip_floor(size_t n)
+{
+    int cs[2], sw[2];
+    tcp_pair(cs);
+    tcp_pair(sw);
+    fflush(stdout);
+    pid_t relay = fork();
+    if (relay == 0) { /* client side cs[1], echo side sw[0] */
+        close(cs[0]), close(sw[1]);
+        pass_on(cs[1], sw[0], sw[0]);
+    }
+    pid_t echo = fork();
+    if (echo == 0) {
+        close(cs[0]), close(cs[1]), close(sw[0]);
+        pass_on(sw[1], sw[1], -1);
+    }
+    must(relay > 0 && echo > 0, "fork");
+    close(cs[1]), close(sw[0]), close(sw[1]);
+    double *us = malloc(n * sizeof *us);
+    must(us != NULL, "out of memory");
+    char m[8] = {0};
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t0 = tg_now_ns();
+        must(write(cs[0], m, sizeof m) == (ssize_t)sizeof m
+                 && read(cs[0], m, sizeof m) == (ssize_t)sizeof m,
+             "the floor's round trip");
+        us[i] = secs_since(t0) * 1e6;
+    }
+    close(cs[0]); /* the relay sees the end, then the echo */
+    waitpid(relay, NULL, 0);
+    waitpid(echo, NULL, 0);
+    qsort(us, n, sizeof *us, cmp_double);
+    printf("round_trip_floor_median %.1f us\n", us[n / 2]);
     free(us);
 }
 
@@ -362,6 +446,7 @@ int main(int argc, char **argv)
 
     idle(sh->idle_s); /* first, as fresh processes */
     round_trip(s, sh->round_trips);
+    round_trip_floor(sh->round_trips);
     throughput(s, sh->tasks);
     chain(s, sh->chain);
     submit(s, sh->submit);
