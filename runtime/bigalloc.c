@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "alloc_internal.h"
+#include "value_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define NO_CACHE 1
@@ -238,6 +239,7 @@ void tg__big_free(void *p)
 
 void tg_memory_trim(void)
 {
+    tg__value_cache_drain();
     pthread_mutex_lock(&lock);
     block *b = newest;
     newest = oldest = NULL;

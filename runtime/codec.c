@@ -641,7 +641,7 @@ int tg__dec_piece(tg__dec *d, void **block, size_t *len)
     *block = NULL;
     *len = 0;
     size_t at = offset(d);
-    uint64_t n;
+    uint64_t n = 0;
     if (tg__dec_u64(d, &n) != 0)
         return TG_EFORMAT;
     size_t i = d->next_piece;

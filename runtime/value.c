@@ -57,6 +57,16 @@ static void cache_drain(void *unused)
     n_cached = 0;
 }
 
+void tg__value_cache_drain(void)
+{
+    cache_drain(NULL);
+}
+
+size_t tg__value_cached(void)
+{
+    return n_cached;
+}
+
 static void cache_init(void)
 {
     pthread_key_create(&cache_key, cache_drain);

@@ -90,6 +90,13 @@ static inline bool tg__is_object_type(tg_type t)
     return t == TG_OBJECT || t == TG_FRAME || t == TG_NDARRAY;
 }
 
+/* Frees the calling thread's cache of dead values (values freed on a
+ * thread are kept for its next ones; a thread that frees what others
+ * made would otherwise hold them all).  Part of tg_memory_trim. */
+void tg__value_cache_drain(void);
+/* How many dead values the calling thread keeps (for tests). */
+size_t tg__value_cached(void);
+
 /* A new object-like value of type t (TG_OBJECT, TG_FRAME or TG_NDARRAY).
  * On failure returns NULL without calling ops->free. */
 tg_value *tg__object_new(tg_type t, const tg__object_ops *ops, void *ptr);

@@ -1,7 +1,10 @@
 /* tests/test_alloc.c - the large-block cache: blocks freed by graphs and
  * plans are kept for reuse, within the cap, and tg_memory_trim() gives
- * them back. */
+ * them back, with the thread's cache of dead values. */
+#include <pthread.h>
+
 #include "runtime/alloc_internal.h"
+#include "runtime/value_internal.h"
 #include "test_util.h"
 
 /* The cache is off under AddressSanitizer (runtime/bigalloc.c): gcc
@@ -142,6 +145,34 @@ static void test_alloc_big_calloc_overflow_fails(void **state)
     assert_non_null(strstr(tg_last_error(), "out of memory"));
 }
 
+/* A thread that frees values others made (a worker's loop frees its
+ * tasks' results) keeps them for its own next ones, up to a bound; the
+ * trim hands them back to malloc. */
+static void *make_values(void *arg)
+{
+    tg_value **v = arg;
+    for (int i = 0; i < 5000; i++)
+        v[i] = tg_int(i);
+    return NULL;
+}
+
+static void test_alloc_trim_frees_the_values_a_thread_kept(void **state)
+{
+    (void)state;
+    tg_memory_trim();
+    assert_int_equal(tg__value_cached(), 0);
+    tg_value **v = malloc(5000 * sizeof *v);
+    pthread_t th;
+    pthread_create(&th, NULL, make_values, v);
+    pthread_join(th, NULL);
+    for (int i = 0; i < 5000; i++)
+        tg_decref(v[i]);
+    free(v);
+    assert_int_equal(tg__value_cached(), HAVE_CACHE ? 5000 : 0);
+    tg_memory_trim();
+    assert_int_equal(tg__value_cached(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +182,7 @@ int main(void)
         cmocka_unit_test(
             test_alloc_full_cache_drops_its_oldest_blocks_for_new_ones),
         cmocka_unit_test(test_alloc_big_calloc_overflow_fails),
+        cmocka_unit_test(test_alloc_trim_frees_the_values_a_thread_kept),
     };
     return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);
 }

@@ -49,7 +49,7 @@ static int reserve(tg__strmap *m)
 int tg__strmap_put(tg__strmap *m, const char *key, uint32_t val)
 {
     uint64_t h = tg__map_hash_str(key);
-    tg__map_probe p;
+    tg__map_probe p = {0};
     uint32_t i = find(m, key, h, &p);
     if (i != TG__MAP_NONE) {
         m->vals[i] = val;

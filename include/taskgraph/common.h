@@ -65,8 +65,10 @@ TG_API const char *tg_last_error(void);
 
 /* Large blocks the library frees (graphs, plans) are kept for reuse, up
  * to TG_CACHE_MB megabytes (environment; default 256, 0 turns the cache
- * off).  tg_memory_trim() returns them all to the system now;
- * tg_memory_cached() says how many bytes are kept.  Any thread. */
+ * off), and each thread keeps the small values it frees for its next
+ * ones.  tg_memory_trim() returns the blocks, and the calling thread's
+ * values, to malloc now; tg_memory_cached() says how many bytes of
+ * blocks are kept.  Any thread. */
 TG_API void tg_memory_trim(void);
 TG_API size_t tg_memory_cached(void);
 
