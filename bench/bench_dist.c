@@ -397,19 +397,10 @@ static void *read_all(void *arg)
 /* A plain loopback TCP copy of total bytes in 1 MiB writes: GB/s. */
 static void socket_copy(size_t total)
 {
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t sl = sizeof sa;
-    must(l >= 0 && bind(l, (struct sockaddr *)&sa, sizeof sa) == 0
-             && listen(l, 1) == 0
-             && getsockname(l, (struct sockaddr *)&sa, &sl) == 0,
-         "a socket");
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    must(c >= 0 && connect(c, (struct sockaddr *)&sa, sizeof sa) == 0,
-         "connect");
-    sink k = {accept(l, NULL, NULL), 0};
-    must(k.fd >= 0, "accept");
+    int fd[2];
+    tcp_pair(fd);
+    int c = fd[0];
+    sink k = {fd[1], 0};
     pthread_t th;
     pthread_create(&th, NULL, read_all, &k);
     size_t chunk = 1 << 20;
@@ -424,7 +415,7 @@ static void socket_copy(size_t total)
     pthread_join(th, NULL);
     double secs = secs_since(t0);
     printf("socket_copy %.2f GB/s\n", (double)k.bytes / secs / 1e9);
-    close(k.fd), close(l);
+    close(k.fd);
     free(buf);
 }
 

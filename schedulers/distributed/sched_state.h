@@ -109,4 +109,12 @@ typedef struct sched {
     const char *scheduler_file;
 } sched;
 
+/* Reads the rest of a C_SUBMIT (after its tag) into g, whose blocks it
+ * fills, and checks and links it (deps_left, users): 0, or a code with
+ * tg_last_error() saying what is wrong (g is then half filled: free it
+ * with tg__sched_graph_free). */
+int tg__sched_read_graph(tg__dec *d, sgraph *g);
+/* Frees g and everything it holds. */
+void tg__sched_graph_free(sgraph *g);
+
 #endif /* TG_SCHEDULERS_DISTRIBUTED_SCHED_STATE_H */

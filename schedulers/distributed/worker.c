@@ -6,323 +6,27 @@
  * all its inputs are here.  Then the task goes to the task threads'
  * queue with references to its inputs in its plan's literal slots; a
  * task thread runs it, measures (and for a target, encodes) its result,
- * and hands it back through `done` and a uv_async.  Task threads touch
- * nothing else, but for a task's follower: a task sent ahead whose one
- * missing input is the result of a task not finished here is linked to
- * that task (under the lock), and the thread that finishes it gives the
- * follower its input and runs it at once, with no trip through the
- * loop.  Results of a graph the scheduler has forgotten are dropped,
- * even when its tasks finish later.
+ * and hands it back through `done` and a uv_async (worker_threads.c;
+ * the store is worker_store.c, the structures worker_state.h).  Task
+ * threads touch nothing else, but for a task's follower: a task sent
+ * ahead whose one missing input is the result of a task not finished
+ * here is linked to that task (under the lock), and the thread that
+ * finishes it gives the follower its input and runs it at once, with no
+ * trip through the loop; and a thread whose report has nothing ahead of
+ * it writes its W_DONE itself, so the loop takes finished tasks in
+ * before every message.  Results of a graph the scheduler has forgotten
+ * are dropped, even when its tasks finish later.
  */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/socket.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "dist_internal.h"
-#include "runtime/map_internal.h"
 #include "schedulers/scheduler_internal.h"
+#include "worker_state.h"
 
-/* Kinds of store entry. */
-enum { KIND_RESULT = 0, KIND_LITERAL = 1, KIND_FETCHED = 2 };
-
-typedef struct wtask wtask;
-
-/* A store entry: a value of (gid, index, kind). */
-typedef struct entry {
-    uint64_t gid;
-    uint32_t index;
-    uint8_t kind;
-    bool used;         /* a live entry (else on the free list) */
-    tg_value *v;       /* NULL while a fetch is under way, or while a
-                          result is computed here for tasks sent ahead */
-    uint64_t nbytes;   /* results: their size on the wire */
-    uint32_t users;    /* fetched: tasks here that need it */
-    struct peer *from; /* fetched: the peer asked for it */
-    wtask **waiting;   /* not here yet: tasks waiting for it */
-    size_t n_waiting;
-    uint32_t next_free;
-} entry;
-
-struct wtask {
-    uint64_t gid;
-    uint32_t t;
-    uint8_t flags;                /* TG__RUN_* */
-    tg__plan *plan;               /* one task; inputs in its literal slots */
-    tg__task_input *in;           /* plan->n_literals */
-    char **remote;                /* per input: the holder's address, or NULL */
-    uint32_t missing;             /* inputs not here yet */
-    tg_value *fail;               /* set: fail the task with this instead */
-    wtask *prev_here, *next_here; /* in worker.here */
-    /* guarded by the worker's lock: */
-    wtask *then;     /* runs on this task's thread once it is done */
-    uint32_t then_j; /* then's input that this task's result is */
-    bool finished;
-    /* set by the task thread: */
-    tg_value *result;
-    uint64_t nbytes;
-    uint64_t run_ns; /* how long its function ran */
-    bool reported;   /* W_DONE went straight from its thread */
-    uint8_t *blob;   /* a target's or an error's flat encoding */
-    size_t blob_len;
-    wtask *next;
-};
-
-/* A peer we fetch from. */
-typedef struct peer {
-    char addr[128];
-    tg__conn *conn; /* NULL once closed */
-    bool ready;
-    tg__enc get; /* P_GET entries not sent yet */
-    uint32_t n_get;
-    struct peer *next;
-} peer;
-
-typedef struct worker {
-    tg__node node;
-    tg__conn *sched;
-    char name[96];
-    int nthreads;
-    pthread_t *threads;
-    int n_started;
-    /* the store */
-    entry *e;
-    uint32_t n_e, cap_e, free_e;
-    tg__map map; /* may hold slots of dropped entries (stale) */
-    uint32_t n_used, n_stale;
-    uint64_t *live; /* gids of graphs not forgotten */
-    size_t n_live, cap_live;
-    peer *peers;
-    /* task threads: queue and done list, guarded by lock */
-    pthread_mutex_t lock;
-    pthread_cond_t more;
-    wtask *queue, *queue_tail, *done;
-    bool quit;
-    wtask *here; /* tasks received and not yet reported (loop thread) */
-    uv_async_t wake;
-    /* W_DONE entries queued this iteration, and the blobs they carry */
-    tg__enc out;
-    uint32_t n_out;
-    tg__kept out_blobs; /* release: tg__free */
-    /* a task thread's way to report straight to the scheduler */
-    tg__lane lane;
-    uint8_t *rest; /* guarded by lane.lock: what a report left unwritten */
-    size_t rest_len;
-} worker;
-
-#define KEEP_ENTRIES 16384          /* store slots kept once it empties */
-#define WORKER_HEAP_BLOCK (1 << 30) /* malloc: heap blocks up to this size */
-#define DIRECT_MAX (64 << 10) /* the largest blob a thread reports itself */
-
-static _Thread_local const worker *task_worker;
-
-/* ---- the store ------------------------------------------------------- */
-
-static uint64_t key_hash(uint64_t gid, uint32_t index, uint8_t kind)
-{
-    return tg__mix64(gid * 0x9E3779B97F4A7C15ull ^ index
-                     ^ (uint64_t)kind << 58);
-}
-
-static uint64_t entry_hash(void *ud, uint32_t i)
-{
-    const entry *x = &((worker *)ud)->e[i];
-    return key_hash(x->gid, x->index, x->kind);
-}
-
-static entry *find(worker *w, uint64_t gid, uint32_t index, uint8_t kind,
-                   tg__map_probe *p)
-{
-    if (!w->map.cap)
-        return NULL;
-    *p = tg__map_begin(&w->map, key_hash(gid, index, kind));
-    for (uint32_t i; (i = tg__map_next(&w->map, p)) != TG__MAP_NONE;) {
-        entry *x = &w->e[i];
-        if (x->used && x->gid == gid && x->index == index && x->kind == kind)
-            return x;
-    }
-    return NULL;
-}
-
-static void rebuild(worker *w);
-
-/* A new entry (not found before); NULL when out of memory. */
-static entry *add(worker *w, uint64_t gid, uint32_t index, uint8_t kind)
-{
-    uint32_t i;
-    if (w->free_e != UINT32_MAX) {
-        i = w->free_e;
-        w->free_e = w->e[i].next_free;
-    } else {
-        if (w->n_e == w->cap_e) {
-            uint32_t cap = w->cap_e ? 2 * w->cap_e : 256;
-            entry *e = tg__realloc(w->e, cap * sizeof *e);
-            if (!e)
-                return NULL;
-            w->e = e, w->cap_e = cap;
-        }
-        i = w->n_e++;
-    }
-    w->e[i] = (entry){gid, index, kind, true, NULL, 0, 0, NULL, NULL, 0, 0};
-    w->n_used++;
-    if (tg__map_reserve(&w->map, 1, entry_hash, w) != 0) {
-        w->e[i].used = false;
-        w->e[i].next_free = w->free_e;
-        w->free_e = i;
-        return NULL;
-    }
-    tg__map_probe p = tg__map_begin(&w->map, key_hash(gid, index, kind));
-    while (tg__map_next(&w->map, &p) != TG__MAP_NONE)
-        ;
-    tg__map_insert(&w->map, &p, i);
-    return &w->e[i];
-}
-
-/* Rebuilds the map without the entries marked unused. */
-static void rebuild(worker *w)
-{
-    w->n_stale = 0;
-    tg__map_clear(&w->map);
-    for (uint32_t i = 0; i < w->n_e; i++) {
-        if (!w->e[i].used)
-            continue;
-        tg__map_probe p = tg__map_begin(&w->map, entry_hash(w, i));
-        while (tg__map_next(&w->map, &p) != TG__MAP_NONE)
-            ;
-        tg__map_insert(&w->map, &p, i);
-    }
-}
-
-/* Drops entry x.  Its map slot stays (a lookup compares the entry, so a
- * stale slot finds nothing); the map is rebuilt once stale slots
- * outnumber live ones. */
-static void drop(worker *w, entry *x)
-{
-    tg_decref(x->v);
-    tg__free(x->waiting);
-    x->used = false;
-    x->v = NULL;
-    x->waiting = NULL;
-    x->n_waiting = 0;
-    x->next_free = w->free_e;
-    w->free_e = (uint32_t)(x - w->e);
-    w->n_used--;
-    if (w->n_used == 0 && w->cap_e > KEEP_ENTRIES) {
-        /* a big graph is through: give its store back */
-        tg__free(w->e);
-        tg__map_close(&w->map);
-        w->e = NULL;
-        w->n_e = w->cap_e = w->n_stale = 0;
-        w->free_e = UINT32_MAX;
-    } else if (++w->n_stale > w->n_used + 64) {
-        rebuild(w);
-    }
-}
-
-static bool live(const worker *w, uint64_t gid)
-{
-    for (size_t i = 0; i < w->n_live; i++)
-        if (w->live[i] == gid)
-            return true;
-    return false;
-}
-
-static void make_live(worker *w, uint64_t gid)
-{
-    if (live(w, gid))
-        return;
-    if (w->n_live == w->cap_live) {
-        size_t cap = w->cap_live ? 2 * w->cap_live : 8;
-        uint64_t *l = tg__realloc(w->live, cap * sizeof *l);
-        if (!l)
-            return;
-        w->live = l, w->cap_live = cap;
-    }
-    w->live[w->n_live++] = gid;
-}
-
-/* ---- task threads ----------------------------------------------------- */
-
-/* Stands in for a function this process has not registered. */
-static tg_value *missing_fn(tg_value *const *args, size_t nargs, void *ctx)
-{
-    (void)args, (void)nargs;
-    const worker *w = task_worker;
-    return tg_error("worker %s: no function registered as '%s' (load it "
-                    "with --preload, or register it before "
-                    "tg_cluster_local)",
-                    w ? w->name : "?", (const char *)ctx);
-}
-
-/* Runs a task whose inputs are in its plan's literal slots. */
-static void run_task(worker *w, wtask *k)
-{
-    tg_value *r = k->fail;
-    k->fail = NULL;
-    uint64_t t0 = tg_now_ns();
-    if (!r) {
-        tg__plan *p = k->plan;
-        tg_value **slots = tg__calloc(p->n_slots, sizeof *slots);
-        if (!slots) {
-            r = tg_error("worker %s: out of memory", w->name);
-        } else {
-            for (uint32_t j = 0; j < p->n_literals; j++)
-                slots[1 + j] = p->literal[j];
-            tg__run run = {.plan = p};
-            atomic_init(&run.stop, false);
-            atomic_init(&run.error, NULL);
-            run.results = slots;
-            r = tg__exec_task(&run, 0, 0);
-            tg__free(slots);
-        }
-    }
-    k->run_ns = tg_now_ns() - t0;
-    bool err = tg_is_error(r);
-    if (err || (k->flags & TG__RUN_TARGET)) {
-        if (tg__flatten_value(r, &k->blob, &k->blob_len) != 0) {
-            tg_value *e = tg_error("the result of a task cannot cross a "
-                                   "wire: %s",
-                                   tg_last_error());
-            tg_decref(r);
-            r = e;
-            err = true;
-            if (tg__flatten_value(r, &k->blob, &k->blob_len) != 0)
-                k->blob = NULL;
-        }
-    }
-    k->nbytes = err ? 0 : tg__wire_size(r);
-    if (!err && !k->nbytes) { /* a result only this process can hold */
-        tg_value *e = tg_error("the result of a task cannot cross a wire: "
-                               "%s",
-                               tg_last_error());
-        tg_decref(r);
-        r = e;
-        tg__free(k->blob);
-        k->blob = NULL;
-        tg__flatten_value(r, &k->blob, &k->blob_len);
-    }
-    k->result = r;
-}
-
-/* One W_DONE entry for k; its blob (errors and targets) is the next
- * piece, borrowed. */
-static int encode_done(tg__enc *e, const wtask *k)
-{
-    bool err = tg_is_error(k->result);
-    bool blob = err || (k->flags & TG__RUN_TARGET);
-    int rc = tg__enc_u8(e, 1);
-    rc = rc ? rc : tg__enc_u64(e, k->gid);
-    rc = rc ? rc : tg__enc_u64(e, k->t);
-    rc = rc ? rc : tg__enc_u8(e, err ? 1 : 0);
-    rc = rc ? rc : tg__enc_u64(e, k->nbytes);
-    rc = rc ? rc : tg__enc_u64(e, k->run_ns);
-    rc = rc ? rc : tg__enc_u8(e, blob);
-    if (rc == 0 && blob)
-        rc = tg__enc_piece(e, k->blob, k->blob ? k->blob_len : 0);
-    return rc;
-}
+/* ---- W_DONE ----------------------------------------------------------- */
 
 /* Adds k's entry to the W_DONE going out this iteration. */
 static void report(worker *w, wtask *k)
@@ -333,7 +37,7 @@ static void report(worker *w, wtask *k)
         return;
     /* the blob goes with the message, which frees it once written */
     int rc = tg__kept_room(&w->out_blobs);
-    rc = rc ? rc : encode_done(e, k);
+    rc = rc ? rc : tg__wk_encode_done(e, k);
     if (rc == 0 && k->blob) {
         tg__kept_add(&w->out_blobs, k->blob); /* room made */
         k->blob = NULL;
@@ -344,136 +48,6 @@ static void report(worker *w, wtask *k)
         tg__node_log(&w->node, "out of memory reporting a task");
 }
 
-/* Task thread, under w->lock, with nothing finished before k waiting for
- * the loop: writes k's W_DONE to the scheduler's socket when the lane is
- * open, sparing the trip through the loop.  What the socket does not take
- * of it stays for the loop to send first (see drain_done).  True when
- * k's report is on its way. */
-static bool report_direct(worker *w, wtask *k)
-{
-    tg__enc e;
-    uint8_t prefix[TG__PREFIX_BYTES + 8];
-    if ((k->blob && k->blob_len > DIRECT_MAX) || tg__enc_init(&e, 0) != 0)
-        return false; /* a large result goes through the loop, uncopied */
-    int rc = tg__enc_u8(&e, TG__OP_W_DONE);
-    rc = rc ? rc : encode_done(&e, k);
-    rc = rc ? rc : tg__enc_u8(&e, 0);
-    if (rc || e.n_pieces > 1) {
-        tg__enc_close(&e);
-        return false;
-    }
-    tg__put_prefix(prefix, &e);
-    struct iovec iov[3] = {{prefix, TG__PREFIX_BYTES + 8 * e.n_pieces},
-                           {e.head, e.len},
-                           {NULL, 0}};
-    if (e.n_pieces)
-        iov[2] = (struct iovec){(void *)e.pieces[0].data, e.pieces[0].len};
-    size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
-    bool sent = false;
-    pthread_mutex_lock(&w->lane.lock);
-    if (w->lane.open) {
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
-        ssize_t put = sendmsg(w->lane.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-        size_t done = put > 0 ? (size_t)put : 0;
-        if (done == total) {
-            sent = true;
-        } else if (done > 0 && (w->rest = tg__malloc(total - done))) {
-            size_t at = 0; /* the unwritten tail, for the loop */
-            for (int i = 0; i < 3; i++) {
-                size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
-                memcpy(w->rest + at, (uint8_t *)iov[i].iov_base + skip,
-                       iov[i].iov_len - skip);
-                at += iov[i].iov_len - skip;
-                done -= skip;
-            }
-            w->rest_len = at;
-            w->lane.open = false;
-            sent = true;
-        } else if (done > 0) { /* a torn message: nothing can follow it */
-            w->lane.open = false;
-            shutdown(w->lane.fd, SHUT_RDWR);
-        }
-    }
-    pthread_mutex_unlock(&w->lane.lock);
-    tg__enc_close(&e);
-    return sent;
-}
-
-static void *thread_main(void *arg)
-{
-    worker *w = arg;
-    task_worker = w;
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        while (!w->queue && !w->quit)
-            pthread_cond_wait(&w->more, &w->lock);
-        if (w->quit && !w->queue)
-            break;
-        wtask *k = w->queue;
-        w->queue = k->next;
-        if (!w->queue)
-            w->queue_tail = NULL;
-        while (k) {
-            pthread_mutex_unlock(&w->lock);
-            run_task(w, k);
-            pthread_mutex_lock(&w->lock);
-            wtask *u = k->then;
-            if (u) { /* its last input is k's result */
-                k->then = NULL;
-                if (tg_is_error(k->result) && !u->fail)
-                    u->fail = tg_incref(k->result);
-                u->plan->literal[k->then_j] =
-                    tg_is_error(k->result) ? tg_null() : tg_incref(k->result);
-            }
-            k->finished = true;
-            /* whoever makes the list non-empty wakes the loop, after
-             * letting go of the lock the loop is about to take; with
-             * nothing ahead of it, k reports itself */
-            bool wake = !w->done;
-            if (wake)
-                k->reported = report_direct(w, k);
-            k->next = w->done;
-            w->done = k;
-            if (wake) {
-                pthread_mutex_unlock(&w->lock);
-                uv_async_send(&w->wake);
-                pthread_mutex_lock(&w->lock);
-            }
-            k = u;
-        }
-    }
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
-}
-
-static void submit(worker *w, wtask *k)
-{
-    k->next = NULL;
-    pthread_mutex_lock(&w->lock);
-    if (w->queue_tail)
-        w->queue_tail->next = k;
-    else
-        w->queue = k;
-    w->queue_tail = k;
-    pthread_mutex_unlock(&w->lock);
-    pthread_cond_signal(&w->more); /* the thread woken finds the lock free */
-}
-
-static void task_free(wtask *k)
-{
-    for (uint32_t j = 0; k->remote && k->plan && j < k->plan->n_literals; j++)
-        tg__free(k->remote[j]);
-    tg__free(k->remote);
-    tg__free(k->in);
-    tg__plan_free(k->plan);
-    tg_decref(k->fail);
-    tg_decref(k->result);
-    tg__free(k->blob);
-    tg__free(k);
-}
-
-/* ---- W_DONE ----------------------------------------------------------- */
-
 /* Queues W_DONE for a finished task; keeps its result. */
 
 /* Fetched inputs of k: one user fewer each. */
@@ -483,9 +57,9 @@ static void unuse_inputs(worker *w, wtask *k)
     for (uint32_t j = 0; k->in && j < k->plan->n_literals; j++) {
         if (k->in[j].kind != TG__INPUT_TASK || !k->remote[j])
             continue;
-        entry *x = find(w, k->gid, k->in[j].index, KIND_FETCHED, &p);
+        entry *x = tg__wk_find(w, k->gid, k->in[j].index, KIND_FETCHED, &p);
         if (x && --x->users == 0)
-            drop(w, x);
+            tg__wk_drop(w, x);
     }
 }
 
@@ -547,13 +121,14 @@ static void drain_done(worker *w)
         if (!k->reported) /* always: the scheduler counts what is in flight */
             report(w, k);
         tg__map_probe p;
-        entry *x = find(w, k->gid, k->t, KIND_RESULT, &p);
-        bool keep = live(w, k->gid) && !tg_is_error(k->result);
+        entry *x = tg__wk_find(w, k->gid, k->t, KIND_RESULT, &p);
+        bool keep = tg__wk_live(w, k->gid) && !tg_is_error(k->result);
         if (x && !x->v) { /* tasks sent ahead wait for it */
             settle(w, x, k->result);
             if (!keep)
-                drop(w, x);
-        } else if (x || !keep || !(x = add(w, k->gid, k->t, KIND_RESULT))) {
+                tg__wk_drop(w, x);
+        } else if (x || !keep
+                   || !(x = tg__wk_add(w, k->gid, k->t, KIND_RESULT))) {
             x = NULL;
         }
         if (x && keep) { /* the result stays here for dependents and peers */
@@ -562,7 +137,7 @@ static void drain_done(worker *w)
             k->result = NULL;
         }
         unuse_inputs(w, k);
-        task_free(k);
+        tg__wk_task_free(k);
         k = next;
     }
 }
@@ -597,7 +172,7 @@ static void give(worker *w, wtask *k, uint32_t j, tg_value *v)
 {
     k->plan->literal[j] = v;
     if (--k->missing == 0)
-        submit(w, k);
+        tg__wk_submit(w, k);
 }
 
 /* Fails task k with err (stolen) for its missing input j. */
@@ -663,7 +238,7 @@ static void settle(worker *w, entry *x, tg_value *v)
  * entry's list. */
 static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x)
 {
-    if (!x && !(x = add(w, k->gid, d, KIND_RESULT))) {
+    if (!x && !(x = tg__wk_add(w, k->gid, d, KIND_RESULT))) {
         fail_input(w, k, j, tg_error("worker %s: out of memory", w->name));
         return false;
     }
@@ -698,7 +273,7 @@ static bool follow(worker *w, wtask *k, uint32_t j)
     pthread_mutex_unlock(&w->lock);
     if (linked) {
         tg__map_probe pr;
-        entry *x = find(w, k->gid, k->in[j].index, KIND_RESULT, &pr);
+        entry *x = tg__wk_find(w, k->gid, k->in[j].index, KIND_RESULT, &pr);
         x->n_waiting--;
     }
     return linked;
@@ -708,7 +283,7 @@ static bool follow(worker *w, wtask *k, uint32_t j)
 static void fetch(worker *w, wtask *k, uint32_t j, uint32_t d, const char *addr)
 {
     tg__map_probe p;
-    entry *x = find(w, k->gid, d, KIND_FETCHED, &p);
+    entry *x = tg__wk_find(w, k->gid, d, KIND_FETCHED, &p);
     if (!(k->remote[j] = tg__strdup(addr))) {
         fail_input(w, k, j, tg_error("worker %s: out of memory", w->name));
         return;
@@ -720,7 +295,7 @@ static void fetch(worker *w, wtask *k, uint32_t j, uint32_t d, const char *addr)
     }
     if (!x) {
         peer *pr = peer_for(w, addr);
-        x = pr ? add(w, k->gid, d, KIND_FETCHED) : NULL;
+        x = pr ? tg__wk_add(w, k->gid, d, KIND_FETCHED) : NULL;
         tg__enc *e = pr ? &pr->get : NULL;
         bool ok = x
                   && (pr->n_get
@@ -730,7 +305,7 @@ static void fetch(worker *w, wtask *k, uint32_t j, uint32_t d, const char *addr)
                   && tg__enc_u64(e, d) == 0;
         if (!ok) {
             if (x)
-                drop(w, x);
+                tg__wk_drop(w, x);
             fail_input(w, k, j,
                        tg_error("worker %s: cannot reach %s for an input",
                                 w->name, addr));
@@ -773,8 +348,9 @@ static int run_header(worker *w, tg__dec *d, wtask *k, remote_in **rem,
         tg__free(blob);
         tg__map_probe p;
         entry *x =
-            j < UINT32_MAX && !find(w, k->gid, (uint32_t)j, KIND_LITERAL, &p)
-                ? add(w, k->gid, (uint32_t)j, KIND_LITERAL)
+            j < UINT32_MAX
+                    && !tg__wk_find(w, k->gid, (uint32_t)j, KIND_LITERAL, &p)
+                ? tg__wk_add(w, k->gid, (uint32_t)j, KIND_LITERAL)
                 : NULL;
         if (tg_is_error(v) && !k->fail)
             k->fail = tg_error("worker %s: a literal does not decode: %s",
@@ -831,7 +407,7 @@ static int run_spec(worker *w, tg__dec *d, wtask *k)
     tg__free(pieces);
     tg__free(lens);
     if (src == 0)
-        src = tg__task_decode(&sd, missing_fn, &k->plan, &k->in);
+        src = tg__task_decode(&sd, tg__wk_missing_fn, &k->plan, &k->in);
     if (src == 0 && !tg__dec_done(&sd))
         src = tg__seterr(TG_EFORMAT, "trailing bytes after a task");
     tg__dec_close(&sd);
@@ -852,7 +428,7 @@ static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
         tg__task_input in = k->in[j];
         tg__map_probe p;
         uint8_t kind = in.kind == TG__INPUT_TASK ? KIND_RESULT : KIND_LITERAL;
-        entry *x = find(w, k->gid, in.index, kind, &p);
+        entry *x = tg__wk_find(w, k->gid, in.index, kind, &p);
         if (x && x->v) {
             give(w, k, j, tg_incref(x->v));
             continue;
@@ -874,7 +450,7 @@ static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
     if (k->missing == 2 && awaited != UINT32_MAX && follow(w, k, awaited))
         return;
     if (--k->missing == 0)
-        submit(w, k);
+        tg__wk_submit(w, k);
 }
 
 static int on_run_entry(worker *w, tg__dec *d)
@@ -890,14 +466,14 @@ static int on_run_entry(worker *w, tg__dec *d)
     if (!k)
         return rc ? rc : TG_ENOMEM;
     *k = (wtask){.gid = gid, .t = (uint32_t)t, .flags = flags};
-    make_live(w, gid);
+    tg__wk_make_live(w, gid);
     remote_in *rem = NULL;
     uint64_t n_rem = 0;
     rc = run_header(w, d, k, &rem, &n_rem);
     rc = rc ? rc : run_spec(w, d, k);
     if (rc) {
         tg__free(rem);
-        task_free(k);
+        tg__wk_task_free(k);
         return rc;
     }
     link_here(w, k);
@@ -914,12 +490,13 @@ static int on_release(worker *w, tg__dec *d)
         if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t)))
             break;
         tg__map_probe p;
-        entry *x =
-            t < UINT32_MAX ? find(w, gid, (uint32_t)t, KIND_RESULT, &p) : NULL;
+        entry *x = t < UINT32_MAX
+                       ? tg__wk_find(w, gid, (uint32_t)t, KIND_RESULT, &p)
+                       : NULL;
         if (x && !x->v) /* not computed yet: nothing here waits for it */
             continue;
         if (x)
-            drop(w, x);
+            tg__wk_drop(w, x);
     }
     return rc;
 }
@@ -954,7 +531,7 @@ static int on_forget(worker *w, tg__dec *d)
                 over = tg_error("worker %s: the graph is over", w->name);
             settle(w, x, over);
         }
-        drop(w, x);
+        tg__wk_drop(w, x);
     }
     tg_decref(over);
     return 0;
@@ -982,8 +559,9 @@ static int on_get(worker *w, tg__conn *c, tg__dec *d)
         if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t)))
             break;
         tg__map_probe p;
-        entry *x =
-            t < UINT32_MAX ? find(w, gid, (uint32_t)t, KIND_RESULT, &p) : NULL;
+        entry *x = t < UINT32_MAX
+                       ? tg__wk_find(w, gid, (uint32_t)t, KIND_RESULT, &p)
+                       : NULL;
         rc = tg__enc_u8(&e, 1);
         rc = rc ? rc : tg__enc_u64(&e, gid);
         rc = rc ? rc : tg__enc_u64(&e, t);
@@ -1018,8 +596,9 @@ static int on_data(worker *w, tg__dec *d)
         if (found && !v)
             return tg__last_code(TG_EFORMAT);
         tg__map_probe p;
-        entry *x =
-            t < UINT32_MAX ? find(w, gid, (uint32_t)t, KIND_FETCHED, &p) : NULL;
+        entry *x = t < UINT32_MAX
+                       ? tg__wk_find(w, gid, (uint32_t)t, KIND_FETCHED, &p)
+                       : NULL;
         if (x && !x->v)
             arrived(w, x, v, "the peer no longer holds it");
         tg_decref(v);
@@ -1168,39 +747,16 @@ static int worker_token(const tg_server_opts *o, char *address, size_t len,
     return tg__resolve_address(o->address, address, len, token);
 }
 
-static void stop_threads(worker *w)
+static void worker_free(worker *w)
 {
-    pthread_mutex_lock(&w->lock);
-    w->quit = true;
-    w->queue = w->queue_tail = NULL; /* never started */
-    pthread_cond_broadcast(&w->more);
-    pthread_mutex_unlock(&w->lock);
-    for (int i = 0; i < w->n_started; i++)
-        pthread_join(w->threads[i], NULL);
-    w->done = NULL;
     /* every task not reported is on w->here: queued, done, following
      * another, or waiting for an input */
     while (w->here) {
         wtask *k = w->here;
         unlink_here(w, k);
         k->then = NULL; /* on w->here too */
-        task_free(k);
+        tg__wk_task_free(k);
     }
-}
-
-static int start_threads(worker *w)
-{
-    w->threads = tg__calloc((size_t)w->nthreads, sizeof *w->threads);
-    if (!w->threads)
-        return TG_ENOMEM;
-    for (; w->n_started < w->nthreads; w->n_started++)
-        if (pthread_create(&w->threads[w->n_started], NULL, thread_main, w))
-            return tg__seterr(TG_ENOMEM, "cannot start task threads");
-    return 0;
-}
-
-static void worker_free(worker *w)
-{
     for (uint32_t i = 0; i < w->n_e; i++)
         if (w->e[i].used) {
             tg_decref(w->e[i].v);
@@ -1260,7 +816,7 @@ int tg_serve_worker(const tg_server_opts *opts)
     uv_async_init(&loop, &w.wake, on_wake);
     w.wake.data = &w;
     rc = tg__node_listen(&w.node, o->host ? o->host : "127.0.0.1", 0);
-    rc = rc ? rc : start_threads(&w);
+    rc = rc ? rc : tg__wk_start_threads(&w);
     if (rc == 0 && !(w.sched = tg__node_connect(&w.node, address, NULL)))
         rc = tg__last_code(TG_EIO);
     if (rc == 0)
@@ -1271,7 +827,7 @@ int tg_serve_worker(const tg_server_opts *opts)
     else
         tg__node_close(&w.node);
     uv_run(&loop, UV_RUN_DEFAULT);
-    stop_threads(&w);
+    tg__wk_stop_threads(&w);
     uv_run(&loop, UV_RUN_NOWAIT); /* callbacks of the last closes */
     worker_free(&w);
     uv_loop_close(&loop);

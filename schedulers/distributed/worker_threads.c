@@ -1,0 +1,249 @@
+/* schedulers/distributed/worker_threads.c - a worker's task threads.
+ *
+ * A thread takes a task from the queue, runs it, measures (and for a
+ * target or an error, encodes) its result, runs its follower if it has
+ * one, and puts it on the done list for the loop.  A task whose report
+ * has nothing ahead of it reports itself through the scheduler
+ * connection's lane (tg__conn_set_lane).  Threads touch nothing of the
+ * loop's but the queue, the done list and followers, under w->lock.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "schedulers/scheduler_internal.h"
+#include "worker_state.h"
+
+#define DIRECT_MAX (64 << 10) /* the largest blob a thread reports itself */
+
+static _Thread_local const worker *task_worker;
+
+/* Stands in for a function this process has not registered. */
+tg_value *tg__wk_missing_fn(tg_value *const *args, size_t nargs, void *ctx)
+{
+    (void)args, (void)nargs;
+    const worker *w = task_worker;
+    return tg_error("worker %s: no function registered as '%s' (load it "
+                    "with --preload, or register it before "
+                    "tg_cluster_local)",
+                    w ? w->name : "?", (const char *)ctx);
+}
+
+/* Runs a task whose inputs are in its plan's literal slots. */
+static void run_task(worker *w, wtask *k)
+{
+    tg_value *r = k->fail;
+    k->fail = NULL;
+    uint64_t t0 = tg_now_ns();
+    if (!r) {
+        tg__plan *p = k->plan;
+        tg_value **slots = tg__calloc(p->n_slots, sizeof *slots);
+        if (!slots) {
+            r = tg_error("worker %s: out of memory", w->name);
+        } else {
+            for (uint32_t j = 0; j < p->n_literals; j++)
+                slots[1 + j] = p->literal[j];
+            tg__run run = {.plan = p};
+            atomic_init(&run.stop, false);
+            atomic_init(&run.error, NULL);
+            run.results = slots;
+            r = tg__exec_task(&run, 0, 0);
+            tg__free(slots);
+        }
+    }
+    k->run_ns = tg_now_ns() - t0;
+    bool err = tg_is_error(r);
+    if (err || (k->flags & TG__RUN_TARGET)) {
+        if (tg__flatten_value(r, &k->blob, &k->blob_len) != 0) {
+            tg_value *e = tg_error("the result of a task cannot cross a "
+                                   "wire: %s",
+                                   tg_last_error());
+            tg_decref(r);
+            r = e;
+            err = true;
+            if (tg__flatten_value(r, &k->blob, &k->blob_len) != 0)
+                k->blob = NULL;
+        }
+    }
+    k->nbytes = err ? 0 : tg__wire_size(r);
+    if (!err && !k->nbytes) { /* a result only this process can hold */
+        tg_value *e = tg_error("the result of a task cannot cross a wire: "
+                               "%s",
+                               tg_last_error());
+        tg_decref(r);
+        r = e;
+        tg__free(k->blob);
+        k->blob = NULL;
+        tg__flatten_value(r, &k->blob, &k->blob_len);
+    }
+    k->result = r;
+}
+
+/* One W_DONE entry for k; its blob (errors and targets) is the next
+ * piece, borrowed. */
+int tg__wk_encode_done(tg__enc *e, const wtask *k)
+{
+    bool err = tg_is_error(k->result);
+    bool blob = err || (k->flags & TG__RUN_TARGET);
+    int rc = tg__enc_u8(e, 1);
+    rc = rc ? rc : tg__enc_u64(e, k->gid);
+    rc = rc ? rc : tg__enc_u64(e, k->t);
+    rc = rc ? rc : tg__enc_u8(e, err ? 1 : 0);
+    rc = rc ? rc : tg__enc_u64(e, k->nbytes);
+    rc = rc ? rc : tg__enc_u64(e, k->run_ns);
+    rc = rc ? rc : tg__enc_u8(e, blob);
+    if (rc == 0 && blob)
+        rc = tg__enc_piece(e, k->blob, k->blob ? k->blob_len : 0);
+    return rc;
+}
+
+/* Task thread, under w->lock, with nothing finished before k waiting for
+ * the loop: writes k's W_DONE to the scheduler's socket when the lane is
+ * open, sparing the trip through the loop.  What the socket does not take
+ * of it stays for the loop to send first (see drain_done).  True when
+ * k's report is on its way. */
+static bool report_direct(worker *w, wtask *k)
+{
+    tg__enc e;
+    uint8_t prefix[TG__PREFIX_BYTES + 8];
+    if ((k->blob && k->blob_len > DIRECT_MAX) || tg__enc_init(&e, 0) != 0)
+        return false; /* a large result goes through the loop, uncopied */
+    int rc = tg__enc_u8(&e, TG__OP_W_DONE);
+    rc = rc ? rc : tg__wk_encode_done(&e, k);
+    rc = rc ? rc : tg__enc_u8(&e, 0);
+    if (rc || e.n_pieces > 1) {
+        tg__enc_close(&e);
+        return false;
+    }
+    tg__put_prefix(prefix, &e);
+    struct iovec iov[3] = {{prefix, TG__PREFIX_BYTES + 8 * e.n_pieces},
+                           {e.head, e.len},
+                           {NULL, 0}};
+    if (e.n_pieces)
+        iov[2] = (struct iovec){(void *)e.pieces[0].data, e.pieces[0].len};
+    size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
+    bool sent = false;
+    pthread_mutex_lock(&w->lane.lock);
+    if (w->lane.open) {
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
+        ssize_t put = sendmsg(w->lane.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        size_t done = put > 0 ? (size_t)put : 0;
+        if (done == total) {
+            sent = true;
+        } else if (done > 0 && (w->rest = tg__malloc(total - done))) {
+            size_t at = 0; /* the unwritten tail, for the loop */
+            for (int i = 0; i < 3; i++) {
+                size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
+                memcpy(w->rest + at, (uint8_t *)iov[i].iov_base + skip,
+                       iov[i].iov_len - skip);
+                at += iov[i].iov_len - skip;
+                done -= skip;
+            }
+            w->rest_len = at;
+            w->lane.open = false;
+            sent = true;
+        } else if (done > 0) { /* a torn message: nothing can follow it */
+            w->lane.open = false;
+            shutdown(w->lane.fd, SHUT_RDWR);
+        }
+    }
+    pthread_mutex_unlock(&w->lane.lock);
+    tg__enc_close(&e);
+    return sent;
+}
+
+static void *thread_main(void *arg)
+{
+    worker *w = arg;
+    task_worker = w;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->queue && !w->quit)
+            pthread_cond_wait(&w->more, &w->lock);
+        if (w->quit && !w->queue)
+            break;
+        wtask *k = w->queue;
+        w->queue = k->next;
+        if (!w->queue)
+            w->queue_tail = NULL;
+        while (k) {
+            pthread_mutex_unlock(&w->lock);
+            run_task(w, k);
+            pthread_mutex_lock(&w->lock);
+            wtask *u = k->then;
+            if (u) { /* its last input is k's result */
+                k->then = NULL;
+                if (tg_is_error(k->result) && !u->fail)
+                    u->fail = tg_incref(k->result);
+                u->plan->literal[k->then_j] =
+                    tg_is_error(k->result) ? tg_null() : tg_incref(k->result);
+            }
+            k->finished = true;
+            /* whoever makes the list non-empty wakes the loop, after
+             * letting go of the lock the loop is about to take; with
+             * nothing ahead of it, k reports itself */
+            bool wake = !w->done;
+            if (wake)
+                k->reported = report_direct(w, k);
+            k->next = w->done;
+            w->done = k;
+            if (wake) {
+                pthread_mutex_unlock(&w->lock);
+                uv_async_send(&w->wake);
+                pthread_mutex_lock(&w->lock);
+            }
+            k = u;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+void tg__wk_submit(worker *w, wtask *k)
+{
+    k->next = NULL;
+    pthread_mutex_lock(&w->lock);
+    if (w->queue_tail)
+        w->queue_tail->next = k;
+    else
+        w->queue = k;
+    w->queue_tail = k;
+    pthread_mutex_unlock(&w->lock);
+    pthread_cond_signal(&w->more); /* the thread woken finds the lock free */
+}
+
+void tg__wk_task_free(wtask *k)
+{
+    for (uint32_t j = 0; k->remote && k->plan && j < k->plan->n_literals; j++)
+        tg__free(k->remote[j]);
+    tg__free(k->remote);
+    tg__free(k->in);
+    tg__plan_free(k->plan);
+    tg_decref(k->fail);
+    tg_decref(k->result);
+    tg__free(k->blob);
+    tg__free(k);
+}
+
+void tg__wk_stop_threads(worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->quit = true;
+    w->queue = w->queue_tail = NULL; /* never started */
+    pthread_cond_broadcast(&w->more);
+    pthread_mutex_unlock(&w->lock);
+    for (int i = 0; i < w->n_started; i++)
+        pthread_join(w->threads[i], NULL);
+    w->done = NULL;
+}
+
+int tg__wk_start_threads(worker *w)
+{
+    w->threads = tg__calloc((size_t)w->nthreads, sizeof *w->threads);
+    if (!w->threads)
+        return TG_ENOMEM;
+    for (; w->n_started < w->nthreads; w->n_started++)
+        if (pthread_create(&w->threads[w->n_started], NULL, thread_main, w))
+            return tg__seterr(TG_ENOMEM, "cannot start task threads");
+    return 0;
+}
