@@ -71,6 +71,17 @@ static tg_value *net_pid(tg_value *const *a, size_t n, void *ctx)
     return tg_int((int64_t)getpid());
 }
 
+/* Sleeps its first argument in milliseconds, then says which worker it
+ * ran on (its process id; the second argument makes calls distinct). */
+static tg_value *net_sleep_pid(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    int64_t ms = tg_as_int(a[0]);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    return tg_int((int64_t)getpid());
+}
+
 /* A bytes value of its argument's length, each byte its index mod 251. */
 static tg_value *net_blob(tg_value *const *a, size_t n, void *ctx)
 {
@@ -110,6 +121,7 @@ __attribute__((constructor)) static void net_register(void)
     tg_register("net.fail", net_fail, NULL);
     tg_register("net.sleep", net_sleep, NULL);
     tg_register("net.pid", net_pid, NULL);
+    tg_register("net.sleep_pid", net_sleep_pid, NULL);
     tg_register("net.blob", net_blob, NULL);
     tg_register("net.bytesum", net_bytesum, NULL);
 }

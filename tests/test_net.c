@@ -371,6 +371,34 @@ static void test_net_long_chains_match_sync_and_stop_midway(void **state)
     tg_graph_free(g);
 }
 
+/* Once the scheduler has seen that tasks run long, it sends them a
+ * couple per thread, so that they spread over the workers as threads
+ * free up instead of piling up behind one worker's threads. */
+static void test_net_long_tasks_spread_over_the_workers(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    tg_value *t[16], *out[16];
+    for (int i = 0; i < 4; i++) /* one per thread: both workers learn */
+        t[i] = tg_delayed_registered(g, "net.sleep_pid", 2, tg_int(60),
+                                     tg_int(-1 - i));
+    assert_int_equal(tg_compute_many(t, 4, out, dist), 0);
+    for (int i = 0; i < 4; i++)
+        tg_decref(out[i]);
+    for (int i = 0; i < 16; i++)
+        t[i] = tg_delayed_registered(g, "net.sleep_pid", 2, tg_int(100),
+                                     tg_int(i));
+    assert_int_equal(tg_compute_many(t, 16, out, dist), 0);
+    int on_first = 0;
+    for (int i = 0; i < 16; i++)
+        on_first += tg_as_int(out[i]) == tg_as_int(out[0]);
+    for (int i = 0; i < 16; i++)
+        tg_decref(out[i]);
+    /* 2 workers x 2 threads: 8 each, give or take a round */
+    assert_in_range(on_first, 6, 10);
+    tg_graph_free(g);
+}
+
 typedef struct computer {
     tg_scheduler *s;
     tg_value *target;
@@ -669,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_net_local_calls_and_opaque_values_are_refused),
         cmocka_unit_test(test_net_cancel_and_timeout),
         cmocka_unit_test(test_net_long_chains_match_sync_and_stop_midway),
+        cmocka_unit_test(test_net_long_tasks_spread_over_the_workers),
         cmocka_unit_test(test_net_a_late_worker_runs_what_waits),
         cmocka_unit_test(test_net_bad_peers_are_dropped_and_the_rest_go_on),
         cmocka_unit_test(test_net_a_million_tasks_with_bounded_memory),
