@@ -371,6 +371,34 @@ static void test_net_long_chains_match_sync_and_stop_midway(void **state)
     tg_graph_free(g);
 }
 
+/* Tasks sent ahead that wait for one slow result: one follows it on its
+ * thread, the others wait in the worker's store and must be handed the
+ * result as soon as it exists (nothing else will come to wake the
+ * worker).  Then the same with a failing producer. */
+static void test_net_tasks_sent_ahead_all_get_the_result(void **state)
+{
+    (void)state;
+    tg_scheduler *sync = tg_scheduler_sync();
+    for (int round = 0; round < 2; round++) {
+        tg_graph *g = tg_graph_new();
+        tg_value *p = round == 0
+                          ? tg_delayed_registered(g, "net.sleep", 1, tg_int(50))
+                          : tg_delayed_registered(g, "net.fail", 2, tg_int(-3),
+                                                  tg_int(50));
+        tg_value *u[6], *want[6], *got[6];
+        for (int i = 0; i < 6; i++)
+            u[i] = tg_delayed_registered(g, "net.mix1", 2, p, tg_int(i));
+        int rc = tg_compute_many(u, 6, want, sync);
+        assert_int_equal(tg_compute_many(u, 6, got, dist), rc);
+        for (int i = 0; i < 6; i++) {
+            td_assert_same(want[i], got[i]);
+            tg_decref(want[i]), tg_decref(got[i]);
+        }
+        tg_graph_free(g);
+    }
+    tg_scheduler_free(sync);
+}
+
 /* Once the scheduler has seen that tasks run long, it sends them a
  * couple per thread, so that they spread over the workers as threads
  * free up instead of piling up behind one worker's threads. */
@@ -698,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_net_cancel_and_timeout),
         cmocka_unit_test(test_net_long_chains_match_sync_and_stop_midway),
         cmocka_unit_test(test_net_long_tasks_spread_over_the_workers),
+        cmocka_unit_test(test_net_tasks_sent_ahead_all_get_the_result),
         cmocka_unit_test(test_net_a_late_worker_runs_what_waits),
         cmocka_unit_test(test_net_bad_peers_are_dropped_and_the_rest_go_on),
         cmocka_unit_test(test_net_a_million_tasks_with_bounded_memory),

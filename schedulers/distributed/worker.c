@@ -102,14 +102,15 @@ static void drain_done(worker *w)
         tg__free(rest);
     pthread_mutex_lock(&w->lock);
     wtask *k = NULL;
-    bool to_report = false;
+    bool to_report = w->n_unreported > 0;
     for (wtask *d = w->done, *next; d; d = next) { /* reported in order */
         next = d->next;
         d->next = k;
         k = d;
-        to_report |= !d->reported;
     }
     w->done = NULL;
+    w->n_unreported = 0;
+    w->woken = false;
     /* no thread's report may pass these: the lane stays closed until
      * they are written */
     if (to_report && w->sched)
@@ -236,6 +237,15 @@ static void settle(worker *w, entry *x, tg_value *v)
 /* Task k, sent ahead, waits for input j, task d, being computed here
  * (x: its entry, if any).  True when k now waits for it, last in the
  * entry's list. */
+/* Task t of gid among the tasks received and not yet taken back in. */
+static wtask *here_task(worker *w, uint64_t gid, uint32_t t)
+{
+    wtask *p = w->here;
+    while (p && (p->gid != gid || p->t != t))
+        p = p->next_here;
+    return p;
+}
+
 static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x)
 {
     if (!x && !(x = tg__wk_add(w, k->gid, d, KIND_RESULT))) {
@@ -249,6 +259,16 @@ static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x)
     }
     x->waiting = wt;
     x->waiting[x->n_waiting++] = k;
+    wtask *p = here_task(w, k->gid, d);
+    if (p) { /* its thread must wake the loop, or has already finished */
+        pthread_mutex_lock(&w->lock);
+        p->awaited = true;
+        bool wake = p->finished && !w->woken;
+        w->woken |= wake;
+        pthread_mutex_unlock(&w->lock);
+        if (wake)
+            uv_async_send(&w->wake);
+    }
     return true;
 }
 
@@ -258,9 +278,7 @@ static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x)
  * thread right after it.  False when k is to wait in the entry. */
 static bool follow(worker *w, wtask *k, uint32_t j)
 {
-    wtask *p = w->here;
-    while (p && (p->gid != k->gid || p->t != k->in[j].index))
-        p = p->next_here;
+    wtask *p = here_task(w, k->gid, k->in[j].index);
     if (!p)
         return false;
     bool linked = false;

@@ -51,6 +51,8 @@ struct wtask {
     uint64_t nbytes;
     uint64_t run_ns; /* how long its function ran */
     bool reported;   /* W_DONE went straight from its thread */
+    bool awaited;    /* guarded by the lock: tasks here wait in the store
+                        for its result, so the loop must take it in */
     uint8_t *blob;   /* a target's or an error's flat encoding */
     size_t blob_len;
     wtask *next;
@@ -86,6 +88,8 @@ typedef struct worker {
     pthread_cond_t more;
     wtask *queue, *queue_tail, *done;
     bool quit;
+    bool woken;            /* a wake of the loop is under way */
+    uint32_t n_unreported; /* tasks on done that did not report */
     wtask *here; /* tasks received and not yet reported (loop thread) */
     uv_async_t wake;
     /* W_DONE entries queued this iteration, and the blobs they carry */

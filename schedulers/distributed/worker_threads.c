@@ -102,7 +102,7 @@ int tg__wk_encode_done(tg__enc *e, const wtask *k)
  * open, sparing the trip through the loop.  What the socket does not take
  * of it stays for the loop to send first (see drain_done).  True when
  * k's report is on its way. */
-static bool report_direct(worker *w, wtask *k)
+static bool report_direct(worker *w, wtask *k, bool *need)
 {
     tg__enc e;
     uint8_t prefix[TG__PREFIX_BYTES + 8];
@@ -130,6 +130,7 @@ static bool report_direct(worker *w, wtask *k)
         size_t done = put > 0 ? (size_t)put : 0;
         if (done == total) {
             sent = true;
+            *need = false;
         } else if (done > 0 && (w->rest = tg__malloc(total - done))) {
             size_t at = 0; /* the unwritten tail, for the loop */
             for (int i = 0; i < 3; i++) {
@@ -179,15 +180,19 @@ static void *thread_main(void *arg)
                     tg_is_error(k->result) ? tg_null() : tg_incref(k->result);
             }
             k->finished = true;
-            /* whoever makes the list non-empty wakes the loop, after
-             * letting go of the lock the loop is about to take; with
-             * nothing ahead of it, k reports itself */
-            bool wake = !w->done;
-            if (wake)
-                k->reported = report_direct(w, k);
+            /* With no unreported task ahead of it, k reports itself.
+             * The loop is woken (after letting go of the lock it is
+             * about to take) only when it has something to do soon: a
+             * report to send, or tasks waiting for k's result; else it
+             * takes k in with its next message. */
+            bool need = true;
+            if (!w->n_unreported)
+                k->reported = report_direct(w, k, &need);
+            w->n_unreported += !k->reported;
             k->next = w->done;
             w->done = k;
-            if (wake) {
+            if ((need || k->awaited) && !w->woken) {
+                w->woken = true;
                 pthread_mutex_unlock(&w->lock);
                 uv_async_send(&w->wake);
                 pthread_mutex_lock(&w->lock);
