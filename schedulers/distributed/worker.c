@@ -234,9 +234,6 @@ static void settle(worker *w, entry *x, tg_value *v)
     tg__free(waiting);
 }
 
-/* Task k, sent ahead, waits for input j, task d, being computed here
- * (x: its entry, if any).  True when k now waits for it, last in the
- * entry's list. */
 /* Task t of gid among the tasks received and not yet taken back in. */
 static wtask *here_task(worker *w, uint64_t gid, uint32_t t)
 {
@@ -246,7 +243,12 @@ static wtask *here_task(worker *w, uint64_t gid, uint32_t t)
     return p;
 }
 
-static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x)
+/* Task k, sent ahead, waits for input j, task d, being computed here
+ * (x: its entry, if any; *producer: task d, when it is here).  True when
+ * k now waits for it, last in the entry's list. */
+
+static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x,
+                         wtask **producer)
 {
     if (!x && !(x = tg__wk_add(w, k->gid, d, KIND_RESULT))) {
         fail_input(w, k, j, tg_error("worker %s: out of memory", w->name));
@@ -259,7 +261,7 @@ static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x)
     }
     x->waiting = wt;
     x->waiting[x->n_waiting++] = k;
-    wtask *p = here_task(w, k->gid, d);
+    wtask *p = *producer = here_task(w, k->gid, d);
     if (p) { /* its thread must wake the loop, or has already finished */
         pthread_mutex_lock(&w->lock);
         p->awaited = true;
@@ -272,28 +274,26 @@ static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x)
     return true;
 }
 
-/* k waits for input j alone, the result of a task computed here: when
- * that task has not finished and has no follower yet, k becomes its
- * follower (leaving the entry's list, where it is last) and runs on its
- * thread right after it.  False when k is to wait in the entry. */
-static bool follow(worker *w, wtask *k, uint32_t j)
+/* k waits for input j alone, the result of p, a task here: when p has
+ * not finished and has no follower yet, k becomes its follower (leaving
+ * the entry's list, where it is last; p then wakes the loop only if
+ * others still wait there) and runs on its thread right after it.
+ * False when k is to wait in the entry. */
+static bool follow(worker *w, wtask *k, uint32_t j, wtask *p)
 {
-    wtask *p = here_task(w, k->gid, k->in[j].index);
-    if (!p)
-        return false;
+    tg__map_probe pr;
+    entry *x = tg__wk_find(w, k->gid, k->in[j].index, KIND_RESULT, &pr);
     bool linked = false;
     pthread_mutex_lock(&w->lock);
     if (!p->finished && !p->then) {
         p->then = k;
         p->then_j = j;
+        p->awaited = x->n_waiting > 1; /* others still wait in the store */
         linked = true;
     }
     pthread_mutex_unlock(&w->lock);
-    if (linked) {
-        tg__map_probe pr;
-        entry *x = tg__wk_find(w, k->gid, k->in[j].index, KIND_RESULT, &pr);
+    if (linked)
         x->n_waiting--;
-    }
     return linked;
 }
 
@@ -442,6 +442,7 @@ static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
     k->remote = tg__calloc(n + 1, sizeof *k->remote);
     k->missing = n + 1;            /* one more until every input is looked at */
     uint32_t awaited = UINT32_MAX; /* an input computed here, waited for */
+    wtask *producer = NULL;        /* the task computing it, if here */
     for (uint32_t j = 0; j < n; j++) {
         tg__task_input in = k->in[j];
         tg__map_probe p;
@@ -459,13 +460,15 @@ static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
             fetch(w, k, j, in.index, addr);
         else if (!addr && k->remote && in.kind == TG__INPUT_TASK
                  && (k->flags & TG__RUN_AWAIT))
-            awaited = await_result(w, k, j, in.index, x) ? j : awaited;
+            awaited =
+                await_result(w, k, j, in.index, x, &producer) ? j : awaited;
         else
             fail_input(
                 w, k, j,
                 tg_error("worker %s: input %u is nowhere", w->name, in.index));
     }
-    if (k->missing == 2 && awaited != UINT32_MAX && follow(w, k, awaited))
+    if (k->missing == 2 && awaited != UINT32_MAX && producer
+        && follow(w, k, awaited, producer))
         return;
     if (--k->missing == 0)
         tg__wk_submit(w, k);
