@@ -172,11 +172,33 @@ const char *tg__prog_check(const tg__ins *code, size_t n_code,
 tg_value *tg__prog_value(const tg__ins *code, size_t n_code);
 const char *tg__prog_parse(const tg_value *list, tg__ins *code, size_t *n_code);
 
-/* One tile handed to a sink: n values of dtype at p. */
+/* A float64 program that is a chain: a leaf, then steps each either a
+ * unary op or a binary op with a leaf (the value so far on its left).
+ * A leaf is input `in` or, where in < 0, the constant c.  Step 0 is the
+ * first leaf (op TG__OP_IN). */
+typedef struct tg__chain_step {
+    uint8_t op;
+    int in;
+    double c;
+} tg__chain_step;
+
+typedef struct tg__chain {
+    size_t n;
+    tg__chain_step step[TG__PROG_MAX_CODE];
+} tg__chain;
+
+/* One tile handed to a sink: n values of dtype at p - or, while p is
+ * NULL, a pending float64 tile that the chain computes from src[i] (n
+ * values from there, or its one value where one[i]); a sink that cannot
+ * fuse it takes tg__tile_values(t). */
 typedef struct tg__tile {
     tg_dtype dtype;
     const void *p;
     size_t n;
+    const tg__chain *chain;
+    const double *src[TG__PROG_MAX_INPUTS];
+    bool one[TG__PROG_MAX_INPUTS];
+    double *scratch; /* room for n values */
 } tg__tile;
 
 /* Receives the program's values tile by tile.  aux[j] is the position
@@ -202,6 +224,7 @@ typedef struct tg__eval_spec {
     int64_t aux_stride[TG__EVAL_MAX_AUX][TG__ND_MAX];
     int64_t aux_base[TG__EVAL_MAX_AUX];
     bool no_merge; /* keep every axis (the sink needs exact positions) */
+    bool lazy;     /* the sink takes pending tiles (tg__tile) */
 } tg__eval_spec;
 
 /* Evaluates s, calling sink on each tile in C order.  0, or -1 with a
@@ -211,6 +234,22 @@ int tg__eval(const tg__eval_spec *s, tg__sink_fn sink, void *ctx, char *err,
 /* Converts n values of dtype from to dtype to (from src to dst). */
 void tg__convert(void *dst, tg_dtype to, const void *src, tg_dtype from,
                  size_t n);
+
+/* ---- the chain machine (chain.c) ------------------------------------- */
+
+/* Compiles s's program into c when it is a float64 chain over float64
+ * inputs whose result s wants as float64; false otherwise. */
+bool tg__chain_compile(tg__chain *c, const tg__eval_spec *s);
+/* Whether c can run on tiles whose inputs advance st[i] elements per
+ * value (0 or 1 for every input it reads), n values at a time. */
+bool tg__chain_fits(const tg__chain *c, const int64_t *st, size_t n);
+/* Runs pending tile t into out (t->n values). */
+void tg__chain_run(const tg__tile *t, double *out);
+/* Adds pending tile t's values into 32 compensated lanes (ls[j], lc[j])
+ * exactly as reduce.c's lanes_sum adds a stored tile. */
+void tg__chain_sum(const tg__tile *t, double *ls, double *lc);
+/* t's values: t->p, or the pending tile computed into t->scratch. */
+const void *tg__tile_values(const tg__tile *t);
 
 /* ---- chunked arrays (builders.c) ------------------------------------- */
 

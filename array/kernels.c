@@ -10,7 +10,10 @@
  * memory instead of n.  Before the walk, axes of extent 1 are dropped
  * and neighbouring axes merged wherever every input (and auxiliary
  * position, for reductions) is contiguous across them, so that a
- * broadcast-free chunk is one long run.
+ * broadcast-free chunk is one long run.  A program that is a float64
+ * chain (chain.c) runs instead 32 values at a time in vector registers,
+ * and hands its tiles to sinks that can fuse them (the reductions' sum,
+ * the output chunk) still pending, so that they are never stored.
  *
  * Types follow NumPy: int64 op int64 stays int64 (wrapping, computed
  * on unsigned values so that overflow is defined), anything with a
@@ -463,6 +466,8 @@ typedef struct machine {
     uint8_t *buf; /* TG__PROG_MAX_STACK slots of two TILE x 8 buffers */
     bool neg_pow; /* an int64 pow had a negative exponent */
     tg_dtype result;
+    bool use_chain; /* the program runs on the chain machine (chain.c) */
+    tg__chain chain;
 } machine;
 
 /* The buffer of stack slot k that does not hold cur: results never
@@ -753,6 +758,26 @@ static void merge_axes(machine *mc, size_t n_vec, bool no_merge)
     mc->m = m;
 }
 
+/* The pending tile of n values at pos (the chain machine's), computed
+ * at once unless the sink takes it pending. */
+static void chain_tile(machine *mc, const int64_t *pos, const int64_t *st,
+                       size_t n, tg__tile *t)
+{
+    const tg__eval_spec *s = mc->spec;
+    t->dtype = TG_DT_FLOAT64;
+    t->p = NULL;
+    t->n = n;
+    t->chain = &mc->chain;
+    t->scratch = (double *)mc->buf;
+    for (size_t i = 0; i < s->n_in; i++) {
+        bool f = s->in[i]->dtype == TG_DT_FLOAT64;
+        t->src[i] = f ? (const double *)s->in[i]->data + pos[i] : NULL;
+        t->one[i] = st[i] == 0 || n == 1;
+    }
+    if (!s->lazy)
+        t->p = tg__tile_values(t);
+}
+
 /* Walks the merged axes in C order, a tile at a time along the last. */
 static int walk(machine *mc, size_t n_vec, tg__sink_fn sink, void *ctx,
                 char *err, size_t len)
@@ -763,6 +788,7 @@ static int walk(machine *mc, size_t n_vec, tg__sink_fn sink, void *ctx,
     int64_t st[TG__PROG_MAX_INPUTS + TG__EVAL_MAX_AUX];
     for (size_t v = 0; v < n_vec; v++)
         st[v] = mc->stride[v][m - 1];
+    bool chain = mc->use_chain && tg__chain_fits(&mc->chain, st, inner);
     for (;;) {
         int64_t base[TG__PROG_MAX_INPUTS + TG__EVAL_MAX_AUX];
         for (size_t v = 0; v < n_vec; v++) {
@@ -774,16 +800,21 @@ static int walk(machine *mc, size_t n_vec, tg__sink_fn sink, void *ctx,
             size_t n = inner - j < TILE ? inner - j : TILE;
             for (size_t v = 0; v < n_vec; v++)
                 pos[v] = base[v] + (int64_t)j * st[v];
-            reg r;
-            run_tile(mc, pos, st, n, &r);
-            if (mc->neg_pow) {
-                snprintf(err, len,
-                         "int64 pow with a negative exponent "
-                         "(integers to negative powers are not "
-                         "allowed)");
-                return -1;
+            tg__tile t;
+            if (chain) {
+                chain_tile(mc, pos, st, n, &t);
+            } else {
+                reg r;
+                run_tile(mc, pos, st, n, &r);
+                if (mc->neg_pow) {
+                    snprintf(err, len,
+                             "int64 pow with a negative exponent "
+                             "(integers to negative powers are not "
+                             "allowed)");
+                    return -1;
+                }
+                t = (tg__tile){.dtype = r.dt, .p = r.p, .n = n};
             }
-            tg__tile t = {r.dt, r.p, n};
             if (sink(ctx, &t, pos + s->n_in, st + s->n_in) != 0)
                 return -1;
         }
@@ -826,6 +857,7 @@ int tg__eval(const tg__eval_spec *s, tg__sink_fn sink, void *ctx, char *err,
     if (size == 0)
         return 0;
     merge_axes(&mc, n_vec, s->no_merge);
+    mc.use_chain = tg__chain_compile(&mc.chain, s);
     /* a where() reads two slots above its own */
     size_t depth = prog_depth(s->code, s->n_code) + 2;
     mc.buf = tg__malloc(depth * 2 * TILE * 8);
@@ -854,7 +886,10 @@ static int fill_sink(void *ctx, const tg__tile *t, const int64_t *aux,
 {
     (void)aux, (void)step;
     fill *f = ctx;
-    memcpy(f->out, t->p, t->n * f->item);
+    if (t->p)
+        memcpy(f->out, t->p, t->n * f->item);
+    else
+        tg__chain_run(t, (double *)(void *)f->out);
     f->out += t->n * f->item;
     return 0;
 }
@@ -898,7 +933,8 @@ static tg_value *elemwise_task(tg_value *const *args, size_t nargs, void *ctx)
                        .n_in = nargs - 1,
                        .ndim = ndim,
                        .shape = shape,
-                       .want = -1};
+                       .want = -1,
+                       .lazy = true};
     fill f = {out->data, tg__nd_itemsize(out_dt)};
     if (tg__eval(&s, fill_sink, &f, err, sizeof err) != 0) {
         tg__nd_free(out);

@@ -203,8 +203,15 @@ static void sink_sum(acc *a, const tg__tile *t, const int64_t *aux,
             fold_lanes(a);
         a->lane_o = o;
         a->lanes_live = true;
-        lanes_sum(x, t->n, a->ls, a->lc);
-    } else if (step[0] == 1) {
+        if (x)
+            lanes_sum(x, t->n, a->ls, a->lc);
+        else
+            tg__chain_sum(t, a->ls, a->lc); /* fused: nothing stored */
+        return;
+    }
+    if (!x)
+        x = tg__tile_values(t);
+    if (step[0] == 1) {
         vec_sum(x, t->n, s + o, c + o);
     } else {
         for (size_t j = 0; j < t->n; j++)
@@ -228,11 +235,107 @@ static void sink_dev(acc *a, const tg__tile *t, const int64_t *aux,
     }
 }
 
+/* Lanes of a min (CMP <) or max (CMP >) over x[0 .. n), n >= GROUP,
+ * into m; z[j] becomes NaN where a lane saw a NaN or an infinity. */
+#define EXT_LANES(NAME, T, CMP, Z)                                             \
+    TG__CLONES static void NAME(const T *restrict x, size_t n, T *restrict m,  \
+                                double *restrict z)                            \
+    {                                                                          \
+        for (size_t j = 0; j < GROUP; j++)                                     \
+            m[j] = x[j], z[j] = 0;                                             \
+        for (size_t i = GROUP; i + GROUP <= n; i += GROUP)                     \
+            for (size_t j = 0; j < GROUP; j++) {                               \
+                T v = x[i + j];                                                \
+                m[j] = v CMP m[j] ? v : m[j];                                  \
+                Z;                                                             \
+            }                                                                  \
+    }
+
+EXT_LANES(f_min_lanes, double, <, z[j] += v * 0.0)
+EXT_LANES(f_max_lanes, double, >, z[j] += v * 0.0)
+EXT_LANES(i_min_lanes, int64_t, <, (void)z)
+EXT_LANES(i_max_lanes, int64_t, >, (void)z)
+
+/* The extreme of x[0 .. n), n > 0, for min (else max), NaN if any is
+ * NaN: in vector lanes while no NaN or infinity shows up. */
+static double f_extreme(const double *x, size_t n, bool min)
+{
+    size_t i = 1, full = n / GROUP * GROUP;
+    double r = x[0];
+    if (n >= GROUP) {
+        double m[GROUP], z[GROUP], zs = 0;
+        (min ? f_min_lanes : f_max_lanes)(x, full, m, z);
+        for (size_t j = 0; j < GROUP; j++)
+            zs += z[j] + m[j] * 0.0;
+        if (zs == zs) { /* all finite: fold the lanes, then the rest */
+            r = m[0];
+            for (size_t j = 1; j < GROUP; j++)
+                r = (min ? m[j] < r : m[j] > r) ? m[j] : r;
+            i = full;
+        }
+    }
+    for (; i < n && r == r; i++)
+        if (x[i] != x[i] || (min ? x[i] < r : x[i] > r))
+            r = x[i];
+    return r;
+}
+
+static int64_t i_extreme(const int64_t *x, size_t n, bool min)
+{
+    size_t i = 1;
+    int64_t r = x[0];
+    if (n >= GROUP) {
+        int64_t m[GROUP];
+        double z[GROUP];
+        (min ? i_min_lanes : i_max_lanes)(x, n / GROUP * GROUP, m, z);
+        for (size_t j = 0; j < GROUP; j++)
+            r = (min ? m[j] < r : m[j] > r) ? m[j] : r;
+        i = n / GROUP * GROUP;
+    }
+    for (; i < n; i++)
+        r = (min ? x[i] < r : x[i] > r) ? x[i] : r;
+    return r;
+}
+
+/* A whole tile into output element o: its extreme found in vector lanes
+ * and, where it beats the element's, the first position holding it - so
+ * that the result is the one an element-by-element scan keeps. */
+static void ext_tile(acc *a, const tg__tile *t, size_t o, int64_t at,
+                     int64_t step)
+{
+    bool min = a->op == TG_REDUCE_MIN || a->op == TG_REDUCE_ARGMIN;
+    size_t j = 0, n = t->n;
+    if (a->wt == TG_DT_FLOAT64) {
+        const double *x = t->p;
+        double *v = a->st[0], e = f_extreme(x, n, min);
+        if (a->seen[o] && !f_better(a->op, e, v[o]))
+            return;
+        while (e == e ? x[j] != e : x[j] == x[j])
+            j++;
+        v[o] = x[j];
+    } else {
+        const int64_t *x = t->p;
+        int64_t *v = a->st[0], e = i_extreme(x, n, min);
+        if (a->seen[o] && !i_better(a->op, e, v[o]))
+            return;
+        while (x[j] != e)
+            j++;
+        v[o] = x[j];
+    }
+    if (a->op == TG_REDUCE_ARGMIN || a->op == TG_REDUCE_ARGMAX)
+        ((int64_t *)a->st[1])[o] = at + step * (int64_t)j;
+    a->seen[o] = true;
+}
+
 static void sink_ext(acc *a, const tg__tile *t, const int64_t *aux,
                      const int64_t *step)
 {
     bool arg = a->op == TG_REDUCE_ARGMIN || a->op == TG_REDUCE_ARGMAX;
     int64_t *idx = arg ? a->st[1] : NULL;
+    if (step[0] == 0 && t->n > 0) {
+        ext_tile(a, t, (size_t)aux[0], arg ? aux[1] : 0, arg ? step[1] : 0);
+        return;
+    }
     for (size_t j = 0; j < t->n; j++) {
         size_t o = (size_t)aux[0] + (size_t)step[0] * j;
         bool take = !a->seen[o];
@@ -260,6 +363,15 @@ static int acc_sink(void *ctx, const tg__tile *t, const int64_t *aux,
                     const int64_t *step)
 {
     acc *a = ctx;
+    tg__tile v;
+    bool sum =
+        a->op == TG_REDUCE_SUM || a->op == TG_REDUCE_MEAN
+        || ((a->op == TG_REDUCE_VAR || a->op == TG_REDUCE_STD) && !a->pass2);
+    if (!t->p && !sum) {
+        v = *t;
+        v.p = tg__tile_values(t);
+        t = &v;
+    }
     switch (a->op) {
     case TG_REDUCE_SUM:
     case TG_REDUCE_MEAN: sink_sum(a, t, aux, step); break;
@@ -442,7 +554,8 @@ static tg_value *partial_task(tg_value *const *args, size_t nargs, void *ctx)
                        .n_in = nargs - 1,
                        .ndim = nd,
                        .shape = shape,
-                       .want = (int)a.wt};
+                       .want = (int)a.wt,
+                       .lazy = true};
     aux_strides(&s, axis, start, full,
                 op == TG_REDUCE_ARGMIN || op == TG_REDUCE_ARGMAX);
     tg_value *res = NULL;
