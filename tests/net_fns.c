@@ -97,6 +97,21 @@ static tg_value *net_blob(tg_value *const *a, size_t n, void *ctx)
     return v;
 }
 
+/* A list of its argument's count of ints, 0, 1, 2, ... */
+static tg_value *net_ints(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    size_t len = (size_t)tg_as_int(a[0]);
+    tg_value **items = malloc((len ? len : 1) * sizeof *items);
+    if (!items)
+        return tg_error("out of memory");
+    for (size_t i = 0; i < len; i++)
+        items[i] = tg_int((int64_t)i);
+    tg_value *v = tg_list_from(len, items);
+    free(items);
+    return v;
+}
+
 /* The total of the bytes of its bytes arguments, as an int. */
 static tg_value *net_bytesum(tg_value *const *a, size_t n, void *ctx)
 {
@@ -124,4 +139,5 @@ __attribute__((constructor)) static void net_register(void)
     tg_register("net.sleep_pid", net_sleep_pid, NULL);
     tg_register("net.blob", net_blob, NULL);
     tg_register("net.bytesum", net_bytesum, NULL);
+    tg_register("net.ints", net_ints, NULL);
 }

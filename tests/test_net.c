@@ -99,14 +99,24 @@ static void start_scheduler(cluster *c)
     }
 }
 
-static void start_worker(cluster *c)
+static void start_worker_threads(cluster *c, const char *threads)
 {
-    char *argv[] = {
-        getenv("TG_NET_WORKER"),  "--scheduler-file", c->file, "--preload",
-        getenv("TG_NET_PRELOAD"), "--nthreads",       "2",     NULL};
+    char *argv[] = {getenv("TG_NET_WORKER"),
+                    "--scheduler-file",
+                    c->file,
+                    "--preload",
+                    getenv("TG_NET_PRELOAD"),
+                    "--nthreads",
+                    (char *)threads,
+                    NULL};
     assert_non_null(argv[0]);
     assert_non_null(argv[4]);
     c->pids[c->n++] = spawn(argv);
+}
+
+static void start_worker(cluster *c)
+{
+    start_worker_threads(c, "2");
 }
 
 static void wait_workers(cluster *c, uint64_t n)
@@ -200,6 +210,90 @@ static void test_net_inputs_move_between_workers(void **state)
     assert_int_equal(tg_as_int(v), 16 * want);
     tg_decref(v);
     tg_graph_free(g);
+}
+
+/* 2,000 results of 4,000 bytes each (encoded inline, in the head) for
+ * one task: what it fetches from the other worker is several times what
+ * one message may carry, so the answer comes in several. */
+static void
+test_net_many_inputs_from_a_peer_come_in_several_messages(void **state)
+{
+    (void)state;
+    enum { N = 2000, LEN = 4000 };
+    tg_graph *g = tg_graph_new();
+    tg_value **blobs = malloc(N * sizeof *blobs);
+    assert_non_null(blobs);
+    int64_t want = 0;
+    for (size_t k = 0; k < LEN; k++)
+        want += (int64_t)(k % 251);
+    for (int i = 0; i < N; i++)
+        blobs[i] =
+            tg_delayed_registered(g, "net.blob", 2, tg_int(LEN), tg_int(i));
+    tg_fn f;
+    void *ctx;
+    assert_int_equal(tg_lookup("net.bytesum", &f, &ctx), 0);
+    tg_value *v =
+        tg_compute(tg_delayed_v(g, "net.bytesum", f, ctx, 0, N, blobs), dist);
+    if (tg_is_error(v))
+        fail_msg("%s", tg_error_message(v));
+    assert_int_equal(tg_as_int(v), N * want);
+    tg_decref(v);
+    free(blobs);
+    tg_graph_free(g);
+}
+
+/* sum(list, blob) on s, a cluster of two idle one-thread workers: the
+ * two roots go one to each, the sum to the blob's (the more bytes),
+ * which fetches the list. */
+static tg_value *list_then_blob(tg_scheduler *s, size_t n_ints)
+{
+    tg_graph *g = tg_graph_new();
+    tg_value *in[2] = {
+        tg_delayed_registered(g, "net.ints", 1, tg_int((int64_t)n_ints)),
+        tg_delayed_registered(g, "net.blob", 2, tg_int(64 << 20), tg_int(0))};
+    tg_fn f;
+    void *ctx;
+    assert_int_equal(tg_lookup("net.bytesum", &f, &ctx), 0);
+    tg_value *v =
+        tg_compute(tg_delayed_v(g, "net.bytesum", f, ctx, 0, 2, in), s);
+    tg_graph_free(g);
+    return v;
+}
+
+/* A value whose head outgrows a batch alone goes in a message of its
+ * own; one whose head outgrows any message fails the task that needs
+ * it with the reason, and the connection stays. */
+static void
+test_net_a_value_too_large_for_any_message_fails_naming_the_limit(void **state)
+{
+    (void)state;
+    cluster one = {0};
+    start_scheduler(&one);
+    start_worker_threads(&one, "1");
+    start_worker_threads(&one, "1");
+    wait_workers(&one, 2);
+    tg_scheduler *s = tg_scheduler_distributed(one.file);
+    assert_non_null(s);
+    int64_t want = 0;
+    for (int64_t k = 0; k < (64 << 20); k++)
+        want += k % 251;
+    tg_value *v = list_then_blob(s, 40000); /* a head of about 360 KB */
+    if (tg_is_error(v))
+        fail_msg("%s", tg_error_message(v));
+    assert_int_equal(tg_as_int(v), want);
+    tg_decref(v);
+    v = list_then_blob(s, 150000); /* about 1.35 MB: more than 1 MiB */
+    assert_true(tg_is_error(v));
+    assert_non_null(strstr(tg_error_message(v), "cannot send it"));
+    assert_non_null(strstr(tg_error_message(v), "max_header 1048576"));
+    tg_decref(v);
+    v = list_then_blob(s, 10);
+    if (tg_is_error(v))
+        fail_msg("%s", tg_error_message(v));
+    assert_int_equal(tg_as_int(v), want);
+    tg_decref(v);
+    tg_scheduler_free(s);
+    cluster_stop(&one);
 }
 
 /* Registered in this program only: no worker has it. */
@@ -719,6 +813,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_net_matches_sync_on_random_dags),
         cmocka_unit_test(test_net_inputs_move_between_workers),
+        cmocka_unit_test(
+            test_net_many_inputs_from_a_peer_come_in_several_messages),
+        cmocka_unit_test(
+            test_net_a_value_too_large_for_any_message_fails_naming_the_limit),
         cmocka_unit_test(
             test_net_unknown_function_fails_naming_it_and_the_worker),
         cmocka_unit_test(test_net_errors_carry_key_and_message),

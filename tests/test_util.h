@@ -32,7 +32,10 @@ static inline void tt_stop_cluster(void)
 
 static inline void tt_start_cluster(void)
 {
-    tt_cluster = tg_cluster_local(2, 1, NULL);
+    /* verbose: a connection closed for a reason logs it on stderr, which
+     * the test log keeps */
+    tg_cluster_opts o = {.verbose = true};
+    tt_cluster = tg_cluster_local(2, 1, &o);
     if (!tt_cluster) {
         fprintf(stderr, "cannot start a local cluster: %s\n", tg_last_error());
         exit(1);

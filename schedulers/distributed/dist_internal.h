@@ -60,6 +60,9 @@
 #include "runtime/alloc_internal.h"
 #include "taskgraph/distributed.h"
 
+/* A P_DATA entry for a result that is here but cannot be sent. */
+#define TG__GET_REFUSED 2
+
 /* Message ops: the first field of every head. */
 enum {
     TG__OP_W_HELLO = 1,    /* worker: name, threads, peer address */
@@ -73,7 +76,9 @@ enum {
     TG__OP_S_RELEASE = 9,  /* scheduler to worker: results to drop */
     TG__OP_S_FORGET = 10,  /* scheduler to worker: a graph is over */
     TG__OP_P_GET = 11,     /* worker to worker: results wanted */
-    TG__OP_P_DATA = 12,    /* worker to worker: the results */
+    TG__OP_P_DATA = 12,    /* worker to worker: the results (found 1: the
+                              value; 0: not here; TG__GET_REFUSED: why
+                              it cannot be sent) */
     TG__OP_C_INFO = 13,    /* client: how many workers? */
     TG__OP_S_INFO = 14,    /* scheduler: workers and threads */
     TG__OP_S_RESULTS = 15, /* scheduler to client: tag, first, results */
@@ -117,6 +122,11 @@ typedef struct tg__limits {
 
 /* The limits of opts, defaults filled in. */
 tg__limits tg__limits_of(const tg_server_opts *opts);
+/* True when a batch being built should go now rather than grow: its head
+ * or its frame count is a quarter of what a peer with limits l reads (at
+ * most 256 KiB of head), so that no batch, however much is ready at
+ * once, breaks the receiver's limits. */
+bool tg__batch_full(const tg__limits *l, const tg__enc *e);
 
 /* ---- wire.c: bytes, tokens, handshakes, addresses, files ---------------- */
 

@@ -120,16 +120,9 @@ static void flush_rel(sworker *w)
     w->n_rel = 0;
 }
 
-/* True when a message being built should go now rather than grow: its
- * head or its frame count is a quarter of what a peer with this node's
- * limits reads (at most 256 KiB of head), so that no batch of releases or
- * tasks, however large a graph, breaks a worker's limits. */
 static bool batch_full(const sched *s, const tg__enc *e)
 {
-    const tg__limits *l = &s->node.limits;
-    size_t head =
-        l->max_header / 4 < 256 * 1024 ? l->max_header / 4 : 256 * 1024;
-    return e->len >= head || e->n_pieces >= l->max_frames / 4;
+    return tg__batch_full(&s->node.limits, e);
 }
 
 #define FORGET_DELAY_MS 2 /* the longest a forget waits for an S_RUN */

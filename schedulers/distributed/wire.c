@@ -38,6 +38,13 @@ tg__limits tg__limits_of(const tg_server_opts *o)
     return l;
 }
 
+bool tg__batch_full(const tg__limits *l, const tg__enc *e)
+{
+    size_t head =
+        l->max_header / 4 < 256 * 1024 ? l->max_header / 4 : 256 * 1024;
+    return e->len >= head || e->n_pieces >= l->max_frames / 4;
+}
+
 void tg__hs_mac(const uint8_t token[TG__TOKEN_BYTES], const char *role,
                 const uint8_t *nonce_a, const uint8_t *nonce_b,
                 uint8_t mac[TG__MAC_BYTES])

@@ -28,7 +28,21 @@
 
 /* ---- W_DONE ----------------------------------------------------------- */
 
-/* Adds k's entry to the W_DONE going out this iteration. */
+/* Sends the W_DONE built so far. */
+static void send_reports(worker *w)
+{
+    if (w->n_out == 0)
+        return;
+    if (tg__enc_u8(&w->out, 0) == 0)
+        tg__conn_send_kept(w->sched, &w->out, &w->out_blobs);
+    else
+        tg__kept_release(&w->out_blobs);
+    tg__enc_close(&w->out);
+    w->n_out = 0;
+}
+
+/* Adds k's entry to the W_DONE going out this iteration (at once when
+ * the batch is as large as a message may be). */
 static void report(worker *w, wtask *k)
 {
     tg__enc *e = &w->out;
@@ -46,6 +60,8 @@ static void report(worker *w, wtask *k)
         w->n_out++;
     else
         tg__node_log(&w->node, "out of memory reporting a task");
+    if (tg__batch_full(&w->node.limits, e))
+        send_reports(w);
 }
 
 /* Queues W_DONE for a finished task; keeps its result. */
@@ -166,6 +182,44 @@ static peer *peer_for(worker *w, const char *addr)
     p->next = w->peers;
     w->peers = p;
     return p;
+}
+
+/* Ends pr's P_GET being built and keeps it to go out with the others:
+ * the next fetch starts another. */
+static int seal_get(peer *pr)
+{
+    if (pr->n_full == pr->cap_full) {
+        size_t cap = pr->cap_full ? 2 * pr->cap_full : 4;
+        tg__enc *f = tg__realloc(pr->full, cap * sizeof *f);
+        if (!f)
+            return TG_ENOMEM;
+        pr->full = f, pr->cap_full = cap;
+    }
+    int rc = tg__enc_u8(&pr->get, 0);
+    if (rc)
+        return rc;
+    pr->full[pr->n_full++] = pr->get;
+    pr->n_get = 0;
+    return 0;
+}
+
+/* Sends pr's P_GETs (once it is ready), or drops them (once closed). */
+static void flush_gets(peer *pr)
+{
+    if (pr->conn && !pr->ready)
+        return;
+    for (size_t i = 0; i < pr->n_full; i++) {
+        if (pr->conn)
+            tg__conn_send(pr->conn, &pr->full[i], NULL, NULL);
+        tg__enc_close(&pr->full[i]);
+    }
+    pr->n_full = 0;
+    if (pr->n_get) {
+        if (pr->conn && tg__enc_u8(&pr->get, 0) == 0)
+            tg__conn_send(pr->conn, &pr->get, NULL, NULL);
+        tg__enc_close(&pr->get);
+        pr->n_get = 0;
+    }
 }
 
 /* Gives task k input j (a new reference); submits k once it has all. */
@@ -331,6 +385,11 @@ static void fetch(worker *w, wtask *k, uint32_t j, uint32_t d, const char *addr)
         }
         pr->n_get++;
         x->from = pr;
+        if (tg__batch_full(&w->node.limits, e) && seal_get(pr) != 0) {
+            tg__wk_drop(w, x);
+            fail_input(w, k, j, tg_error("worker %s: out of memory", w->name));
+            return;
+        }
     }
     wtask **wt = tg__realloc(x->waiting, (x->n_waiting + 1) * sizeof *wt);
     if (!wt) {
@@ -565,8 +624,84 @@ static void decref_item(void *v)
     tg_decref(v);
 }
 
+/* Sends the P_DATA built in e with the values it holds, and starts the
+ * next one when `again`. */
+static int send_data(tg__conn *c, tg__enc *e, tg__kept *held, bool again)
+{
+    int rc = tg__enc_u8(e, 0);
+    if (rc == 0)
+        rc = tg__conn_send_kept(c, e, held);
+    else
+        tg__kept_release(held);
+    tg__enc_close(e);
+    if (rc == 0 && again) {
+        rc = tg__enc_init(e, 0);
+        rc = rc ? rc : tg__enc_u8(e, TG__OP_P_DATA);
+    }
+    return rc;
+}
+
+/* Whether e has outgrown one message of a peer with this worker's
+ * limits (the trailing end byte included). */
+static bool over_limits(const worker *w, const tg__enc *e)
+{
+    const tg__limits *l = &w->node.limits;
+    return e->len + 1 > l->max_header || e->n_pieces > l->max_frames;
+}
+
+/* Appends the P_DATA entry for result t of graph gid: its value (x, a
+ * result here) by reference, or not found.  A value that cannot be
+ * encoded, or that would not fit in a message even alone, goes as
+ * TG__GET_REFUSED with the reason.  *overflow: e would break the limits
+ * with this value, which fits alone: nothing was appended. */
+static int put_entry(worker *w, tg__enc *e, tg__kept *held, uint64_t gid,
+                     uint64_t t, const entry *x, bool *overflow)
+{
+    size_t len = e->len, n_pieces = e->n_pieces, depth = e->depth;
+    bool have = x && x->v;
+    int rc = tg__enc_u8(e, 1);
+    rc = rc ? rc : tg__enc_u64(e, gid);
+    rc = rc ? rc : tg__enc_u64(e, t);
+    rc = rc ? rc : tg__enc_u8(e, have ? 1 : 0);
+    *overflow = false;
+    if (rc || !have)
+        return rc;
+    if ((rc = tg__kept_room(held)) != 0)
+        return rc;
+    size_t at = e->len, at_pieces = e->n_pieces;
+    rc = tg__encode(e, x->v);
+    if (rc == 0 && !over_limits(w, e)) {
+        tg__kept_add(held, tg_incref(x->v)); /* room made */
+        return 0;
+    }
+    size_t head = e->len - at, pieces = e->n_pieces - at_pieces;
+    e->len = len, e->n_pieces = n_pieces, e->depth = depth;
+    if (rc == 0 && 64 + head + 1 <= w->node.limits.max_header
+        && pieces <= w->node.limits.max_frames && len > 64) {
+        *overflow = true; /* alone in the next message, it goes */
+        return 0;
+    }
+    char why[256];
+    if (rc == 0)
+        snprintf(why, sizeof why,
+                 "worker %s cannot send it: its encoding has a head of %zu "
+                 "bytes and %zu frames, more than a message may carry "
+                 "(max_header %zu, max_frames %zu)",
+                 w->name, head, pieces, w->node.limits.max_header,
+                 w->node.limits.max_frames);
+    else
+        snprintf(why, sizeof why, "worker %s cannot send it: %s", w->name,
+                 tg_last_error());
+    rc = tg__enc_u8(e, 1);
+    rc = rc ? rc : tg__enc_u64(e, gid);
+    rc = rc ? rc : tg__enc_u64(e, t);
+    rc = rc ? rc : tg__enc_u8(e, TG__GET_REFUSED);
+    return rc ? rc : tg__enc_str(e, why, strlen(why));
+}
+
 /* Serves a P_GET: every result asked for that is here, by reference
- * (its buffers go out as frames, not copied). */
+ * (its buffers go out as frames, not copied), in as many P_DATA as the
+ * limits ask for. */
 static int on_get(worker *w, tg__conn *c, tg__dec *d)
 {
     tg__enc e;
@@ -579,26 +714,25 @@ static int on_get(worker *w, tg__conn *c, tg__dec *d)
         uint64_t gid, t;
         if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t)))
             break;
+        if (tg__batch_full(&w->node.limits, &e)
+            && (rc = send_data(c, &e, &held, true)) != 0)
+            return rc;
         tg__map_probe p;
         entry *x = t < UINT32_MAX
                        ? tg__wk_find(w, gid, (uint32_t)t, KIND_RESULT, &p)
                        : NULL;
-        rc = tg__enc_u8(&e, 1);
-        rc = rc ? rc : tg__enc_u64(&e, gid);
-        rc = rc ? rc : tg__enc_u64(&e, t);
-        rc = rc ? rc : tg__enc_u8(&e, x && x->v ? 1 : 0);
-        if (rc || !x || !x->v)
-            continue;
-        if ((rc = tg__kept_add(&held, x->v)) != 0)
-            break;
-        tg_incref(x->v);
-        rc = tg__encode(&e, x->v);
+        bool overflow;
+        rc = put_entry(w, &e, &held, gid, t, x, &overflow);
+        if (rc == 0 && overflow) {
+            rc = send_data(c, &e, &held, true);
+            if (rc)
+                return rc;
+            rc = put_entry(w, &e, &held, gid, t, x, &overflow);
+        }
     }
-    rc = rc ? rc : tg__enc_u8(&e, 0);
     if (rc == 0)
-        rc = tg__conn_send_kept(c, &e, &held);
-    else
-        tg__kept_release(&held);
+        return send_data(c, &e, &held, false);
+    tg__kept_release(&held);
     tg__enc_close(&e);
     return rc;
 }
@@ -613,15 +747,22 @@ static int on_data(worker *w, tg__dec *d)
         if ((rc = tg__dec_u64(d, &gid)) || (rc = tg__dec_u64(d, &t))
             || (rc = tg__dec_u8(d, &found)))
             break;
-        tg_value *v = found ? tg__decode(d) : NULL;
-        if (found && !v)
+        const char *why = "the peer no longer holds it";
+        size_t why_len = strlen(why);
+        if (found == TG__GET_REFUSED && (rc = tg__dec_str(d, &why, &why_len)))
+            break;
+        tg_value *v = found == 1 ? tg__decode(d) : NULL;
+        if (found == 1 && !v)
             return tg__last_code(TG_EFORMAT);
         tg__map_probe p;
         entry *x = t < UINT32_MAX
                        ? tg__wk_find(w, gid, (uint32_t)t, KIND_FETCHED, &p)
                        : NULL;
-        if (x && !x->v)
-            arrived(w, x, v, "the peer no longer holds it");
+        if (x && !x->v) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%.*s", (int)why_len, why);
+            arrived(w, x, v, msg);
+        }
         tg_decref(v);
     }
     return rc;
@@ -711,28 +852,15 @@ static void on_close(tg__conn *c)
 static void before_flush(tg__node *n)
 {
     worker *w = n->ud;
-    if (w->n_out) {
-        if (tg__enc_u8(&w->out, 0) == 0)
-            tg__conn_send_kept(w->sched, &w->out, &w->out_blobs);
-        else
-            tg__kept_release(&w->out_blobs);
-        tg__enc_close(&w->out);
-        w->n_out = 0;
-    }
+    send_reports(w);
     if (w->sched) /* open again once all of it is written */
         tg__conn_lane(w->sched, false);
     for (peer **pp = &w->peers; *pp;) {
         peer *p = *pp;
-        if (p->conn && p->ready && p->n_get) {
-            if (tg__enc_u8(&p->get, 0) == 0)
-                tg__conn_send(p->conn, &p->get, NULL, NULL);
-            tg__enc_close(&p->get);
-            p->n_get = 0;
-        }
+        flush_gets(p);
         if (!p->conn) { /* closed: its waiters have been failed */
             *pp = p->next;
-            if (p->n_get)
-                tg__enc_close(&p->get);
+            tg__free(p->full);
             tg__free(p);
         } else {
             pp = &p->next;
@@ -792,8 +920,9 @@ static void worker_free(worker *w)
     while (w->peers) {
         peer *p = w->peers;
         w->peers = p->next;
-        if (p->n_get)
-            tg__enc_close(&p->get);
+        p->conn = NULL;
+        flush_gets(p); /* drops them */
+        tg__free(p->full);
         tg__free(p);
     }
     tg__free(w->rest);

@@ -65,6 +65,8 @@ typedef struct peer {
     bool ready;
     tg__enc get; /* P_GET entries not sent yet */
     uint32_t n_get;
+    tg__enc *full; /* P_GETs ended when they reached the batch size */
+    size_t n_full, cap_full;
     struct peer *next;
 } peer;
 
