@@ -237,6 +237,15 @@ void tg__convert(void *dst, tg_dtype to, const void *src, tg_dtype from,
 
 /* ---- the chain machine (chain.c) ------------------------------------- */
 
+/* (s, c) += x, exactly up to the final rounding of s + c (TwoSum): the
+ * compensated sums of reduce.c and of fused chains. */
+static inline void tg__two_sum(double *s, double *c, double x)
+{
+    double t = *s + x, bp = t - *s;
+    *c += (*s - (t - bp)) + (x - bp);
+    *s = t;
+}
+
 /* Compiles s's program into c when it is a float64 chain over float64
  * inputs whose result s wants as float64; false otherwise. */
 bool tg__chain_compile(tg__chain *c, const tg__eval_spec *s);

@@ -216,11 +216,15 @@ run_strip(const tg__chain *c, const double *const *src, const bool *one,
     *o0 = a0, *o1 = a1, *o2 = a2, *o3 = a3;
 }
 
-/* Copies the last n < STRIP elements of each input the chain reads
- * into pad (zeros after them), pointing src there. */
-static void pad_tail(const tg__chain *c, const tg__tile *t, size_t at, size_t n,
-                     double (*pad)[STRIP], const double **src)
+/* a = the chain over the last n < STRIP values of tile t, from element
+ * at: the inputs it reads there are copied into a zero-padded strip. */
+static inline __attribute__((always_inline)) void
+run_tail(const tg__tile *t, size_t at, size_t n, vd8 *a)
 {
+    const tg__chain *c = t->chain;
+    const double *src[TG__PROG_MAX_INPUTS];
+    double pad[TG__PROG_MAX_INPUTS][STRIP];
+    memcpy(src, t->src, sizeof src);
     for (size_t k = 0; k < c->n; k++) {
         int i = c->step[k].in;
         if (i < 0 || t->one[i] || src[i] == pad[i])
@@ -229,6 +233,7 @@ static void pad_tail(const tg__chain *c, const tg__tile *t, size_t at, size_t n,
         memcpy(pad[i], t->src[i] + at, n * sizeof(double));
         src[i] = pad[i];
     }
+    run_strip(c, src, t->one, 0, &a[0], &a[1], &a[2], &a[3]);
 }
 
 /* ---- a tile ---------------------------------------------------------- */
@@ -245,13 +250,8 @@ TG__CLONES static void chain_run(const tg__tile *t, double *out)
 #undef E
     }
     if (i < n) {
-        const double *src[TG__PROG_MAX_INPUTS];
-        double pad[TG__PROG_MAX_INPUTS][STRIP];
-        for (size_t k = 0; k < TG__PROG_MAX_INPUTS; k++)
-            src[k] = t->src[k];
-        pad_tail(c, t, i, n - i, pad, src);
         vd8 a[4];
-        run_strip(c, src, t->one, 0, &a[0], &a[1], &a[2], &a[3]);
+        run_tail(t, i, n - i, a);
         memcpy(out + i, a, (n - i) * sizeof(double));
     }
 }
@@ -287,20 +287,13 @@ TG__CLONES static void chain_sum(const tg__tile *t, double *ls, double *lc)
     ALL4(E)
 #undef E
     if (i < n) {
-        const double *src[TG__PROG_MAX_INPUTS];
-        double pad[TG__PROG_MAX_INPUTS][STRIP], v[STRIP];
-        for (size_t k = 0; k < TG__PROG_MAX_INPUTS; k++)
-            src[k] = t->src[k];
-        pad_tail(c, t, i, n - i, pad, src);
         vd8 a[4];
-        run_strip(c, src, t->one, 0, &a[0], &a[1], &a[2], &a[3]);
+        double v[STRIP];
+        run_tail(t, i, n - i, a);
         memcpy(v, a, sizeof v);
         /* the tail goes into lane 0, one value at a time (lanes_sum) */
-        for (size_t j = 0; j < n - i; j++) {
-            double x = v[j], u = ls[0] + x, bp = u - ls[0];
-            lc[0] += (ls[0] - (u - bp)) + (x - bp);
-            ls[0] = u;
-        }
+        for (size_t j = 0; j < n - i; j++)
+            tg__two_sum(&ls[0], &lc[0], v[j]);
     }
 }
 

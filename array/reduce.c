@@ -81,14 +81,6 @@ static inline double sum_value(double s, double c)
     return isfinite(s) ? s + c : s;
 }
 
-/* (s, c) += x, exactly up to the final rounding of s + c. */
-static inline void two_sum(double *s, double *c, double x)
-{
-    double t = *s + x, bp = t - *s;
-    *c += (*s - (t - bp)) + (x - bp);
-    *s = t;
-}
-
 /* One step of a compensated lane (TwoSum, written out so that the
  * compiler keeps the lanes in vector registers). */
 #define LANE(S, C, X)                                                          \
@@ -164,7 +156,7 @@ static void fold_lanes(acc *a)
         return;
     double *s = a->st[0], *c = a->st[1];
     for (size_t j = 0; j < LANES; j++) {
-        two_sum(&s[a->lane_o], &c[a->lane_o], a->ls[j]);
+        tg__two_sum(&s[a->lane_o], &c[a->lane_o], a->ls[j]);
         c[a->lane_o] += a->lc[j];
         a->ls[j] = a->lc[j] = 0.0;
     }
@@ -215,8 +207,8 @@ static void sink_sum(acc *a, const tg__tile *t, const int64_t *aux,
         vec_sum(x, t->n, s + o, c + o);
     } else {
         for (size_t j = 0; j < t->n; j++)
-            two_sum(&s[o + (size_t)step[0] * j], &c[o + (size_t)step[0] * j],
-                    x[j]);
+            tg__two_sum(&s[o + (size_t)step[0] * j],
+                        &c[o + (size_t)step[0] * j], x[j]);
     }
 }
 
@@ -230,7 +222,7 @@ static void sink_dev(acc *a, const tg__tile *t, const int64_t *aux,
     for (size_t j = 0; j < t->n; j++) {
         size_t o = (size_t)aux[0] + (size_t)step[0] * j;
         double d = x[j] - a->mean[o];
-        two_sum(&q[o], &qc[o], d * d);
+        tg__two_sum(&q[o], &qc[o], d * d);
         e[o] += d;
     }
 }
@@ -631,7 +623,7 @@ static void merge(tg_reduce_op op, int64_t *n, void **st, const part *b)
         double *s = st[0], *c = st[1];
         const double *bs = b->a[0]->data, *bc = b->a[1]->data;
         for (size_t o = 0; o < m; o++) {
-            two_sum(&s[o], &c[o], bs[o]);
+            tg__two_sum(&s[o], &c[o], bs[o]);
             c[o] += bc[o];
         }
     } else if (op == TG_REDUCE_VAR || op == TG_REDUCE_STD) {

@@ -300,7 +300,6 @@ static wtask *here_task(worker *w, uint64_t gid, uint32_t t)
 /* Task k, sent ahead, waits for input j, task d, being computed here
  * (x: its entry, if any; *producer: task d, when it is here).  True when
  * k now waits for it, last in the entry's list. */
-
 static bool await_result(worker *w, wtask *k, uint32_t j, uint32_t d, entry *x,
                          wtask **producer)
 {
@@ -649,6 +648,15 @@ static bool over_limits(const worker *w, const tg__enc *e)
     return e->len + 1 > l->max_header || e->n_pieces > l->max_frames;
 }
 
+/* The head of a P_DATA entry: result t of graph gid, found or not. */
+static int put_head(tg__enc *e, uint64_t gid, uint64_t t, uint8_t found)
+{
+    int rc = tg__enc_u8(e, 1);
+    rc = rc ? rc : tg__enc_u64(e, gid);
+    rc = rc ? rc : tg__enc_u64(e, t);
+    return rc ? rc : tg__enc_u8(e, found);
+}
+
 /* Appends the P_DATA entry for result t of graph gid: its value (x, a
  * result here) by reference, or not found.  A value that cannot be
  * encoded, or that would not fit in a message even alone, goes as
@@ -659,10 +667,7 @@ static int put_entry(worker *w, tg__enc *e, tg__kept *held, uint64_t gid,
 {
     size_t len = e->len, n_pieces = e->n_pieces, depth = e->depth;
     bool have = x && x->v;
-    int rc = tg__enc_u8(e, 1);
-    rc = rc ? rc : tg__enc_u64(e, gid);
-    rc = rc ? rc : tg__enc_u64(e, t);
-    rc = rc ? rc : tg__enc_u8(e, have ? 1 : 0);
+    int rc = put_head(e, gid, t, have ? 1 : 0);
     *overflow = false;
     if (rc || !have)
         return rc;
@@ -692,10 +697,7 @@ static int put_entry(worker *w, tg__enc *e, tg__kept *held, uint64_t gid,
     else
         snprintf(why, sizeof why, "worker %s cannot send it: %s", w->name,
                  tg_last_error());
-    rc = tg__enc_u8(e, 1);
-    rc = rc ? rc : tg__enc_u64(e, gid);
-    rc = rc ? rc : tg__enc_u64(e, t);
-    rc = rc ? rc : tg__enc_u8(e, TG__GET_REFUSED);
+    rc = put_head(e, gid, t, TG__GET_REFUSED);
     return rc ? rc : tg__enc_str(e, why, strlen(why));
 }
 
