@@ -126,6 +126,25 @@ static tg_value *net_bytesum(tg_value *const *a, size_t n, void *ctx)
     return tg_int(s);
 }
 
+/* Allocates its argument's count of MiB in 1 KiB blocks on the calling
+ * thread, writes each, and frees them all: the thread's malloc heap
+ * grows and ends with that much free.  Returns the number of blocks. */
+static tg_value *net_churn(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    size_t count = (size_t)tg_as_int(a[0]) << 10;
+    char **blocks = malloc((count ? count : 1) * sizeof *blocks);
+    if (!blocks)
+        return tg_error("out of memory");
+    size_t made = 0;
+    while (made < count && (blocks[made] = malloc(1024)) != NULL)
+        memset(blocks[made++], 1, 1024);
+    for (size_t i = 0; i < made; i++)
+        free(blocks[i]);
+    free(blocks);
+    return made == count ? tg_int((int64_t)made) : tg_error("out of memory");
+}
+
 __attribute__((constructor)) static void net_register(void)
 {
     for (uintptr_t k = 0; k < 3; k++) {
@@ -140,4 +159,5 @@ __attribute__((constructor)) static void net_register(void)
     tg_register("net.blob", net_blob, NULL);
     tg_register("net.bytesum", net_bytesum, NULL);
     tg_register("net.ints", net_ints, NULL);
+    tg_register("net.churn", net_churn, NULL);
 }

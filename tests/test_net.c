@@ -719,6 +719,60 @@ static long peak_rss_kib(pid_t pid)
     return kib;
 }
 
+/* The resident memory of pid in KiB (VmRSS), or -1. */
+static long rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+/* Memory a task thread freed goes back to the system once the worker is
+ * idle, also the free top of the thread's own malloc heap (which
+ * malloc_trim leaves). */
+static void
+test_net_an_idle_worker_gives_back_what_its_threads_freed(void **state)
+{
+    (void)state;
+    if (!tt_check_rss())
+        skip(); /* another allocator: nothing of malloc's to check */
+    cluster one = {0};
+    start_scheduler(&one);
+    start_worker_threads(&one, "1");
+    wait_workers(&one, 1);
+    pid_t worker = one.pids[1];
+    tg_scheduler *s = tg_scheduler_distributed(one.file);
+    assert_non_null(s);
+    long before = rss_kib(worker);
+    tg_graph *g = tg_graph_new();
+    tg_value *r =
+        tg_compute(tg_delayed_registered(g, "net.churn", 1, tg_int(48)), s);
+    if (tg_is_error(r))
+        fail_msg("%s", tg_error_message(r));
+    assert_int_equal(tg_as_int(r), 48 << 10);
+    tg_decref(r);
+    tg_graph_free(g);
+    /* the thread's heap held the 48 MiB (blocks and headers) */
+    assert_true(peak_rss_kib(worker) > before + 40 * 1024);
+    long now = rss_kib(worker);
+    for (int waited = 0; now > before + 8 * 1024; waited += 50) {
+        if (waited >= WAIT_MS)
+            fail_msg("the worker still holds %ld KiB (%ld before the task)",
+                     now, before);
+        nap_ms(50);
+        now = rss_kib(worker);
+    }
+    tg_scheduler_free(s);
+    cluster_stop(&one);
+}
+
 /* A million tasks (fewer under sanitizers) compute, and the workers'
  * memory stays bounded: root tasks go out only as threads free up. */
 static void test_net_a_million_tasks_with_bounded_memory(void **state)
@@ -828,6 +882,8 @@ int main(void)
         cmocka_unit_test(test_net_a_late_worker_runs_what_waits),
         cmocka_unit_test(test_net_bad_peers_are_dropped_and_the_rest_go_on),
         cmocka_unit_test(test_net_a_million_tasks_with_bounded_memory),
+        cmocka_unit_test(
+            test_net_an_idle_worker_gives_back_what_its_threads_freed),
         cmocka_unit_test(test_net_many_targets_come_back_in_order),
         cmocka_unit_test(test_net_wait_for_workers_and_shutdown),
     };

@@ -92,8 +92,9 @@ TG_API int tg_serve_scheduler(const tg_server_opts *opts);
  * What tg-worker runs (after loading its --preload libraries).  It tunes
  * the process's malloc as a data server's: blocks up to 1 GiB come from
  * the heap and stay there once freed, so that frames and results of the
- * same sizes reuse pages instead of faulting in fresh ones; what is free
- * goes back to the system once the worker has been idle for a second. */
+ * same sizes reuse pages instead of faulting in fresh ones; what is free,
+ * in the loop's heap and in each task thread's, goes back to the system
+ * once the worker has been idle for a second. */
 TG_API int tg_serve_worker(const tg_server_opts *opts);
 /* Asks the server loop of this process to stop (as SIGTERM does).  Any
  * thread, or a signal handler. */

@@ -752,6 +752,8 @@ static void on_trim_tick(uv_timer_t *t)
     } else if (!n->trimmed) {
         tg_memory_trim(); /* the large-block cache */
         malloc_trim(0);
+        if (n->ops->on_trim)
+            n->ops->on_trim(n);
         n->trimmed = true;
     }
 }

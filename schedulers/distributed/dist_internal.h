@@ -197,6 +197,9 @@ typedef struct tg__node_ops {
     void (*on_close)(tg__conn *c);
     void (*on_stop)(tg__node *n);
     void (*before_flush)(tg__node *n);
+    /* After the idle trim (may be NULL): memory only other threads can
+     * give back. */
+    void (*on_trim)(tg__node *n);
 } tg__node_ops;
 
 /* One process's loop, listener, token and connections.  Loop thread. */

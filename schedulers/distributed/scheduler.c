@@ -876,8 +876,10 @@ static void on_stop(tg__node *n)
     uv_close((uv_handle_t *)&s->forget_timer, NULL);
 }
 
-static const tg__node_ops sched_ops = {NULL, on_msg, on_close, on_stop,
-                                       before_flush};
+static const tg__node_ops sched_ops = {.on_msg = on_msg,
+                                       .on_close = on_close,
+                                       .on_stop = on_stop,
+                                       .before_flush = before_flush};
 
 static bool is_loopback(const char *host)
 {

@@ -876,8 +876,17 @@ static void on_stop(tg__node *n)
     uv_close((uv_handle_t *)&w->wake, NULL);
 }
 
-static const tg__node_ops worker_ops = {on_ready, on_msg, on_close, on_stop,
-                                        before_flush};
+static void on_trim(tg__node *n)
+{
+    tg__wk_trim_threads(n->ud);
+}
+
+static const tg__node_ops worker_ops = {.on_ready = on_ready,
+                                        .on_msg = on_msg,
+                                        .on_close = on_close,
+                                        .on_stop = on_stop,
+                                        .before_flush = before_flush,
+                                        .on_trim = on_trim};
 
 /* ---- the worker loop ---------------------------------------------------- */
 

@@ -92,6 +92,8 @@ typedef struct worker {
     bool quit;
     bool woken;            /* a wake of the loop is under way */
     uint32_t n_unreported; /* tasks on done that did not report */
+    uint32_t trim_round;   /* bumped by each idle trim */
+    int trims_left;        /* threads yet to trim in this round */
     wtask *here; /* tasks received and not yet reported (loop thread) */
     uv_async_t wake;
     /* W_DONE entries queued this iteration, and the blobs they carry */
@@ -131,6 +133,10 @@ void tg__wk_stop_threads(worker *w);
 /* Queues k, whose inputs are all in its plan's slots, for a thread. */
 void tg__wk_submit(worker *w, wtask *k);
 void tg__wk_task_free(wtask *k);
+/* The idle trim's part on the task threads (loop thread): each gives
+ * back the free top of its malloc heap, which malloc_trim leaves, and
+ * the values it keeps; a busy thread does so after its task. */
+void tg__wk_trim_threads(worker *w);
 /* Stands in for a function this process has not registered (ctx: its
  * name): fails naming it and the worker. */
 tg_value *tg__wk_missing_fn(tg_value *const *args, size_t nargs, void *ctx);

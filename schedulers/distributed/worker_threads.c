@@ -7,7 +7,9 @@
  * connection's lane (tg__conn_set_lane).  Threads touch nothing of the
  * loop's but the queue, the done list and followers, under w->lock.
  */
+#include <malloc.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -153,16 +155,55 @@ static bool report_direct(worker *w, wtask *k, bool *need)
     return sent;
 }
 
+/* A thread's malloc heap gives its free top back only when a large
+ * block is freed into it while the heap's top is over the trim
+ * threshold, which tg_serve_worker raises to keep large blocks; so the
+ * round lowers it, and each thread frees such a block into its heap. */
+#define TRIM_LOW ((size_t)128 << 10)
+#define TRIM_PROBE ((size_t)256 << 10) /* over malloc's 64 KiB for a trim */
+
+void tg__wk_trim_threads(worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->n_started > 0 && !w->quit) {
+        if (!w->trims_left)
+            mallopt(M_TRIM_THRESHOLD, (int)TRIM_LOW);
+        w->trim_round++;
+        w->trims_left = w->n_started;
+        pthread_cond_broadcast(&w->more);
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Called with w->lock held, which it lets go of while it trims. */
+static void trim_thread(worker *w)
+{
+    pthread_mutex_unlock(&w->lock);
+    tg_memory_trim(); /* the values this thread keeps */
+    void *volatile probe = malloc(TRIM_PROBE);
+    free(probe);
+    malloc_trim(0);
+    pthread_mutex_lock(&w->lock);
+    if (w->trims_left > 0 && --w->trims_left == 0)
+        mallopt(M_TRIM_THRESHOLD, WORKER_HEAP_BLOCK);
+}
+
 static void *thread_main(void *arg)
 {
     worker *w = arg;
     task_worker = w;
     pthread_mutex_lock(&w->lock);
+    uint32_t trimmed = w->trim_round;
     for (;;) {
-        while (!w->queue && !w->quit)
+        while (!w->queue && !w->quit && trimmed == w->trim_round)
             pthread_cond_wait(&w->more, &w->lock);
         if (w->quit && !w->queue)
             break;
+        if (trimmed != w->trim_round) {
+            trimmed = w->trim_round;
+            trim_thread(w);
+            continue;
+        }
         wtask *k = w->queue;
         w->queue = k->next;
         if (!w->queue)
