@@ -184,6 +184,7 @@ typedef struct tg__chain_step {
 
 typedef struct tg__chain {
     size_t n;
+    bool calls; /* a step calls libm for each value (exp, log, pow) */
     tg__chain_step step[TG__PROG_MAX_CODE];
 } tg__chain;
 

@@ -50,6 +50,7 @@ bool tg__chain_compile(tg__chain *c, const tg__eval_spec *s)
     const tg__ins *code = s->code;
     size_t n = s->n_code, k = 1;
     c->n = 0;
+    c->calls = false;
     if (n == 0 || (s->want >= 0 && s->want != TG_DT_FLOAT64))
         return false;
     /* The first leaf must make the value float64 (an int64 constant
@@ -86,6 +87,8 @@ bool tg__chain_compile(tg__chain *c, const tg__eval_spec *s)
             set_leaf(st, &code[k]);
             k += 2;
         }
+        c->calls |= st->op == TG__OP_EXP || st->op == TG__OP_LOG
+                    || st->op == TG__OP_POW;
         c->n++;
     }
     /* A lone leaf is read in place by the tile machine: no pass at all. */
@@ -125,13 +128,16 @@ bool tg__chain_fits(const tg__chain *c, const int64_t *st, size_t n)
     } while (0);
 
 /* *o0..*o3 = the chain over the strip of STRIP values at element at of
- * each input src[i] (its one value where one[i]). */
+ * each input src[i] (its one value where one[i]).  Inlined with calls a
+ * constant: a chain without exp, log or pow runs a copy that makes no
+ * call, so its vectors stay in registers instead of being saved around
+ * the libm calls of the other steps. */
 static inline __attribute__((always_inline)) void
 run_strip(const tg__chain *c, const double *const *src, const bool *one,
-          size_t at, vd8 *o0, vd8 *o1, vd8 *o2, vd8 *o3)
+          size_t at, bool calls, vd8 *o0, vd8 *o1, vd8 *o2, vd8 *o3)
 {
     const vi8 m = (vi8){0} + INT64_MAX;
-    vd8 a0, a1, a2, a3, b0, b1, b2, b3;
+    vd8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0, b1, b2, b3;
     for (size_t k = 0; k < c->n; k++) {
         const tg__chain_step *st = &c->step[k];
         int op = st->op;
@@ -153,7 +159,7 @@ run_strip(const tg__chain *c, const double *const *src, const bool *one,
 #undef E
             continue;
         }
-        if (op == TG__OP_EXP || op == TG__OP_LOG) {
+        if (calls && (op == TG__OP_EXP || op == TG__OP_LOG)) {
 #define E(j) PER_LANE(a##j, a##j, op == TG__OP_EXP ? exp(x) : log(x))
             ALL4(E)
 #undef E
@@ -208,9 +214,11 @@ run_strip(const tg__chain *c, const double *const *src, const bool *one,
 #undef E
             break;
         default: /* pow */
+            if (calls) {
 #define E(j) PER_LANE(a##j, b##j, pow(x, y))
-            ALL4(E)
+                ALL4(E)
 #undef E
+            }
         }
     }
     *o0 = a0, *o1 = a1, *o2 = a2, *o3 = a3;
@@ -233,7 +241,7 @@ run_tail(const tg__tile *t, size_t at, size_t n, vd8 *a)
         memcpy(pad[i], t->src[i] + at, n * sizeof(double));
         src[i] = pad[i];
     }
-    run_strip(c, src, t->one, 0, &a[0], &a[1], &a[2], &a[3]);
+    run_strip(c, src, t->one, 0, true, &a[0], &a[1], &a[2], &a[3]);
 }
 
 /* ---- a tile ---------------------------------------------------------- */
@@ -242,13 +250,20 @@ TG__CLONES static void chain_run(const tg__tile *t, double *out)
 {
     const tg__chain *c = t->chain;
     size_t n = t->n, i = 0;
-    for (; i + STRIP <= n; i += STRIP) {
-        vd8 a0, a1, a2, a3;
-        run_strip(c, t->src, t->one, i, &a0, &a1, &a2, &a3);
-#define E(j) memcpy(out + i + 8 * (j), &a##j, sizeof a##j);
-        ALL4(E)
-#undef E
-    }
+#define STORE(j) memcpy(out + i + 8 * (j), &a##j, sizeof a##j);
+    if (c->calls)
+        for (; i + STRIP <= n; i += STRIP) {
+            vd8 a0, a1, a2, a3;
+            run_strip(c, t->src, t->one, i, true, &a0, &a1, &a2, &a3);
+            ALL4(STORE)
+        }
+    else
+        for (; i + STRIP <= n; i += STRIP) {
+            vd8 a0, a1, a2, a3;
+            run_strip(c, t->src, t->one, i, false, &a0, &a1, &a2, &a3);
+            ALL4(STORE)
+        }
+#undef STORE
     if (i < n) {
         vd8 a[4];
         run_tail(t, i, n - i, a);
@@ -274,13 +289,20 @@ TG__CLONES static void chain_sum(const tg__tile *t, double *ls, double *lc)
     ALL4(E)
 #undef E
     size_t n = t->n, i = 0;
-    for (; i + STRIP <= n; i += STRIP) {
-        vd8 a0, a1, a2, a3;
-        run_strip(c, t->src, t->one, i, &a0, &a1, &a2, &a3);
-#define E(j) VLANE(s##j, e##j, a##j);
-        ALL4(E)
-#undef E
-    }
+#define ADD(j) VLANE(s##j, e##j, a##j);
+    if (c->calls)
+        for (; i + STRIP <= n; i += STRIP) {
+            vd8 a0, a1, a2, a3;
+            run_strip(c, t->src, t->one, i, true, &a0, &a1, &a2, &a3);
+            ALL4(ADD)
+        }
+    else
+        for (; i + STRIP <= n; i += STRIP) {
+            vd8 a0, a1, a2, a3;
+            run_strip(c, t->src, t->one, i, false, &a0, &a1, &a2, &a3);
+            ALL4(ADD)
+        }
+#undef ADD
 #define E(j)                                                                   \
     memcpy(ls + 8 * (j), &s##j, sizeof s##j);                                  \
     memcpy(lc + 8 * (j), &e##j, sizeof e##j);
