@@ -26,6 +26,9 @@
 #include "array_internal.h"
 
 #define TILE 512
+/* A chain's pending tile handed to a sink that fuses it: a multiple of
+ * TILE, so that its tiles start where the tile machine's do. */
+#define CHAIN_TILE (4 * TILE)
 
 /* ---- types ----------------------------------------------------------- */
 
@@ -789,6 +792,7 @@ static int walk(machine *mc, size_t n_vec, tg__sink_fn sink, void *ctx,
     for (size_t v = 0; v < n_vec; v++)
         st[v] = mc->stride[v][m - 1];
     bool chain = mc->use_chain && tg__chain_fits(&mc->chain, st, inner);
+    size_t tile = chain && s->lazy ? CHAIN_TILE : TILE;
     for (;;) {
         int64_t base[TG__PROG_MAX_INPUTS + TG__EVAL_MAX_AUX];
         for (size_t v = 0; v < n_vec; v++) {
@@ -796,8 +800,8 @@ static int walk(machine *mc, size_t n_vec, tg__sink_fn sink, void *ctx,
             for (size_t k = 0; k + 1 < m; k++)
                 base[v] += (int64_t)idx[k] * mc->stride[v][k];
         }
-        for (size_t j = 0; j < inner; j += TILE) {
-            size_t n = inner - j < TILE ? inner - j : TILE;
+        for (size_t j = 0; j < inner; j += tile) {
+            size_t n = inner - j < tile ? inner - j : tile;
             for (size_t v = 0; v < n_vec; v++)
                 pos[v] = base[v] + (int64_t)j * st[v];
             tg__tile t;
@@ -860,7 +864,8 @@ int tg__eval(const tg__eval_spec *s, tg__sink_fn sink, void *ctx, char *err,
     mc.use_chain = tg__chain_compile(&mc.chain, s);
     /* a where() reads two slots above its own */
     size_t depth = prog_depth(s->code, s->n_code) + 2;
-    mc.buf = tg__malloc(depth * 2 * TILE * 8);
+    mc.buf = tg__malloc(
+        (depth * 2 * TILE > CHAIN_TILE ? depth * 2 * TILE : CHAIN_TILE) * 8);
     if (!mc.buf) {
         snprintf(err, len, "out of memory");
         return -1;

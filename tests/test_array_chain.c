@@ -49,11 +49,18 @@ typedef struct inputs {
     tg_array *ax, *ay, *arow, *acol;
 } inputs;
 
-/* The inputs, x and y with special values or without. */
-static void inputs_make(inputs *in, tg_graph *g, bool special)
+/* The usual chunks: a chunk is 2,000 contiguous values at most. */
+static const size_t CHUNKS[2] = {4, 500};
+/* One chunk: 5,982 values, longer than several tiles of a chain. */
+static const size_t WHOLE[2] = {R, C};
+
+/* The inputs in chunks, x and y with special values or without. */
+static void inputs_make(inputs *in, tg_graph *g, bool special,
+                        const size_t *chunks)
 {
-    size_t shape[2] = {R, C}, chunks[2] = {4, 500};
-    size_t rs[2] = {1, C}, rc[2] = {1, 500}, cs[2] = {R, 1}, cc[2] = {4, 1};
+    size_t shape[2] = {R, C};
+    size_t rs[2] = {1, C}, rc[2] = {1, chunks[1]}, cs[2] = {R, 1},
+           cc[2] = {chunks[0], 1};
     in->x = special ? special_data(1) : ta_data(N, 1);
     in->y = special ? special_data(2) : ta_data(N, 2);
     in->row = ta_data(C, 3);
@@ -125,7 +132,7 @@ static void test_array_chain_steps_match_c_loops_bit_for_bit(void **state)
     (void)state;
     tg_graph *g = tg_graph_new();
     inputs in;
-    inputs_make(&in, g, true);
+    inputs_make(&in, g, true, CHUNKS);
     double *want = malloc(N * sizeof *want);
     assert_non_null(want);
     for (int k = 0; k < N_CHAINS; k++) {
@@ -157,14 +164,12 @@ static tg_array *reduce(int op, tg_array *a, int axis)
     }
 }
 
-static void
-test_array_chain_reductions_match_stored_values_bit_for_bit(void **state)
+static void reductions_match_stored_values(const size_t *chunks)
 {
-    (void)state;
     tg_graph *g = tg_graph_new();
     inputs in;
-    inputs_make(&in, g, false);
-    size_t shape[2] = {R, C}, chunks[2] = {4, 500};
+    inputs_make(&in, g, false, chunks);
+    size_t shape[2] = {R, C};
     const int axes[3] = {TG_AXIS_ALL, 0, 1};
     /* chains of finite values (x and y in [-1, 1)) */
     for (int k = 0; k < N_CHAINS; k++) {
@@ -196,6 +201,17 @@ test_array_chain_reductions_match_stored_values_bit_for_bit(void **state)
     }
     inputs_free(&in);
     tg_graph_free(g);
+}
+
+/* Every reduction of each chain against the same of its values stored,
+ * in the usual chunks and in one chunk spanning several chain tiles. */
+static void
+test_array_chain_reductions_match_stored_values_bit_for_bit(void **state)
+{
+    (void)state;
+    const size_t *chunkings[2] = {CHUNKS, WHOLE};
+    for (int ch = 0; ch < 2; ch++)
+        reductions_match_stored_values(chunkings[ch]);
 }
 
 /* A finite chain's sum against a compensated C sum, on whole strips. */
