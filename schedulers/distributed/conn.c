@@ -20,7 +20,9 @@
 
 #include "dist_internal.h"
 
-static void set_lane(tg__conn *c, bool idle);
+static bool set_lane(tg__conn *c, bool idle);
+static int queue_owned(tg__conn *c, void *buf, size_t len);
+static void mark_dirty(tg__conn *c);
 
 #define STAGE_BYTES 65536
 #define DIRECT_MIN 16384 /* frame parts at least this large skip the stage */
@@ -164,11 +166,36 @@ static int push_rel(tg__conn *c, void (*fn)(void *), void *arg)
     return 0;
 }
 
-/* Opens c's lane when c is ready and idle, else closes it. */
-static void set_lane(tg__conn *c, bool idle)
+/* Puts the messages held in c's lane in front of c's output (lane lock
+ * held): they were written into the lane before anything now queued.
+ * False when there were none. */
+static bool take_held(tg__conn *c)
+{
+    tg__lane *l = c->lane;
+    if (!l->held_len)
+        return false;
+    uint8_t *held = l->held;
+    size_t len = l->held_len;
+    l->held = NULL, l->held_len = l->held_cap = 0;
+    if (c->closing) {
+        tg__free(held);
+        return false;
+    }
+    if (queue_owned(c, held, len) != 0) { /* (it freed them or will) */
+        c->lost_held = true;
+        return false;
+    }
+    memmove(c->out + 1, c->out, (c->n_out - 1) * sizeof *c->out);
+    c->out[0] = uv_buf_init((char *)held, (unsigned)len);
+    return true;
+}
+
+/* Opens c's lane when c is ready and idle, else closes it, queueing
+ * what it held.  True when that queued something. */
+static bool set_lane(tg__conn *c, bool idle)
 {
     if (!c->lane)
-        return;
+        return false;
     pthread_mutex_lock(&c->lane->lock);
     c->lane->open =
         idle && !c->lane_held && c->state == READY && !c->closing
@@ -176,13 +203,18 @@ static void set_lane(tg__conn *c, bool idle)
         && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0;
     if (c->lane->open && uv_fileno((uv_handle_t *)&c->tcp, &c->lane->fd) != 0)
         c->lane->open = false;
+    bool took = !c->lane->open && take_held(c);
     pthread_mutex_unlock(&c->lane->lock);
+    if (c->lost_held)
+        tg__conn_close(c, "out of memory queueing what a thread wrote");
+    return took;
 }
 
 void tg__conn_lane(tg__conn *c, bool hold)
 {
     c->lane_held = hold;
-    set_lane(c, !hold);
+    if (set_lane(c, !hold))
+        mark_dirty(c);
 }
 
 void tg__conn_set_lane(tg__conn *c, tg__lane *lane)
@@ -312,7 +344,8 @@ static void written(uv_write_t *req, int status)
     if (status < 0 && status != UV_ECANCELED && !c->closing)
         tg__conn_close(c, uv_strerror(status));
     else if (!c->is_dirty)
-        set_lane(c, true);
+        if (set_lane(c, true))
+            mark_dirty(c);
 }
 
 /* Writes what c has queued, as one write: at once when the socket takes
@@ -340,7 +373,8 @@ static void flush_conn(tg__conn *c)
         c->n_out = 0;
         run_releases(rel, n_rel);
         tg__free(rel);
-        set_lane(c, true);
+        if (set_lane(c, true))
+            mark_dirty(c);
         return;
     }
     write_req *w = tg__calloc(1, sizeof *w);

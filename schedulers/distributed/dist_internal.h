@@ -252,6 +252,12 @@ typedef struct tg__lane {
     pthread_mutex_t lock;
     bool open; /* guarded by lock */
     int fd;    /* guarded by lock; valid while open */
+    /* Whole messages a thread put in the lane to write with its next
+     * ones (guarded by lock; only while open): the loop writes them
+     * before anything of its own when it closes the lane. */
+    uint8_t *held;
+    size_t held_len, held_cap;
+    uint64_t held_since; /* tg_now_ns() of the first */
 } tg__lane;
 
 struct tg__conn {
@@ -285,6 +291,7 @@ struct tg__conn {
     bool closing;
     tg__lane *lane; /* NULL, or see tg__conn_set_lane */
     bool lane_held; /* tg__conn_lane */
+    bool lost_held; /* no memory to queue what the lane held */
 };
 
 /* Lets threads other than the loop write whole messages to c's socket
@@ -296,7 +303,8 @@ struct tg__conn {
  * Loop thread. */
 void tg__conn_set_lane(tg__conn *c, tg__lane *lane);
 /* hold: closes c's lane until released (the loop has output for c in
- * the making); !hold: releases it, open again once c is idle. */
+ * the making); !hold: releases it, open again once c is idle.  Closing
+ * it queues the messages held in it first. */
 void tg__conn_lane(tg__conn *c, bool hold);
 /* Queues len bytes of buf (taken; freed once written) on c. */
 int tg__conn_queue_bytes(tg__conn *c, void *buf, size_t len);

@@ -111,6 +111,7 @@ static void drain_done(worker *w)
     uint8_t *rest = w->rest;
     size_t rest_len = w->rest_len;
     w->rest = NULL, w->rest_len = 0;
+    bool held = w->lane.held_len > 0; /* reports a thread held back */
     pthread_mutex_unlock(&w->lane.lock);
     if (rest && w->sched) /* a report's tail goes before anything else */
         tg__conn_queue_bytes(w->sched, rest, rest_len);
@@ -118,7 +119,7 @@ static void drain_done(worker *w)
         tg__free(rest);
     pthread_mutex_lock(&w->lock);
     wtask *k = NULL;
-    bool to_report = w->n_unreported > 0;
+    bool to_report = w->n_unreported > 0 || held;
     for (wtask *d = w->done, *next; d; d = next) { /* reported in order */
         next = d->next;
         d->next = k;
@@ -128,7 +129,7 @@ static void drain_done(worker *w)
     w->n_unreported = 0;
     w->woken = false;
     /* no thread's report may pass these: the lane stays closed until
-     * they are written */
+     * they are written (closing it queues what it held first) */
     if (to_report && w->sched)
         tg__conn_lane(w->sched, true);
     pthread_mutex_unlock(&w->lock);
@@ -162,6 +163,38 @@ static void drain_done(worker *w)
 static void on_wake(uv_async_t *a)
 {
     drain_done(a->data);
+}
+
+/* Reports a task thread held back go out with its next ones, or before
+ * it waits; behind a long task they would wait for its end, so while
+ * tasks are here the loop sends those held for HELD_TICK_MS. */
+#define HELD_TICK_MS 1
+
+static void on_held_tick(uv_timer_t *t)
+{
+    worker *w = t->data;
+    if (!w->here) {
+        uv_timer_stop(t);
+        w->ticking = false;
+        return;
+    }
+    pthread_mutex_lock(&w->lane.lock);
+    bool old =
+        w->lane.held_len
+        && tg_now_ns() - w->lane.held_since >= (uint64_t)HELD_TICK_MS * 1000000;
+    pthread_mutex_unlock(&w->lane.lock);
+    if (old) {
+        drain_done(w);
+        tg__node_flush(&w->node);
+    }
+}
+
+static void start_held_tick(worker *w)
+{
+    if (!w->ticking) {
+        w->ticking = true;
+        uv_timer_start(&w->held_tick, on_held_tick, HELD_TICK_MS, HELD_TICK_MS);
+    }
 }
 
 /* ---- fetching inputs from peers -------------------------------------- */
@@ -556,6 +589,7 @@ static int on_run_entry(worker *w, tg__dec *d)
         return rc;
     }
     link_here(w, k);
+    start_held_tick(w);
     gather_inputs(w, k, rem, n_rem);
     tg__free(rem);
     return 0;
@@ -874,6 +908,7 @@ static void on_stop(tg__node *n)
 {
     worker *w = n->ud;
     uv_close((uv_handle_t *)&w->wake, NULL);
+    uv_close((uv_handle_t *)&w->held_tick, NULL);
 }
 
 static void on_trim(tg__node *n)
@@ -937,6 +972,7 @@ static void worker_free(worker *w)
         tg__free(p);
     }
     tg__free(w->rest);
+    tg__free(w->lane.held);
     pthread_mutex_destroy(&w->lane.lock);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->more);
@@ -976,6 +1012,8 @@ int tg_serve_worker(const tg_server_opts *opts)
     memcpy(w.node.token, token, TG__TOKEN_BYTES);
     uv_async_init(&loop, &w.wake, on_wake);
     w.wake.data = &w;
+    uv_timer_init(&loop, &w.held_tick);
+    w.held_tick.data = &w;
     rc = tg__node_listen(&w.node, o->host ? o->host : "127.0.0.1", 0);
     rc = rc ? rc : tg__wk_start_threads(&w);
     if (rc == 0 && !(w.sched = tg__node_connect(&w.node, address, NULL)))

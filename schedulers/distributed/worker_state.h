@@ -96,6 +96,8 @@ typedef struct worker {
     int trims_left;        /* threads yet to trim in this round */
     wtask *here; /* tasks received and not yet reported (loop thread) */
     uv_async_t wake;
+    uv_timer_t held_tick; /* runs while tasks are here (see on_held_tick) */
+    bool ticking;
     /* W_DONE entries queued this iteration, and the blobs they carry */
     tg__enc out;
     uint32_t n_out;

@@ -18,6 +18,14 @@
 
 #define DIRECT_MAX (64 << 10) /* the largest blob a thread reports itself */
 
+/* A thread that runs short tasks of one function back to back sends
+ * their reports together, one write per HOLD_NS at most instead of one
+ * per task: a report waits at most HOLD_NS before the next task starts
+ * (and never while the thread waits). */
+#define HOLD_RUN_NS 20000 /* a task this short may wait for the next */
+#define HOLD_NS 50000
+#define HOLD_BYTES ((size_t)16 << 10)
+
 static _Thread_local const worker *task_worker;
 
 /* Stands in for a function this process has not registered. */
@@ -99,12 +107,77 @@ int tg__wk_encode_done(tg__enc *e, const wtask *k)
     return rc;
 }
 
+/* Writes iov[0 .. n) to the lane's socket after what the lane holds
+ * (lane lock held, lane open).  What the socket does not take of it
+ * stays for the loop to send first (see drain_done), and the lane
+ * closes.  True when all of it is on its way; false when the socket
+ * took nothing (it all stays unsent: the lane's messages in the lane). */
+static bool lane_write(worker *w, const struct iovec *iov, int n)
+{
+    struct iovec all[4];
+    int m = 0;
+    if (w->lane.held_len)
+        all[m++] = (struct iovec){w->lane.held, w->lane.held_len};
+    size_t total = w->lane.held_len;
+    for (int i = 0; i < n; i++) {
+        all[m++] = iov[i];
+        total += iov[i].iov_len;
+    }
+    struct msghdr mh = {.msg_iov = all, .msg_iovlen = (size_t)m};
+    ssize_t put = sendmsg(w->lane.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    size_t done = put > 0 ? (size_t)put : 0;
+    if (done == 0)
+        return false;
+    if (done < total && (w->rest = tg__malloc(total - done))) {
+        size_t at = 0; /* the unwritten tail, for the loop */
+        for (int i = 0; i < m; i++) {
+            size_t skip = done < all[i].iov_len ? done : all[i].iov_len;
+            memcpy(w->rest + at, (uint8_t *)all[i].iov_base + skip,
+                   all[i].iov_len - skip);
+            at += all[i].iov_len - skip;
+            done -= skip;
+        }
+        w->rest_len = at;
+        w->lane.open = false;
+    } else if (done < total) { /* a torn message: nothing can follow it */
+        w->lane.open = false;
+        shutdown(w->lane.fd, SHUT_RDWR);
+    }
+    w->lane.held_len = 0;
+    return true;
+}
+
+/* Keeps iov[0 .. n) in the lane (lane lock held, lane open) to go out
+ * with the next write: false when it would grow past HOLD_BYTES. */
+static bool lane_hold(worker *w, const struct iovec *iov, int n)
+{
+    tg__lane *l = &w->lane;
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (l->held_len + total > HOLD_BYTES)
+        return false;
+    if (l->held_len + total > l->held_cap) {
+        uint8_t *b = tg__realloc(l->held, HOLD_BYTES);
+        if (!b)
+            return false;
+        l->held = b, l->held_cap = HOLD_BYTES;
+    }
+    if (!l->held_len)
+        l->held_since = tg_now_ns();
+    for (int i = 0; i < n; i++) {
+        memcpy(l->held + l->held_len, iov[i].iov_base, iov[i].iov_len);
+        l->held_len += iov[i].iov_len;
+    }
+    return true;
+}
+
 /* Task thread, under w->lock, with nothing finished before k waiting for
  * the loop: writes k's W_DONE to the scheduler's socket when the lane is
- * open, sparing the trip through the loop.  What the socket does not take
- * of it stays for the loop to send first (see drain_done).  True when
- * k's report is on its way. */
-static bool report_direct(worker *w, wtask *k, bool *need)
+ * open, sparing the trip through the loop - or, with hold, keeps it in
+ * the lane to go out with the next one.  True when k's report is on its
+ * way (held counts). */
+static bool report_direct(worker *w, wtask *k, bool hold, bool *need)
 {
     tg__enc e;
     uint8_t prefix[TG__PREFIX_BYTES + 8];
@@ -123,36 +196,51 @@ static bool report_direct(worker *w, wtask *k, bool *need)
                            {NULL, 0}};
     if (e.n_pieces)
         iov[2] = (struct iovec){(void *)e.pieces[0].data, e.pieces[0].len};
-    size_t total = iov[0].iov_len + iov[1].iov_len + iov[2].iov_len;
     bool sent = false;
     pthread_mutex_lock(&w->lane.lock);
     if (w->lane.open) {
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
-        ssize_t put = sendmsg(w->lane.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-        size_t done = put > 0 ? (size_t)put : 0;
-        if (done == total) {
-            sent = true;
-            *need = false;
-        } else if (done > 0 && (w->rest = tg__malloc(total - done))) {
-            size_t at = 0; /* the unwritten tail, for the loop */
-            for (int i = 0; i < 3; i++) {
-                size_t skip = done < iov[i].iov_len ? done : iov[i].iov_len;
-                memcpy(w->rest + at, (uint8_t *)iov[i].iov_base + skip,
-                       iov[i].iov_len - skip);
-                at += iov[i].iov_len - skip;
-                done -= skip;
-            }
-            w->rest_len = at;
-            w->lane.open = false;
-            sent = true;
-        } else if (done > 0) { /* a torn message: nothing can follow it */
-            w->lane.open = false;
-            shutdown(w->lane.fd, SHUT_RDWR);
-        }
+        sent = (hold && lane_hold(w, iov, 3)) || lane_write(w, iov, 3);
     }
+    *need = !sent || w->rest != NULL; /* the loop sends it, or the tail */
     pthread_mutex_unlock(&w->lane.lock);
     tg__enc_close(&e);
     return sent;
+}
+
+/* Writes what the lane holds, if it has held it since before
+ * older_than (task thread, under w->lock).  True when the loop must
+ * send it (the socket took none of it) or its tail. */
+static bool flush_held(worker *w, uint64_t older_than)
+{
+    bool need = false;
+    pthread_mutex_lock(&w->lane.lock);
+    if (w->lane.open && w->lane.held_len && w->lane.held_since < older_than) {
+        lane_write(w, NULL, 0);
+        need = w->rest != NULL || w->lane.held_len > 0;
+    }
+    pthread_mutex_unlock(&w->lane.lock);
+    return need;
+}
+
+/* Whether a and b call the same function: then a short a promises a
+ * short b, and a's report may wait for b's. */
+static bool same_fn(const wtask *a, const wtask *b)
+{
+    const tg__plan *p = a->plan, *q = b->plan;
+    if (!p->n_ops || !q->n_ops || !p->ops[0].call || !q->ops[0].call)
+        return false;
+    return p->ops[0].call->fn->fn == q->ops[0].call->fn->fn;
+}
+
+/* Wakes the loop (under w->lock, which it lets go of for the wake). */
+static void wake_loop(worker *w)
+{
+    if (w->woken)
+        return;
+    w->woken = true;
+    pthread_mutex_unlock(&w->lock);
+    uv_async_send(&w->wake);
+    pthread_mutex_lock(&w->lock);
 }
 
 /* A thread's malloc heap gives its free top back only when a large
@@ -195,6 +283,9 @@ static void *thread_main(void *arg)
     pthread_mutex_lock(&w->lock);
     uint32_t trimmed = w->trim_round;
     for (;;) {
+        /* the reports held back go out before the thread waits */
+        if (!w->queue && flush_held(w, UINT64_MAX))
+            wake_loop(w);
         while (!w->queue && !w->quit && trimmed == w->trim_round)
             pthread_cond_wait(&w->more, &w->lock);
         if (w->quit && !w->queue)
@@ -208,6 +299,8 @@ static void *thread_main(void *arg)
         w->queue = k->next;
         if (!w->queue)
             w->queue_tail = NULL;
+        if (flush_held(w, tg_now_ns() - HOLD_NS))
+            wake_loop(w);
         while (k) {
             pthread_mutex_unlock(&w->lock);
             run_task(w, k);
@@ -227,17 +320,15 @@ static void *thread_main(void *arg)
              * report to send, or tasks waiting for k's result; else it
              * takes k in with its next message. */
             bool need = true;
+            bool hold = !u && w->queue && k->run_ns < HOLD_RUN_NS
+                        && same_fn(k, w->queue);
             if (!w->n_unreported)
-                k->reported = report_direct(w, k, &need);
+                k->reported = report_direct(w, k, hold, &need);
             w->n_unreported += !k->reported;
             k->next = w->done;
             w->done = k;
-            if ((need || k->awaited) && !w->woken) {
-                w->woken = true;
-                pthread_mutex_unlock(&w->lock);
-                uv_async_send(&w->wake);
-                pthread_mutex_lock(&w->lock);
-            }
+            if (need || k->awaited)
+                wake_loop(w);
             k = u;
         }
     }
