@@ -165,38 +165,6 @@ static void on_wake(uv_async_t *a)
     drain_done(a->data);
 }
 
-/* Reports a task thread held back go out with its next ones, or before
- * it waits; behind a long task they would wait for its end, so while
- * tasks are here the loop sends those held for HELD_TICK_MS. */
-#define HELD_TICK_MS 1
-
-static void on_held_tick(uv_timer_t *t)
-{
-    worker *w = t->data;
-    if (!w->here) {
-        uv_timer_stop(t);
-        w->ticking = false;
-        return;
-    }
-    pthread_mutex_lock(&w->lane.lock);
-    bool old =
-        w->lane.held_len
-        && tg_now_ns() - w->lane.held_since >= (uint64_t)HELD_TICK_MS * 1000000;
-    pthread_mutex_unlock(&w->lane.lock);
-    if (old) {
-        drain_done(w);
-        tg__node_flush(&w->node);
-    }
-}
-
-static void start_held_tick(worker *w)
-{
-    if (!w->ticking) {
-        w->ticking = true;
-        uv_timer_start(&w->held_tick, on_held_tick, HELD_TICK_MS, HELD_TICK_MS);
-    }
-}
-
 /* ---- fetching inputs from peers -------------------------------------- */
 
 static peer *peer_for(worker *w, const char *addr)
@@ -255,12 +223,49 @@ static void flush_gets(peer *pr)
     }
 }
 
+/* Reports a task thread held back go out with its next ones, or before
+ * it waits; behind a long task they would wait for its end, so the loop
+ * sends those held for HELD_TICK_MS.  A thread holds a report only while
+ * tasks are queued, so the tick runs from the queueing of a task that
+ * finds no thread idle until nothing is queued or held. */
+#define HELD_TICK_MS 1
+
+static void on_held_tick(uv_timer_t *t)
+{
+    worker *w = t->data;
+    pthread_mutex_lock(&w->lock);
+    bool queued = w->queue != NULL;
+    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_lock(&w->lane.lock);
+    bool held = w->lane.held_len > 0;
+    bool old =
+        held
+        && tg_now_ns() - w->lane.held_since >= (uint64_t)HELD_TICK_MS * 1000000;
+    pthread_mutex_unlock(&w->lane.lock);
+    if (!queued && !held) {
+        uv_timer_stop(t);
+        w->ticking = false;
+    } else if (old) {
+        drain_done(w);
+        tg__node_flush(&w->node);
+    }
+}
+
+/* Queues k, whose inputs are all here, for a thread. */
+static void submit(worker *w, wtask *k)
+{
+    if (tg__wk_submit(w, k) && !w->ticking) {
+        w->ticking = true;
+        uv_timer_start(&w->held_tick, on_held_tick, HELD_TICK_MS, HELD_TICK_MS);
+    }
+}
+
 /* Gives task k input j (a new reference); submits k once it has all. */
 static void give(worker *w, wtask *k, uint32_t j, tg_value *v)
 {
     k->plan->literal[j] = v;
     if (--k->missing == 0)
-        tg__wk_submit(w, k);
+        submit(w, k);
 }
 
 /* Fails task k with err (stolen) for its missing input j. */
@@ -562,7 +567,7 @@ static void gather_inputs(worker *w, wtask *k, remote_in *rem, uint64_t n_rem)
         && follow(w, k, awaited, producer))
         return;
     if (--k->missing == 0)
-        tg__wk_submit(w, k);
+        submit(w, k);
 }
 
 static int on_run_entry(worker *w, tg__dec *d)
@@ -589,7 +594,6 @@ static int on_run_entry(worker *w, tg__dec *d)
         return rc;
     }
     link_here(w, k);
-    start_held_tick(w);
     gather_inputs(w, k, rem, n_rem);
     tg__free(rem);
     return 0;

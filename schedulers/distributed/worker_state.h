@@ -92,6 +92,7 @@ typedef struct worker {
     bool quit;
     bool woken;            /* a wake of the loop is under way */
     uint32_t n_unreported; /* tasks on done that did not report */
+    int n_idle;            /* threads waiting for a task */
     uint32_t trim_round;   /* bumped by each idle trim */
     int trims_left;        /* threads yet to trim in this round */
     wtask *here; /* tasks received and not yet reported (loop thread) */
@@ -132,8 +133,9 @@ int tg__wk_start_threads(worker *w);
 /* Stops them (a task running finishes first); the queue and done list
  * are left to the caller, whose tasks are all on w->here. */
 void tg__wk_stop_threads(worker *w);
-/* Queues k, whose inputs are all in its plan's slots, for a thread. */
-void tg__wk_submit(worker *w, wtask *k);
+/* Queues k, whose inputs are all in its plan's slots, for a thread.
+ * True when it may wait behind another task (no thread was idle). */
+bool tg__wk_submit(worker *w, wtask *k);
 void tg__wk_task_free(wtask *k);
 /* The idle trim's part on the task threads (loop thread): each gives
  * back the free top of its malloc heap, which malloc_trim leaves, and

@@ -286,8 +286,10 @@ static void *thread_main(void *arg)
         /* the reports held back go out before the thread waits */
         if (!w->queue && flush_held(w, UINT64_MAX))
             wake_loop(w);
+        w->n_idle++;
         while (!w->queue && !w->quit && trimmed == w->trim_round)
             pthread_cond_wait(&w->more, &w->lock);
+        w->n_idle--;
         if (w->quit && !w->queue)
             break;
         if (trimmed != w->trim_round) {
@@ -336,10 +338,11 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-void tg__wk_submit(worker *w, wtask *k)
+bool tg__wk_submit(worker *w, wtask *k)
 {
     k->next = NULL;
     pthread_mutex_lock(&w->lock);
+    bool behind = w->queue || !w->n_idle;
     if (w->queue_tail)
         w->queue_tail->next = k;
     else
@@ -347,6 +350,7 @@ void tg__wk_submit(worker *w, wtask *k)
     w->queue_tail = k;
     pthread_mutex_unlock(&w->lock);
     pthread_cond_signal(&w->more); /* the thread woken finds the lock free */
+    return behind;
 }
 
 void tg__wk_task_free(wtask *k)
