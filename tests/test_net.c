@@ -705,33 +705,33 @@ static void test_net_bad_peers_are_dropped_and_the_rest_go_on(void **state)
 
 /* --- a large graph -------------------------------------------------------- */
 
-static long peak_rss_kib(pid_t pid)
+/* A field of pid's /proc status in KiB ("VmHWM", "VmRSS"), or -1. */
+static long status_kib(pid_t pid, const char *field)
 {
-    char path[64], line[256];
+    char path[64], line[256], name[32];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
-    long kib = -1;
+    long kib = -1, v;
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+        if (sscanf(line, "%31[^:]: %ld kB", name, &v) == 2
+            && strcmp(name, field) == 0) {
+            kib = v;
             break;
+        }
     if (f)
         fclose(f);
     return kib;
 }
 
-/* The resident memory of pid in KiB (VmRSS), or -1. */
+static long peak_rss_kib(pid_t pid)
+{
+    return status_kib(pid, "VmHWM");
+}
+
+/* The resident memory of pid in KiB, or -1. */
 static long rss_kib(pid_t pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kib;
+    return status_kib(pid, "VmRSS");
 }
 
 /* Memory a task thread freed goes back to the system once the worker is
