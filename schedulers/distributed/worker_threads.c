@@ -131,11 +131,14 @@ static bool lane_write(worker *w, const struct iovec *iov, int n)
     if (done < total && (w->rest = tg__malloc(total - done))) {
         size_t at = 0; /* the unwritten tail, for the loop */
         for (int i = 0; i < m; i++) {
-            size_t skip = done < all[i].iov_len ? done : all[i].iov_len;
-            memcpy(w->rest + at, (uint8_t *)all[i].iov_base + skip,
-                   all[i].iov_len - skip);
-            at += all[i].iov_len - skip;
+            size_t len = all[i].iov_len;
+            size_t skip = done < len ? done : len;
             done -= skip;
+            if (len > skip) { /* (an empty piece may have no base) */
+                memcpy(w->rest + at, (uint8_t *)all[i].iov_base + skip,
+                       len - skip);
+                at += len - skip;
+            }
         }
         w->rest_len = at;
         w->lane.open = false;
@@ -166,6 +169,8 @@ static bool lane_hold(worker *w, const struct iovec *iov, int n)
     if (!l->held_len)
         l->held_since = tg_now_ns();
     for (int i = 0; i < n; i++) {
+        if (!iov[i].iov_len) /* (an empty piece may have no base) */
+            continue;
         memcpy(l->held + l->held_len, iov[i].iov_base, iov[i].iov_len);
         l->held_len += iov[i].iov_len;
     }
