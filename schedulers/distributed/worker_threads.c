@@ -232,7 +232,8 @@ static bool flush_held(worker *w, uint64_t older_than)
 static bool same_fn(const wtask *a, const wtask *b)
 {
     const tg__plan *p = a->plan, *q = b->plan;
-    if (!p->n_ops || !q->n_ops || !p->ops[0].call || !q->ops[0].call)
+    if (!p || !q || !p->n_ops || !q->n_ops || !p->ops[0].call
+        || !q->ops[0].call) /* (a task failed on arrival has no plan) */
         return false;
     return p->ops[0].call->fn->fn == q->ops[0].call->fn->fn;
 }

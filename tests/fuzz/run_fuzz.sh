@@ -9,4 +9,6 @@ fuzzer=$1 seeds=$2 work=$3
 shift 3
 rm -rf "$work"
 mkdir -p "$work/corpus"
-exec "$fuzzer" -artifact_prefix="$work/" "$@" "$work/corpus" "$seeds"
+# (libFuzzer's own exit code for a crash, 77, would read as a skip)
+exec "$fuzzer" -error_exitcode=1 -artifact_prefix="$work/" "$@" \
+    "$work/corpus" "$seeds"
