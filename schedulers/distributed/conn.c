@@ -20,9 +20,9 @@
 
 #include "dist_internal.h"
 
-static bool set_lane(tg__conn *c, bool idle);
+static void set_lane(tg__conn *c, bool idle);
 static int queue_owned(tg__conn *c, void *buf, size_t len);
-static void mark_dirty(tg__conn *c);
+static void add_dirty(tg__conn *c);
 
 #define STAGE_BYTES 65536
 #define DIRECT_MIN 16384 /* frame parts at least this large skip the stage */
@@ -191,11 +191,11 @@ static bool take_held(tg__conn *c)
 }
 
 /* Opens c's lane when c is ready and idle, else closes it, queueing
- * what it held.  True when that queued something. */
-static bool set_lane(tg__conn *c, bool idle)
+ * what it held (to be written at the end of the iteration). */
+static void set_lane(tg__conn *c, bool idle)
 {
     if (!c->lane)
-        return false;
+        return;
     pthread_mutex_lock(&c->lane->lock);
     c->lane->open =
         idle && !c->lane_held && c->state == READY && !c->closing
@@ -207,14 +207,14 @@ static bool set_lane(tg__conn *c, bool idle)
     pthread_mutex_unlock(&c->lane->lock);
     if (c->lost_held)
         tg__conn_close(c, "out of memory queueing what a thread wrote");
-    return took;
+    else if (took)
+        add_dirty(c);
 }
 
 void tg__conn_lane(tg__conn *c, bool hold)
 {
     c->lane_held = hold;
-    if (set_lane(c, !hold))
-        mark_dirty(c);
+    set_lane(c, !hold);
 }
 
 void tg__conn_set_lane(tg__conn *c, tg__lane *lane)
@@ -223,14 +223,22 @@ void tg__conn_set_lane(tg__conn *c, tg__lane *lane)
     set_lane(c, true);
 }
 
-static void mark_dirty(tg__conn *c)
+/* Puts c on the list of connections the iteration's end writes. */
+static void add_dirty(tg__conn *c)
 {
-    set_lane(c, false);
     if (c->is_dirty)
         return;
     c->is_dirty = true;
     c->next_dirty = c->node->dirty;
     c->node->dirty = c;
+}
+
+/* c has output queued: its lane closes, and the iteration's end writes
+ * it. */
+static void mark_dirty(tg__conn *c)
+{
+    set_lane(c, false);
+    add_dirty(c);
 }
 
 /* Queues len bytes of buf, which the write frees afterwards. */
@@ -344,8 +352,7 @@ static void written(uv_write_t *req, int status)
     if (status < 0 && status != UV_ECANCELED && !c->closing)
         tg__conn_close(c, uv_strerror(status));
     else if (!c->is_dirty)
-        if (set_lane(c, true))
-            mark_dirty(c);
+        set_lane(c, true);
 }
 
 /* Writes what c has queued, as one write: at once when the socket takes
@@ -373,8 +380,7 @@ static void flush_conn(tg__conn *c)
         c->n_out = 0;
         run_releases(rel, n_rel);
         tg__free(rel);
-        if (set_lane(c, true))
-            mark_dirty(c);
+        set_lane(c, true);
         return;
     }
     write_req *w = tg__calloc(1, sizeof *w);

@@ -212,14 +212,15 @@ static bool report_direct(worker *w, wtask *k, bool hold, bool *need)
     return sent;
 }
 
-/* Writes what the lane holds, if it has held it since before
- * older_than (task thread, under w->lock).  True when the loop must
- * send it (the socket took none of it) or its tail. */
-static bool flush_held(worker *w, uint64_t older_than)
+/* Writes what the lane holds, if it has held it for max_age_ns or
+ * more (task thread, under w->lock; 0: whatever its age).  True when
+ * the loop must send it (the socket took none of it) or its tail. */
+static bool flush_held(worker *w, uint64_t max_age_ns)
 {
     bool need = false;
     pthread_mutex_lock(&w->lane.lock);
-    if (w->lane.open && w->lane.held_len && w->lane.held_since < older_than) {
+    if (w->lane.open && w->lane.held_len
+        && (!max_age_ns || tg_now_ns() - w->lane.held_since >= max_age_ns)) {
         lane_write(w, NULL, 0);
         need = w->rest != NULL || w->lane.held_len > 0;
     }
@@ -290,7 +291,7 @@ static void *thread_main(void *arg)
     uint32_t trimmed = w->trim_round;
     for (;;) {
         /* the reports held back go out before the thread waits */
-        if (!w->queue && flush_held(w, UINT64_MAX))
+        if (!w->queue && flush_held(w, 0))
             wake_loop(w);
         w->n_idle++;
         while (!w->queue && !w->quit && trimmed == w->trim_round)
@@ -307,7 +308,7 @@ static void *thread_main(void *arg)
         w->queue = k->next;
         if (!w->queue)
             w->queue_tail = NULL;
-        if (flush_held(w, tg_now_ns() - HOLD_NS))
+        if (flush_held(w, HOLD_NS))
             wake_loop(w);
         while (k) {
             pthread_mutex_unlock(&w->lock);
