@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +81,20 @@ static tg_value *net_sleep_pid(tg_value *const *a, size_t n, void *ctx)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     return tg_int((int64_t)getpid());
+}
+
+/* Sleeps its first argument in milliseconds (0: not at all), then says
+ * where it ran: 1 on the worker's loop (its main thread), 0 on a task
+ * thread.  The second argument makes calls distinct. */
+static tg_value *net_where(tg_value *const *a, size_t n, void *ctx)
+{
+    (void)n, (void)ctx;
+    int64_t ms = tg_as_int(a[0]);
+    if (ms > 0) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return tg_int(syscall(SYS_gettid) == getpid());
 }
 
 /* A bytes value of its argument's length, each byte its index mod 251. */
@@ -156,6 +171,7 @@ __attribute__((constructor)) static void net_register(void)
     tg_register("net.sleep", net_sleep, NULL);
     tg_register("net.pid", net_pid, NULL);
     tg_register("net.sleep_pid", net_sleep_pid, NULL);
+    tg_register("net.where", net_where, NULL);
     tg_register("net.blob", net_blob, NULL);
     tg_register("net.bytesum", net_bytesum, NULL);
     tg_register("net.ints", net_ints, NULL);

@@ -559,6 +559,43 @@ static void test_net_a_late_worker_runs_what_waits(void **state)
     cluster_stop(&late);
 }
 
+/* Where net.where(ms, i) ran on w's worker: 1 on its loop, 0 on a
+ * thread. */
+static int64_t where(tg_scheduler *s, int64_t ms, int64_t i)
+{
+    tg_graph *g = tg_graph_new();
+    tg_value *r = tg_compute(
+        tg_delayed_registered(g, "net.where", 2, tg_int(ms), tg_int(i)), s);
+    assert_false(tg_is_error(r));
+    int64_t on_loop = tg_as_int(r);
+    tg_decref(r);
+    tg_graph_free(g);
+    return on_loop;
+}
+
+/* A lone task whose function ran short last time runs on the worker's
+ * loop, sparing the wake of a thread; one that turns out long sends the
+ * next call of its function back to the threads. */
+static void test_net_a_lone_short_task_runs_on_the_worker_loop(void **state)
+{
+    (void)state;
+    cluster one = {0};
+    start_scheduler(&one);
+    start_worker_threads(&one, "1");
+    wait_workers(&one, 1);
+    tg_scheduler *s = tg_scheduler_distributed(one.file);
+    assert_non_null(s);
+    assert_int_equal(where(s, 0, 0), 0); /* a first call: on a thread */
+    int on_loop = 0;
+    for (int i = 1; i <= 40; i++)
+        on_loop += (int)where(s, 0, i);
+    assert_true(on_loop > 0);
+    where(s, 30, 100); /* long: wherever it ran, the next call ... */
+    assert_int_equal(where(s, 0, 101), 0); /* ... goes to a thread */
+    tg_scheduler_free(s);
+    cluster_stop(&one);
+}
+
 /* --- bad input: one connection closes, the rest go on ------------------ */
 
 /* A raw TCP connection to address (tcp://host:port). */
@@ -880,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_net_long_tasks_spread_over_the_workers),
         cmocka_unit_test(test_net_tasks_sent_ahead_all_get_the_result),
         cmocka_unit_test(test_net_a_late_worker_runs_what_waits),
+        cmocka_unit_test(test_net_a_lone_short_task_runs_on_the_worker_loop),
         cmocka_unit_test(test_net_bad_peers_are_dropped_and_the_rest_go_on),
         cmocka_unit_test(test_net_a_million_tasks_with_bounded_memory),
         cmocka_unit_test(

@@ -254,6 +254,8 @@ static void on_held_tick(uv_timer_t *t)
 /* Queues k, whose inputs are all here, for a thread. */
 static void submit(worker *w, wtask *k)
 {
+    if (tg__wk_run_here(w, k))
+        return;
     if (tg__wk_submit(w, k) && !w->ticking) {
         w->ticking = true;
         uv_timer_start(&w->held_tick, on_held_tick, HELD_TICK_MS, HELD_TICK_MS);

@@ -93,6 +93,7 @@ typedef struct worker {
     bool woken;            /* a wake of the loop is under way */
     uint32_t n_unreported; /* tasks on done that did not report */
     int n_idle;            /* threads waiting for a task */
+    tg_fn short_fn;        /* the function of the last task, when short */
     uint32_t trim_round;   /* bumped by each idle trim */
     int trims_left;        /* threads yet to trim in this round */
     wtask *here; /* tasks received and not yet reported (loop thread) */
@@ -136,6 +137,11 @@ void tg__wk_stop_threads(worker *w);
 /* Queues k, whose inputs are all in its plan's slots, for a thread.
  * True when it may wait behind another task (no thread was idle). */
 bool tg__wk_submit(worker *w, wtask *k);
+/* Runs k on the loop thread instead, when every thread is idle and k
+ * calls the function of the last task, which was short: a lone short
+ * task then costs no wake of a thread.  True when k ran (it is on the
+ * done list, unreported; the loop is woken to take it in). */
+bool tg__wk_run_here(worker *w, wtask *k);
 void tg__wk_task_free(wtask *k);
 /* The idle trim's part on the task threads (loop thread): each gives
  * back the free top of its malloc heap, which malloc_trim leaves, and

@@ -6,6 +6,13 @@
  * has nothing ahead of it reports itself through the scheduler
  * connection's lane (tg__conn_set_lane).  Threads touch nothing of the
  * loop's but the queue, the done list and followers, under w->lock.
+ *
+ * A lone task (every thread idle, nothing queued or unreported) whose
+ * function ran in under HOLD_RUN_NS last time runs on the loop thread
+ * itself (tg__wk_run_here): waking a thread costs more than such a task,
+ * and on a loaded machine as much as the rest of a round trip.  A call
+ * that turns out long holds the loop once; the next call of its function
+ * goes to a thread.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -228,15 +235,21 @@ static bool flush_held(worker *w, uint64_t max_age_ns)
     return need;
 }
 
+/* The function k's task calls, or NULL. */
+static tg_fn task_fn(const wtask *k)
+{
+    const tg__plan *p = k->plan;
+    if (!p || !p->n_ops || !p->ops[0].call) /* (failed on arrival: none) */
+        return NULL;
+    return p->ops[0].call->fn->fn;
+}
+
 /* Whether a and b call the same function: then a short a promises a
  * short b, and a's report may wait for b's. */
 static bool same_fn(const wtask *a, const wtask *b)
 {
-    const tg__plan *p = a->plan, *q = b->plan;
-    if (!p || !q || !p->n_ops || !q->n_ops || !p->ops[0].call
-        || !q->ops[0].call) /* (a task failed on arrival has no plan) */
-        return false;
-    return p->ops[0].call->fn->fn == q->ops[0].call->fn->fn;
+    tg_fn f = task_fn(a);
+    return f && f == task_fn(b);
 }
 
 /* Wakes the loop (under w->lock, which it lets go of for the wake). */
@@ -323,6 +336,7 @@ static void *thread_main(void *arg)
                     tg_is_error(k->result) ? tg_null() : tg_incref(k->result);
             }
             k->finished = true;
+            w->short_fn = k->run_ns < HOLD_RUN_NS ? task_fn(k) : NULL;
             /* With no unreported task ahead of it, k reports itself.
              * The loop is woken (after letting go of the lock it is
              * about to take) only when it has something to do soon: a
@@ -358,6 +372,28 @@ bool tg__wk_submit(worker *w, wtask *k)
     pthread_mutex_unlock(&w->lock);
     pthread_cond_signal(&w->more); /* the thread woken finds the lock free */
     return behind;
+}
+
+bool tg__wk_run_here(worker *w, wtask *k)
+{
+    tg_fn fn = task_fn(k);
+    pthread_mutex_lock(&w->lock);
+    bool lone = fn && fn == w->short_fn && !k->then && !w->queue
+                && w->n_idle == w->n_started && !w->n_unreported && !w->done;
+    pthread_mutex_unlock(&w->lock);
+    if (!lone)
+        return false;
+    task_worker = w; /* the loop's thread is this worker's too */
+    run_task(w, k);
+    pthread_mutex_lock(&w->lock);
+    k->finished = true;
+    w->short_fn = k->run_ns < HOLD_RUN_NS ? fn : NULL;
+    w->n_unreported++;
+    k->next = w->done;
+    w->done = k;
+    wake_loop(w);
+    pthread_mutex_unlock(&w->lock);
+    return true;
 }
 
 void tg__wk_task_free(wtask *k)
