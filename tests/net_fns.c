@@ -55,12 +55,21 @@ static tg_value *net_fail(tg_value *const *a, size_t n, void *ctx)
 }
 
 /* Sleeps its argument in milliseconds, returns it. */
+/* Sleeps ms milliseconds; none at all for 0 (a nanosleep of 0 still
+ * costs the timer's slack). */
+static void sleep_ms(int64_t ms)
+{
+    if (ms > 0) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static tg_value *net_sleep(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
     int64_t ms = tg_as_int(a[0]);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    sleep_ms(ms);
     return tg_int(ms);
 }
 
@@ -77,9 +86,7 @@ static tg_value *net_pid(tg_value *const *a, size_t n, void *ctx)
 static tg_value *net_sleep_pid(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
-    int64_t ms = tg_as_int(a[0]);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    sleep_ms(tg_as_int(a[0]));
     return tg_int((int64_t)getpid());
 }
 
@@ -89,11 +96,7 @@ static tg_value *net_sleep_pid(tg_value *const *a, size_t n, void *ctx)
 static tg_value *net_where(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;
-    int64_t ms = tg_as_int(a[0]);
-    if (ms > 0) {
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    sleep_ms(tg_as_int(a[0]));
     return tg_int(syscall(SYS_gettid) == getpid());
 }
 

@@ -559,7 +559,7 @@ static void test_net_a_late_worker_runs_what_waits(void **state)
     cluster_stop(&late);
 }
 
-/* Where net.where(ms, i) ran on w's worker: 1 on its loop, 0 on a
+/* Where net.where(ms, i) ran on s's one worker: 1 on its loop, 0 on a
  * thread. */
 static int64_t where(tg_scheduler *s, int64_t ms, int64_t i)
 {

@@ -251,11 +251,10 @@ static void on_held_tick(uv_timer_t *t)
     }
 }
 
-/* Queues k, whose inputs are all here, for a thread. */
+/* Queues k, whose inputs are all here, for a thread (or runs it here:
+ * tg__wk_submit). */
 static void submit(worker *w, wtask *k)
 {
-    if (tg__wk_run_here(w, k))
-        return;
     if (tg__wk_submit(w, k) && !w->ticking) {
         w->ticking = true;
         uv_timer_start(&w->held_tick, on_held_tick, HELD_TICK_MS, HELD_TICK_MS);

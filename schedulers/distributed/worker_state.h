@@ -134,14 +134,13 @@ int tg__wk_start_threads(worker *w);
 /* Stops them (a task running finishes first); the queue and done list
  * are left to the caller, whose tasks are all on w->here. */
 void tg__wk_stop_threads(worker *w);
-/* Queues k, whose inputs are all in its plan's slots, for a thread.
- * True when it may wait behind another task (no thread was idle). */
+/* Queues k, whose inputs are all in its plan's slots, for a thread, or
+ * runs it at once on the calling loop thread when every thread is idle
+ * and k calls the function of the last task, which was short (a lone
+ * short task then costs no wake of a thread; k is left on the done list,
+ * unreported, and the loop is woken to take it in).  True when k may
+ * wait behind another task (no thread was idle). */
 bool tg__wk_submit(worker *w, wtask *k);
-/* Runs k on the loop thread instead, when every thread is idle and k
- * calls the function of the last task, which was short: a lone short
- * task then costs no wake of a thread.  True when k ran (it is on the
- * done list, unreported; the loop is woken to take it in). */
-bool tg__wk_run_here(worker *w, wtask *k);
 void tg__wk_task_free(wtask *k);
 /* The idle trim's part on the task threads (loop thread): each gives
  * back the free top of its malloc heap, which malloc_trim leaves, and

@@ -9,10 +9,10 @@
  *
  * A lone task (every thread idle, nothing queued or unreported) whose
  * function ran in under HOLD_RUN_NS last time runs on the loop thread
- * itself (tg__wk_run_here): waking a thread costs more than such a task,
- * and on a loaded machine as much as the rest of a round trip.  A call
- * that turns out long holds the loop once; the next call of its function
- * goes to a thread.
+ * itself, from tg__wk_submit: waking a thread costs more than such a
+ * task, and on a loaded machine as much as the rest of a round trip.  A
+ * call that turns out long holds the loop once; the next call of its
+ * function goes to a thread.
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -252,6 +252,14 @@ static bool same_fn(const wtask *a, const wtask *b)
     return f && f == task_fn(b);
 }
 
+/* k has run (w->lock held); its function counts as short for the next
+ * lone task when k was. */
+static void finished(worker *w, wtask *k)
+{
+    k->finished = true;
+    w->short_fn = k->run_ns < HOLD_RUN_NS ? task_fn(k) : NULL;
+}
+
 /* Wakes the loop (under w->lock, which it lets go of for the wake). */
 static void wake_loop(worker *w)
 {
@@ -335,8 +343,7 @@ static void *thread_main(void *arg)
                 u->plan->literal[k->then_j] =
                     tg_is_error(k->result) ? tg_null() : tg_incref(k->result);
             }
-            k->finished = true;
-            w->short_fn = k->run_ns < HOLD_RUN_NS ? task_fn(k) : NULL;
+            finished(w, k);
             /* With no unreported task ahead of it, k reports itself.
              * The loop is woken (after letting go of the lock it is
              * about to take) only when it has something to do soon: a
@@ -362,7 +369,22 @@ static void *thread_main(void *arg)
 bool tg__wk_submit(worker *w, wtask *k)
 {
     k->next = NULL;
+    tg_fn fn = task_fn(k);
     pthread_mutex_lock(&w->lock);
+    if (fn && fn == w->short_fn && !k->then && !w->queue && !w->done
+        && w->n_idle == w->n_started) { /* lone and short: run it here */
+        pthread_mutex_unlock(&w->lock);
+        task_worker = w; /* the loop's thread is this worker's too */
+        run_task(w, k);
+        pthread_mutex_lock(&w->lock);
+        finished(w, k); /* unreported: the loop reports it */
+        w->n_unreported++;
+        k->next = w->done;
+        w->done = k;
+        wake_loop(w);
+        pthread_mutex_unlock(&w->lock);
+        return false;
+    }
     bool behind = w->queue || !w->n_idle;
     if (w->queue_tail)
         w->queue_tail->next = k;
@@ -372,28 +394,6 @@ bool tg__wk_submit(worker *w, wtask *k)
     pthread_mutex_unlock(&w->lock);
     pthread_cond_signal(&w->more); /* the thread woken finds the lock free */
     return behind;
-}
-
-bool tg__wk_run_here(worker *w, wtask *k)
-{
-    tg_fn fn = task_fn(k);
-    pthread_mutex_lock(&w->lock);
-    bool lone = fn && fn == w->short_fn && !k->then && !w->queue
-                && w->n_idle == w->n_started && !w->n_unreported && !w->done;
-    pthread_mutex_unlock(&w->lock);
-    if (!lone)
-        return false;
-    task_worker = w; /* the loop's thread is this worker's too */
-    run_task(w, k);
-    pthread_mutex_lock(&w->lock);
-    k->finished = true;
-    w->short_fn = k->run_ns < HOLD_RUN_NS ? fn : NULL;
-    w->n_unreported++;
-    k->next = w->done;
-    w->done = k;
-    wake_loop(w);
-    pthread_mutex_unlock(&w->lock);
-    return true;
 }
 
 void tg__wk_task_free(wtask *k)
