@@ -5,8 +5,10 @@
  * sends the input.  Its first byte says to whom:
  *
  *   0  a scheduler (tg_serve_scheduler, one worker attached, both in
- *      threads of this process for the whole run), as a new connection:
- *      a client or a worker, whatever the messages claim;
+ *      threads of this process), as a new connection: a client or a
+ *      worker, whatever the messages claim.  A client may ask the
+ *      scheduler to stop (C_SHUTDOWN), and it must: it then serves
+ *      again, on a new port, with a new worker;
  *   1  a fresh worker (tg_serve_worker in a thread), from its scheduler:
  *      the harness listens as the scheduler, takes the worker's W_HELLO
  *      and sends the rest of the input;
@@ -54,13 +56,17 @@ static tg_server_opts base_opts(void)
                             .quiet = getenv("FUZZ_WIRE_VERBOSE") == NULL};
 }
 
+/* Serves again each time an input asks the scheduler to stop; a stop
+ * for any other reason fails the run. */
 static void *scheduler_main(void *arg)
 {
     (void)arg;
-    tg_server_opts o = base_opts();
-    o.scheduler_file = sched_file;
-    if (tg_serve_scheduler(&o) != 0)
-        fail("the scheduler stopped");
+    for (;;) {
+        tg_server_opts o = base_opts();
+        o.scheduler_file = sched_file;
+        if (tg_serve_scheduler(&o) != 0)
+            fail("the scheduler stopped");
+    }
     return NULL;
 }
 
@@ -69,6 +75,14 @@ static void *worker_main(void *arg)
     tg_server_opts o = base_opts();
     o.address = arg;
     tg_serve_worker(&o); /* returns when its scheduler goes away */
+    return NULL;
+}
+
+/* worker_main for the scheduler's worker, whose address it frees. */
+static void *sched_worker_main(void *arg)
+{
+    worker_main(arg);
+    free(arg);
     return NULL;
 }
 
@@ -87,6 +101,46 @@ static void join(pthread_t t)
         fail("a worker did not stop when its scheduler left");
 }
 
+/* Waits until the scheduler (started, or serving again after an input
+ * stopped it) answers at the address in its file, then gives it a
+ * worker and waits for the worker to join. */
+static void await_scheduler(void)
+{
+    uint8_t token[TG__TOKEN_BYTES];
+    int fd = -1;
+    for (int i = 0; i < 1000 && fd < 0; i++) {
+        struct stat st;
+        if (stat(sched_file, &st) == 0
+            && tg__read_scheduler_file(sched_file, sched_addr,
+                                       sizeof sched_addr, token)
+                   == 0
+            && (fd = wu_connect(sched_addr)) >= 0 && wu_answer(fd) != 0) {
+            close(fd);
+            fd = -1;
+        }
+        if (fd < 0)
+            usleep(10000);
+    }
+    if (fd < 0)
+        fail("the scheduler did not start");
+    close(fd);
+    char *addr = strdup(sched_addr);
+    pthread_t t;
+    if (!addr)
+        fail("out of memory");
+    start(sched_worker_main, addr, &t);
+    pthread_detach(t);
+    uint64_t workers = 0, threads;
+    for (int i = 0; i < 1000 && workers == 0; i++) {
+        if (tg__cluster_info(sched_file, &workers, &threads) != 0)
+            fail("cannot ask the scheduler");
+        if (!workers)
+            usleep(10000);
+    }
+    if (!workers)
+        fail("the worker did not join");
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -102,31 +156,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     pthread_t t;
     start(scheduler_main, NULL, &t);
     pthread_detach(t);
-    uint8_t token[TG__TOKEN_BYTES];
-    for (int i = 0; i < 1000; i++) {
-        struct stat st;
-        if (stat(sched_file, &st) == 0
-            && tg__read_scheduler_file(sched_file, sched_addr,
-                                       sizeof sched_addr, token)
-                   == 0)
-            break;
-        usleep(10000);
-    }
-    if (!sched_addr[0])
-        fail("the scheduler did not start");
-    static char addr_copy[256];
-    snprintf(addr_copy, sizeof addr_copy, "%s", sched_addr);
-    start(worker_main, addr_copy, &t);
-    pthread_detach(t);
-    uint64_t workers = 0, threads;
-    for (int i = 0; i < 1000 && workers == 0; i++) {
-        if (tg__cluster_info(sched_file, &workers, &threads) != 0)
-            fail("cannot ask the scheduler");
-        if (!workers)
-            usleep(10000);
-    }
-    if (!workers)
-        fail("the worker did not join");
+    await_scheduler();
     return 0;
 }
 
@@ -146,8 +176,16 @@ static void send_and_drain(int fd, const uint8_t *data, size_t size,
 static void to_scheduler(const uint8_t *data, size_t size)
 {
     int fd = wu_connect(sched_addr);
-    if (fd < 0 || wu_answer(fd) != 0)
-        fail("the scheduler does not answer");
+    if (fd >= 0 && wu_answer(fd) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0) { /* an earlier input stopped it: it serves again */
+        await_scheduler();
+        fd = wu_connect(sched_addr);
+        if (fd < 0 || wu_answer(fd) != 0)
+            fail("the scheduler does not answer");
+    }
     send_and_drain(fd, data, size, "the scheduler");
 }
 
