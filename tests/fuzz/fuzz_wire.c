@@ -146,13 +146,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc, (void)argv;
     if (fz_register() != 0)
         fail("cannot register the fuzz functions");
-    snprintf(dir, sizeof dir, "/tmp/tg-fuzz-wire-XXXXXX");
-    if (!mkdtemp(dir))
-        fail("cannot make a directory");
-    snprintf(token_path, sizeof token_path, "%s/token", dir);
-    snprintf(sched_file, sizeof sched_file, "%s/scheduler", dir);
-    if (wu_write_token(token_path) != 0)
-        fail("cannot write the token");
+    if (wu_make_dir("/tmp/tg-fuzz-wire-XXXXXX", dir, token_path, sched_file)
+        != 0)
+        fail("cannot make a directory with a token");
     pthread_t t;
     start(scheduler_main, NULL, &t);
     pthread_detach(t);

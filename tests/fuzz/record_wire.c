@@ -239,13 +239,9 @@ int main(int argc, char **argv)
     }
     if (fz_register() != 0)
         die("cannot register the fuzz functions");
-    snprintf(dir, sizeof dir, "/tmp/tg-record-wire-XXXXXX");
-    if (!mkdtemp(dir))
-        die("cannot make a directory");
-    snprintf(token_path, sizeof token_path, "%s/token", dir);
-    snprintf(sched_file, sizeof sched_file, "%s/scheduler", dir);
-    if (wu_write_token(token_path) != 0)
-        die("cannot write the token");
+    if (wu_make_dir("/tmp/tg-record-wire-XXXXXX", dir, token_path, sched_file)
+        != 0)
+        die("cannot make a directory with a token");
     spawn(scheduler_main);
     uint8_t token[TG__TOKEN_BYTES];
     for (int i = 0; i < 1000 && !sched_addr[0]; i++)

@@ -11,6 +11,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -34,6 +35,20 @@ static inline int wu_write_token(const char *path)
         fprintf(f, "%02x", wu_token[i]);
     fputc('\n', f);
     return fclose(f) == 0 ? 0 : -1;
+}
+
+/* A private directory named from tmpl ("/tmp/name-XXXXXX", replaced in
+ * dir[64]) holding the token file (its path in token[128]) and the
+ * place of a scheduler file (sched[128]): 0, or -1. */
+static inline int wu_make_dir(const char *tmpl, char *dir, char *token,
+                              char *sched)
+{
+    snprintf(dir, 64, "%s", tmpl);
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(token, 128, "%s/token", dir);
+    snprintf(sched, 128, "%s/scheduler", dir);
+    return wu_write_token(token);
 }
 
 static inline void wu_timeouts(int fd)
