@@ -285,6 +285,16 @@ static inline uint32_t early_ready(const job *j, uint32_t lo, uint32_t mid)
     return NO_TASK;
 }
 
+/* A ready task in (mid, hi) close after mid, at 1, 2, 4, ... tasks past
+ * it (SPLIT_PROBES in all), or NO_TASK. */
+static inline uint32_t near_ready(const job *j, uint32_t mid, uint32_t hi)
+{
+    for (uint32_t k = 0, d = 1; k < SPLIT_PROBES && d < hi - mid; k++, d <<= 1)
+        if (ready(j, mid + d))
+            return mid + d;
+    return NO_TASK;
+}
+
 /* True when the worker waits in a nested compute that is now done: it
  * should hand back what it holds of other jobs and return to the task
  * that waits.  Relaxed: a hint; help_until_done acquires. */
@@ -293,23 +303,26 @@ static inline bool waited_for(const worker *w)
     return atomic_load_explicit(&w->waiting->done, memory_order_relaxed);
 }
 
-/* Scans tasks [lo, hi) in static order.  Lazy binary splitting (Tzannes
- * et al., PPoPP 2010): whenever the worker's deque is empty, so nothing
- * is left for thieves, the upper half of what remains goes onto it.  An
- * unstolen range thus costs no queueing at all, and a thief always finds
- * half of the remaining tasks in one item.  The split waits until the
- * upper half's first task is ready: a thief that starts on tasks whose
- * inputs are still to come would defer them all, and their inputs'
- * finishers would then queue them one by one (a grid of adds over shared
- * inputs ran slower on two threads than on one).  When the middle has
- * waited for WINDOW_PATIENCE steps but a task nearer the start is ready
- * (the reads before a shuffle, with every split and pick after them
- * waiting), a window of the range from that task on, as long as the
- * part the worker keeps, goes on the deque instead, and the scan resumes
- * after the window; so the reads are shared rather than scanned by one
- * worker.  What a task queues comes before the rest of the range in
- * static order, so it is drained before the scan goes on.  A worker in a
- * nested wait puts the rest back once its own job is done. */
+/* Scans tasks [lo, hi) in static order.  Lazy binary splitting (Tzannes et
+ * al., PPoPP 2010): whenever the worker's deque is empty, so nothing is left
+ * for thieves, the upper half of what remains goes onto it.  An unstolen
+ * range thus costs no queueing at all, and a thief always finds half of the
+ * remaining tasks in one item.  The upper half starts at a ready task, the
+ * middle or one a few places past it (near_ready): a thief that starts on
+ * tasks whose inputs are still to come would defer them all, and their
+ * inputs' finishers would then queue them one by one (a grid of adds over
+ * shared inputs ran slower on two threads than on one); and a split that
+ * waits for the middle itself leaves the thief idle while the scan runs the
+ * tasks before it (block products of a quarter second each, with a store
+ * waiting in the middle).  When the middle and the tasks just past it have
+ * waited for WINDOW_PATIENCE steps but a task nearer the start is ready (the
+ * reads before a shuffle, with every split and pick after them waiting), a
+ * window of the range from that task on, as long as the part the worker
+ * keeps, goes on the deque instead, and the scan resumes after the window;
+ * so the reads are shared rather than scanned by one worker.  What a task
+ * queues comes before the rest of the range in static order, so it is
+ * drained before the scan goes on.  A worker in a nested wait puts the rest
+ * back once its own job is done. */
 static void run_range(worker *w, job *j, uint32_t lo, uint32_t hi)
 {
     /* After [lo, hi), the scan goes on at [rest_lo, rest_hi): what is
@@ -334,6 +347,8 @@ static void run_range(worker *w, job *j, uint32_t lo, uint32_t hi)
         }
         if (hi - lo > 1 && !tg__deque_has_items(&w->dq)) {
             uint32_t mid = lo + (hi - lo + 1) / 2, at;
+            if (!ready(j, mid) && (at = near_ready(j, mid, hi)) != NO_TASK)
+                mid = at;
             if (ready(j, mid)) {
                 if (TG_LIKELY(tg__deque_push(
                         &w->dq, (tg__item){j, range_arg(mid, hi)}))) {

@@ -643,6 +643,69 @@ static void test_threads_share_early_ready_tasks(void **state)
     tg_scheduler_free(pool);
 }
 
+/* Per worker: how many slow tasks had ended when it began its first. */
+typedef struct first_begins {
+    int ended;       /* slow tasks ended so far */
+    int seen[2];     /* worker w has begun a slow task */
+    int ended_at[2]; /* `ended` when it did */
+} first_begins;
+
+static void on_slow_begin(void *ud, const tg_task_info *info)
+{
+    first_begins *fb = ud;
+    if (strcmp(info->name, "slow_read") != 0 || info->worker > 1)
+        return;
+    if (!__atomic_exchange_n(&fb->seen[info->worker], 1, __ATOMIC_ACQ_REL))
+        fb->ended_at[info->worker] =
+            __atomic_load_n(&fb->ended, __ATOMIC_ACQUIRE);
+}
+
+static void on_slow_end(void *ud, const tg_task_info *info)
+{
+    first_begins *fb = ud;
+    if (strcmp(info->name, "slow_read") == 0)
+        __atomic_fetch_add(&fb->ended, 1, __ATOMIC_ACQ_REL);
+}
+
+/* The middle of the order waits for its inputs, and so do the tasks
+ * just after it, but a ready task follows a few places on: the second
+ * worker starts there at once, not after the first has scanned through
+ * the slow tasks before the middle.  Static order: seven slow reads, the
+ * eighth fused with p = their sum, 14 tasks that wait for p, then ten
+ * independent slow reads; the middle (task 16) is one of the 14. */
+static void test_threads_split_just_past_a_waiting_middle(void **state)
+{
+    (void)state;
+    first_begins fb = {0};
+    tg_callbacks cb = {
+        .task_begin = on_slow_begin, .task_end = on_slow_end, .ud = &fb};
+    int h = tg_callbacks_add(&cb);
+    assert_true(h > 0);
+    tg_scheduler *pool = tg_scheduler_threads(2);
+    tg_graph *g = tg_graph_new();
+    enum { A = 8, W = 14, C = 10 };
+    tg_value *a[A], *t[W + C], *out[W + C];
+    for (int i = 0; i < A; i++)
+        a[i] = tg_delayed(g, "slow_read", slow_read, 2, tg_int(i), tg_int(0));
+    tg_value *p = tg_delayed_v(g, "sum", tt_sum, NULL, 0, A, a);
+    for (int i = 0; i < W; i++)
+        t[i] = TG_DELAYED(g, tt_add, p, tg_int(i));
+    for (int i = 0; i < C; i++)
+        t[W + i] = tg_delayed(g, "slow_read", slow_read, 2, tg_int(100 + i),
+                              tg_int(1));
+    assert_int_equal(tg_compute_with(t, W + C, out, pool, NULL), 0);
+    for (int i = 0; i < W + C; i++) {
+        assert_int_equal(tg_as_int(out[i]),
+                         i < W ? A * (A + 1) / 2 + i : 100 + (i - W) + 1);
+        tg_decref(out[i]);
+    }
+    assert_int_equal(fb.seen[0] + fb.seen[1], 2);
+    assert_true(fb.ended_at[0] <= 1 && fb.ended_at[1] <= 1);
+    assert_int_equal(tg_callbacks_remove(h), 0);
+    tg_graph_free(g);
+    tg_scheduler_free(pool);
+}
+
 /* One task that makes n tasks ready at once (the deque grows), summed:
  * the sum of i + 1 for i < n. */
 static tg_value *fan_out(tg_graph *g, tg_value **v, size_t n)
@@ -705,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_threads_concurrent_computes_share_a_pool),
         cmocka_unit_test(test_threads_callbacks_see_every_task),
         cmocka_unit_test(test_threads_share_early_ready_tasks),
+        cmocka_unit_test(test_threads_split_just_past_a_waiting_middle),
         cmocka_unit_test(test_threads_survives_out_of_memory),
     };
     return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
