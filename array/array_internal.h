@@ -286,6 +286,10 @@ struct tg_array {
     tg__prog *prog;           /* pending elementwise chain, or NULL */
     tg_array *perm_of;        /* pending: perm_of's axes permuted ... */
     size_t perm[TG__ND_MAX];  /* ... axis i is perm_of's axis perm[i] */
+    uint32_t *order;          /* n_blocks: the order in which to compute
+                                 the chunks (costliest first, so that the
+                                 last tasks of a run are short), or NULL
+                                 for C order; owned */
     bool is_const;            /* pending: a 0-d constant */
     double cf;                /* its value (float64) */
     int64_t ci;               /* its value (int64) */
@@ -295,6 +299,15 @@ struct tg_array {
  * than the extent: the whole axis), no blocks yet.  NULL on failure. */
 tg_array *tg__array_new(tg_graph *g, tg_dtype dtype, size_t ndim,
                         const size_t *shape, const size_t *chunks);
+/* Gives a the chunk order of from when both have the same chunk grid
+ * and from has one (an elementwise result keeps its operand's).  0 or
+ * TG_ENOMEM. */
+int tg__array_keep_order(tg_array *a, const tg_array *from);
+/* The chunk to compute k-th: a->order[k], or k. */
+static inline size_t tg__array_nth(const tg_array *a, size_t k)
+{
+    return a->order ? a->order[k] : k;
+}
 /* Allocates a->blocks (all NULL).  0 or TG_ENOMEM. */
 int tg__array_alloc_blocks(tg_array *a);
 /* The delayed chunks of a, recording the tasks of a pending form first.

@@ -24,6 +24,7 @@ static void array_free(void *p)
 {
     tg_array *a = p;
     tg__free(a->blocks);
+    tg__free(a->order);
     tg__free(a->prog);
     tg__free(a);
 }
@@ -84,6 +85,17 @@ int tg__array_alloc_blocks(tg_array *a)
 {
     if (!a->blocks && !(a->blocks = tg__calloc(a->n_blocks, sizeof *a->blocks)))
         return TG_ENOMEM;
+    return 0;
+}
+
+int tg__array_keep_order(tg_array *a, const tg_array *from)
+{
+    if (a->order || !from->order || from->ndim != a->ndim
+        || memcmp(from->grid, a->grid, a->ndim * sizeof *a->grid) != 0)
+        return 0;
+    if (!(a->order = tg__malloc(a->n_blocks * sizeof *a->order)))
+        return TG_ENOMEM;
+    memcpy(a->order, from->order, a->n_blocks * sizeof *a->order);
     return 0;
 }
 
@@ -428,7 +440,10 @@ static tg_array *elemwise(const char *fn, int op, size_t n, tg_array **in)
             tg__seterr(TG_EINVAL, "%s: %s", fn, msg);
         return NULL;
     }
-    a->prog = p;
+    a->prog = p; /* the graph owns a, and a its program, from here */
+    for (size_t i = 0; i < n; i++)
+        if (tg__array_keep_order(a, al[i]) != 0)
+            return NULL;
     return a;
 }
 

@@ -279,11 +279,23 @@ static tg_value *product_block(tg_array *out, tg_array *A, tg_value **ab,
     return d;
 }
 
-/* Records the symmetric product A A^T (ta 0) or A^T A (ta 1). */
+/* Records the symmetric product A A^T (ta 0) or A^T A (ta 1).  Its
+ * chunks are computed off the diagonal first, each product beside its
+ * mirror, and the diagonal (half the flops each) last: the last tasks of
+ * a run are then the short ones, and a pool's threads finish together. */
 static tg_array *symmetric(tg_array *out, tg_array *A, tg_value **ab, bool ta,
                            size_t nk)
 {
-    size_t g = out->grid[0];
+    size_t g = out->grid[0], k = 0;
+    if (!(out->order = tg__malloc(g * g * sizeof *out->order)))
+        return NULL;
+    for (size_t i = 0; i < g; i++)
+        for (size_t j = i + 1; j < g; j++) {
+            out->order[k++] = (uint32_t)(i * g + j);
+            out->order[k++] = (uint32_t)(j * g + i);
+        }
+    for (size_t i = 0; i < g; i++)
+        out->order[k++] = (uint32_t)(i * g + i);
     for (size_t i = 0; i < g; i++) {
         tg_value *small[32], **args = small;
         if (nk > 32 && !(args = tg__malloc(nk * sizeof *args)))

@@ -27,7 +27,18 @@ static int compute_chunks(tg_array *a, tg_scheduler *s, tg_value **out,
     tg_value **blocks = tg__array_blocks(a);
     if (!blocks)
         return tg__last_code(TG_ENOMEM);
-    int rc = tg_compute_with(blocks, a->n_blocks, out, s, NULL);
+    /* In a->order: the targets, then the results (in C order after). */
+    size_t n = a->n_blocks;
+    tg_value **todo = a->order ? tg__malloc(2 * n * sizeof *todo) : NULL;
+    if (a->order && !todo)
+        return TG_ENOMEM;
+    for (size_t k = 0; todo && k < n; k++)
+        todo[k] = blocks[a->order[k]];
+    int rc = tg_compute_with(todo ? todo : blocks, n, todo ? todo + n : out, s,
+                             NULL);
+    for (size_t k = 0; todo && k < n; k++)
+        out[a->order[k]] = todo[n + k];
+    tg__free(todo);
     if (rc == TG_ETASK || rc == TG_ECANCELED) {
         *err = tg_incref(out[0]);
         tg__seterr(rc, "%s: %s",
@@ -108,13 +119,13 @@ static int stream(tg_array *a, tg_scheduler *s, uint8_t *dst, tg_value **err)
 {
     *err = NULL;
     tg_value **blocks = tg__array_blocks(a);
-    sink *k = blocks ? tg__malloc(sizeof *k) : NULL;
-    if (!k)
+    sink *sk = blocks ? tg__malloc(sizeof *sk) : NULL;
+    if (!sk)
         return tg__last_code(TG_ENOMEM);
-    *k = (sink){a, dst};
-    tg_value *owner = tg_object(k, tg__free, "tg.array.store");
+    *sk = (sink){a, dst};
+    tg_value *owner = tg_object(sk, tg__free, "tg.array.store");
     if (!owner) {
-        tg__free(k);
+        tg__free(sk);
         return TG_ENOMEM;
     }
     tg_value **calls = tg_delayed_value(a->g, owner)
@@ -124,9 +135,10 @@ static int stream(tg_array *a, tg_scheduler *s, uint8_t *dst, tg_value **err)
         return tg__last_code(TG_ENOMEM);
     tg_value **out = calls + a->n_blocks;
     int rc = 0;
-    for (size_t b = 0; rc == 0 && b < a->n_blocks; b++) {
+    for (size_t k = 0; rc == 0 && k < a->n_blocks; k++) {
+        size_t b = tg__array_nth(a, k);
         tg_value *args[2] = {tg_int((int64_t)b), blocks[b]};
-        if (!(calls[b] = tg_delayed_v(a->g, "tg.array.store", store_task, k, 0,
+        if (!(calls[k] = tg_delayed_v(a->g, "tg.array.store", store_task, sk, 0,
                                       2, args)))
             rc = tg__last_code(TG_ENOMEM);
     }

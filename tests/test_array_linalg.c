@@ -193,12 +193,70 @@ static void test_array_matmul_fails_cleanly_out_of_memory(void **state)
     free(x);
 }
 
+/* The keys of the tasks that ran, in order (sync runs tasks one at a
+ * time). */
+typedef struct task_keys {
+    char keys[64][80];
+    int n;
+} task_keys;
+
+static void record_key(void *ud, const tg_task_info *info)
+{
+    task_keys *t = ud;
+    if (t->n < 64)
+        snprintf(t->keys[t->n++], sizeof t->keys[0], "%s", info->key);
+}
+
+/* x x^T computes its diagonal blocks (half the flops each) after every
+ * other block, so that a pool's last tasks are short ones; an
+ * elementwise result over it keeps that order. */
+static void test_array_matmul_symmetric_computes_the_diagonal_last(void **state)
+{
+    (void)state;
+    tg_graph *g = tg_graph_new();
+    double *x;
+    enum { G = 4 }; /* 4 x 4 blocks of 3 x 3 */
+    tg_array *a = mat(g, 12, 7, 3, 4, &x, 40);
+    tg_array *aat = tg_array_matmul(a, tg_array_transpose(a));
+    tg_array *y = tg_array_sub(aat, tg_array_scalar(g, 1));
+    tg_array *arrays[2] = {aat, y};
+    for (int t = 0; t < 2; t++) {
+        task_keys rec = {.n = 0};
+        tg_callbacks cb = {.task_end = record_key, .ud = &rec};
+        int h = tg_callbacks_add(&cb);
+        assert_non_null(tg_array_persist(arrays[t], ta_sched[TA_SYNC]));
+        assert_int_equal(tg_callbacks_remove(h), 0);
+        assert_true(rec.n >= G * (G + 1) / 2 && rec.n < 64);
+        for (size_t i = 0; i < G; i++) {
+            const char *diag = tg_key(tg_array_block(arrays[t], i * G + i));
+            bool last = false;
+            for (int k = rec.n - G; k < rec.n; k++)
+                last |= strcmp(rec.keys[k], diag) == 0;
+            assert_true(last);
+        }
+    }
+    tg_value *v = ta_compute(y, TA_THREADS);
+    double xt[84], w[144];
+    for (size_t i = 0; i < 12; i++)
+        for (size_t j = 0; j < 7; j++)
+            xt[j * 12 + i] = x[i * 7 + j];
+    c_matmul(w, x, xt, 12, 7, 12);
+    for (size_t i = 0; i < 144; i++)
+        w[i] -= 1;
+    ta_assert_f64(v, w, 144, 1e-13, 1e-13);
+    tg_decref(v);
+    free(x);
+    tg_graph_free(g);
+}
+
 int main(void)
 {
     tt_start_cluster(); /* first: see test_util.h */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_array_matmul_matches_loops),
         cmocka_unit_test(test_array_matmul_with_own_transpose_uses_syrk),
+        cmocka_unit_test(
+            test_array_matmul_symmetric_computes_the_diagonal_last),
         cmocka_unit_test(test_array_matmul_dtypes_and_errors),
         cmocka_unit_test(test_array_matmul_fails_cleanly_out_of_memory),
     };
