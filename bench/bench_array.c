@@ -17,7 +17,9 @@
  *   - sum(sqrt(abs(x * 2 + 1))) (one fused task per chunk) against a
  *     plain C pass over the same bytes on T threads (a sum: the memory
  *     limit), the same expression as one plain C loop, and that loop over
- *     as many values read from cache (the arithmetic's limit: sqrt).
+ *     as many values read from cache (the arithmetic's limit: sqrt);
+ *     beside them sum(abs(x * 2 + 1)) and sum(x) through the library
+ *     (its compensated sum without the square root, and alone).
  * Each figure is the best and worst of R runs; the runs of the figures
  * compared are interleaved (A B A B ...), so that a machine shared with
  * other work slows both alike.  Peak RSS is the high-water mark during
@@ -425,25 +427,33 @@ int main(int argc, char **argv)
            "%.2f x (best runs)\n",
            f[0].best / f[1].best, f[2].best / f[1].best);
 
-    /* the elementwise chain and reduction against plain C passes */
-    b.expr = tg_array_sum(
-        tg_array_sqrt(tg_array_abs(tg_array_add(
-            tg_array_mul(b.x, tg_array_scalar(g, 2)), tg_array_scalar(g, 1)))),
-        TG_AXIS_ALL);
-    figure fe[4];
-    measure(
-        reps, 4,
-        (run_fn[]){run_compute, run_pass_sum, run_pass_expr, run_pass_cached},
-        (void *[]){&b, &b, &b, &b}, fe);
+    /* the elementwise chain and reduction against plain C passes; then
+     * the same reduction without the square root, and the sum alone
+     * (what the compensated sum costs on its own) */
+    tg_array *x21 = tg_array_add(tg_array_mul(b.x, tg_array_scalar(g, 2)),
+                                 tg_array_scalar(g, 1));
+    bench b3 = b, b4 = b;
+    b.expr = tg_array_sum(tg_array_sqrt(tg_array_abs(x21)), TG_AXIS_ALL);
+    b3.expr = tg_array_sum(tg_array_abs(x21), TG_AXIS_ALL);
+    b4.expr = tg_array_sum(b.x, TG_AXIS_ALL);
+    figure fe[6];
+    measure(reps, 6,
+            (run_fn[]){run_compute, run_pass_sum, run_pass_expr,
+                       run_pass_cached, run_compute, run_compute},
+            (void *[]){&b, &b, &b, &b, &b3, &b4}, fe);
     row("taskgraph sum(sqrt(abs(x*2+1)))", fe[0], bytes / 1e9, "GB/s");
     row("plain C sum pass, T threads", fe[1], bytes / 1e9, "GB/s");
     row("plain C sum(sqrt(abs(x*2+1))), T thr", fe[2], bytes / 1e9, "GB/s");
     row("  the same on cached data (no memory)", fe[3], bytes / 1e9, "GB/s");
+    row("taskgraph sum(abs(x*2+1))", fe[4], bytes / 1e9, "GB/s");
+    row("taskgraph sum(x)", fe[5], bytes / 1e9, "GB/s");
     printf("  the chain runs at %.0f %% of the memory pass, %.0f %% of the "
            "plain C loop;\n  the arithmetic alone allows %.0f %% of the "
-           "memory pass\n",
+           "memory pass; without sqrt the\n  chain runs at %.0f %%, the "
+           "compensated sum alone at %.0f %%\n",
            100 * fe[1].best / fe[0].best, 100 * fe[2].best / fe[0].best,
-           100 * fe[1].best / fe[3].best);
+           100 * fe[1].best / fe[3].best, 100 * fe[1].best / fe[4].best,
+           100 * fe[1].best / fe[5].best);
 
     tg_value *yv = NULL;
     if (gemm) {
