@@ -743,6 +743,36 @@ static void test_net_bad_peers_are_dropped_and_the_rest_go_on(void **state)
 /* --- a large graph -------------------------------------------------------- */
 
 /* A field of pid's /proc status in KiB ("VmHWM", "VmRSS"), or -1. */
+/* The mask of signals pid ignores (/proc/pid/status SigIgn), or 0. */
+static unsigned long long ignored_signals(pid_t pid)
+{
+    char path[64], line[256];
+    unsigned long long mask = 0;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "SigIgn: %llx", &mask) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return mask;
+}
+
+/* libuv writes with write(): a peer gone mid-reply raises SIGPIPE, whose
+ * default action would end the server and every other peer's work.
+ * The servers ignore it (this test process, their parent, does not, so
+ * they do not inherit it). */
+static void test_net_servers_ignore_sigpipe(void **state)
+{
+    (void)state;
+    struct sigaction here;
+    assert_int_equal(sigaction(SIGPIPE, NULL, &here), 0);
+    assert_true(here.sa_handler == SIG_DFL);
+    assert_true(main_cl.n >= 2); /* the scheduler and a worker */
+    for (int i = 0; i < main_cl.n; i++)
+        assert_true(ignored_signals(main_cl.pids[i]) >> (SIGPIPE - 1) & 1);
+}
+
 static long status_kib(pid_t pid, const char *field)
 {
     char path[64], line[256], name[32];
@@ -919,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_net_a_late_worker_runs_what_waits),
         cmocka_unit_test(test_net_a_lone_short_task_runs_on_the_worker_loop),
         cmocka_unit_test(test_net_bad_peers_are_dropped_and_the_rest_go_on),
+        cmocka_unit_test(test_net_servers_ignore_sigpipe),
         cmocka_unit_test(test_net_a_million_tasks_with_bounded_memory),
         cmocka_unit_test(
             test_net_an_idle_worker_gives_back_what_its_threads_freed),

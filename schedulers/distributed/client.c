@@ -106,7 +106,10 @@ static int write_iov(int fd, struct iovec *iov, size_t n)
 {
     while (n) {
         size_t batch = n < 512 ? n : 512;
-        ssize_t k = writev(fd, iov, (int)batch);
+        /* sendmsg, so that a scheduler that has gone is an error here
+         * (EPIPE), not a SIGPIPE that ends the caller's process */
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = batch};
+        ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {

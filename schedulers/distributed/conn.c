@@ -13,6 +13,7 @@
  */
 #include <malloc.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -805,9 +806,26 @@ void tg_server_stop(void)
         uv_async_send(&n->stop);
 }
 
+/* libuv writes to sockets with write(), which raises SIGPIPE once the
+ * peer has gone; its default action would end the whole process, every
+ * other peer's work with it.  Ignored (unless the program chose its own
+ * handling), a peer that goes away is a write error on its connection
+ * alone. */
+static void ignore_sigpipe(void)
+{
+    struct sigaction old;
+    if (sigaction(SIGPIPE, NULL, &old) != 0 || old.sa_handler != SIG_DFL
+        || (old.sa_flags & SA_SIGINFO))
+        return;
+    struct sigaction sa = {.sa_handler = SIG_IGN};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
 int tg__node_init(tg__node *n, uv_loop_t *loop, const tg__node_ops *ops,
                   void *ud, const tg_server_opts *opts, const char *name)
 {
+    ignore_sigpipe();
     *n = (tg__node){.loop = loop, .ops = ops, .ud = ud};
     n->limits = tg__limits_of(opts);
     n->quiet = opts && opts->quiet;
