@@ -22,10 +22,14 @@
  * rules), so every input is over before the next starts.  Properties:
  * no sanitizer report in any server thread, and every server still
  * answers: a handshake, or the close, that does not come within
- * WU_TIMEOUT_S aborts.  See tests/fuzz/README.md.
+ * WU_TIMEOUT_S aborts.  At exit the harness stops the scheduler and
+ * joins every server thread, so that the leak check at exit sees them
+ * all finished.  See tests/fuzz/README.md.
  */
 #define _GNU_SOURCE /* accept4, memmem, pthread_timedjoin_np */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -38,6 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64], token_path[128], sched_file[128];
 static char sched_addr[256];
+/* The scheduler's thread and its worker's, joined at exit; exiting
+ * keeps the scheduler from serving again once it is told to stop. */
+static pthread_t sched_thread, sched_worker;
+static bool have_sched_worker;
+static atomic_bool exiting;
 
 static void fail(const char *what)
 {
@@ -61,7 +70,7 @@ static tg_server_opts base_opts(void)
 static void *scheduler_main(void *arg)
 {
     (void)arg;
-    for (;;) {
+    while (!atomic_load(&exiting)) {
         tg_server_opts o = base_opts();
         o.scheduler_file = sched_file;
         if (tg_serve_scheduler(&o) != 0)
@@ -92,12 +101,18 @@ static void start(void *(*fn)(void *), void *arg, pthread_t *t)
         fail("cannot start a thread");
 }
 
-static void join(pthread_t t)
+/* Joins t within the timeout: 0, or -1. */
+static int timed_join(pthread_t t)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += WU_TIMEOUT_S;
-    if (pthread_timedjoin_np(t, NULL, &ts) != 0)
+    return pthread_timedjoin_np(t, NULL, &ts) == 0 ? 0 : -1;
+}
+
+static void join(pthread_t t)
+{
+    if (timed_join(t) != 0)
         fail("a worker did not stop when its scheduler left");
 }
 
@@ -125,11 +140,12 @@ static void await_scheduler(void)
         fail("the scheduler did not start");
     close(fd);
     char *addr = strdup(sched_addr);
-    pthread_t t;
     if (!addr)
         fail("out of memory");
-    start(sched_worker_main, addr, &t);
-    pthread_detach(t);
+    if (have_sched_worker) /* it left with the scheduler it served */
+        join(sched_worker);
+    start(sched_worker_main, addr, &sched_worker);
+    have_sched_worker = true;
     uint64_t workers = 0, threads;
     for (int i = 0; i < 1000 && workers == 0; i++) {
         if (tg__cluster_info(sched_file, &workers, &threads) != 0)
@@ -141,6 +157,37 @@ static void await_scheduler(void)
         fail("the worker did not join");
 }
 
+/* At exit, before the leak check (which runs later): serves again if
+ * the last input stopped the scheduler, tells it to stop, as a client
+ * may, and joins it and its worker, so that no server thread is
+ * starting or tearing down while the process's memory is checked. */
+static void stop_servers(void)
+{
+    /* C_SHUTDOWN (op 16), no frames: the bytes of the corpus's
+     * client-shutdown seed after its first (whom-to) byte */
+    static const uint8_t shutdown_msg[] = {0x02, 0, 0, 0,    0,
+                                           0,    0, 0, 0x01, 0x10};
+    int fd = wu_connect(sched_addr);
+    if (fd >= 0 && wu_answer(fd) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0) {
+        await_scheduler();
+        if ((fd = wu_connect(sched_addr)) < 0 || wu_answer(fd) != 0)
+            fail("the scheduler does not answer at exit");
+    }
+    atomic_store(&exiting, true);
+    if (wu_write(fd, shutdown_msg, sizeof shutdown_msg) != 0)
+        fail("cannot ask the scheduler to stop");
+    shutdown(fd, SHUT_WR);
+    wu_drain(fd);
+    close(fd);
+    if (timed_join(sched_thread) != 0)
+        fail("the scheduler did not stop at exit");
+    join(sched_worker);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -149,10 +196,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (wu_make_dir("/tmp/tg-fuzz-wire-XXXXXX", dir, token_path, sched_file)
         != 0)
         fail("cannot make a directory with a token");
-    pthread_t t;
-    start(scheduler_main, NULL, &t);
-    pthread_detach(t);
+    start(scheduler_main, NULL, &sched_thread);
     await_scheduler();
+    atexit(stop_servers);
     return 0;
 }
 
@@ -183,6 +229,15 @@ static void to_scheduler(const uint8_t *data, size_t size)
             fail("the scheduler does not answer");
     }
     send_and_drain(fd, data, size, "the scheduler");
+    /* If the input stopped the scheduler, or made it drop its worker
+     * (both done before it closed this connection), serve again now and
+     * join the old worker: no server thread may still be tearing down
+     * when the next input, and libFuzzer's leak check after it, run (a
+     * thread half-way through its exit is not scanned, and what only it
+     * holds would read as leaked). */
+    uint64_t workers = 0, threads = 0;
+    if (tg__cluster_info(sched_file, &workers, &threads) != 0 || workers == 0)
+        await_scheduler();
 }
 
 /* The peer address in a W_HELLO message (its last string). */
