@@ -78,6 +78,12 @@ typedef struct tg_server_opts {
     bool quiet;          /* no address or log lines on stderr */
 } tg_server_opts;
 
+/* Both servers set SIGPIPE to be ignored when it has its default action
+ * (a program's own handler is left alone): their loop writes to sockets
+ * with write(), and a peer gone mid-write would otherwise end the whole
+ * process; ignored, it is an error on that peer's connection only.  The
+ * client side needs nothing: it writes with MSG_NOSIGNAL. */
+
 /* Runs a scheduler until SIGINT or SIGTERM (or tg_server_stop): binds
  * host:port, prints "tg-scheduler at tcp://host:port" on stderr (unless
  * quiet), writes the scheduler file, and serves workers and clients.
