@@ -742,20 +742,40 @@ static void test_net_bad_peers_are_dropped_and_the_rest_go_on(void **state)
 
 /* --- a large graph -------------------------------------------------------- */
 
-/* A field of pid's /proc status in KiB ("VmHWM", "VmRSS"), or -1. */
-/* The mask of signals pid ignores (/proc/pid/status SigIgn), or 0. */
-static unsigned long long ignored_signals(pid_t pid)
+/* The value of a field of pid's /proc status ("VmHWM", "SigIgn") into
+ * out: true, or false when there is none. */
+static bool status_field(pid_t pid, const char *field, char *out, size_t cap)
 {
     char path[64], line[256];
-    unsigned long long mask = 0;
+    size_t n = strlen(field);
+    bool found = false;
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "SigIgn: %llx", &mask) == 1)
-            break;
+    while (!found && f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            snprintf(out, cap, "%s", line + n + 1);
+            found = true;
+        }
     if (f)
         fclose(f);
-    return mask;
+    return found;
+}
+
+/* A field of pid's /proc status in KiB ("VmHWM", "VmRSS"), or -1. */
+static long status_kib(pid_t pid, const char *field)
+{
+    char v[64];
+    long kib;
+    return status_field(pid, field, v, sizeof v) && sscanf(v, "%ld", &kib) == 1
+               ? kib
+               : -1;
+}
+
+/* The mask of signals pid ignores (SigIgn), or 0. */
+static unsigned long long ignored_signals(pid_t pid)
+{
+    char v[64];
+    return status_field(pid, "SigIgn", v, sizeof v) ? strtoull(v, NULL, 16) : 0;
 }
 
 /* libuv writes with write(): a peer gone mid-reply raises SIGPIPE, whose
@@ -771,23 +791,6 @@ static void test_net_servers_ignore_sigpipe(void **state)
     assert_true(main_cl.n >= 2); /* the scheduler and a worker */
     for (int i = 0; i < main_cl.n; i++)
         assert_true(ignored_signals(main_cl.pids[i]) >> (SIGPIPE - 1) & 1);
-}
-
-static long status_kib(pid_t pid, const char *field)
-{
-    char path[64], line[256], name[32];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kib = -1, v;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "%31[^:]: %ld kB", name, &v) == 2
-            && strcmp(name, field) == 0) {
-            kib = v;
-            break;
-        }
-    if (f)
-        fclose(f);
-    return kib;
 }
 
 static long peak_rss_kib(pid_t pid)
