@@ -240,6 +240,17 @@ static void to_scheduler(const uint8_t *data, size_t size)
         await_scheduler();
 }
 
+/* True when msg (as wu_read_msg reads it) is a W_HELLO: its head, after
+ * the frame lengths, starts with the codec's version and that op. */
+static bool is_w_hello(const uint8_t *msg, size_t len)
+{
+    if (len < TG__PREFIX_BYTES)
+        return false;
+    size_t head = TG__PREFIX_BYTES + 8 * (size_t)wu_le(msg + 4, 4);
+    return head + 2 <= len && msg[head] == TG__CODEC_VERSION
+           && msg[head + 1] == TG__OP_W_HELLO;
+}
+
 /* The peer address in a W_HELLO message (its last string). */
 static int peer_address(const uint8_t *msg, size_t len, char *out, size_t cap)
 {
@@ -266,7 +277,9 @@ static void to_worker(const uint8_t *data, size_t size, bool as_peer)
     pthread_t t;
     start(worker_main, addr, &t);
     /* The worker's connection, saying W_HELLO: another worker may dial
-     * this port too, told by an earlier input that a peer lived here. */
+     * this port too, told by an earlier input that a peer lived here
+     * (the fuzzer learns port numbers from the comparisons it traces),
+     * and its first message may hold any address. */
     int fd = -1;
     for (int tries = 0; tries < 8 && fd < 0; tries++) {
         uint8_t hello[1024];
@@ -275,6 +288,7 @@ static void to_worker(const uint8_t *data, size_t size, bool as_peer)
         if (fd >= 0
             && (wu_challenge(fd) != 0
                 || wu_read_msg(fd, hello, sizeof hello, &len) != 0
+                || !is_w_hello(hello, len)
                 || peer_address(hello, len, peer, sizeof peer) != 0)) {
             close(fd);
             fd = -1;
