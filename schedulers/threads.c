@@ -285,10 +285,13 @@ static inline uint32_t early_ready(const job *j, uint32_t lo, uint32_t mid)
     return NO_TASK;
 }
 
-/* A ready task in (mid, hi) close after mid, at 1, 2, 4, ... tasks past
- * it (SPLIT_PROBES in all), or NO_TASK. */
+/* Where a split of [.., hi) at mid may start: mid if it is ready, else
+ * a ready task 1, 2, 4, ... places past it (SPLIT_PROBES in all), or
+ * NO_TASK. */
 static inline uint32_t near_ready(const job *j, uint32_t mid, uint32_t hi)
 {
+    if (ready(j, mid))
+        return mid;
     for (uint32_t k = 0, d = 1; k < SPLIT_PROBES && d < hi - mid; k++, d <<= 1)
         if (ready(j, mid + d))
             return mid + d;
@@ -346,14 +349,12 @@ static void run_range(worker *w, job *j, uint32_t lo, uint32_t hi)
             }
         }
         if (hi - lo > 1 && !tg__deque_has_items(&w->dq)) {
-            uint32_t mid = lo + (hi - lo + 1) / 2, at;
-            if (!ready(j, mid) && (at = near_ready(j, mid, hi)) != NO_TASK)
-                mid = at;
-            if (ready(j, mid)) {
+            uint32_t mid = lo + (hi - lo + 1) / 2, at = near_ready(j, mid, hi);
+            if (at != NO_TASK) {
                 if (TG_LIKELY(tg__deque_push(
-                        &w->dq, (tg__item){j, range_arg(mid, hi)}))) {
+                        &w->dq, (tg__item){j, range_arg(at, hi)}))) {
                     tg__ec_notify(&w->pool->ec, false);
-                    hi = mid, waited = 0;
+                    hi = at, waited = 0;
                 }
             } else if (++waited >= WINDOW_PATIENCE && rest_lo == rest_hi
                        && (at = early_ready(j, lo, mid)) != NO_TASK) {
