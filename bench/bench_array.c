@@ -243,13 +243,13 @@ static void run_by_hand(void *ctx)
 }
 
 /* src (n x n, contiguous) as g x g separately allocated chunks. */
-static double **split_chunks(const double *src, size_t n, size_t c, size_t g)
+static double **split_chunks(const by_hand *h, const double *src)
 {
+    size_t n = h->b->n, c = h->c, g = h->g;
     double **blk = calloc(g * g, sizeof *blk);
     for (size_t i = 0; blk && i < g; i++)
         for (size_t k = 0; k < g; k++) {
-            size_t m = n - i * c < c ? n - i * c : c;
-            size_t kd = n - k * c < c ? n - k * c : c;
+            size_t m = (size_t)ext(h, i), kd = (size_t)ext(h, k);
             double *d = blk[i * g + k] = malloc(m * kd * sizeof *d);
             if (!d) {
                 fprintf(stderr, "out of memory\n");
@@ -275,8 +275,8 @@ static void by_hand_init(by_hand *h, const bench *b, size_t c, bool sym)
     size_t g = (b->n + c - 1) / c;
     *h = (by_hand){.b = b, .c = c, .g = g, .sym = sym};
     h->jobs = malloc(g * g * sizeof *h->jobs);
-    h->xb = split_chunks(b->xd, b->n, c, g);
-    h->yb = sym ? NULL : split_chunks(b->yd, b->n, c, g);
+    h->xb = split_chunks(h, b->xd);
+    h->yb = sym ? NULL : split_chunks(h, b->yd);
     if (!h->jobs || !h->xb || (!sym && !h->yb)) {
         fprintf(stderr, "out of memory\n");
         exit(1);

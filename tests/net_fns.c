@@ -54,7 +54,6 @@ static tg_value *net_fail(tg_value *const *a, size_t n, void *ctx)
     return tg_int(tg_as_int(a[0]));
 }
 
-/* Sleeps its argument in milliseconds, returns it. */
 /* Sleeps ms milliseconds; none at all for 0 (a nanosleep of 0 still
  * costs the timer's slack). */
 static void sleep_ms(int64_t ms)
@@ -65,6 +64,7 @@ static void sleep_ms(int64_t ms)
     }
 }
 
+/* Sleeps its argument in milliseconds, returns it. */
 static tg_value *net_sleep(tg_value *const *a, size_t n, void *ctx)
 {
     (void)n, (void)ctx;

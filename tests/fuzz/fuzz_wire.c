@@ -116,6 +116,18 @@ static void join(pthread_t t)
         fail("a worker did not stop when its scheduler left");
 }
 
+/* A connection to the scheduler at sched_addr that passed the
+ * handshake, or -1. */
+static int dial_scheduler(void)
+{
+    int fd = wu_connect(sched_addr);
+    if (fd >= 0 && wu_answer(fd) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 /* Waits until the scheduler (started, or serving again after an input
  * stopped it) answers at the address in its file, then gives it a
  * worker and waits for the worker to join. */
@@ -128,11 +140,8 @@ static void await_scheduler(void)
         if (stat(sched_file, &st) == 0
             && tg__read_scheduler_file(sched_file, sched_addr,
                                        sizeof sched_addr, token)
-                   == 0
-            && (fd = wu_connect(sched_addr)) >= 0 && wu_answer(fd) != 0) {
-            close(fd);
-            fd = -1;
-        }
+                   == 0)
+            fd = dial_scheduler();
         if (fd < 0)
             usleep(10000);
     }
@@ -157,6 +166,19 @@ static void await_scheduler(void)
         fail("the worker did not join");
 }
 
+/* A connection to the scheduler, serving again first if an earlier
+ * input stopped it; fails the run with why if there is none. */
+static int scheduler_conn(const char *why)
+{
+    int fd = dial_scheduler();
+    if (fd < 0) {
+        await_scheduler();
+        if ((fd = dial_scheduler()) < 0)
+            fail(why);
+    }
+    return fd;
+}
+
 /* At exit, before the leak check (which runs later): serves again if
  * the last input stopped the scheduler, tells it to stop, as a client
  * may, and joins it and its worker, so that no server thread is
@@ -167,16 +189,7 @@ static void stop_servers(void)
      * client-shutdown seed after its first (whom-to) byte */
     static const uint8_t shutdown_msg[] = {0x02, 0, 0, 0,    0,
                                            0,    0, 0, 0x01, 0x10};
-    int fd = wu_connect(sched_addr);
-    if (fd >= 0 && wu_answer(fd) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0) {
-        await_scheduler();
-        if ((fd = wu_connect(sched_addr)) < 0 || wu_answer(fd) != 0)
-            fail("the scheduler does not answer at exit");
-    }
+    int fd = scheduler_conn("the scheduler does not answer at exit");
     atomic_store(&exiting, true);
     if (wu_write(fd, shutdown_msg, sizeof shutdown_msg) != 0)
         fail("cannot ask the scheduler to stop");
@@ -217,17 +230,7 @@ static void send_and_drain(int fd, const uint8_t *data, size_t size,
 
 static void to_scheduler(const uint8_t *data, size_t size)
 {
-    int fd = wu_connect(sched_addr);
-    if (fd >= 0 && wu_answer(fd) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0) { /* an earlier input stopped it: it serves again */
-        await_scheduler();
-        fd = wu_connect(sched_addr);
-        if (fd < 0 || wu_answer(fd) != 0)
-            fail("the scheduler does not answer");
-    }
+    int fd = scheduler_conn("the scheduler does not answer");
     send_and_drain(fd, data, size, "the scheduler");
     /* If the input stopped the scheduler, or made it drop its worker
      * (both done before it closed this connection), serve again now and
