@@ -48,7 +48,8 @@ int tg__last_code(int otherwise)
     return last_code < 0 ? last_code : otherwise;
 }
 
-static void vset(int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+vset(int code, const char *fmt, va_list ap)
 {
     last_code = code;
     int n = snprintf(last_error, sizeof last_error, "%s: ", tg_strerror(code));

@@ -36,6 +36,8 @@ static tg_value false_value = {
 #ifndef VALUE_CACHE_MAX
 #define VALUE_CACHE_MAX (1u << 20)
 #endif
+/* (a variable: compared with a literal 0, n_cached would warn) */
+static const unsigned value_cache_max = VALUE_CACHE_MAX;
 
 typedef struct free_value {
     struct free_value *next;
@@ -85,7 +87,7 @@ static tg_value *plain_alloc(void)
 
 static void plain_free(tg_value *v)
 {
-    if (n_cached < VALUE_CACHE_MAX) {
+    if (n_cached < value_cache_max) {
         if (TG_UNLIKELY(n_cached == 0 && !cache)) {
             /* first use on this thread: arrange the drain at exit */
             pthread_once(&cache_once, cache_init);
@@ -262,7 +264,7 @@ tg_value *tg_verror(const char *fmt, va_list ap)
     char small[256];
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(small, sizeof small, fmt ? fmt : "", ap);
+    int n = fmt ? vsnprintf(small, sizeof small, fmt, ap) : (small[0] = 0, 0);
     tg_value *v;
     if (n < 0) {
         v = tg__error_new("(unprintable error message)", NULL);

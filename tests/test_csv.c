@@ -596,7 +596,7 @@ static void test_csv_wide_header_and_frame_build_in_linear_time(void **state)
     size_t cap = n * 8 + 2, len = 0;
     char *text = malloc(cap);
     for (size_t i = 0; i < n; i++) {
-        char buf[16];
+        char buf[24];
         snprintf(buf, sizeof buf, "c%zu", i);
         names[i] = strdup(buf);
         len +=
