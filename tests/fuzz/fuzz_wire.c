@@ -43,10 +43,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[64], token_path[128], sched_file[128];
 static char sched_addr[256];
 /* The scheduler's thread and its worker's, joined at exit; exiting
- * keeps the scheduler from serving again once it is told to stop. */
+ * keeps the scheduler from serving again once it is told to stop.
+ *
+ * The scheduler's worker is one thread for the whole run, serving each
+ * scheduler in turn (sw_addr: the next one's address, handed over under
+ * sw_mu).  A worker thread that exited each time its scheduler went
+ * away could still be exiting when a leak check runs, after a later
+ * input: a thread half-way through its exit is not scanned, and what
+ * only it holds would read as leaked. */
 static pthread_t sched_thread, sched_worker;
-static bool have_sched_worker;
 static atomic_bool exiting;
+static pthread_mutex_t sw_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sw_cv = PTHREAD_COND_INITIALIZER;
+static char *sw_addr;
+static bool sw_serving;
 
 static void fail(const char *what)
 {
@@ -83,15 +93,33 @@ static void *worker_main(void *arg)
 {
     tg_server_opts o = base_opts();
     o.address = arg;
-    tg_serve_worker(&o); /* returns when its scheduler goes away */
+    if (tg_serve_worker(&o) != 0) /* else its scheduler went away */
+        fprintf(stderr, "fuzz_wire: a worker stopped: %s\n", tg_last_error());
     return NULL;
 }
 
-/* worker_main for the scheduler's worker, whose address it frees. */
+/* The scheduler's worker: serves each address handed over in sw_addr,
+ * until the run exits. */
 static void *sched_worker_main(void *arg)
 {
-    worker_main(arg);
-    free(arg);
+    (void)arg;
+    pthread_mutex_lock(&sw_mu);
+    for (;;) {
+        while (!sw_addr && !atomic_load(&exiting))
+            pthread_cond_wait(&sw_cv, &sw_mu);
+        if (!sw_addr)
+            break;
+        char *addr = sw_addr;
+        sw_addr = NULL;
+        sw_serving = true;
+        pthread_mutex_unlock(&sw_mu);
+        worker_main(addr);
+        free(addr);
+        pthread_mutex_lock(&sw_mu);
+        sw_serving = false;
+        pthread_cond_broadcast(&sw_cv);
+    }
+    pthread_mutex_unlock(&sw_mu);
     return NULL;
 }
 
@@ -114,6 +142,22 @@ static void join(pthread_t t)
 {
     if (timed_join(t) != 0)
         fail("a worker did not stop when its scheduler left");
+}
+
+/* Hands addr (owned) to the scheduler's worker, once it has left the
+ * scheduler it served before. */
+static void serve_sched_worker(char *addr)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += WU_TIMEOUT_S;
+    pthread_mutex_lock(&sw_mu);
+    while (sw_serving || sw_addr)
+        if (pthread_cond_timedwait(&sw_cv, &sw_mu, &ts) != 0)
+            fail("a worker did not stop when its scheduler left");
+    sw_addr = addr;
+    pthread_cond_broadcast(&sw_cv);
+    pthread_mutex_unlock(&sw_mu);
 }
 
 /* A connection to the scheduler at sched_addr that passed the
@@ -151,10 +195,7 @@ static void await_scheduler(void)
     char *addr = strdup(sched_addr);
     if (!addr)
         fail("out of memory");
-    if (have_sched_worker) /* it left with the scheduler it served */
-        join(sched_worker);
-    start(sched_worker_main, addr, &sched_worker);
-    have_sched_worker = true;
+    serve_sched_worker(addr);
     uint64_t workers = 0, threads;
     for (int i = 0; i < 1000 && workers == 0; i++) {
         if (tg__cluster_info(sched_file, &workers, &threads) != 0)
@@ -198,7 +239,55 @@ static void stop_servers(void)
     close(fd);
     if (timed_join(sched_thread) != 0)
         fail("the scheduler did not stop at exit");
+    pthread_mutex_lock(&sw_mu);
+    pthread_cond_broadcast(&sw_cv); /* exiting is set */
+    pthread_mutex_unlock(&sw_mu);
     join(sched_worker);
+}
+
+/* Every input opens connections, and the side that closes first keeps
+ * its port in TIME_WAIT for a minute, where no listening socket can take
+ * it: at full speed a run (or two at once) would use up the ephemeral
+ * ports in half a minute, and the next listen on port 0 - a fresh
+ * worker's, the harness's own - would fail.  So an input waits (at most
+ * SPARE_WAIT_MS) while the system holds more sockets in TIME_WAIT than
+ * tw_budget: four fifths of the ephemeral range.  (About three in five
+ * of them hold a port of their own; the rest share the port a server
+ * listens on.  So at the budget, half the range is still free.) */
+#define SPARE_WAIT_MS 2000
+static long tw_budget = 22000;
+
+/* The sockets in TIME_WAIT (/proc/net/sockstat), or 0 if unknown. */
+static long tw_count(void)
+{
+    char line[256];
+    long tw = 0;
+    FILE *f = fopen("/proc/net/sockstat", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p =
+            strncmp(line, "TCP:", 4) == 0 ? strstr(line, " tw ") : NULL;
+        if (p)
+            tw = strtol(p + 4, NULL, 10);
+    }
+    if (f)
+        fclose(f);
+    return tw;
+}
+
+static void init_tw_budget(void)
+{
+    long lo, hi;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f && fscanf(f, "%ld %ld", &lo, &hi) == 2 && hi > lo)
+        tw_budget = (hi - lo + 1) * 4 / 5;
+    if (f)
+        fclose(f);
+}
+
+static void spare_ports(void)
+{
+    for (int ms = 0; ms < SPARE_WAIT_MS && tw_count() > tw_budget; ms += 10)
+        usleep(10000);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -206,9 +295,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc, (void)argv;
     if (fz_register() != 0)
         fail("cannot register the fuzz functions");
+    /* referencing array/ links it into this static program: its tasks
+     * and codec type register themselves at load, as in tg-worker */
+    if (tg_is_ndarray(NULL))
+        fail("NULL is no n-d array");
     if (wu_make_dir("/tmp/tg-fuzz-wire-XXXXXX", dir, token_path, sched_file)
         != 0)
         fail("cannot make a directory with a token");
+    init_tw_budget();
+    start(sched_worker_main, NULL, &sched_worker);
     start(scheduler_main, NULL, &sched_thread);
     await_scheduler();
     atexit(stop_servers);
@@ -321,6 +416,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
+    spare_ports();
     switch (data[0] % 3) {
     case 0: to_scheduler(data + 1, size - 1); break;
     case 1: to_worker(data + 1, size - 1, false); break;
