@@ -128,6 +128,20 @@ int main(int argc, char **argv)
                      fuzz_box_new(tg_list(1, tg_str("in")), "piece", 5));
     rc |= write_seed(dir, "deep_list", deep);
     rc |= write_seed(dir, "deep_boxes", boxes);
+    /* n-d arrays (array/ registers their codec type at load) */
+    const double f8[6] = {0.5, -1, 1e300, -0.0, 3, 1e-310};
+    const int64_t i8[3] = {INT64_MIN, 0, INT64_MAX};
+    const uint8_t b1 = 1;
+    rc |= write_seed(dir, "ndarray_f8",
+                     tg_ndarray_new(TG_DT_FLOAT64, 2, (size_t[]){2, 3}, f8));
+    rc |= write_seed(dir, "ndarray_i8",
+                     tg_ndarray_new(TG_DT_INT64, 1, (size_t[]){3}, i8));
+    rc |= write_seed(dir, "ndarray_b1_0d",
+                     tg_ndarray_new(TG_DT_BOOL, 0, NULL, &b1));
+    rc |= write_seed(
+        dir, "ndarray_empty_in_list",
+        tg_list(2, tg_ndarray_new(TG_DT_FLOAT64, 2, (size_t[]){0, 3}, NULL),
+                tg_int(1)));
     rc |= write_seed(
         dir, "mixed",
         tg_list(
