@@ -50,9 +50,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* The file at file read in chunks (NULL: one chunk), computed on sync:
  * an n-d array value or an error value (a build failure becomes one).
- * With shape non-NULL, the array's ndim and extents go there. */
+ * With shape non-NULL, the array's ndim and extents go there; with
+ * write_to non-NULL, an array that reads is also written there (a
+ * failure to write fails the run). */
 static tg_value *read_npy(const char *file, const size_t *chunks, size_t *ndim,
-                          size_t *shape)
+                          size_t *shape, const char *write_to)
 {
     tg_graph *g = tg_graph_new();
     tg_scheduler *s = tg_scheduler_sync();
@@ -64,6 +66,8 @@ static tg_value *read_npy(const char *file, const size_t *chunks, size_t *ndim,
         if (*ndim)
             memcpy(shape, tg_array_shape(a), *ndim * sizeof *shape);
     }
+    if (write_to && !tg_is_error(v) && tg_array_to_npy(a, write_to, s) != 0)
+        fail("cannot write the array read", tg_last_error());
     tg_scheduler_free(s);
     tg_graph_free(g);
     return v;
@@ -117,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!f || fwrite(data + 1, 1, size - 1, f) != size - 1 || fclose(f) != 0)
         fail("cannot write", path);
     size_t nd = 0, shape[TG_NDARRAY_MAX_DIMS], chunks[TG_NDARRAY_MAX_DIMS];
-    tg_value *whole = read_npy(path, NULL, &nd, shape);
+    tg_value *whole = read_npy(path, NULL, &nd, shape, NULL);
     /* chunks of 1 to 4 elements (two bits each), but at least a quarter
      * of the axis, along the first two axes; whole axes after them */
     for (size_t k = 0; k < nd; k++) {
@@ -125,17 +129,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t quarter = shape[k] / 4 + (shape[k] % 4 != 0);
         chunks[k] = k >= 2 ? 0 : c > quarter ? c : quarter;
     }
-    tg_value *split = read_npy(path, nd ? chunks : NULL, NULL, NULL);
+    const size_t *grid = nd ? chunks : NULL;
+    tg_value *split = read_npy(path, grid, NULL, NULL, copy);
     same(whole, split, "one chunk and many disagree");
     if (!tg_is_error(whole)) {
-        tg_graph *g = tg_graph_new();
-        tg_scheduler *s = tg_scheduler_sync();
-        tg_array *a = tg_array_from_npy(g, path, nd ? chunks : NULL);
-        if (!a || tg_array_to_npy(a, copy, s) != 0)
-            fail("cannot write the array read", tg_last_error());
-        tg_scheduler_free(s);
-        tg_graph_free(g);
-        tg_value *back = read_npy(copy, nd ? chunks : NULL, NULL, NULL);
+        tg_value *back = read_npy(copy, grid, NULL, NULL, NULL);
         same(whole, back, "written and read back, the array differs");
         tg_decref(back);
     }
